@@ -1,0 +1,1 @@
+"""Accounts: users, organizations (issuers), memberships and roles, login, invitations."""

@@ -1,0 +1,77 @@
+"""Account forms."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import URL, DataRequired, Email, EqualTo, Length, Optional
+
+from portfolio.accounts.models import Role
+from portfolio.accounts.services import MIN_PASSWORD_LENGTH
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    remember = BooleanField("Keep me signed in on this device")
+
+
+def _new_password(label: str = "New password") -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024,
+                    message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired()])
+    new_password = _new_password()
+    confirm = PasswordField("Repeat the new password",
+                            validators=[DataRequired(), EqualTo("new_password",
+                                                                "The two passwords differ.")])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = _new_password()
+    confirm = PasswordField("Repeat the new password",
+                            validators=[DataRequired(), EqualTo("new_password",
+                                                                "The two passwords differ.")])
+
+
+class RegisterForm(FlaskForm):
+    display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    password = _new_password("Password")
+
+
+class AcceptInvitationForm(FlaskForm):
+    display_name = StringField("Your name", validators=[DataRequired(), Length(max=120)])
+    password = _new_password("Choose a password")
+
+
+class OrganizationForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    url = StringField("Website", validators=[DataRequired(), URL(require_tld=False), Length(max=500)])
+    email = EmailField("Contact email", validators=[DataRequired(), Email(), Length(max=254)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    allows_self_registration = BooleanField("Learners may create their own account")
+    logo = FileField("Logo (PNG, JPEG or WebP, up to 2 MB)",
+                     validators=[FileAllowed(["png", "jpg", "jpeg", "webp"],
+                                             "The logo must be a PNG, JPEG or WebP image.")])
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role],
+                       default=Role.LEARNER.value)
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change state."""

@@ -1,0 +1,144 @@
+"""Users, organizations, memberships and invitations."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portfolio.core.db import TimestampMixin, UTCDateTime
+from portfolio.core.ids import new_public_id
+from portfolio.extensions import db
+
+
+class Role(StrEnum):
+    """What a member may do in an organization."""
+
+    LEARNER = "learner"
+    ASSESSOR = "assessor"
+    ADMIN = "admin"
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    """A person with a login."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    #: Stored lower-cased, so uniqueness is case-insensitive on every database.
+    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    display_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    is_active_account: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    #: Part of the login cookie; changing it signs the user out everywhere.
+    session_token: Mapped[str] = mapped_column(
+        String(64), unique=True, default=new_session_token, nullable=False
+    )
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    #: Set after too many wrong passwords in a row; login refused until then.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    # -- Flask-Login ---------------------------------------------------------------------
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_active_account
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        """The session token, not the primary key: rotating it ends every session."""
+        return self.session_token
+
+    # -- roles ---------------------------------------------------------------------------
+    def roles_in(self, organization_id: int) -> set[Role]:
+        """The roles this user holds in one organization."""
+        return {m.role for m in self.memberships if m.organization_id == organization_id}
+
+    def has_role(self, organization_id: int, *roles: Role) -> bool:
+        """True when the user holds any of `roles` in the organization."""
+        return bool(self.roles_in(organization_id) & set(roles))
+
+    def organizations_with(self, *roles: Role) -> list[Organization]:
+        """Organizations where the user holds any of `roles`, by name."""
+        orgs = {m.organization.id: m.organization for m in self.memberships if m.role in roles}
+        return sorted(orgs.values(), key=lambda o: o.name.lower())
+
+
+class Organization(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    """An issuing organization (Open Badges Issuer Profile)."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    #: Short URL name, e.g. `acme-welding`.
+    slug: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    url: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    #: Storage key of the logo (PNG/JPEG/WebP checked by content), if any.
+    logo_key: Mapped[str | None] = mapped_column(String(512))
+    logo_content_type: Mapped[str | None] = mapped_column(String(100))
+    #: Learners may create their own account in this organization.
+    allows_self_registration: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="organization", cascade="all, delete-orphan"
+    )
+
+
+class Membership(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    """One role of one user in one organization. A user may hold several roles."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "organization_id", "role",
+                                       name="uq_memberships_user_org_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[Role] = mapped_column(String(16), nullable=False)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    organization: Mapped[Organization] = relationship(back_populates="memberships", lazy="joined")
+
+
+class Invitation(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    """An emailed invitation to join an organization with a role. Used at most once."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    role: Mapped[Role] = mapped_column(String(16), nullable=False)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    organization: Mapped[Organization] = relationship(lazy="joined")

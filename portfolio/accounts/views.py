@@ -1,0 +1,329 @@
+"""Sign-in, passwords, invitations, registration, dashboard and organization administration."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from portfolio.accounts import services
+from portfolio.accounts.forms import (
+    AcceptInvitationForm,
+    ChangePasswordForm,
+    EmptyForm,
+    ForgotPasswordForm,
+    InviteForm,
+    LoginForm,
+    OrganizationForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
+from portfolio.accounts.models import Invitation, Membership, Role, User
+from portfolio.core.errors import DomainError
+from portfolio.core.security import public, safe_next
+from portfolio.extensions import db, limiter, login_manager
+from portfolio.storage import get_storage
+
+bp = Blueprint("accounts", __name__)
+
+
+def _login_limit() -> str:
+    return str(current_app.config["PORTFOLIO"].login_rate_limit)
+
+
+@login_manager.user_loader
+def load_user(session_token: str) -> User | None:
+    return db.session.scalar(select(User).where(User.session_token == session_token))
+
+
+@bp.app_context_processor
+def navigation() -> dict[str, object]:
+    """The organizations where the signed-in user holds each role, for the navigation."""
+    if not current_user.is_authenticated:
+        return {"nav_admin_orgs": [], "nav_assessor_orgs": [], "nav_learner_orgs": []}
+    return {
+        "nav_admin_orgs": current_user.organizations_with(Role.ADMIN),
+        "nav_assessor_orgs": current_user.organizations_with(Role.ASSESSOR),
+        "nav_learner_orgs": current_user.organizations_with(Role.LEARNER),
+    }
+
+
+def _start_session(user: User, remember: bool = False) -> None:
+    # A fresh session on every login: nothing planted before sign-in survives it.
+    session.clear()
+    login_user(user, remember=remember)
+
+
+@bp.get("/")
+@public
+def index() -> Response | str:
+    """Landing page: the dashboard for signed-in users, a welcome page otherwise."""
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.dashboard"))
+    return render_template("accounts/index.html")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> Response | str:
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data or "", form.password.data or "")
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            _start_session(user, remember=bool(form.remember.data))
+            flash(f"Welcome, {user.display_name}.", "success")
+            return redirect(safe_next())
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Sign out and forget the session."""
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "success")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.get("/dashboard")
+def dashboard() -> str:
+    """What the signed-in user can do, organization by organization."""
+    return render_template("accounts/dashboard.html")
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password() -> Response | str:
+    """Change one's own password (signs out other devices)."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data or "",
+                                     form.new_password.data or "")
+        except DomainError as exc:
+            form.current_password.errors = [exc.message]
+        else:
+            db.session.commit()
+            _start_session(current_user._get_current_object())  # type: ignore[attr-defined]
+            flash("Your password has been changed. Other devices have been signed out.", "success")
+            return redirect(url_for("accounts.dashboard"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password() -> Response | str:
+    """Ask for a reset link by email (the answer never reveals whether the account exists)."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data or "")
+        flash("If an account exists for that address, we have sent a reset link. "
+              "Check your email.", "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_limit, methods=["POST"])
+def reset_password(token: str) -> Response | str:
+    """Choose a new password from an emailed link."""
+    try:
+        services.user_for_reset_token(token)
+    except services.InvalidToken as exc:
+        return render_template("accounts/token_problem.html", message=exc.message), 400  # type: ignore[return-value]
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        services.reset_password(token, form.new_password.data or "")
+        db.session.commit()
+        flash("Your password has been changed. Sign in with the new one.", "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@public
+def accept_invitation(token: str) -> Response | str:
+    """Accept an invitation, creating the account if needed."""
+    try:
+        invitation = services.invitation_for_token(token)
+    except services.InvalidToken as exc:
+        return render_template("accounts/token_problem.html", message=exc.message), 400  # type: ignore[return-value]
+    user = current_user if current_user.is_authenticated else None
+    has_account = services.find_user_by_email(invitation.email) is not None
+    form = EmptyForm() if user is not None else AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            joined = services.accept_invitation(
+                token,
+                user=user._get_current_object() if user is not None else None,  # type: ignore[attr-defined]
+                display_name=(getattr(form, "display_name", None) and form.display_name.data) or "",  # type: ignore[attr-defined]
+                password=(getattr(form, "password", None) and form.password.data) or "",  # type: ignore[attr-defined]
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            _start_session(joined)
+            flash(f"You have joined {invitation.organization.name} as {invitation.role}.", "success")
+            return redirect(url_for("accounts.dashboard"))
+    return render_template("accounts/accept_invitation.html", form=form, invitation=invitation,
+                           has_account=has_account)
+
+
+@bp.route("/o/<slug>/register", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_limit, methods=["POST"])
+def register(slug: str) -> Response | str:
+    """Self-registration as a learner, where the organization allows it."""
+    org = services.get_organization(slug)
+    if not org.allows_self_registration:
+        return render_template("accounts/register_closed.html", org=org), 403  # type: ignore[return-value]
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.self_register(org, form.email.data or "", form.display_name.data or "",
+                                          form.password.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            form.email.errors = [exc.message]
+        else:
+            db.session.commit()
+            _start_session(user)
+            flash(f"Welcome to {org.name}.", "success")
+            return redirect(url_for("accounts.dashboard"))
+    return render_template("accounts/register.html", form=form, org=org)
+
+
+# -- organization administration -----------------------------------------------------------
+def _admin_org(slug: str):  # type: ignore[no-untyped-def]
+    org = services.get_organization(slug)
+    services.require_role(current_user, org, Role.ADMIN)
+    return org
+
+
+@bp.route("/o/<slug>/settings", methods=["GET", "POST"])
+def organization_settings(slug: str) -> Response | str:
+    """The issuer profile: name, website, contact, description, logo, self-registration."""
+    org = _admin_org(slug)
+    form = OrganizationForm(obj=org)
+    if form.validate_on_submit():
+        try:
+            services.update_organization(
+                current_user, org, name=form.name.data, url=form.url.data, email=form.email.data,
+                description=form.description.data or "",
+                allows_self_registration=bool(form.allows_self_registration.data),
+            )
+            if form.logo.data:
+                services.set_organization_logo(current_user, org, form.logo.data.read(
+                    services.MAX_LOGO_BYTES + 1))
+        except DomainError as exc:
+            db.session.rollback()
+            form.logo.errors = [exc.message]
+        else:
+            db.session.commit()
+            flash("Organization profile saved.", "success")
+            return redirect(url_for("accounts.organization_settings", slug=org.slug))
+    return render_template("accounts/organization_settings.html", form=form, org=org)
+
+
+@bp.get("/o/<slug>/logo")
+@public
+def organization_logo(slug: str) -> Response:
+    """The organization's logo (public: it appears on badges)."""
+    org = services.get_organization(slug)
+    if not org.logo_key:
+        abort(404)
+    data = b"".join(get_storage().iter_chunks(org.logo_key))
+    response = Response(data, mimetype=org.logo_content_type or "application/octet-stream")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.get("/o/<slug>/members")
+def members(slug: str) -> str:
+    """Members and open invitations of an organization."""
+    org = _admin_org(slug)
+    memberships = db.session.scalars(
+        select(Membership).join(User).where(Membership.organization_id == org.id)
+        .order_by(User.display_name, Membership.role)
+    ).all()
+    invitations = db.session.scalars(
+        select(Invitation).where(Invitation.organization_id == org.id,
+                                 Invitation.accepted_at.is_(None),
+                                 Invitation.revoked_at.is_(None))
+        .order_by(Invitation.created_at.desc())
+    ).all()
+    return render_template("accounts/members.html", org=org, memberships=memberships,
+                           invitations=invitations, form=InviteForm(), remove_form=EmptyForm())
+
+
+@bp.post("/o/<slug>/members/invite")
+def invite_member(slug: str) -> Response | str:
+    """Send an invitation with a role."""
+    org = _admin_org(slug)
+    form = InviteForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(url_for("accounts.members", slug=org.slug))
+    try:
+        _, link = services.invite(current_user, org, form.email.data or "", Role(form.role.data))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Invitation sent to {form.email.data}.", "success")
+        if not current_app.config["PORTFOLIO"].smtp_host:
+            flash(f"No mail server is configured; share this link yourself: {link}", "info")
+    return redirect(url_for("accounts.members", slug=org.slug))
+
+
+@bp.post("/o/<slug>/members/<int:membership_id>/remove")
+def remove_member(slug: str, membership_id: int) -> Response:
+    """Take a role away from a member."""
+    org = _admin_org(slug)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    membership = db.session.get(Membership, membership_id)
+    if membership is None or membership.organization_id != org.id:
+        abort(404)
+    try:
+        services.remove_membership(current_user, org, membership)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("The role has been removed.", "success")
+    return redirect(url_for("accounts.members", slug=org.slug))
+
+
+@bp.get("/healthz")
+@public
+def healthz() -> tuple[dict[str, str], int]:
+    """Liveness and database check for load balancers."""
+    db.session.execute(select(1))
+    return {"status": "ok"}, 200
+

@@ -1,0 +1,65 @@
+"""`flask` commands: first admin, demo data, storage setup."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from portfolio.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the project's commands to `flask`."""
+
+    @app.cli.command("create-admin")
+    @click.option("--email", required=True)
+    @click.option("--name", "display_name", required=True)
+    @click.option("--org-name", required=True, help="Name of the organization to create or join.")
+    @click.option("--org-slug", required=True, help="Short URL name, e.g. acme-welding.")
+    @click.password_option()
+    def create_admin(email: str, display_name: str, org_name: str, org_slug: str,
+                     password: str) -> None:
+        """Create the first admin of an organization (creating the organization if needed)."""
+        from sqlalchemy import select
+
+        from portfolio.accounts import services
+        from portfolio.accounts.models import Organization, Role
+        from portfolio.core.errors import DomainError
+
+        try:
+            org = db.session.scalar(select(Organization).where(Organization.slug == org_slug))
+            if org is None:
+                org = services.create_organization(org_name, org_slug, email=email)
+            user = services.find_user_by_email(email) or services.create_user(
+                email, display_name, password)
+            services.add_membership(user, org, Role.ADMIN)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.message) from exc
+        click.echo(f"{user.email} is an admin of {org.name} (/o/{org.slug}).")
+
+    @app.cli.command("demo-data")
+    def demo_data() -> None:
+        """Load the demo organization and accounts (safe to run again)."""
+        from portfolio.demo import DEMO_PASSWORD, load_demo
+
+        summary = load_demo()
+        click.echo("Demo accounts (password for all: %s):" % DEMO_PASSWORD)
+        for role, email in summary["accounts"]:
+            click.echo(f"  {role:<9} {email}")
+        for line in summary.get("links", []):
+            click.echo(line)
+
+    @app.cli.command("storage-init")
+    def storage_init() -> None:
+        """Create the S3 bucket if it is missing (development and test endpoints)."""
+        from portfolio.storage import get_storage
+        from portfolio.storage.s3 import S3Storage
+
+        storage = get_storage()
+        if isinstance(storage, S3Storage):
+            storage.ensure_bucket()
+            click.echo(f"Bucket {storage.bucket} is ready.")
+        else:
+            click.echo("Local storage needs no setup.")

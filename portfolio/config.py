@@ -1,0 +1,170 @@
+"""Typed settings. The only module in the application that reads the environment.
+
+`Config.from_env()` builds a frozen settings object; `create_app(config)` receives it. Tests build
+their own `Config` directly, so nothing in the code under test depends on the process environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+#: Placeholder used in development and tests only; refused anywhere else.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused outside dev/testing below
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """Raised when the settings cannot run the application safely."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def normalize_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain `postgres://` / `postgresql://` URLs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting the application knows, with the environment variable that sets it."""
+
+    #: APP_ENV: development | testing | production. Production refuses unsafe defaults.
+    env: str = "development"
+    #: SECRET_KEY: signs sessions, CSRF tokens, invitations, reset links and local storage URLs.
+    secret_key: str = DEV_SECRET_KEY
+    #: DATABASE_URL: SQLAlchemy URL; defaults to an SQLite file in instance/.
+    database_url: str = ""
+    #: INSTANCE_PATH: folder for the embedded database and local object store.
+    instance_path: str = str(PROJECT_ROOT / "instance")
+    #: PUBLIC_BASE_URL: scheme://host[:port] that outsiders use to reach the app (badge URLs).
+    public_base_url: str = "http://127.0.0.1:5000"
+
+    #: STORAGE_BACKEND: local | s3.
+    storage_backend: str = "local"
+    #: LOCAL_STORAGE_PATH: root folder of the local object store.
+    local_storage_path: str = ""
+    #: S3_ENDPOINT_URL / S3_BUCKET / S3_REGION / S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY.
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "portfolio"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    #: S3_ADDRESSING_STYLE: path | virtual (path suits MinIO, Ceph and most self-hosted stores).
+    s3_addressing_style: str = "path"
+    #: SIGNED_URL_SECONDS: lifetime of signed download and upload URLs.
+    signed_url_seconds: int = 300
+
+    #: MAX_UPLOAD_BYTES: largest single evidence file.
+    max_upload_bytes: int = 512 * 1024 * 1024
+    #: MAX_FORM_BYTES: largest non-upload request body (forms, JSON, imports).
+    max_form_bytes: int = 16 * 1024 * 1024
+
+    #: SMTP_HOST / SMTP_PORT / SMTP_USERNAME / SMTP_PASSWORD / SMTP_USE_TLS / MAIL_FROM.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_use_tls: bool = True
+    mail_from: str = "Portfolio <no-reply@localhost>"
+
+    #: RATELIMIT_STORAGE_URI: memory:// for one process; redis:// or memcached:// when scaled out.
+    ratelimit_storage_uri: str = "memory://"
+    #: LOGIN_RATE_LIMIT: limit on login and password-reset attempts per client address.
+    login_rate_limit: str = "10 per minute"
+    #: SESSION_COOKIE_SECURE: send the session cookie over HTTPS only (forced on in production).
+    session_cookie_secure: bool = False
+    #: INVITATION_MAX_AGE_SECONDS / RESET_MAX_AGE_SECONDS: lifetime of emailed links.
+    invitation_max_age_seconds: int = 7 * 24 * 3600
+    reset_max_age_seconds: int = 3600
+    #: LOG_LEVEL: logging level name.
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env not in {"development", "testing"}
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Config:
+        """Build settings from environment variables (see the README for the full list)."""
+        env = dict(os.environ if environ is None else environ)
+        # Safe by default: without APP_ENV the app assumes production and demands a real key.
+        app_env = env.get("APP_ENV", "production")
+        instance = env.get("INSTANCE_PATH", str(PROJECT_ROOT / "instance"))
+        return cls(
+            env=app_env,
+            secret_key=env.get("SECRET_KEY", DEV_SECRET_KEY),
+            database_url=env.get("DATABASE_URL", ""),
+            instance_path=instance,
+            public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            storage_backend=env.get("STORAGE_BACKEND", "local"),
+            local_storage_path=env.get("LOCAL_STORAGE_PATH", ""),
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            s3_bucket=env.get("S3_BUCKET", "portfolio"),
+            s3_region=env.get("S3_REGION", "us-east-1"),
+            s3_access_key_id=env.get("S3_ACCESS_KEY_ID") or env.get("AWS_ACCESS_KEY_ID"),
+            s3_secret_access_key=env.get("S3_SECRET_ACCESS_KEY")
+            or env.get("AWS_SECRET_ACCESS_KEY"),
+            s3_addressing_style=env.get("S3_ADDRESSING_STYLE", "path"),
+            signed_url_seconds=_int(env, "SIGNED_URL_SECONDS", 300),
+            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 512 * 1024 * 1024),
+            max_form_bytes=_int(env, "MAX_FORM_BYTES", 16 * 1024 * 1024),
+            smtp_host=env.get("SMTP_HOST") or None,
+            smtp_port=_int(env, "SMTP_PORT", 587),
+            smtp_username=env.get("SMTP_USERNAME") or None,
+            smtp_password=env.get("SMTP_PASSWORD") or None,
+            smtp_use_tls=_bool(env.get("SMTP_USE_TLS"), True),
+            mail_from=env.get("MAIL_FROM", "Portfolio <no-reply@localhost>"),
+            ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
+            login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+            session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), app_env == "production"),
+            invitation_max_age_seconds=_int(env, "INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600),
+            reset_max_age_seconds=_int(env, "RESET_MAX_AGE_SECONDS", 3600),
+            log_level=env.get("LOG_LEVEL", "INFO"),
+        )
+
+    def resolved(self) -> Config:
+        """Fill derived defaults and refuse settings that are unsafe for the environment."""
+        cfg = self
+        if not cfg.database_url:
+            cfg = replace(cfg, database_url=f"sqlite:///{Path(cfg.instance_path) / 'portfolio.db'}")
+        else:
+            cfg = replace(cfg, database_url=normalize_database_url(cfg.database_url))
+        if not cfg.local_storage_path:
+            cfg = replace(cfg, local_storage_path=str(Path(cfg.instance_path) / "storage"))
+        if cfg.storage_backend not in {"local", "s3"}:
+            raise ConfigError(f"STORAGE_BACKEND must be 'local' or 's3', got {cfg.storage_backend!r}")
+        if cfg.is_production:
+            # A guessable key lets anyone forge sessions, invitations and reset links.
+            if cfg.secret_key in {"", DEV_SECRET_KEY} or len(cfg.secret_key) < 32:
+                raise ConfigError(
+                    "SECRET_KEY must be set to a random value of at least 32 characters when "
+                    f"APP_ENV={cfg.env!r}. Generate one with: "
+                    "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                )
+            cfg = replace(cfg, session_cookie_secure=True)
+        return cfg
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,1 @@
+"""Shared building blocks: the declarative base, public ids, sanitizing, errors, headers."""

@@ -1,0 +1,88 @@
+"""Endpoints behind the local backend's signed URLs. Registered only when STORAGE_BACKEND=local.
+
+The signed token is the credential, so these views are public: whoever holds a fresh URL may
+use it, exactly like an S3 presigned URL.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, request, stream_with_context
+
+from portfolio.core.security import public
+from portfolio.extensions import csrf
+from portfolio.storage import get_storage
+from portfolio.storage.local import LocalStorage
+from portfolio.storage.s3 import _content_disposition
+
+bp = Blueprint("storage", __name__, url_prefix="/storage")
+
+
+def _local() -> LocalStorage:
+    storage = get_storage()
+    if not isinstance(storage, LocalStorage):
+        abort(404)
+    return storage
+
+
+@bp.get("/o/<token>")
+@public
+def download(token: str) -> Response:
+    """Serve an object for a valid, unexpired download token."""
+    storage = _local()
+    try:
+        data = storage.read_token(token, upload=False)
+    except PermissionError as exc:
+        abort(403, str(exc))
+    if not storage.exists(data["k"]):
+        abort(404)
+    head = storage.head(data["k"])
+    response = Response(
+        stream_with_context(storage.iter_chunks(data["k"])), mimetype=data["t"], direct_passthrough=True
+    )
+    if head is not None:
+        response.content_length = head.size
+    response.headers["Content-Disposition"] = _content_disposition(data["n"], bool(data["i"]))
+    response.headers["Cache-Control"] = "private, max-age=60"
+    # Files from users never run as active content on our origin.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
+@bp.put("/u/<token>")
+@public
+@csrf.exempt  # the signed token authorizes the upload, like an S3 presigned URL
+def upload(token: str) -> tuple[str, int]:
+    """Accept one upload body for a valid, unexpired upload token, up to its size limit."""
+    storage = _local()
+    try:
+        data = storage.read_token(token, upload=True)
+    except PermissionError as exc:
+        abort(403, str(exc))
+    length = request.content_length
+    if length is not None and length > int(data["m"]):
+        abort(413)
+    stream = _LimitedReader(request.stream, int(data["m"]))
+    try:
+        storage.put(data["k"], stream, data["t"])  # type: ignore[arg-type]
+    except _TooLarge:
+        storage.delete(data["k"])
+        abort(413)
+    return "", 204
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _LimitedReader:
+    def __init__(self, stream: object, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._stream.read(size)  # type: ignore[attr-defined]
+        self._read += len(data)
+        if self._read > self._limit:
+            raise _TooLarge()
+        return data

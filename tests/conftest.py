@@ -1,0 +1,282 @@
+"""Test fixtures: a fresh database per test (SQLite or the real PostgreSQL server started by
+`make test`), the moto S3 server over HTTP, factories and a client that handles CSRF tokens."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
+
+from portfolio import create_app
+from portfolio.accounts import services as account_services
+from portfolio.accounts.models import Organization, Role, User
+from portfolio.config import Config
+from portfolio.extensions import db
+
+PASSWORD = "correct horse battery"
+DB_KIND = os.environ.get("TEST_DATABASE", "sqlite")
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+# -- services ------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_http(url: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - local test server
+            return
+        except Exception:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+class MotoServer:
+    """A `moto_server` process of our own, for tests that stop and start the S3 endpoint."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        exe = str(Path(sys.executable).with_name("moto_server"))
+        self.proc = subprocess.Popen(
+            [exe, "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for_http(self.url + "/moto-api/")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """The S3 endpoint `make test` started, or one started here when pytest runs alone."""
+    url = os.environ.get("TEST_S3_ENDPOINT")
+    if url:
+        yield url
+        return
+    server = MotoServer()
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_database(worker_id: str) -> Iterator[str]:
+    """A PostgreSQL database of this test worker, schema created once per session."""
+    base = os.environ.get("TEST_PG_URL")
+    if not base:
+        pytest.skip("TEST_PG_URL is not set: run the suite through `make test`")
+    name = f"portfolio_test_{worker_id}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    yield base.rsplit("/", 1)[0] + "/" + name
+
+
+def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
+    values: dict[str, Any] = {
+        "env": "testing",
+        "secret_key": "test-secret-key-that-is-long-enough-1234567890",
+        "database_url": database_url,
+        "instance_path": str(tmp_path / "instance"),
+        "public_base_url": "http://localhost",
+        "login_rate_limit": "1000 per minute",
+    }
+    values.update(overrides)
+    return Config(**values)
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if DB_KIND == "postgresql":
+        return str(request.getfixturevalue("pg_database"))
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+_schema_ready: set[str] = set()
+
+
+def reset_database(app: Flask) -> None:
+    """Empty schema for each test: drop/create on SQLite, truncate on PostgreSQL."""
+    with app.app_context():
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        if url.startswith("sqlite") or url not in _schema_ready:
+            db.drop_all()
+            db.create_all()
+            _schema_ready.add(url)
+        else:
+            names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    """Override in a test module to change settings."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str, config_overrides: dict[str, Any]) -> Iterator[Flask]:
+    application = create_app(make_config(tmp_path, database_url, **config_overrides))
+    reset_database(application)
+    ctx = application.app_context()
+    ctx.push()
+    yield application
+    db.session.remove()
+    ctx.pop()
+    with application.app_context():
+        db.engine.dispose()
+
+
+# -- a client that fills in CSRF tokens like a browser does ------------------------------------
+class Client(FlaskClient):
+    """Runs every request in a fresh context, like a separate browser talking to a server: the
+    test's own application context (and its `g` and database session) is not shared."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("buffered", True)
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+    def csrf_token(self, page: str = "/login") -> str:
+        html = self.get(page).get_data(as_text=True)
+        match = CSRF_RE.search(html)
+        assert match, f"no CSRF token on {page}"
+        return match.group(1)
+
+    def submit(self, url: str, data: dict[str, Any] | None = None, *, page: str | None = None,
+               **kwargs: Any) -> Any:
+        """POST a form with the CSRF token of `page` (defaults to the form's own URL)."""
+        payload = dict(data or {})
+        payload["csrf_token"] = self.csrf_token(page or url)
+        return self.post(url, data=payload, **kwargs)
+
+    def login(self, email: str, password: str = PASSWORD) -> Any:
+        resp = self.submit("/login", {"email": email, "password": password}, page="/login")
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return resp
+
+
+@pytest.fixture
+def client(app: Flask) -> Client:
+    app.test_client_class = Client
+    return app.test_client()  # type: ignore[return-value]
+
+
+@pytest.fixture
+def other_client(app: Flask) -> Client:
+    app.test_client_class = Client
+    return app.test_client()  # type: ignore[return-value]
+
+
+# -- factories -------------------------------------------------------------------------------
+class Factory:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def _next(self) -> int:
+        self.n += 1
+        return self.n
+
+    def org(self, name: str | None = None, **kwargs: Any) -> Organization:
+        n = self._next()
+        org = account_services.create_organization(
+            name or f"Org {n}", kwargs.pop("slug", f"org-{n}"),
+            email=kwargs.pop("email", f"org{n}@example.org"),
+            url=kwargs.pop("url", f"https://org{n}.example.org"), **kwargs,
+        )
+        db.session.commit()
+        return org
+
+    def user(self, *roles: tuple[Organization, Role], email: str | None = None,
+             name: str | None = None, password: str = PASSWORD) -> User:
+        n = self._next()
+        user = account_services.create_user(email or f"user{n}@example.org",
+                                            name or f"User {n}", password)
+        for org, role in roles:
+            account_services.add_membership(user, org, role)
+        db.session.commit()
+        return user
+
+
+@pytest.fixture
+def make(app: Flask) -> Factory:
+    return Factory()
+
+
+# -- a live server for browser tests -----------------------------------------------------------
+class LiveServer:
+    def __init__(self, app: Flask) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        wait_for_http(self.url + "/healthz")
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(10)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    server = LiveServer(app)
+    server.start()
+    yield server
+    server.stop()
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    path = Path(os.environ.get("PORTFOLIO_SCREENSHOTS", "test-artifacts/screenshots"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
