@@ -17,8 +17,9 @@ def register_cli(app: Flask) -> None:
     @click.option("--org-name", required=True, help="Name of the organization to create or join.")
     @click.option("--org-slug", required=True, help="Short URL name, e.g. acme-welding.")
     @click.password_option()
-    def create_admin(email: str, display_name: str, org_name: str, org_slug: str,
-                     password: str) -> None:
+    def create_admin(
+        email: str, display_name: str, org_name: str, org_slug: str, password: str
+    ) -> None:
         """Create the first admin of an organization (creating the organization if needed)."""
         from sqlalchemy import select
 
@@ -31,7 +32,8 @@ def register_cli(app: Flask) -> None:
             if org is None:
                 org = services.create_organization(org_name, org_slug, email=email)
             user = services.find_user_by_email(email) or services.create_user(
-                email, display_name, password)
+                email, display_name, password
+            )
             services.add_membership(user, org, Role.ADMIN)
             db.session.commit()
         except DomainError as exc:
@@ -45,7 +47,7 @@ def register_cli(app: Flask) -> None:
         from portfolio.demo import DEMO_PASSWORD, load_demo
 
         summary = load_demo()
-        click.echo("Demo accounts (password for all: %s):" % DEMO_PASSWORD)
+        click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
         for role, email in summary["accounts"]:
             click.echo(f"  {role:<9} {email}")
         for line in summary.get("links", []):

@@ -154,7 +154,9 @@ class Config:
         if not cfg.local_storage_path:
             cfg = replace(cfg, local_storage_path=str(Path(cfg.instance_path) / "storage"))
         if cfg.storage_backend not in {"local", "s3"}:
-            raise ConfigError(f"STORAGE_BACKEND must be 'local' or 's3', got {cfg.storage_backend!r}")
+            raise ConfigError(
+                f"STORAGE_BACKEND must be 'local' or 's3', got {cfg.storage_backend!r}"
+            )
         if cfg.is_production:
             # A guessable key lets anyone forge sessions, invitations and reset links.
             if cfg.secret_key in {"", DEV_SECRET_KEY} or len(cfg.secret_key) < 32:

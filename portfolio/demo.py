@@ -22,13 +22,17 @@ def load_demo() -> dict[str, Any]:
     org = db.session.query(Organization).filter_by(slug=DEMO_ORG_SLUG).one_or_none()
     if org is None:
         org = services.create_organization(
-            "Northwind Trades College", DEMO_ORG_SLUG, email="credentials@northwind.example",
+            "Northwind Trades College",
+            DEMO_ORG_SLUG,
+            email="credentials@northwind.example",
             url="https://northwind.example",
             description="Work-based credentials for welding, electrical and care trades.",
             allows_self_registration=True,
         )
     for role, email, name in DEMO_ACCOUNTS:
-        user = services.find_user_by_email(email) or services.create_user(email, name, DEMO_PASSWORD)
+        user = services.find_user_by_email(email) or services.create_user(
+            email, name, DEMO_PASSWORD
+        )
         services.add_membership(user, org, role)
     db.session.commit()
     return {

@@ -64,7 +64,8 @@ class MotoServer:
         exe = str(Path(sys.executable).with_name("moto_server"))
         self.proc = subprocess.Popen(
             [exe, "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for_http(self.url + "/moto-api/")
 
@@ -174,8 +175,14 @@ class Client(FlaskClient):
         assert match, f"no CSRF token on {page}"
         return match.group(1)
 
-    def submit(self, url: str, data: dict[str, Any] | None = None, *, page: str | None = None,
-               **kwargs: Any) -> Any:
+    def submit(
+        self,
+        url: str,
+        data: dict[str, Any] | None = None,
+        *,
+        page: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """POST a form with the CSRF token of `page` (defaults to the form's own URL)."""
         payload = dict(data or {})
         payload["csrf_token"] = self.csrf_token(page or url)
@@ -211,18 +218,26 @@ class Factory:
     def org(self, name: str | None = None, **kwargs: Any) -> Organization:
         n = self._next()
         org = account_services.create_organization(
-            name or f"Org {n}", kwargs.pop("slug", f"org-{n}"),
+            name or f"Org {n}",
+            kwargs.pop("slug", f"org-{n}"),
             email=kwargs.pop("email", f"org{n}@example.org"),
-            url=kwargs.pop("url", f"https://org{n}.example.org"), **kwargs,
+            url=kwargs.pop("url", f"https://org{n}.example.org"),
+            **kwargs,
         )
         db.session.commit()
         return org
 
-    def user(self, *roles: tuple[Organization, Role], email: str | None = None,
-             name: str | None = None, password: str = PASSWORD) -> User:
+    def user(
+        self,
+        *roles: tuple[Organization, Role],
+        email: str | None = None,
+        name: str | None = None,
+        password: str = PASSWORD,
+    ) -> User:
         n = self._next()
-        user = account_services.create_user(email or f"user{n}@example.org",
-                                            name or f"User {n}", password)
+        user = account_services.create_user(
+            email or f"user{n}@example.org", name or f"User {n}", password
+        )
         for org, role in roles:
             account_services.add_membership(user, org, role)
         db.session.commit()
@@ -259,9 +274,15 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     server.stop()
 
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,14 @@ class LoginForm(FlaskForm):
 def _new_password(label: str = "New password") -> PasswordField:
     return PasswordField(
         label,
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024,
-                    message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")],
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=1024,
+                message=f"Use at least {MIN_PASSWORD_LENGTH} characters.",
+            ),
+        ],
         description=f"At least {MIN_PASSWORD_LENGTH} characters.",
     )
 
@@ -29,9 +35,10 @@ def _new_password(label: str = "New password") -> PasswordField:
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired()])
     new_password = _new_password()
-    confirm = PasswordField("Repeat the new password",
-                            validators=[DataRequired(), EqualTo("new_password",
-                                                                "The two passwords differ.")])
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new_password", "The two passwords differ.")],
+    )
 
 
 class ForgotPasswordForm(FlaskForm):
@@ -40,9 +47,10 @@ class ForgotPasswordForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     new_password = _new_password()
-    confirm = PasswordField("Repeat the new password",
-                            validators=[DataRequired(), EqualTo("new_password",
-                                                                "The two passwords differ.")])
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new_password", "The two passwords differ.")],
+    )
 
 
 class RegisterForm(FlaskForm):
@@ -58,19 +66,27 @@ class AcceptInvitationForm(FlaskForm):
 
 class OrganizationForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    url = StringField("Website", validators=[DataRequired(), URL(require_tld=False), Length(max=500)])
+    url = StringField(
+        "Website", validators=[DataRequired(), URL(require_tld=False), Length(max=500)]
+    )
     email = EmailField("Contact email", validators=[DataRequired(), Email(), Length(max=254)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
     allows_self_registration = BooleanField("Learners may create their own account")
-    logo = FileField("Logo (PNG, JPEG or WebP, up to 2 MB)",
-                     validators=[FileAllowed(["png", "jpg", "jpeg", "webp"],
-                                             "The logo must be a PNG, JPEG or WebP image.")])
+    logo = FileField(
+        "Logo (PNG, JPEG or WebP, up to 2 MB)",
+        validators=[
+            FileAllowed(
+                ["png", "jpg", "jpeg", "webp"], "The logo must be a PNG, JPEG or WebP image."
+            )
+        ],
+    )
 
 
 class InviteForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role],
-                       default=Role.LEARNER.value)
+    role = SelectField(
+        "Role", choices=[(r.value, r.value.capitalize()) for r in Role], default=Role.LEARNER.value
+    )
 
 
 class EmptyForm(FlaskForm):

@@ -111,8 +111,9 @@ class Membership(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     """One role of one user in one organization. A user may hold several roles."""
 
     __tablename__ = "memberships"
-    __table_args__ = (UniqueConstraint("user_id", "organization_id", "role",
-                                       name="uq_memberships_user_org_role"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "organization_id", "role", name="uq_memberships_user_org_role"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -81,8 +81,11 @@ def create_user(email: str, display_name: str, password: str) -> User:
     check_password_strength(password)
     if find_user_by_email(email) is not None:
         raise Conflict("An account with this email already exists. Sign in or reset your password.")
-    user = User(email=email, display_name=clean_text(display_name, 120) or email,
-                password_hash=hash_password(password))
+    user = User(
+        email=email,
+        display_name=clean_text(display_name, 120) or email,
+        password_hash=hash_password(password),
+    )
     db.session.add(user)
     try:
         db.session.flush()
@@ -112,8 +115,9 @@ def authenticate(email: str, password: str) -> User:
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCKOUT
             user.failed_logins = 0
-            audit.record("account.locked", actor_id=user.id, subject_type="user",
-                         subject_id=user.public_id)
+            audit.record(
+                "account.locked", actor_id=user.id, subject_type="user", subject_id=user.public_id
+            )
         db.session.commit()
         raise generic
     if not user.is_active_account:
@@ -137,8 +141,9 @@ def change_password(user: User, current: str, new: str) -> None:
     check_password_strength(new)
     user.password_hash = hash_password(new)
     rotate_session(user)
-    audit.record("account.password_change", actor_id=user.id, subject_type="user",
-                 subject_id=user.public_id)
+    audit.record(
+        "account.password_change", actor_id=user.id, subject_type="user", subject_id=user.public_id
+    )
 
 
 # -- signed tokens -----------------------------------------------------------------------
@@ -153,7 +158,9 @@ def _password_fingerprint(user: User) -> str:
 
 def make_reset_token(user: User) -> str:
     """A signed reset token, valid until it expires or the password changes."""
-    return _serializer("password-reset").dumps({"u": user.public_id, "f": _password_fingerprint(user)})
+    return _serializer("password-reset").dumps(
+        {"u": user.public_id, "f": _password_fingerprint(user)}
+    )
 
 
 def request_password_reset(email: str) -> None:
@@ -163,9 +170,12 @@ def request_password_reset(email: str) -> None:
         return
     link = url_for("accounts.reset_password", token=make_reset_token(user), _external=True)
     minutes = current_app.config["PORTFOLIO"].reset_max_age_seconds // 60
-    send_mail(user.email, "Reset your Portfolio password",
-              f"Hello {user.display_name},\n\nOpen this link within {minutes} minutes to choose a "
-              f"new password:\n\n{link}\n\nIf you did not ask for this, ignore this message.\n")
+    send_mail(
+        user.email,
+        "Reset your Portfolio password",
+        f"Hello {user.display_name},\n\nOpen this link within {minutes} minutes to choose a "
+        f"new password:\n\n{link}\n\nIf you did not ask for this, ignore this message.\n",
+    )
 
 
 def user_for_reset_token(token: str) -> User:
@@ -191,8 +201,9 @@ def reset_password(token: str, new_password: str) -> User:
     user.failed_logins = 0
     user.locked_until = None
     rotate_session(user)
-    audit.record("account.password_reset", actor_id=user.id, subject_type="user",
-                 subject_id=user.public_id)
+    audit.record(
+        "account.password_reset", actor_id=user.id, subject_type="user", subject_id=user.public_id
+    )
     return user
 
 
@@ -212,7 +223,12 @@ def require_role(user: User, org: Organization, *roles: Role) -> None:
 
 
 def create_organization(
-    name: str, slug: str, *, email: str = "", url: str = "", description: str = "",
+    name: str,
+    slug: str,
+    *,
+    email: str = "",
+    url: str = "",
+    description: str = "",
     allows_self_registration: bool = False,
 ) -> Organization:
     """Create an issuing organization."""
@@ -221,9 +237,14 @@ def create_organization(
         raise DomainError("The short name may use lower-case letters, digits and dashes only.")
     if db.session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
         raise Conflict(f"The short name {slug!r} is taken.")
-    org = Organization(name=clean_text(name, 200), slug=slug, email=normalize_email(email),
-                       url=url.strip(), description=description.strip(),
-                       allows_self_registration=allows_self_registration)
+    org = Organization(
+        name=clean_text(name, 200),
+        slug=slug,
+        email=normalize_email(email),
+        url=url.strip(),
+        description=description.strip(),
+        allows_self_registration=allows_self_registration,
+    )
     db.session.add(org)
     db.session.flush()
     return org
@@ -240,11 +261,18 @@ def update_organization(actor: User, org: Organization, **fields: object) -> Non
             elif name == "email":
                 value = normalize_email(str(value))
             setattr(org, name, value)
-    audit.record("organization.update", actor_id=actor.id, organization_id=org.id,
-                 subject_type="organization", subject_id=org.public_id)
+    audit.record(
+        "organization.update",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="organization",
+        subject_id=org.public_id,
+    )
 
 
-def add_membership(user: User, org: Organization, role: Role, *, actor: User | None = None) -> Membership:
+def add_membership(
+    user: User, org: Organization, role: Role, *, actor: User | None = None
+) -> Membership:
     """Give a user a role in an organization (no-op if they already hold it)."""
     for m in user.memberships:
         if m.organization_id == org.id and m.role == role:
@@ -256,9 +284,14 @@ def add_membership(user: User, org: Organization, role: Role, *, actor: User | N
     if actor is not None and role in {Role.ADMIN, Role.ASSESSOR}:
         rotate_session(user)
     db.session.flush()
-    audit.record("membership.add", actor_id=actor.id if actor else user.id,
-                 organization_id=org.id, subject_type="user", subject_id=user.public_id,
-                 role=str(role))
+    audit.record(
+        "membership.add",
+        actor_id=actor.id if actor else user.id,
+        organization_id=org.id,
+        subject_type="user",
+        subject_id=user.public_id,
+        role=str(role),
+    )
     return membership
 
 
@@ -268,15 +301,24 @@ def remove_membership(actor: User, org: Organization, membership: Membership) ->
     if membership.organization_id != org.id:
         raise NotFound("No such member.")
     if membership.role == Role.ADMIN:
-        admins = db.session.scalars(select(Membership).where(
-            Membership.organization_id == org.id, Membership.role == Role.ADMIN)).all()
+        admins = db.session.scalars(
+            select(Membership).where(
+                Membership.organization_id == org.id, Membership.role == Role.ADMIN
+            )
+        ).all()
         if len(admins) <= 1:
             raise DomainError("An organization needs at least one admin.")
     user = membership.user
     db.session.delete(membership)
     rotate_session(user)
-    audit.record("membership.remove", actor_id=actor.id, organization_id=org.id,
-                 subject_type="user", subject_id=user.public_id, role=str(membership.role))
+    audit.record(
+        "membership.remove",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="user",
+        subject_id=user.public_id,
+        role=str(membership.role),
+    )
 
 
 def self_register(org: Organization, email: str, display_name: str, password: str) -> User:
@@ -302,12 +344,21 @@ def invite(actor: User, org: Organization, email: str, role: Role) -> tuple[Invi
     token = _serializer("invitation").dumps({"i": invitation.public_id})
     link = url_for("accounts.accept_invitation", token=token, _external=True)
     days = current_app.config["PORTFOLIO"].invitation_max_age_seconds // 86400
-    send_mail(email, f"You are invited to {org.name} on Portfolio",
-              f"{actor.display_name} invited you to join {org.name} as {role}.\n\n"
-              f"Accept within {days} days:\n\n{link}\n")
-    audit.record("membership.invite", actor_id=actor.id, organization_id=org.id,
-                 subject_type="invitation", subject_id=invitation.public_id, email=email,
-                 role=str(role))
+    send_mail(
+        email,
+        f"You are invited to {org.name} on Portfolio",
+        f"{actor.display_name} invited you to join {org.name} as {role}.\n\n"
+        f"Accept within {days} days:\n\n{link}\n",
+    )
+    audit.record(
+        "membership.invite",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="invitation",
+        subject_id=invitation.public_id,
+        email=email,
+        role=str(role),
+    )
     return invitation, link
 
 
@@ -336,17 +387,26 @@ def accept_invitation(
     if user is None:
         existing = find_user_by_email(invitation.email)
         if existing is not None:
-            raise DomainError("An account with this email exists: sign in first, then open the "
-                              "invitation link again.")
+            raise DomainError(
+                "An account with this email exists: sign in first, then open the "
+                "invitation link again."
+            )
         user = create_user(invitation.email, display_name, password)
     elif user.email != invitation.email:
-        raise Forbidden(f"This invitation was sent to {invitation.email}. Sign in with that "
-                        "account to accept it.")
+        raise Forbidden(
+            f"This invitation was sent to {invitation.email}. Sign in with that "
+            "account to accept it."
+        )
     add_membership(user, invitation.organization, invitation.role)
     rotate_session(user)
     invitation.accepted_at = utcnow()
-    audit.record("membership.accept", actor_id=user.id, organization_id=invitation.organization_id,
-                 subject_type="invitation", subject_id=invitation.public_id)
+    audit.record(
+        "membership.accept",
+        actor_id=user.id,
+        organization_id=invitation.organization_id,
+        subject_type="invitation",
+        subject_id=invitation.public_id,
+    )
     return user
 
 
@@ -376,7 +436,12 @@ def set_organization_logo(actor: User, org: Organization, data: bytes) -> None:
     storage.put(key, io.BytesIO(data), detected)
     old_key = org.logo_key
     org.logo_key, org.logo_content_type = key, detected
-    audit.record("organization.logo", actor_id=actor.id, organization_id=org.id,
-                 subject_type="organization", subject_id=org.public_id)
+    audit.record(
+        "organization.logo",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="organization",
+        subject_id=org.public_id,
+    )
     if old_key:
         storage.delete(old_key)

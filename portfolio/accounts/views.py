@@ -115,8 +115,9 @@ def change_password() -> Response | str:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current_password.data or "",
-                                     form.new_password.data or "")
+            services.change_password(
+                current_user, form.current_password.data or "", form.new_password.data or ""
+            )
         except DomainError as exc:
             form.current_password.errors = [exc.message]
         else:
@@ -135,8 +136,10 @@ def forgot_password() -> Response | str:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         services.request_password_reset(form.email.data or "")
-        flash("If an account exists for that address, we have sent a reset link. "
-              "Check your email.", "success")
+        flash(
+            "If an account exists for that address, we have sent a reset link. Check your email.",
+            "success",
+        )
         return redirect(url_for("accounts.login"))
     return render_template("accounts/forgot_password.html", form=form)
 
@@ -184,10 +187,13 @@ def accept_invitation(token: str) -> Response | str:
         else:
             db.session.commit()
             _start_session(joined)
-            flash(f"You have joined {invitation.organization.name} as {invitation.role}.", "success")
+            flash(
+                f"You have joined {invitation.organization.name} as {invitation.role}.", "success"
+            )
             return redirect(url_for("accounts.dashboard"))
-    return render_template("accounts/accept_invitation.html", form=form, invitation=invitation,
-                           has_account=has_account)
+    return render_template(
+        "accounts/accept_invitation.html", form=form, invitation=invitation, has_account=has_account
+    )
 
 
 @bp.route("/o/<slug>/register", methods=["GET", "POST"])
@@ -201,8 +207,9 @@ def register(slug: str) -> Response | str:
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.self_register(org, form.email.data or "", form.display_name.data or "",
-                                          form.password.data or "")
+            user = services.self_register(
+                org, form.email.data or "", form.display_name.data or "", form.password.data or ""
+            )
         except DomainError as exc:
             db.session.rollback()
             form.email.errors = [exc.message]
@@ -229,13 +236,18 @@ def organization_settings(slug: str) -> Response | str:
     if form.validate_on_submit():
         try:
             services.update_organization(
-                current_user, org, name=form.name.data, url=form.url.data, email=form.email.data,
+                current_user,
+                org,
+                name=form.name.data,
+                url=form.url.data,
+                email=form.email.data,
                 description=form.description.data or "",
                 allows_self_registration=bool(form.allows_self_registration.data),
             )
             if form.logo.data:
-                services.set_organization_logo(current_user, org, form.logo.data.read(
-                    services.MAX_LOGO_BYTES + 1))
+                services.set_organization_logo(
+                    current_user, org, form.logo.data.read(services.MAX_LOGO_BYTES + 1)
+                )
         except DomainError as exc:
             db.session.rollback()
             form.logo.errors = [exc.message]
@@ -264,17 +276,28 @@ def members(slug: str) -> str:
     """Members and open invitations of an organization."""
     org = _admin_org(slug)
     memberships = db.session.scalars(
-        select(Membership).join(User).where(Membership.organization_id == org.id)
+        select(Membership)
+        .join(User)
+        .where(Membership.organization_id == org.id)
         .order_by(User.display_name, Membership.role)
     ).all()
     invitations = db.session.scalars(
-        select(Invitation).where(Invitation.organization_id == org.id,
-                                 Invitation.accepted_at.is_(None),
-                                 Invitation.revoked_at.is_(None))
+        select(Invitation)
+        .where(
+            Invitation.organization_id == org.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
         .order_by(Invitation.created_at.desc())
     ).all()
-    return render_template("accounts/members.html", org=org, memberships=memberships,
-                           invitations=invitations, form=InviteForm(), remove_form=EmptyForm())
+    return render_template(
+        "accounts/members.html",
+        org=org,
+        memberships=memberships,
+        invitations=invitations,
+        form=InviteForm(),
+        remove_form=EmptyForm(),
+    )
 
 
 @bp.post("/o/<slug>/members/invite")
@@ -326,4 +349,3 @@ def healthz() -> tuple[dict[str, str], int]:
     """Liveness and database check for load balancers."""
     db.session.execute(select(1))
     return {"status": "ok"}, 200
-

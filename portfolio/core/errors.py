@@ -61,8 +61,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> tuple[Response | str, int]:
         titles = {403: "Not allowed", 404: "Not found", 409: "Conflict"}
-        return _error_response(exc.status_code, titles.get(exc.status_code, "Cannot do that"),
-                               exc.message)
+        return _error_response(
+            exc.status_code, titles.get(exc.status_code, "Cannot do that"), exc.message
+        )
 
     @app.errorhandler(413)
     def too_large(exc: HTTPException) -> tuple[Response | str, int]:
@@ -77,8 +78,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(429)
     def too_many(exc: HTTPException) -> tuple[Response | str, int]:
         return _error_response(
-            429, "Too many attempts", "Too many attempts from your address. Wait a minute and "
-            "try again."
+            429,
+            "Too many attempts",
+            "Too many attempts from your address. Wait a minute and try again.",
         )
 
     @app.errorhandler(HTTPException)

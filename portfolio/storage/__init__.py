@@ -119,8 +119,9 @@ def create_storage(app: Flask) -> Storage:
         return S3Storage.from_config(cfg)
     from portfolio.storage.local import LocalStorage
 
-    return LocalStorage(cfg.local_storage_path, secret_key=cfg.secret_key,
-                        default_expiry=cfg.signed_url_seconds)
+    return LocalStorage(
+        cfg.local_storage_path, secret_key=cfg.secret_key, default_expiry=cfg.signed_url_seconds
+    )
 
 
 def get_storage() -> Storage:

@@ -116,8 +116,13 @@ class LocalStorage:
         """A URL served by `storage.download`, valid for `expires_in` seconds."""
         check_key(key)
         token = self._signer.dumps(
-            {"k": key, "n": filename, "t": content_type, "i": inline,
-             "e": expires_in or self.default_expiry}
+            {
+                "k": key,
+                "n": filename,
+                "t": content_type,
+                "i": inline,
+                "e": expires_in or self.default_expiry,
+            }
         )
         return url_for("storage.download", token=token)
 
@@ -127,8 +132,13 @@ class LocalStorage:
         """A URL served by `storage.upload` that accepts one PUT of at most `max_bytes`."""
         check_key(key)
         token = self._signer.dumps(
-            {"k": key, "t": content_type, "m": max_bytes, "e": expires_in or self.default_expiry,
-             "u": True}
+            {
+                "k": key,
+                "t": content_type,
+                "m": max_bytes,
+                "e": expires_in or self.default_expiry,
+                "u": True,
+            }
         )
         return PresignedUpload(
             method="PUT",

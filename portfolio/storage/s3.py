@@ -73,7 +73,10 @@ class S3Storage:
         counter = _CountingReader(stream)
         try:
             self.client.upload_fileobj(
-                counter, self.bucket, key, ExtraArgs={"ContentType": content_type},
+                counter,
+                self.bucket,
+                key,
+                ExtraArgs={"ContentType": content_type},
                 Config=TRANSFER,
             )
         except (BotoCoreError, ClientError) as exc:
@@ -113,8 +116,9 @@ class S3Storage:
             raise StorageError(str(exc)) from exc
         except BotoCoreError as exc:
             raise StorageError(str(exc)) from exc
-        return ObjectInfo(key=key, size=int(meta["ContentLength"]),
-                          content_type=meta.get("ContentType"))
+        return ObjectInfo(
+            key=key, size=int(meta["ContentLength"]), content_type=meta.get("ContentType")
+        )
 
     def exists(self, key: str) -> bool:
         """Whether the object exists."""
@@ -133,8 +137,9 @@ class S3Storage:
         check_key(source_key)
         check_key(target_key)
         try:
-            self.client.copy({"Bucket": self.bucket, "Key": source_key}, self.bucket, target_key,
-                             Config=TRANSFER)
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": source_key}, self.bucket, target_key, Config=TRANSFER
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey"}:
                 raise KeyError(source_key) from exc

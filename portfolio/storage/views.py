@@ -37,14 +37,18 @@ def download(token: str) -> Response:
         abort(404)
     head = storage.head(data["k"])
     response = Response(
-        stream_with_context(storage.iter_chunks(data["k"])), mimetype=data["t"], direct_passthrough=True
+        stream_with_context(storage.iter_chunks(data["k"])),
+        mimetype=data["t"],
+        direct_passthrough=True,
     )
     if head is not None:
         response.content_length = head.size
     response.headers["Content-Disposition"] = _content_disposition(data["n"], bool(data["i"]))
     response.headers["Cache-Control"] = "private, max-age=60"
     # Files from users never run as active content on our origin.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+    )
     return response
 
 

@@ -47,8 +47,10 @@ def test_duplicate_email_in_another_case_is_refused(app: Flask, make) -> None:
 def test_register_form_reports_duplicate_email(client: Client, make) -> None:
     org = make.org(allows_self_registration=True)
     make.user(email="taken@example.org")
-    resp = client.submit(f"/o/{org.slug}/register", {
-        "display_name": "Copy", "email": "TAKEN@example.org", "password": "long enough pass"})
+    resp = client.submit(
+        f"/o/{org.slug}/register",
+        {"display_name": "Copy", "email": "TAKEN@example.org", "password": "long enough pass"},
+    )
     assert resp.status_code == 200
     assert "already exists" in resp.get_data(as_text=True)
     assert db.session.query(User).count() == 1
@@ -84,8 +86,12 @@ def test_login_rate_limit(tmp_path: Path, database_url: str) -> None:
     responses = []
     for _ in range(5):
         token = client.csrf_token("/login")
-        responses.append(client.post("/login", data={
-            "csrf_token": token, "email": "x@example.org", "password": "whatever123"}))
+        responses.append(
+            client.post(
+                "/login",
+                data={"csrf_token": token, "email": "x@example.org", "password": "whatever123"},
+            )
+        )
     assert [r.status_code for r in responses] == [200, 200, 200, 429, 429]
     assert "Too many attempts" in responses[-1].get_data(as_text=True)
     with app.app_context():
@@ -103,8 +109,14 @@ def test_login_form_without_csrf_token_is_refused(client: Client, make) -> None:
 def test_forged_csrf_token_is_refused(client: Client, make) -> None:
     make.user(email="wren@example.org")
     client.get("/login")
-    resp = client.post("/login", data={"email": "wren@example.org", "password": PASSWORD,
-                                       "csrf_token": "forged.token.value"})
+    resp = client.post(
+        "/login",
+        data={
+            "email": "wren@example.org",
+            "password": PASSWORD,
+            "csrf_token": "forged.token.value",
+        },
+    )
     assert resp.status_code == 400
 
 
@@ -113,21 +125,29 @@ def test_open_redirect_in_next_is_ignored(client: Client, make) -> None:
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         client.get("/logout")
         token = client.csrf_token("/login")
-        resp = client.post(f"/login?next={target}", data={
-            "csrf_token": token, "email": "wren@example.org", "password": PASSWORD})
+        resp = client.post(
+            f"/login?next={target}",
+            data={"csrf_token": token, "email": "wren@example.org", "password": PASSWORD},
+        )
         assert resp.status_code == 302
         assert resp.location == "/dashboard", target
         client.submit("/logout", page="/dashboard")
 
 
-def test_change_password_signs_out_other_sessions(client: Client, other_client: Client,
-                                                  make) -> None:
+def test_change_password_signs_out_other_sessions(
+    client: Client, other_client: Client, make
+) -> None:
     make.user(email="wren@example.org")
     client.login("wren@example.org")
     other_client.login("wren@example.org")
-    resp = client.submit("/account/password", {
-        "current_password": PASSWORD, "new_password": "a brand new secret",
-        "confirm": "a brand new secret"})
+    resp = client.submit(
+        "/account/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "a brand new secret",
+            "confirm": "a brand new secret",
+        },
+    )
     assert resp.status_code == 302
     assert client.get("/dashboard").status_code == 200
     assert other_client.get("/dashboard").status_code == 302
@@ -137,9 +157,14 @@ def test_change_password_signs_out_other_sessions(client: Client, other_client: 
 def test_change_password_with_wrong_current_password(client: Client, make) -> None:
     make.user(email="wren@example.org")
     client.login("wren@example.org")
-    resp = client.submit("/account/password", {
-        "current_password": "not my password", "new_password": "a brand new secret",
-        "confirm": "a brand new secret"})
+    resp = client.submit(
+        "/account/password",
+        {
+            "current_password": "not my password",
+            "new_password": "a brand new secret",
+            "confirm": "a brand new secret",
+        },
+    )
     assert "current password is not correct" in resp.get_data(as_text=True)
 
 
@@ -178,6 +203,7 @@ def test_forged_and_expired_reset_tokens_are_refused(app: Flask, client: Client,
         token = services.make_reset_token(user)
     expired_app_cfg = app.config["PORTFOLIO"]
     from dataclasses import replace
+
     app.config["PORTFOLIO"] = replace(expired_app_cfg, reset_max_age_seconds=-1)
     resp = client.get(f"/reset-password/{token}")
     assert resp.status_code == 400 and "expired" in resp.get_data(as_text=True)
