@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Email, EqualTo, Length, Optional
 
 from portfolio.accounts.models import Role
@@ -85,7 +86,9 @@ class OrganizationForm(FlaskForm):
 class InviteForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField(
-        "Role", choices=[(r.value, r.value.capitalize()) for r in Role], default=Role.LEARNER.value
+        "Role",
+        choices=[SelectChoice(r.value, r.value.capitalize()) for r in Role],
+        default=Role.LEARNER.value,
     )
 
 
