@@ -1,0 +1,1 @@
+"""Submissions: evidence mapped to rubric elements, the review queue, claims, reviews, scores."""
