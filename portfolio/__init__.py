@@ -87,7 +87,9 @@ def _engine_options(url: str) -> dict[str, object]:
 def _register_models() -> None:
     """Import every model module so metadata (and migrations) see all tables."""
     import portfolio.accounts.models
-    import portfolio.core.audit  # noqa: F401
+    import portfolio.badges.models
+    import portfolio.core.audit
+    import portfolio.frameworks.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

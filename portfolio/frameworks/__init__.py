@@ -1,0 +1,1 @@
+"""Competency frameworks and competencies, rubrics and their versions, CASE/CSV exchange."""
