@@ -1,0 +1,1 @@
+"""Badges: credentials (badge classes), issuance, Open Badges documents, signing, baking, revocation."""
