@@ -174,13 +174,9 @@ def identity_object(email: str, salt: str) -> dict[str, Any]:
     }
 
 
-def credential(
-    award: AwardInfo, info: AchievementInfo, issuer: IssuerInfo
-) -> dict[str, Any]:
+def credential(award: AwardInfo, info: AchievementInfo, issuer: IssuerInfo) -> dict[str, Any]:
     """The unsigned `OpenBadgeCredential` for `award` of `info`, issued by `issuer`."""
-    status = (
-        {"id": award.status_list_url, "type": STATUS_TYPE} if award.status_list_url else None
-    )
+    status = {"id": award.status_list_url, "type": STATUS_TYPE} if award.status_list_url else None
     subject = drop_none(
         {
             "type": ["AchievementSubject"],
