@@ -21,3 +21,15 @@ def init_templating(app: Flask) -> None:
         if value is None:
             return ""
         return value.strftime("%d %b %Y")
+
+    @app.template_filter("waiting")
+    def format_waiting(value: datetime | None) -> str:
+        """How long ago, in words: "3 days", "5 hours", "12 minutes"."""
+        if value is None:
+            return ""
+        seconds = max(0, int((datetime.now(UTC) - value).total_seconds()))
+        for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+            if seconds >= size:
+                n = seconds // size
+                return f"{n} {unit}{'s' if n != 1 else ''}"
+        return "just now"

@@ -1,0 +1,648 @@
+"""Rules of submissions and reviews: start, map evidence, submit (freeze), withdraw, the queue,
+claims with leases, recording a review by the pass rule, notifications and history."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from blinker import Namespace
+from flask import current_app, url_for
+from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from portfolio.accounts.models import Organization, Role, User
+from portfolio.accounts.services import require_role
+from portfolio.core import audit
+from portfolio.core.audit import AuditEvent
+from portfolio.core.db import utcnow
+from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
+from portfolio.core.ids import is_public_id
+from portfolio.core.mail import send_mail
+from portfolio.core.sanitize import clean_text, render_markdown
+from portfolio.evidence.models import EvidenceItem, EvidenceKind, EvidenceState
+from portfolio.extensions import db
+from portfolio.frameworks.models import RubricElement, RubricLevel, RubricVersion
+from portfolio.storage import StorageError, get_storage
+from portfolio.submissions.models import (
+    DECIDED_STATES,
+    Notification,
+    Review,
+    ReviewOutcome,
+    Score,
+    Submission,
+    SubmissionEvidence,
+    SubmissionState,
+)
+from portfolio.submissions.rules import ElementSpec, Evaluation, LevelSpec, evaluate
+
+if TYPE_CHECKING:
+    from portfolio.badges.models import Credential
+
+_signals = Namespace()
+#: Sent inside the transaction that records a passing review, with `submission` and `review`.
+#: The badges package connects the issuance service to it, so a pass and its award commit
+#: together (and roll back together).
+submission_passed = _signals.signal("submission-passed")
+
+#: States in the assessors' queue.
+QUEUE_STATES = (SubmissionState.SUBMITTED, SubmissionState.IN_REVIEW)
+OPEN_STATES = (SubmissionState.DRAFT, SubmissionState.SUBMITTED, SubmissionState.IN_REVIEW)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=current_app.config["PORTFOLIO"].claim_lease_seconds)
+
+
+# -- loading with access checks -------------------------------------------------------------
+def get_submission(public_id: str) -> Submission:
+    """A submission by public id (no access check: callers check)."""
+    if not is_public_id(public_id):
+        raise NotFound("No such submission.")
+    sub = db.session.scalar(select(Submission).where(Submission.public_id == public_id))
+    if sub is None:
+        raise NotFound("No such submission.")
+    return sub
+
+
+def get_own_submission(learner: User, public_id: str) -> Submission:
+    """The learner's own submission; other people's answer as not found."""
+    sub = get_submission(public_id)
+    if sub.learner_id != learner.id:
+        raise NotFound("No such submission.")
+    return sub
+
+
+def get_submission_for_assessor(assessor: User, org: Organization, public_id: str) -> Submission:
+    """A submission of `org` that the assessor may see: never their own."""
+    require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
+    sub = get_submission(public_id)
+    if sub.organization_id != org.id:
+        raise NotFound("No such submission.")
+    if sub.learner_id == assessor.id:
+        raise Forbidden("You cannot review your own submission.")
+    return sub
+
+
+def can_assessor_view_item(user: User, item: EvidenceItem) -> bool:
+    """True when the item is evidence in a submitted submission of an organization where the
+    user assesses (and the user is not its owner): the only way assessors see evidence."""
+    orgs = [m.organization_id for m in user.memberships
+            if m.role in (Role.ASSESSOR, Role.ADMIN)]
+    if not orgs:
+        return False
+    return db.session.scalar(
+        select(func.count(SubmissionEvidence.id))
+        .join(Submission, Submission.id == SubmissionEvidence.submission_id)
+        .where(SubmissionEvidence.evidence_item_id == item.id,
+               Submission.organization_id.in_(orgs),
+               Submission.state != SubmissionState.DRAFT,
+               Submission.learner_id != user.id)
+    ) > 0
+
+
+# -- worker side -------------------------------------------------------------------------------
+def attempts_of(learner: User, credential: Credential) -> list[Submission]:
+    """The learner's attempts at a credential, oldest first."""
+    return list(db.session.scalars(
+        select(Submission).where(Submission.learner_id == learner.id,
+                                 Submission.credential_id == credential.id)
+        .order_by(Submission.attempt)
+    ))
+
+
+def start_submission(learner: User, credential: Credential) -> Submission:
+    """Open an attempt (or return the open one). After "needs revision" the new attempt is
+    pre-filled from the last one, up to the credential's maximum number of attempts."""
+    if not credential.is_published or credential.rubric_version_id is None:
+        raise DomainError("This credential is not open for submissions.")
+    org = db.session.get(Organization, credential.organization_id)
+    assert org is not None
+    if not learner.has_role(org.id, Role.LEARNER):
+        raise Forbidden(f"Join {org.name} as a worker to submit evidence for its credentials.")
+    attempts = attempts_of(learner, credential)
+    last = attempts[-1] if attempts else None
+    if last is not None:
+        if last.state in OPEN_STATES:
+            return last
+        if last.state == SubmissionState.PASSED:
+            raise Conflict("You have already earned this credential.")
+        if last.state == SubmissionState.FAILED:
+            raise DomainError(_final_message(org))
+    live = [a for a in attempts if a.state != SubmissionState.WITHDRAWN]
+    if credential.max_attempts is not None and len(live) >= credential.max_attempts:
+        raise DomainError(_final_message(org))
+    number = (last.attempt + 1) if last is not None else 1
+    sub = Submission(learner_id=learner.id, organization_id=org.id, credential_id=credential.id,
+                     rubric_version_id=credential.rubric_version_id, attempt=number)
+    db.session.add(sub)
+    if last is not None and last.state == SubmissionState.NEEDS_REVISION:
+        _prefill(sub, last)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # two tabs started the same attempt at once
+        db.session.rollback()
+        raise Conflict("This attempt was just started in another window. Reload.") from exc
+    audit.record("submission.start", actor_id=learner.id, organization_id=org.id,
+                 subject_type="submission", subject_id=sub.public_id, attempt=number)
+    return sub
+
+
+def _final_message(org: Organization) -> str:
+    contact = f" Contact {org.name} at {org.email}." if org.email else f" Contact {org.name}."
+    return "You have used every attempt for this credential." + contact
+
+
+def _prefill(sub: Submission, last: Submission) -> None:
+    """Copy the last attempt's mapping (items still in the library) into a new attempt."""
+    same_version = last.rubric_version_id == sub.rubric_version_id
+    elements_by_title = {}
+    if not same_version:
+        version = db.session.get(RubricVersion, sub.rubric_version_id)
+        elements_by_title = {e.title: e for e in version.elements} if version else {}
+    for link in last.evidence_links:
+        if link.evidence_item_id is None:
+            continue
+        element_id = link.element_id
+        if not same_version:
+            match = elements_by_title.get(link.element.title)
+            if match is None:
+                continue
+            element_id = match.id
+        sub.evidence_links.append(SubmissionEvidence(
+            element_id=element_id, evidence_item_id=link.evidence_item_id, note=link.note))
+
+
+def _require_draft(sub: Submission) -> None:
+    if sub.state != SubmissionState.DRAFT:
+        raise Conflict("This submission has been submitted and can no longer be changed.")
+
+
+def _element(sub: Submission, element_public_id: str) -> RubricElement:
+    for element in sub.rubric_version.elements:
+        if element.public_id == element_public_id:
+            return element
+    raise NotFound("No such rubric element in this submission.")
+
+
+def attach_evidence(learner: User, sub: Submission, element_public_id: str,
+                    item_public_id: str, note: str = "") -> SubmissionEvidence:
+    """Offer one of the learner's ready items as evidence for one element."""
+    if sub.learner_id != learner.id:
+        raise NotFound("No such submission.")
+    _require_draft(sub)
+    element = _element(sub, element_public_id)
+    item = db.session.scalar(select(EvidenceItem).where(EvidenceItem.public_id == item_public_id))
+    if item is None or item.owner_id != learner.id:
+        raise NotFound("No such evidence item in your portfolio.")
+    if item.state != EvidenceState.READY:
+        raise DomainError("This file is still uploading or was refused; pick a ready item.")
+    for link in sub.evidence_links:
+        if link.element_id == element.id and link.evidence_item_id == item.id:
+            link.note = clean_text(note, 2000) if note else link.note
+            return link
+    link = SubmissionEvidence(element_id=element.id, evidence_item_id=item.id,
+                              note=clean_text(note, 2000))
+    sub.evidence_links.append(link)
+    db.session.flush()
+    return link
+
+
+def update_evidence_note(learner: User, sub: Submission, link_public_id: str, note: str) -> None:
+    """Change the learner's note on one mapped item."""
+    if sub.learner_id != learner.id:
+        raise NotFound("No such submission.")
+    _require_draft(sub)
+    link = _link(sub, link_public_id)
+    link.note = clean_text(note, 2000)
+
+
+def _link(sub: Submission, link_public_id: str) -> SubmissionEvidence:
+    for link in sub.evidence_links:
+        if link.public_id == link_public_id:
+            return link
+    raise NotFound("No such evidence in this submission.")
+
+
+def detach_evidence(learner: User, sub: Submission, link_public_id: str) -> None:
+    """Remove an item from an element (the item stays in the library)."""
+    if sub.learner_id != learner.id:
+        raise NotFound("No such submission.")
+    _require_draft(sub)
+    link = _link(sub, link_public_id)
+    sub.evidence_links.remove(link)
+    db.session.delete(link)
+
+
+def missing_required_elements(sub: Submission) -> list[RubricElement]:
+    """Required elements that have no evidence yet."""
+    covered = {link.element_id for link in sub.evidence_links}
+    return [e for e in sub.rubric_version.elements if e.is_required and e.id not in covered]
+
+
+def submit(learner: User, sub: Submission, note: str = "") -> None:
+    """Send the attempt to the assessors and freeze its evidence.
+
+    Every required element needs evidence. Each file is copied to a frozen object that later
+    edits cannot touch, and the library items become unchangeable. If storage fails half-way,
+    the copies made so far are removed and nothing is submitted."""
+    if sub.learner_id != learner.id:
+        raise NotFound("No such submission.")
+    if sub.state != SubmissionState.DRAFT:
+        raise Conflict("This submission has already been submitted.")
+    missing = missing_required_elements(sub)
+    if missing:
+        raise DomainError("Add evidence for every required element before submitting: "
+                          + ", ".join(f"“{e.title}”" for e in missing) + ".")
+    storage = get_storage()
+    copied: list[str] = []
+    now = utcnow()
+    try:
+        for link in sub.evidence_links:
+            item = link.evidence_item
+            if item is None or item.state != EvidenceState.READY:
+                raise DomainError("One of the attached items is no longer available. "
+                                  "Remove it and try again.")
+            link.title, link.kind = item.title, str(item.kind)
+            link.url, link.body_html = item.url, item.body_html
+            if item.kind == EvidenceKind.FILE and item.storage_key:
+                frozen_key = f"frozen/{sub.public_id}/{link.public_id}"
+                storage.copy(item.storage_key, frozen_key)
+                copied.append(frozen_key)
+                link.frozen_key = frozen_key
+                link.sha256, link.size = item.sha256, item.size
+                link.media_type = item.media_type
+                link.original_filename = item.original_filename
+            item.frozen_at = item.frozen_at or now
+    except (StorageError, DomainError, KeyError) as exc:
+        db.session.rollback()
+        for key in copied:
+            try:
+                storage.delete(key)
+            except StorageError:
+                current_app.logger.warning("could not remove frozen copy %s", key)
+        if isinstance(exc, DomainError):
+            raise
+        raise DomainError("The file store did not answer, so nothing was submitted. "
+                          "Try again in a moment.") from exc
+    sub.note = clean_text(note, 2000) if note else sub.note
+    sub.state = SubmissionState.SUBMITTED
+    sub.submitted_at = now
+    audit.record("submission.submit", actor_id=learner.id, organization_id=sub.organization_id,
+                 subject_type="submission", subject_id=sub.public_id, attempt=sub.attempt,
+                 evidence=[{"element": link.element.public_id, "sha256": link.sha256}
+                           for link in sub.evidence_links])
+
+
+def withdraw(learner: User, sub: Submission) -> None:
+    """Take a submission back before an assessor claims it."""
+    if sub.learner_id != learner.id:
+        raise NotFound("No such submission.")
+    now = utcnow()
+    result = db.session.execute(
+        update(Submission)
+        .where(Submission.id == sub.id,
+               Submission.state.in_([SubmissionState.DRAFT, SubmissionState.SUBMITTED]),
+               or_(Submission.claimed_by_id.is_(None), Submission.claim_expires_at <= now))
+        .values(state=SubmissionState.WITHDRAWN, withdrawn_at=now, claimed_by_id=None,
+                claim_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise Conflict("An assessor is already reviewing this submission, so it can no longer "
+                       "be withdrawn.")
+    audit.record("submission.withdraw", actor_id=learner.id, organization_id=sub.organization_id,
+                 subject_type="submission", subject_id=sub.public_id)
+    db.session.expire(sub)
+
+
+# -- the queue --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the assessor narrowed the queue to."""
+
+    credential_id: int | None = None
+    mine: bool = False
+    older_than_days: int | None = None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the queue and the cursor of the next, if any."""
+
+    rows: Sequence[Submission]
+    next_cursor: str | None
+    total_waiting: int
+
+
+def encode_cursor(sub: Submission) -> str:
+    """Opaque keyset cursor: the (submitted_at, id) of the last row shown."""
+    assert sub.submitted_at is not None
+    raw = json.dumps([sub.submitted_at.isoformat(), sub.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """Inverse of `encode_cursor`; refuses anything malformed."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at, ident = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(at), int(ident)
+    except (ValueError, TypeError) as exc:
+        raise DomainError("That page link is broken. Start from the first page.") from exc
+
+
+def review_queue(assessor: User, org: Organization, filters: QueueFilter,
+                 cursor: str | None = None, limit: int = 25) -> QueuePage:
+    """Submitted work of the organization, oldest first, with keyset pagination (no OFFSET).
+    The assessor's own submissions are never in their queue."""
+    require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
+    now = utcnow()
+    conditions = [Submission.organization_id == org.id, Submission.state.in_(QUEUE_STATES),
+                  Submission.learner_id != assessor.id]
+    if filters.credential_id is not None:
+        conditions.append(Submission.credential_id == filters.credential_id)
+    if filters.mine:
+        conditions += [Submission.claimed_by_id == assessor.id, Submission.claim_expires_at > now]
+    if filters.older_than_days is not None:
+        conditions.append(Submission.submitted_at <= now - timedelta(days=filters.older_than_days))
+    query = select(Submission).where(and_(*conditions))
+    if cursor:
+        at, ident = decode_cursor(cursor)
+        query = query.where(tuple_(Submission.submitted_at, Submission.id) > tuple_(at, ident))
+    rows = list(db.session.scalars(
+        query.options(selectinload(Submission.learner), selectinload(Submission.credential),
+                      selectinload(Submission.claimed_by))
+        .order_by(Submission.submitted_at, Submission.id).limit(limit + 1)
+    ))
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    total = db.session.scalar(
+        select(func.count(Submission.id)).where(Submission.organization_id == org.id,
+                                                Submission.state.in_(QUEUE_STATES))
+    ) or 0
+    return QueuePage(rows=rows[:limit], next_cursor=next_cursor, total_waiting=total)
+
+
+def claim(assessor: User, org: Organization, sub: Submission) -> None:
+    """Take a submission for review under a lease. Atomic: of two assessors claiming at the
+    same moment exactly one wins (a conditional UPDATE; the database serializes it)."""
+    require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
+    if sub.organization_id != org.id:
+        raise NotFound("No such submission.")
+    if sub.learner_id == assessor.id:
+        raise Forbidden("You cannot review your own submission.")
+    now = utcnow()
+    result = db.session.execute(
+        update(Submission)
+        .where(Submission.id == sub.id,
+               Submission.state.in_(QUEUE_STATES),
+               or_(Submission.claimed_by_id.is_(None), Submission.claim_expires_at <= now,
+                   Submission.claimed_by_id == assessor.id))
+        .values(claimed_by_id=assessor.id, claim_expires_at=now + _lease(),
+                state=SubmissionState.IN_REVIEW)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        db.session.refresh(sub)
+        if sub.state in DECIDED_STATES:
+            raise Conflict("This submission has already been decided.")
+        if sub.state == SubmissionState.WITHDRAWN:
+            raise Conflict("The worker has withdrawn this submission.")
+        holder = sub.claimed_by.display_name if sub.claimed_by else "another assessor"
+        raise Conflict(f"{holder} is already reviewing this submission.")
+    audit.record("submission.claim", actor_id=assessor.id, organization_id=org.id,
+                 subject_type="submission", subject_id=sub.public_id)
+    db.session.expire(sub)
+
+
+def release(assessor: User, org: Organization, sub: Submission) -> None:
+    """Give a claimed submission back to the queue."""
+    require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
+    result = db.session.execute(
+        update(Submission)
+        .where(Submission.id == sub.id, Submission.claimed_by_id == assessor.id,
+               Submission.state == SubmissionState.IN_REVIEW)
+        .values(claimed_by_id=None, claim_expires_at=None, state=SubmissionState.SUBMITTED)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise Conflict("You do not hold this submission.")
+    audit.record("submission.release", actor_id=assessor.id, organization_id=org.id,
+                 subject_type="submission", subject_id=sub.public_id)
+    db.session.expire(sub)
+
+
+def expiring_claims(assessor: User, within: timedelta = timedelta(minutes=15)) -> list[Submission]:
+    """The assessor's live claims whose lease ends soon (shown as a warning)."""
+    now = utcnow()
+    return list(db.session.scalars(
+        select(Submission).where(Submission.claimed_by_id == assessor.id,
+                                 Submission.state == SubmissionState.IN_REVIEW,
+                                 Submission.claim_expires_at > now,
+                                 Submission.claim_expires_at <= now + within)
+    ))
+
+
+# -- reviews ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScoreInput:
+    """An assessor's level (by id) and remark for one element (by public id)."""
+
+    element_public_id: str
+    level_id: int | None
+    remark: str = ""
+
+
+def _specs(version: RubricVersion) -> tuple[list[ElementSpec], list[LevelSpec]]:
+    elements = [ElementSpec(e.id, e.title, e.is_required, e.weight) for e in version.elements]
+    levels = [LevelSpec(lv.position, lv.name, lv.points) for lv in version.levels]
+    return elements, levels
+
+
+def preview_outcome(sub: Submission, scores: Sequence[ScoreInput]) -> tuple[Evaluation, str]:
+    """What the pass rule says about these scores, and the resulting state's label."""
+    version = sub.rubric_version
+    levels_by_id = {lv.id: lv for lv in version.levels}
+    by_element = {s.element_public_id: s for s in scores}
+    positions: dict[int, int] = {}
+    for element in version.elements:
+        given = by_element.get(element.public_id)
+        if given is not None and given.level_id in levels_by_id:
+            positions[element.id] = levels_by_id[given.level_id].position
+    elements, levels = _specs(version)
+    if version.pass_level_position is None:
+        raise DomainError("This rubric has no pass level; ask an admin to fix it.")
+    evaluation = evaluate(elements, levels, version.pass_level_position,
+                          version.min_total_points, positions)
+    return evaluation, _outcome_state(sub, evaluation).label
+
+
+def _outcome_state(sub: Submission, evaluation: Evaluation) -> SubmissionState:
+    if evaluation.passed:
+        return SubmissionState.PASSED
+    max_attempts = sub.credential.max_attempts
+    if max_attempts is not None and sub.attempt >= max_attempts:
+        return SubmissionState.FAILED
+    return SubmissionState.NEEDS_REVISION
+
+
+def record_review(assessor: User, org: Organization, sub: Submission,
+                  scores: Sequence[ScoreInput], feedback: str) -> Review:
+    """Score every element, decide by the pass rule, notify the worker; on a pass, the
+    `submission_passed` signal issues the badge in the same transaction.
+
+    Reviews are append-only and one per submission: a second submit of the same form (two
+    clicks, a retried request) raises `Conflict` and records nothing more."""
+    require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
+    if sub.organization_id != org.id:
+        raise NotFound("No such submission.")
+    if sub.learner_id == assessor.id:
+        raise Forbidden("You cannot review your own submission.")
+    if sub.state in DECIDED_STATES:
+        raise Conflict("This submission has already been decided.")
+    if not (sub.state == SubmissionState.IN_REVIEW and sub.claimed_by_id == assessor.id
+            and sub.claim_is_live()):
+        raise Conflict("Claim this submission before recording a review (your claim may have "
+                       "expired).")
+    evaluation, _ = preview_outcome(sub, scores)
+    state = _outcome_state(sub, evaluation)
+    now = utcnow()
+    # Lock in the decision first: only the request whose UPDATE changes the row goes on.
+    result = db.session.execute(
+        update(Submission)
+        .where(Submission.id == sub.id, Submission.state == SubmissionState.IN_REVIEW,
+               Submission.claimed_by_id == assessor.id)
+        .values(state=state, decided_at=now, claim_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise Conflict("This submission has already been decided.")
+    outcome = {SubmissionState.PASSED: ReviewOutcome.PASS,
+               SubmissionState.NEEDS_REVISION: ReviewOutcome.NEEDS_REVISION,
+               SubmissionState.FAILED: ReviewOutcome.FAIL}[state]
+    review = Review(submission_id=sub.id, assessor_id=assessor.id, outcome=outcome,
+                    feedback=feedback or "", feedback_html=render_markdown(feedback or ""),
+                    total_points=evaluation.total_points)
+    levels_by_id = {lv.id: lv for lv in sub.rubric_version.levels}
+    by_element = {s.element_public_id: s for s in scores}
+    for element in sub.rubric_version.elements:
+        given = by_element[element.public_id]
+        level: RubricLevel = levels_by_id[given.level_id]  # type: ignore[index]
+        review.scores.append(Score(element_id=element.id, level_id=level.id,
+                                   remark=(given.remark or "").strip()[:5000]))
+    db.session.add(review)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("This submission has already been decided.") from exc
+    db.session.expire(sub)
+    audit.record("review.record", actor_id=assessor.id, organization_id=org.id,
+                 subject_type="submission", subject_id=sub.public_id, outcome=str(outcome),
+                 total=str(evaluation.total_points),
+                 scores={s.element.public_id: s.level_id for s in review.scores})
+    notify(sub.learner, f"Your submission for {sub.credential.name} has been decided: "
+           f"{state.label}.", url_for("submissions.show_submission", public_id=sub.public_id))
+    if state == SubmissionState.PASSED:
+        submission_passed.send(current_app._get_current_object(),  # type: ignore[attr-defined]
+                               submission=sub, review=review)
+    return review
+
+
+# -- notifications and history ---------------------------------------------------------------
+def notify(user: User, message: str, link: str = "") -> None:
+    """An in-app notification, and an email when SMTP is configured."""
+    db.session.add(Notification(user_id=user.id, message=message[:500], link=link))
+    if current_app.config["PORTFOLIO"].smtp_host:
+        try:
+            send_mail(user.email, "Portfolio: " + message[:80],
+                      f"{message}\n\n{current_app.config['PORTFOLIO'].public_base_url}{link}\n")
+        except OSError:
+            current_app.logger.warning("could not send mail to %s", user.email)
+
+
+def unread_notifications(user: User) -> list[Notification]:
+    """Unread notifications, newest first."""
+    return list(db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id,
+                                   Notification.read_at.is_(None))
+        .order_by(Notification.created_at.desc()).limit(20)))
+
+
+def mark_notifications_read(user: User) -> None:
+    """Mark every notification of the user read."""
+    db.session.execute(update(Notification)
+                       .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+                       .values(read_at=utcnow()))
+
+
+def submission_history(admin: User, org: Organization, sub: Submission) -> list[AuditEvent]:
+    """Every audit event about a submission, oldest first (admins only)."""
+    require_role(admin, org, Role.ADMIN)
+    if sub.organization_id != org.id:
+        raise NotFound("No such submission.")
+    return list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.subject_type == "submission",
+                                 AuditEvent.subject_id == sub.public_id)
+        .order_by(AuditEvent.created_at, AuditEvent.id)))
+
+
+def my_submissions(learner: User) -> list[Submission]:
+    """The learner's submissions, newest first."""
+    return list(db.session.scalars(
+        select(Submission).where(Submission.learner_id == learner.id)
+        .options(selectinload(Submission.credential))
+        .order_by(Submission.created_at.desc())))
+
+
+def scores_by_element(review: Review | None) -> Mapping[int, Score]:
+    """The review's scores keyed by element id."""
+    return {s.element_id: s for s in review.scores} if review else {}
+
+
+# -- frozen evidence files ------------------------------------------------------------------------
+def can_view_submission(user: User, sub: Submission) -> bool:
+    """The worker who made it, or an assessor or admin of its organization (not on their own)."""
+    if sub.learner_id == user.id:
+        return True
+    return user.has_role(sub.organization_id, Role.ASSESSOR, Role.ADMIN)
+
+
+def frozen_file_url(user: User, sub: Submission, link_public_id: str, *, inline: bool) -> str:
+    """A short-lived signed URL of the frozen copy of one submitted file."""
+    from portfolio.evidence.validation import ALLOWED_TYPES
+
+    if not can_view_submission(user, sub):
+        raise NotFound("No such submission.")
+    link = _link(sub, link_public_id)
+    if link.frozen_key:
+        allowed = ALLOWED_TYPES.get(link.media_type or "")
+        return get_storage().signed_download_url(
+            link.frozen_key, filename=link.original_filename or "evidence",
+            content_type=link.media_type or "application/octet-stream",
+            inline=bool(inline and allowed and allowed.is_inline_safe))
+    item = link.evidence_item
+    if sub.state == SubmissionState.DRAFT and item is not None and item.storage_key:
+        from portfolio.evidence.services import download_url
+
+        return download_url(user, item, inline=inline)
+    raise NotFound("This evidence has no file.")
+
+
+def inline_kind(media_type: str | None) -> str:
+    """How the review page shows a file: image, pdf, video, audio or none."""
+    from portfolio.evidence.validation import ALLOWED_TYPES
+
+    allowed = ALLOWED_TYPES.get(media_type or "")
+    if allowed is None or not allowed.is_inline_safe:
+        return "none"
+    return allowed.family if allowed.family in {"image", "pdf", "video", "audio"} else "none"
