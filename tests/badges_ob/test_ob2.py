@@ -98,7 +98,7 @@ def test_evidence_carries_the_file_digest(award: AwardInfo, achievement: Achieve
 
 
 def test_naive_dates_are_refused(award: AwardInfo, achievement: AchievementInfo) -> None:
-    naive = dataclasses.replace(award, issued=datetime(2024, 5, 1, 9, 30))  # noqa: DTZ001
+    naive = dataclasses.replace(award, issued=datetime(2024, 5, 1, 9, 30))
     with pytest.raises(ValueError, match="time zone"):
         ob2.assertion(naive, achievement)
 

@@ -190,7 +190,7 @@ def bake_svg(
     """Return the SVG with the badge embedded right after the `<svg>` start tag.
 
     For 2.0, `verify_url` (the hosted assertion URL) goes into the `verify` attribute. Any badge
-    already embedded is replaced. The namespace prefix is `openbadges`.
+    already embedded (of either version: both use the `openbadges` prefix) is replaced.
     """
     text = svg.decode("utf-8") if isinstance(svg, bytes) else svg
     if _parse_svg(text) is None:
