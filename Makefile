@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test lint bench system-deps system-deps-test clean
+.PHONY: run test lint bench bench-upload system-deps system-deps-test clean vendor
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -27,19 +27,37 @@ system-deps:
 system-deps-test: system-deps
 	@scripts/apt-install postgresql chromium
 
-run: system-deps $(VENV)/.installed-runtime
+# Front-end packages: installed from package-lock.json by npm (never copied into the repo),
+# re-installed when the lock changes, and the needed bundles copied to static/vendor/.
+node_modules/.installed: package.json $(wildcard package-lock.json)
+	@command -v npm >/dev/null 2>&1 || scripts/apt-install nodejs npm
+	if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	touch $@
+
+static/vendor/.copied: node_modules/.installed
+	mkdir -p static/vendor/uppy
+	cp node_modules/uppy/dist/uppy.min.js node_modules/uppy/dist/uppy.min.css static/vendor/uppy/
+	touch $@
+
+vendor: static/vendor/.copied
+
+run: system-deps vendor $(VENV)/.installed-runtime
 	mkdir -p instance
 	APP_ENV=development $(BIN)/flask db upgrade
 	APP_ENV=development $(BIN)/flask demo-data
 	@echo "Serving on http://127.0.0.1:5000  (Ctrl+C stops)"
 	APP_ENV=development $(BIN)/flask run --host 127.0.0.1 --port 5000
 
-test: system-deps-test $(VENV)/.installed-dev
+test: system-deps-test vendor $(VENV)/.installed-dev
 	scripts/test.sh $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check portfolio tests
 	$(BIN)/pip-audit --skip-editable --progress-spinner off
+
+# 1 GiB through the streaming upload path vs a plain boto3 upload to the same moto endpoint.
+bench-upload: system-deps $(VENV)/.installed-dev
+	$(BIN)/python bench/upload_stream.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -89,13 +89,26 @@ def _register_models() -> None:
     import portfolio.accounts.models
     import portfolio.badges.models
     import portfolio.core.audit
-    import portfolio.frameworks.models  # noqa: F401
+    import portfolio.evidence.models
+    import portfolio.frameworks.models
+    import portfolio.submissions.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from portfolio.accounts.views import bp as accounts_bp
 
     app.register_blueprint(accounts_bp)
+    from portfolio.badges.views import bp as badges_bp
+    from portfolio.frameworks.views import bp as frameworks_bp
+
+    app.register_blueprint(frameworks_bp)
+    app.register_blueprint(badges_bp)
+    from portfolio.evidence.views import bp as evidence_bp
+
+    app.register_blueprint(evidence_bp)
+    from portfolio.submissions.views import bp as submissions_bp
+
+    app.register_blueprint(submissions_bp)
     if app.config["PORTFOLIO"].storage_backend == "local":
         from portfolio.storage.views import bp as storage_bp
 

@@ -10,6 +10,9 @@ from portfolio.extensions import db
 
 def register_cli(app: Flask) -> None:
     """Attach the project's commands to `flask`."""
+    from portfolio.evidence.cli import register_cli as register_evidence_cli
+
+    register_evidence_cli(app)
 
     @app.cli.command("create-admin")
     @click.option("--email", required=True)

@@ -80,6 +80,11 @@ class Config:
     max_upload_bytes: int = 512 * 1024 * 1024
     #: MAX_FORM_BYTES: largest non-upload request body (forms, JSON, imports).
     max_form_bytes: int = 16 * 1024 * 1024
+    #: USER_QUOTA_BYTES: total size of the files one worker may keep in their portfolio.
+    user_quota_bytes: int = 5 * 1024 * 1024 * 1024
+    #: CSP_EXTRA_ORIGINS: comma-separated origins browsers may upload to and load files from
+    #: (besides S3_ENDPOINT_URL's origin, which is added automatically), e.g. a CDN.
+    csp_extra_origins: tuple[str, ...] = ()
 
     #: SMTP_HOST / SMTP_PORT / SMTP_USERNAME / SMTP_PASSWORD / SMTP_USE_TLS / MAIL_FROM.
     smtp_host: str | None = None
@@ -100,6 +105,8 @@ class Config:
     reset_max_age_seconds: int = 3600
     #: LOG_LEVEL: logging level name.
     log_level: str = "INFO"
+    #: CLAIM_LEASE_SECONDS: how long an assessor's claim on a submission lasts.
+    claim_lease_seconds: int = 2 * 3600
 
     @property
     def is_production(self) -> bool:
@@ -130,6 +137,11 @@ class Config:
             signed_url_seconds=_int(env, "SIGNED_URL_SECONDS", 300),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 512 * 1024 * 1024),
             max_form_bytes=_int(env, "MAX_FORM_BYTES", 16 * 1024 * 1024),
+            user_quota_bytes=_int(env, "USER_QUOTA_BYTES", 5 * 1024 * 1024 * 1024),
+            csp_extra_origins=tuple(
+                o.strip().rstrip("/") for o in env.get("CSP_EXTRA_ORIGINS", "").split(",")
+                if o.strip()
+            ),
             smtp_host=env.get("SMTP_HOST") or None,
             smtp_port=_int(env, "SMTP_PORT", 587),
             smtp_username=env.get("SMTP_USERNAME") or None,
@@ -142,6 +154,7 @@ class Config:
             invitation_max_age_seconds=_int(env, "INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600),
             reset_max_age_seconds=_int(env, "RESET_MAX_AGE_SECONDS", 3600),
             log_level=env.get("LOG_LEVEL", "INFO"),
+            claim_lease_seconds=_int(env, "CLAIM_LEASE_SECONDS", 2 * 3600),
         )
 
     def resolved(self) -> Config:

@@ -33,6 +33,31 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def build_csp(extra_origins: tuple[str, ...] = ()) -> str:
+    """The policy with `extra_origins` (e.g. the object store, for direct uploads and
+    previews) allowed to be fetched from, framed and uploaded to; never for scripts or styles."""
+    if not extra_origins:
+        return CONTENT_SECURITY_POLICY
+    extra = " " + " ".join(extra_origins)
+    directives = []
+    for directive in CONTENT_SECURITY_POLICY.split("; "):
+        name = directive.split(" ", 1)[0]
+        if name in {"img-src", "media-src", "connect-src", "frame-src"}:
+            directive += extra
+        directives.append(directive)
+    return "; ".join(directives)
+
+
+def storage_origins(cfg: object) -> tuple[str, ...]:
+    """Origins of the object store that browsers talk to directly, plus configured extras."""
+    origins = list(getattr(cfg, "csp_extra_origins", ()) or ())
+    endpoint = getattr(cfg, "s3_endpoint_url", None)
+    if getattr(cfg, "storage_backend", "local") == "s3" and endpoint:
+        parts = urlsplit(endpoint)
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    return tuple(dict.fromkeys(origins))
+
+
 def public(view: F) -> F:
     """Mark a view as reachable without logging in."""
     view.is_public = True  # type: ignore[attr-defined]
@@ -59,6 +84,7 @@ def safe_next(default_endpoint: str = "accounts.dashboard") -> str:
 
 def init_security(app: Flask) -> None:
     """Install the login gate and the security headers."""
+    csp = build_csp(storage_origins(app.config.get("PORTFOLIO")))
 
     @app.before_request
     def require_login() -> Response | None:
@@ -76,7 +102,7 @@ def init_security(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", csp)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

@@ -60,6 +60,15 @@ class PresignedUpload:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class UploadedPart:
+    """One received part of a multipart upload."""
+
+    part_number: int
+    etag: str
+    size: int = 0
+
+
 class Storage(Protocol):
     """The operations the application needs from an object store."""
 
@@ -107,6 +116,31 @@ class Storage(Protocol):
         self, key: str, *, content_type: str, max_bytes: int, expires_in: int | None = None
     ) -> PresignedUpload:
         """A short-lived permission for a browser to upload one object under `key`."""
+        ...
+
+    # -- multipart: large browser uploads in parts (each part a separate signed request) ----
+    def create_multipart_upload(self, key: str, *, content_type: str) -> str:
+        """Start a multipart upload of `key`; returns its upload id."""
+        ...
+
+    def presign_upload_part(
+        self, key: str, upload_id: str, part_number: int, *, expires_in: int | None = None
+    ) -> str:
+        """A short-lived URL accepting one PUT of part `part_number` (answers with an ETag)."""
+        ...
+
+    def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        """The parts received so far (to resume or retry)."""
+        ...
+
+    def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: list[UploadedPart]
+    ) -> None:
+        """Join the parts, in part-number order, into the object."""
+        ...
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        """Drop an unfinished multipart upload and its parts (missing uploads are ignored)."""
         ...
 
 

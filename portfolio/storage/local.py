@@ -6,7 +6,10 @@ exercises the same flows as production.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -16,9 +19,11 @@ from typing import IO, Any
 from flask import url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from portfolio.storage import ObjectInfo, PresignedUpload, check_key
+from portfolio.storage import ObjectInfo, PresignedUpload, UploadedPart, check_key
 
 CHUNK = 1024 * 1024
+#: Upload ids are generated here; anything else is refused before it touches a path.
+_UPLOAD_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 class LocalStorage:
@@ -146,6 +151,108 @@ class LocalStorage:
             fields={},
             headers={"Content-Type": content_type},
         )
+
+    # -- multipart ------------------------------------------------------------------------
+    def _upload_dir(self, upload_id: str) -> Path:
+        if not _UPLOAD_ID_RE.match(upload_id):
+            raise KeyError(upload_id)
+        return self.root / ".multipart" / upload_id
+
+    def create_multipart_upload(self, key: str, *, content_type: str) -> str:
+        """Parts are kept in a private folder until the upload is completed or aborted."""
+        self._path(key)
+        upload_id = secrets.token_urlsafe(24)
+        folder = self._upload_dir(upload_id)
+        folder.mkdir(parents=True)
+        (folder / "key").write_text(key)
+        (folder / "type").write_text(content_type)
+        return upload_id
+
+    def _check_upload(self, key: str, upload_id: str) -> Path:
+        folder = self._upload_dir(upload_id)
+        marker = folder / "key"
+        if not marker.is_file() or marker.read_text() != check_key(key):
+            raise KeyError(upload_id)
+        return folder
+
+    def presign_upload_part(
+        self, key: str, upload_id: str, part_number: int, *, expires_in: int | None = None
+    ) -> str:
+        """A URL served by `storage.upload` that accepts one part."""
+        self._check_upload(key, upload_id)
+        token = self._signer.dumps(
+            {"k": key, "id": upload_id, "p": int(part_number), "t": "application/octet-stream",
+             "m": 5 * 1024**3, "e": expires_in or self.default_expiry, "u": True}
+        )
+        return url_for("storage.upload", token=token)
+
+    def put_part(self, key: str, upload_id: str, part_number: int, stream: IO[bytes]) -> str:
+        """Store one part; returns its ETag (quoted MD5, as S3 does)."""
+        folder = self._check_upload(key, upload_id)
+        if not 1 <= part_number <= 10000:
+            raise KeyError(part_number)
+        digest = hashlib.md5(usedforsecurity=False)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(CHUNK):
+                    out.write(chunk)
+                    digest.update(chunk)
+            os.replace(tmp, folder / f"part-{part_number:05d}")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        etag = f'"{digest.hexdigest()}"'
+        (folder / f"etag-{part_number:05d}").write_text(etag)
+        return etag
+
+    def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        """Parts stored so far, by number."""
+        folder = self._check_upload(key, upload_id)
+        parts = []
+        for part in sorted(folder.glob("part-*")):
+            n = int(part.name.removeprefix("part-"))
+            etag = (folder / f"etag-{n:05d}").read_text()
+            parts.append(UploadedPart(n, etag, part.stat().st_size))
+        return parts
+
+    def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: list[UploadedPart]
+    ) -> None:
+        """Concatenate the named parts (ETags must match) into the object."""
+        folder = self._check_upload(key, upload_id)
+        stored = {p.part_number: p for p in self.list_parts(key, upload_id)}
+        chosen = sorted(parts, key=lambda p: p.part_number)
+        if not chosen or any(
+            p.part_number not in stored
+            or stored[p.part_number].etag.strip('"') != p.etag.strip('"')
+            for p in chosen
+        ):
+            raise ValueError("the parts do not match what was uploaded")
+        content_type = (folder / "type").read_text()
+
+        class _Joined:
+            def __init__(self) -> None:
+                self._files = [(folder / f"part-{p.part_number:05d}").open("rb") for p in chosen]
+
+            def read(self, size: int = -1) -> bytes:
+                while self._files:
+                    data = self._files[0].read(size)
+                    if data:
+                        return data
+                    self._files.pop(0).close()
+                return b""
+
+        self.put(key, _Joined(), content_type)  # type: ignore[arg-type]
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        """Remove the parts folder."""
+        try:
+            folder = self._check_upload(key, upload_id)
+        except KeyError:
+            return
+        shutil.rmtree(folder, ignore_errors=True)
 
     # -- token checks used by the storage views --------------------------------------------
     def read_token(self, token: str, *, upload: bool) -> dict[str, Any]:

@@ -10,7 +10,13 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from portfolio.storage import ObjectInfo, PresignedUpload, StorageError, check_key
+from portfolio.storage import (
+    ObjectInfo,
+    PresignedUpload,
+    StorageError,
+    UploadedPart,
+    check_key,
+)
 
 if TYPE_CHECKING:
     from portfolio.config import Config
@@ -172,20 +178,113 @@ class S3Storage:
     def presigned_upload(
         self, key: str, *, content_type: str, max_bytes: int, expires_in: int | None = None
     ) -> PresignedUpload:
-        """A presigned POST limited to one key, one type and `max_bytes` (the app re-checks
-        size and type after the upload: not every S3 implementation enforces the policy)."""
+        """A presigned PUT of one key with one content type.
+
+        A PUT (not a POST policy) because browsers need the ETag it answers with, and S3
+        implementations differ in what a POST answers. Neither form is trusted for size: the
+        app re-checks size and type after the upload (moto enforces no conditions at all)."""
         check_key(key)
-        post = self.client.generate_presigned_post(
-            Bucket=self.bucket,
-            Key=key,
-            Fields={"Content-Type": content_type},
-            Conditions=[
-                {"Content-Type": content_type},
-                ["content-length-range", 1, max_bytes],
-            ],
+        url = self.client.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type},
             ExpiresIn=expires_in or self.default_expiry,
         )
-        return PresignedUpload(method="POST", url=post["url"], fields=post["fields"], headers={})
+        return PresignedUpload(method="PUT", url=url, fields={},
+                               headers={"Content-Type": content_type})
+
+
+    # -- multipart ------------------------------------------------------------------------
+    def create_multipart_upload(self, key: str, *, content_type: str) -> str:
+        """CreateMultipartUpload; returns the upload id."""
+        check_key(key)
+        try:
+            resp = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key, ContentType=content_type
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(str(exc)) from exc
+        return str(resp["UploadId"])
+
+    def presign_upload_part(
+        self, key: str, upload_id: str, part_number: int, *, expires_in: int | None = None
+    ) -> str:
+        """A presigned UploadPart URL (the browser PUTs the part and reads the ETag header)."""
+        check_key(key)
+        return self.client.generate_presigned_url(  # type: ignore[no-any-return]
+            "upload_part",
+            Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id,
+                    "PartNumber": part_number},
+            ExpiresIn=expires_in or self.default_expiry,
+        )
+
+    def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        """ListParts, following pagination."""
+        check_key(key)
+        parts: list[UploadedPart] = []
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id}
+        try:
+            while True:
+                resp = self.client.list_parts(**kwargs)
+                parts.extend(
+                    UploadedPart(int(p["PartNumber"]), str(p["ETag"]), int(p.get("Size", 0)))
+                    for p in resp.get("Parts", [])
+                )
+                if not resp.get("IsTruncated"):
+                    return parts
+                kwargs["PartNumberMarker"] = resp["NextPartNumberMarker"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                raise KeyError(upload_id) from exc
+            raise StorageError(str(exc)) from exc
+        except BotoCoreError as exc:
+            raise StorageError(str(exc)) from exc
+
+    def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: list[UploadedPart]
+    ) -> None:
+        """CompleteMultipartUpload with the parts sorted by number."""
+        check_key(key)
+        ordered = sorted(parts, key=lambda p: p.part_number)
+        try:
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": p.part_number, "ETag": p.etag}
+                                           for p in ordered]},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                raise KeyError(upload_id) from exc
+            raise StorageError(str(exc)) from exc
+        except BotoCoreError as exc:
+            raise StorageError(str(exc)) from exc
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        """AbortMultipartUpload; an unknown upload id is not an error."""
+        check_key(key)
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchUpload", "404"}:
+                return
+            raise StorageError(str(exc)) from exc
+        except BotoCoreError as exc:
+            raise StorageError(str(exc)) from exc
+
+    def apply_cors(self, origins: list[str]) -> None:
+        """Allow browsers on `origins` to upload straight to the bucket (PUT/POST, ETag read)."""
+        try:
+            self.client.put_bucket_cors(
+                Bucket=self.bucket,
+                CORSConfiguration={"CORSRules": [{
+                    "AllowedOrigins": origins,
+                    "AllowedMethods": ["GET", "HEAD", "PUT", "POST"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag"],
+                    "MaxAgeSeconds": 3000,
+                }]},
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(str(exc)) from exc
 
 
 class _CountingReader:

@@ -1,0 +1,161 @@
+// Upload page glue: Uppy's dashboard (drag and drop, progress per file, cancel, retry) sending
+// files straight to object storage with short-lived URLs from the app, then asking the app to
+// check each file. Settings come from data- attributes; no inline script is allowed by the CSP.
+(function () {
+  'use strict';
+  var el = document.getElementById('uploader');
+  if (!el || !window.Uppy) { return; }
+  document.body.classList.add('js-upload');
+
+  var cfg = el.dataset;
+  var csrf = cfg.csrf;
+  var uploadsUrl = cfg.uploadsUrl;
+  var results = document.getElementById('upload-results');
+  var MULTIPART_FROM = 64 * 1024 * 1024;
+  var PART_SIZE = 16 * 1024 * 1024;
+  // file id -> evidence public id (the storage key is never shown to the browser)
+  var evidenceIds = {};
+  var finalized = {};
+
+  function api(method, url, body, signal) {
+    var opts = {
+      method: method,
+      credentials: 'same-origin',
+      headers: { 'Accept': 'application/json', 'X-CSRFToken': csrf },
+      signal: signal
+    };
+    if (body !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(body);
+    }
+    return fetch(url, opts).then(function (resp) {
+      if (resp.status === 204) { return null; }
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        if (!resp.ok) {
+          var err = new Error((data && data.message) || ('The server answered ' + resp.status));
+          err.isServerMessage = true;
+          throw err;
+        }
+        return data;
+      });
+    });
+  }
+
+  function report(file, ok, text, item) {
+    var li = document.createElement('li');
+    li.className = ok ? 'ok' : 'bad';
+    if (ok && item) {
+      if (item.thumbnail_url) {
+        var img = document.createElement('img');
+        img.src = item.thumbnail_url;
+        img.alt = '';
+        img.className = 'result-thumb';
+        li.appendChild(img);
+      }
+      var a = document.createElement('a');
+      a.href = item.url;
+      a.textContent = item.title;
+      li.appendChild(a);
+      li.appendChild(document.createTextNode(' was added.'));
+    } else {
+      li.textContent = text;
+    }
+    li.dataset.file = file.name;
+    results.appendChild(li);
+  }
+
+  var uppy = new Uppy.Uppy({
+    autoProceed: false,
+    restrictions: { maxFileSize: Number(cfg.maxBytes) || null }
+  });
+  uppy.use(Uppy.Dashboard, {
+    inline: true,
+    target: el,
+    width: '100%',
+    height: 380,
+    proudlyDisplayPoweredByUppy: false,
+    showRemoveButtonAfterComplete: false,
+    note: 'Files are checked by their content after upload.'
+  });
+  uppy.use(Uppy.AwsS3, {
+    limit: 3,
+    shouldUseMultipart: function (file) {
+      return cfg.multipart === 'true' && file.size > MULTIPART_FROM;
+    },
+    getChunkSize: function (file) { return Math.max(PART_SIZE, Math.ceil(file.size / 9000)); },
+    allowedMetaFields: [],
+    getUploadParameters: function (file, options) {
+      var previous = evidenceIds[file.id];
+      if (previous && !finalized[file.id]) {
+        // A retry: release the item reserved by the failed attempt.
+        api('DELETE', uploadsUrl + encodeURIComponent(previous)).catch(function () {});
+      }
+      return api('POST', cfg.startUrl, { filename: file.name, size: file.size }, options && options.signal)
+        .then(function (data) {
+          evidenceIds[file.id] = data.id;
+          return { method: data.method, url: data.url, fields: data.fields, headers: data.headers };
+        });
+    },
+    createMultipartUpload: function (file) {
+      return api('POST', cfg.multipartUrl, { filename: file.name, size: file.size })
+        .then(function (data) {
+          evidenceIds[file.id] = data.id;
+          return { uploadId: data.uploadId, key: data.key };
+        });
+    },
+    signPart: function (file, opts) {
+      return api('GET', uploadsUrl + encodeURIComponent(opts.key) + '/parts/' + opts.partNumber,
+        undefined, opts.signal);
+    },
+    listParts: function (file, opts) {
+      return api('GET', uploadsUrl + encodeURIComponent(opts.key) + '/parts', undefined, opts.signal);
+    },
+    completeMultipartUpload: function (file, opts) {
+      return api('POST', uploadsUrl + encodeURIComponent(opts.key) + '/complete', { parts: opts.parts })
+        .then(function (item) {
+          finalized[file.id] = item;
+          return { location: item.url };
+        });
+    },
+    abortMultipartUpload: function (file, opts) {
+      return api('DELETE', uploadsUrl + encodeURIComponent(opts.key)).catch(function () {});
+    }
+  });
+
+  // A cancelled single-request upload leaves a reserved item behind: release it at once.
+  uppy.on('file-removed', function (file) {
+    var id = evidenceIds[file.id];
+    if (id && !finalized[file.id] && !file.progress.uploadComplete) {
+      api('DELETE', uploadsUrl + encodeURIComponent(id)).catch(function () {});
+    }
+    delete evidenceIds[file.id];
+  });
+
+  // After the bytes are stored the app checks them; only then is an item ready.
+  uppy.addPostProcessor(function (fileIDs) {
+    return Promise.all(fileIDs.map(function (fid) {
+      var file = uppy.getFile(fid);
+      if (!file) { return null; }
+      uppy.emit('postprocess-progress', file, { mode: 'indeterminate', message: 'Checking…' });
+      var done = finalized[fid]
+        ? Promise.resolve(finalized[fid])
+        : api('POST', uploadsUrl + encodeURIComponent(evidenceIds[fid]) + '/finalize');
+      return done.then(function (item) {
+        finalized[fid] = item;
+        uppy.emit('postprocess-complete', file);
+        report(file, true, '', item);
+      }, function (err) {
+        uppy.emit('postprocess-complete', file);
+        uppy.setFileState(fid, { error: err.message });
+        uppy.emit('upload-error', file, err);
+        report(file, false, err.message);
+      });
+    }));
+  });
+
+  uppy.on('upload-error', function (file, err) {
+    if (err && !err.isServerMessage && file) {
+      uppy.info('“' + file.name + '” did not upload: ' + err.message + '. Use retry to send it again.', 'error', 8000);
+    }
+  });
+})();
