@@ -301,3 +301,22 @@ def screenshot_dir() -> Path:
     path = Path(os.environ.get("PORTFOLIO_SCREENSHOTS", "test-artifacts/screenshots"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# -- frameworks, rubrics and credentials -------------------------------------------------------
+def make_published_rubric(admin: User, org: Organization, title: str = "Weld rubric") -> Any:
+    """A rubric with two elements on the default four levels, version 1 published."""
+    from portfolio.frameworks import services as fw
+
+    rubric = fw.create_rubric(admin, org, title=title)
+    version = rubric.latest
+    data = fw.version_as_input(version)
+    data.elements = [
+        fw.ElementInput(public_id=None, title=name, evidence_guidance=f"Show {name.lower()}",
+                        descriptors={i: f"{name} at level {i}" for i in range(4)})
+        for name in ("Joint preparation", "Weld quality")
+    ]
+    fw.save_version(admin, version, data)
+    fw.publish_version(admin, version)
+    db.session.commit()
+    return rubric

@@ -1,0 +1,397 @@
+"""Admin pages for frameworks, competencies and rubrics (editor, versions, imports, export)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from portfolio.accounts.models import Organization
+from portfolio.accounts.services import get_organization
+from portfolio.core.errors import DomainError
+from portfolio.extensions import db
+from portfolio.frameworks import case, csv_import, services
+from portfolio.frameworks.forms import (
+    CompetencyForm,
+    EditorState,
+    EmptyForm,
+    FrameworkForm,
+    ImportCaseForm,
+    ImportRubricCsvForm,
+    RubricForm,
+    apply_action,
+    state_from_form,
+    state_from_version,
+    state_to_input,
+)
+from portfolio.frameworks.models import Competency, Framework, Rubric, RubricVersion
+
+bp = Blueprint("frameworks", __name__)
+
+
+def _admin_org(slug: str) -> Organization:
+    org = get_organization(slug)
+    services.require_admin(current_user, org)
+    return org
+
+
+def _fail(exc: DomainError) -> None:
+    db.session.rollback()
+    flash(exc.message, "error")
+
+
+# -- frameworks ---------------------------------------------------------------------------------
+@bp.get("/o/<slug>/frameworks")
+def list_frameworks(slug: str) -> str:
+    """The organization's frameworks."""
+    org = _admin_org(slug)
+    return render_template("frameworks/list.html", org=org,
+                           frameworks=services.list_frameworks(org))
+
+
+@bp.route("/o/<slug>/frameworks/new", methods=["GET", "POST"])
+def create_framework(slug: str) -> Response | str:
+    """Start an empty framework."""
+    org = _admin_org(slug)
+    form = FrameworkForm()
+    if form.validate_on_submit():
+        try:
+            fw = services.create_framework(
+                current_user, org, title=form.title.data or "", version=form.version.data or "",
+                description=form.description.data or "", source_url=form.source_url.data or "")
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            db.session.commit()
+            flash("Framework created. Add its competencies.", "success")
+            return redirect(url_for("frameworks.show_framework", slug=slug, fid=fw.public_id))
+    return render_template("frameworks/framework_form.html", org=org, form=form, framework=None)
+
+
+def _parent_choices(fw: Framework) -> list[tuple[str, str]]:
+    return [("", "Top level")] + [
+        (c.public_id, "— " * depth + c.label[:90]) for c, depth in services.competency_tree(fw)
+    ]
+
+
+@bp.get("/o/<slug>/frameworks/<fid>")
+def show_framework(slug: str, fid: str) -> str:
+    """A framework's competency tree, with a form to add a competency."""
+    org = _admin_org(slug)
+    fw = services.get_framework(org, fid)
+    form = CompetencyForm()
+    form.parent.choices = _parent_choices(fw)
+    rubrics = db.session.scalars(select(Rubric).where(Rubric.framework_id == fw.id)).all()
+    return render_template("frameworks/show.html", org=org, framework=fw, form=form,
+                           tree=services.competency_tree(fw), rubrics=rubrics,
+                           delete_form=EmptyForm())
+
+
+@bp.route("/o/<slug>/frameworks/<fid>/edit", methods=["GET", "POST"])
+def edit_framework(slug: str, fid: str) -> Response | str:
+    """Change a framework's title, version, description and source."""
+    org = _admin_org(slug)
+    fw = services.get_framework(org, fid)
+    form = FrameworkForm(obj=fw)
+    if form.validate_on_submit():
+        try:
+            services.update_framework(current_user, fw, title=form.title.data or "",
+                                      version=form.version.data or "",
+                                      description=form.description.data or "",
+                                      source_url=form.source_url.data or "")
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            db.session.commit()
+            flash("Framework saved.", "success")
+            return redirect(url_for("frameworks.show_framework", slug=slug, fid=fw.public_id))
+    return render_template("frameworks/framework_form.html", org=org, form=form, framework=fw)
+
+
+@bp.post("/o/<slug>/frameworks/<fid>/delete")
+def delete_framework(slug: str, fid: str) -> Response:
+    """Delete a framework and its competencies."""
+    org = _admin_org(slug)
+    fw = services.get_framework(org, fid)
+    if EmptyForm().validate_on_submit():
+        services.delete_framework(current_user, fw)
+        db.session.commit()
+        flash("Framework deleted.", "success")
+    return redirect(url_for("frameworks.list_frameworks", slug=slug))
+
+
+@bp.post("/o/<slug>/frameworks/<fid>/competencies")
+def add_competency(slug: str, fid: str) -> Response:
+    """Add a competency to the tree."""
+    org = _admin_org(slug)
+    fw = services.get_framework(org, fid)
+    form = CompetencyForm()
+    form.parent.choices = _parent_choices(fw)
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+    else:
+        parent = services.get_competency(fw, form.parent.data) if form.parent.data else None
+        try:
+            services.add_competency(current_user, fw, statement=form.statement.data or "",
+                                    code=form.code.data or "",
+                                    description=form.description.data or "", parent=parent)
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            db.session.commit()
+            flash("Competency added.", "success")
+    return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
+
+
+@bp.route("/o/<slug>/frameworks/<fid>/competencies/<cid>/edit", methods=["GET", "POST"])
+def edit_competency(slug: str, fid: str, cid: str) -> Response | str:
+    """Change a competency."""
+    org = _admin_org(slug)
+    fw = services.get_framework(org, fid)
+    comp = services.get_competency(fw, cid)
+    form = CompetencyForm(obj=comp)
+    del form.parent
+    if form.validate_on_submit():
+        try:
+            services.update_competency(current_user, comp, statement=form.statement.data or "",
+                                       code=form.code.data or "",
+                                       description=form.description.data or "")
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            db.session.commit()
+            flash("Competency saved.", "success")
+            return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
+    return render_template("frameworks/competency_form.html", org=org, framework=fw,
+                           competency=comp, form=form)
+
+
+@bp.post("/o/<slug>/frameworks/<fid>/competencies/<cid>/delete")
+def delete_competency(slug: str, fid: str, cid: str) -> Response:
+    """Delete a competency and everything under it."""
+    org = _admin_org(slug)
+    fw = services.get_framework(org, fid)
+    comp = services.get_competency(fw, cid)
+    if EmptyForm().validate_on_submit():
+        services.delete_competency(current_user, comp)
+        db.session.commit()
+        flash("Competency deleted.", "success")
+    return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
+
+
+@bp.route("/o/<slug>/frameworks/import", methods=["GET", "POST"])
+def import_case(slug: str) -> Response | str:
+    """Import a CASE package (framework and rubric drafts); all or nothing."""
+    org = _admin_org(slug)
+    form = ImportCaseForm()
+    problems: list[case.ImportProblem] = []
+    duplicate = None
+    if form.validate_on_submit():
+        upload = form.package.data
+        filename = (upload.filename or "package.json").rsplit("/", 1)[-1][:200]
+        try:
+            result = case.import_case_package(
+                current_user, org, upload.read(), filename,
+                update_existing=bool(form.update_existing.data))
+        except case.ImportFailed as exc:
+            db.session.rollback()
+            problems = exc.problems
+        except case.DuplicateImport as exc:
+            db.session.rollback()
+            duplicate = exc
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            db.session.commit()
+            verb = "updated" if result.updated else "imported"
+            flash(f"“{result.framework.title}” {verb}: {len(result.framework.competencies)} "
+                  f"competencies, {len(result.rubrics)} rubric draft(s).", "success")
+            return redirect(url_for("frameworks.show_framework", slug=slug,
+                                    fid=result.framework.public_id))
+    return render_template("frameworks/import_case.html", org=org, form=form, problems=problems,
+                           duplicate=duplicate)
+
+
+@bp.get("/o/<slug>/frameworks/<fid>/case.json")
+def export_case(slug: str, fid: str) -> Response:
+    """The framework and its rubrics as a CASE package (a download)."""
+    org = _admin_org(slug)
+    fw = services.get_framework(org, fid)
+    body = json.dumps(case.export_case_package(fw), indent=2, ensure_ascii=False)
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="framework-{fw.public_id}-case.json"')
+    return response
+
+
+# -- rubrics -------------------------------------------------------------------------------------
+@bp.get("/o/<slug>/rubrics")
+def list_rubrics(slug: str) -> str:
+    """The organization's rubrics and their versions."""
+    org = _admin_org(slug)
+    return render_template("frameworks/rubrics.html", org=org, rubrics=services.list_rubrics(org))
+
+
+def _framework_choices(org: Organization) -> list[tuple[str, str]]:
+    return [("", "None")] + [(f.public_id, f.title) for f in services.list_frameworks(org)]
+
+
+@bp.route("/o/<slug>/rubrics/new", methods=["GET", "POST"])
+def create_rubric(slug: str) -> Response | str:
+    """Start a rubric (a first draft version with the default levels)."""
+    org = _admin_org(slug)
+    form = RubricForm()
+    form.framework.choices = _framework_choices(org)
+    if form.validate_on_submit():
+        fw = services.get_framework(org, form.framework.data) if form.framework.data else None
+        try:
+            rubric = services.create_rubric(current_user, org, title=form.title.data or "",
+                                            description=form.description.data or "",
+                                            framework=fw)
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            db.session.commit()
+            return redirect(url_for("frameworks.edit_version", slug=slug, rid=rubric.public_id,
+                                    vid=rubric.latest.public_id))
+    return render_template("frameworks/rubric_form.html", org=org, form=form)
+
+
+@bp.route("/o/<slug>/rubrics/import-csv", methods=["GET", "POST"])
+def import_rubric_csv(slug: str) -> Response | str:
+    """Create a rubric from a spreadsheet saved as CSV; all or nothing."""
+    org = _admin_org(slug)
+    form = ImportRubricCsvForm()
+    problems: list[case.ImportProblem] = []
+    if form.validate_on_submit():
+        upload = form.csv_file.data
+        filename = (upload.filename or "rubric.csv").rsplit("/", 1)[-1][:200]
+        try:
+            rubric = csv_import.import_rubric_csv(
+                current_user, org, upload.read(), filename, title=form.title.data or "",
+                pass_level_name=(form.pass_level.data or "").strip())
+        except case.ImportFailed as exc:
+            db.session.rollback()
+            problems = exc.problems
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            db.session.commit()
+            flash("Rubric imported as a draft. Check it and publish it.", "success")
+            return redirect(url_for("frameworks.edit_version", slug=slug, rid=rubric.public_id,
+                                    vid=rubric.latest.public_id))
+    return render_template("frameworks/import_csv.html", org=org, form=form, problems=problems)
+
+
+@bp.get("/o/<slug>/rubrics/<rid>")
+def show_rubric(slug: str, rid: str) -> str:
+    """A rubric's versions, with the newest one shown."""
+    org = _admin_org(slug)
+    rubric = services.get_rubric(org, rid)
+    return render_template("frameworks/rubric.html", org=org, rubric=rubric,
+                           version=rubric.latest, form=EmptyForm(),
+                           is_locked=services.is_version_locked,
+                           pass_rule=services.describe_pass_rule)
+
+
+@bp.get("/o/<slug>/rubrics/<rid>/versions/<vid>")
+def show_version(slug: str, rid: str, vid: str) -> str:
+    """One version of a rubric, as a worker will see it."""
+    org = _admin_org(slug)
+    rubric = services.get_rubric(org, rid)
+    version = services.get_version(rubric, vid)
+    return render_template("frameworks/preview.html", org=org, rubric=rubric, version=version,
+                           pass_rule=services.describe_pass_rule(version),
+                           problems=services.publication_problems(version),
+                           is_locked=services.is_version_locked(version), form=EmptyForm())
+
+
+def _competency_options(org: Organization) -> list[tuple[Framework, list[tuple[Competency,
+                                                                                int]]]]:
+    return [(fw, services.competency_tree(fw)) for fw in services.list_frameworks(org)]
+
+
+def _render_editor(org: Organization, rubric: Rubric, version: RubricVersion,
+                   state: EditorState, status: int = 200) -> tuple[str, int]:
+    return render_template(
+        "frameworks/editor.html", org=org, rubric=rubric, version=version, state=state,
+        frameworks=_competency_options(org), form=EmptyForm(),
+        problems=services.publication_problems(version),
+    ), status
+
+
+@bp.route("/o/<slug>/rubrics/<rid>/versions/<vid>/edit", methods=["GET", "POST"])
+def edit_version(slug: str, rid: str, vid: str) -> Response | str | tuple[str, int]:
+    """The rubric editor: a grid of elements by levels, descriptors, pass rule.
+
+    Every button posts the whole grid, so nothing typed is lost when adding, removing or
+    moving a row or column. A locked version is never changed here.
+    """
+    org = _admin_org(slug)
+    rubric = services.get_rubric(org, rid)
+    version = services.get_version(rubric, vid)
+    if services.is_version_locked(version):
+        if request.method == "POST":
+            services.require_unlocked(version)  # raises Conflict (409)
+        flash(f"Version {version.number} is published and cannot change. Start a new version "
+              "to edit it.", "info")
+        return redirect(url_for("frameworks.show_rubric", slug=slug, rid=rid))
+    if request.method == "GET":
+        return _render_editor(org, rubric, version, state_from_version(version))
+    if not EmptyForm().validate_on_submit():
+        flash("The form expired; reload the page and try again.", "error")
+        return redirect(url_for("frameworks.edit_version", slug=slug, rid=rid, vid=vid))
+    state = state_from_form(request.form, version)
+    action = request.form.get("action", "save")
+    apply_action(state, action)
+    competency_ids = {c.id for fw, tree in _competency_options(org) for c, _ in tree}
+    try:
+        services.save_version(current_user, version, state_to_input(state, competency_ids))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        version = services.get_version(services.get_rubric(org, rid), vid)
+        return _render_editor(org, rubric, version, state, 422)
+    db.session.commit()
+    if action == "preview":
+        return redirect(url_for("frameworks.show_version", slug=slug, rid=rid, vid=vid))
+    if action == "save":
+        flash("Rubric saved.", "success")
+    return redirect(url_for("frameworks.edit_version", slug=slug, rid=rid, vid=vid) + "#grid")
+
+
+@bp.post("/o/<slug>/rubrics/<rid>/versions/<vid>/publish")
+def publish_version(slug: str, rid: str, vid: str) -> Response:
+    """Freeze a draft version."""
+    org = _admin_org(slug)
+    rubric = services.get_rubric(org, rid)
+    version = services.get_version(rubric, vid)
+    if not EmptyForm().validate_on_submit():
+        flash("The form expired; reload the page and try again.", "error")
+        return redirect(url_for("frameworks.show_rubric", slug=slug, rid=rid))
+    services.require_unlocked(version)
+    try:
+        services.publish_version(current_user, version)
+    except DomainError as exc:
+        _fail(exc)
+        return redirect(url_for("frameworks.show_version", slug=slug, rid=rid, vid=vid))
+    db.session.commit()
+    flash(f"Version {version.number} published. It can no longer change.", "success")
+    return redirect(url_for("frameworks.show_rubric", slug=slug, rid=rid))
+
+
+@bp.post("/o/<slug>/rubrics/<rid>/new-version")
+def new_version(slug: str, rid: str) -> Response:
+    """Start editing a published rubric: a new draft version copied from the latest."""
+    org = _admin_org(slug)
+    rubric = services.get_rubric(org, rid)
+    if not EmptyForm().validate_on_submit():
+        return redirect(url_for("frameworks.show_rubric", slug=slug, rid=rid))
+    version = services.start_new_version(current_user, rubric)
+    db.session.commit()
+    return redirect(url_for("frameworks.edit_version", slug=slug, rid=rid,
+                            vid=version.public_id))
