@@ -45,7 +45,10 @@ class MultipartFileStream:
 
     def __init__(self, stream: IO[bytes], boundary: bytes) -> None:
         self._stream = stream
-        self._decoder = MultipartDecoder(boundary, max_form_memory_size=MAX_FIELD_BYTES)
+        # The decoder's limit bounds its buffer (one chunk plus leftovers); field sizes are
+        # checked in `read_fields`.
+        self._decoder = MultipartDecoder(boundary, max_form_memory_size=2 * CHUNK + MAX_FIELD_BYTES,
+                                         max_parts=50)
         self._pending = bytearray()
         self._file_done = False
         self._eof = False
