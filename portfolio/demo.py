@@ -35,8 +35,93 @@ def load_demo() -> dict[str, Any]:
         )
         services.add_membership(user, org, role)
     db.session.commit()
+    credential = load_welding_demo(org)
     return {
         "organization": org,
         "accounts": [(str(role), email) for role, email, _ in DEMO_ACCOUNTS],
         "links": [],
+        "credential": credential,
     }
+
+
+#: Identifier of the demo framework; its presence makes `load_welding_demo` a no-op.
+DEMO_FRAMEWORK_ID = "7c1f0e1a-5d0b-4a8e-9a57-3f1d2b6c9e01"
+DEMO_TREE = [
+    ("WLD-1", "Safety and preparation", None),
+    ("WLD-1.1", "Prepare a safe welding work area", "WLD-1"),
+    ("WLD-1.1.1", "Inspect ventilation and fume extraction before welding", "WLD-1.1"),
+    ("WLD-1.1.2", "Select and wear the required personal protective equipment", "WLD-1.1"),
+    ("WLD-1.2", "Prepare joints for welding", "WLD-1"),
+    ("WLD-1.2.1", "Clean and bevel joint edges to the welding procedure", "WLD-1.2"),
+    ("WLD-2", "Welding processes", None),
+    ("WLD-2.3", "Weld plate in the vertical position (3G)", "WLD-2"),
+    ("WLD-2.3.1", "Produce a vertical-up fillet weld free of undercut", "WLD-2.3"),
+    ("WLD-3", "Inspection and quality", None),
+    ("WLD-3.1", "Inspect finished welds visually against the acceptance criteria", "WLD-3"),
+]
+DEMO_ELEMENTS = [
+    ("Joint preparation", "WLD-1.2.1", "Photo of the prepared joint before welding.",
+     ["Edges not cleaned or bevelled.", "Cleaned, bevel uneven.",
+      "Cleaned and bevelled to the procedure.", "Exact preparation, checked and recorded."]),
+    ("Weld quality", "WLD-2.3.1", "Photos of root and cap; a macro-etch if available.",
+     ["Visible cracks, porosity or undercut.", "Minor defects within repair limits.",
+      "Meets the visual acceptance criteria.", "Consistent bead with no defects at all."]),
+    ("Safe work practice", "WLD-1.1", "Photo or short video of the set-up with PPE worn.",
+     ["PPE or ventilation missing.", "PPE worn, ventilation not checked.",
+      "PPE worn and ventilation checked.", "Also briefs co-workers and keeps a fire watch."]),
+    ("Reflection", "WLD-3.1", "A short written reflection: what went well, what to improve.",
+     ["No reflection.", "Describes what was done.", "Explains the choices made.",
+      "Explains choices and plans concrete improvements."]),
+]
+
+
+def load_welding_demo(org: Organization) -> Any:
+    """A welding framework (3 levels deep), a published rubric with 4 elements and 4 levels,
+    and a published credential aligned to competencies. Skipped when already present."""
+    from portfolio.badges import services as badge_services
+    from portfolio.badges.models import Credential
+    from portfolio.frameworks import services as fw
+    from portfolio.frameworks.models import Framework
+
+    existing = db.session.query(Framework).filter_by(
+        organization_id=org.id, case_identifier=DEMO_FRAMEWORK_ID).one_or_none()
+    if existing is not None:
+        return db.session.query(Credential).filter_by(
+            organization_id=org.id, name="Vertical Fillet Welder (3G)").one_or_none()
+    admin = services.find_user_by_email(DEMO_ACCOUNTS[0][1])
+    assert admin is not None
+    framework = fw.create_framework(
+        admin, org, title="Structural Welding Competencies", version="2024.1",
+        description="Work-based competencies for structural welders.",
+        source_url="https://northwind.example/frameworks/welding")
+    framework.case_identifier = DEMO_FRAMEWORK_ID
+    by_code = {}
+    for code, statement, parent in DEMO_TREE:
+        by_code[code] = fw.add_competency(admin, framework, code=code, statement=statement,
+                                          parent=by_code.get(parent) if parent else None)
+    rubric = fw.create_rubric(admin, org, title="Vertical fillet weld assessment",
+                              description="Assessment of a 3G vertical-up fillet weld on the job.",
+                              framework=framework)
+    version = rubric.latest
+    data = fw.version_as_input(version)
+    data.elements = [
+        fw.ElementInput(public_id=None, title=title, evidence_guidance=guidance,
+                        competency_id=by_code[code].id, is_required=title != "Reflection",
+                        descriptors=dict(enumerate(cells)))
+        for title, code, guidance, cells in DEMO_ELEMENTS
+    ]
+    fw.save_version(admin, version, data)
+    fw.publish_version(admin, version)
+    credential = badge_services.create_credential(admin, org, badge_services.CredentialInput(
+        name="Vertical Fillet Welder (3G)",
+        description="Welds structural plate in the vertical position to the visual acceptance "
+                    "criteria, safely.",
+        criteria_md="Submit evidence from **two** vertical-up fillet welds made on the job:\n\n"
+                    "- photos of the prepared joint, the root and the cap\n"
+                    "- a short reflection on what you would improve",
+        tags=["welding", "3G", "structural"], rubric_version_id=version.id, expiry_months=36,
+        max_attempts=3,
+        competency_ids=[by_code["WLD-2.3"].id, by_code["WLD-2.3.1"].id, by_code["WLD-1.1"].id]))
+    badge_services.publish_credential(admin, credential)
+    db.session.commit()
+    return credential

@@ -1,4 +1,4 @@
-"""Framework and rubric pages: who gets in, the editor, and the immutability of published versions."""
+"""Framework and rubric pages: access, the editor, and immutability of published versions."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def urls(s) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
         ("POST", f"{base}/frameworks/{fw.public_id}/competencies"),
         ("POST", f"{base}/frameworks/{fw.public_id}/competencies/{comp.public_id}/edit"),
         ("POST", f"{base}/frameworks/{fw.public_id}/competencies/{comp.public_id}/delete"),
-        ("POST", f"{base}/frameworks/import"), ("GET", f"{base}/frameworks/{fw.public_id}/case.json"),
+        ("POST", f"{base}/frameworks/import"),
+        ("GET", f"{base}/frameworks/{fw.public_id}/case.json"),
         ("GET", f"{base}/rubrics"), ("POST", f"{base}/rubrics/new"),
         ("POST", f"{base}/rubrics/import-csv"), ("GET", f"{base}/rubrics/{rubric.public_id}"),
         ("GET", f"{base}/rubrics/{rubric.public_id}/versions/{v.public_id}"),
