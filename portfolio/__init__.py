@@ -87,6 +87,7 @@ def _engine_options(url: str) -> dict[str, object]:
 def _register_models() -> None:
     """Import every model module so metadata (and migrations) see all tables."""
     import portfolio.accounts.models
+    import portfolio.badges.awards
     import portfolio.badges.models
     import portfolio.core.audit
     import portfolio.evidence.models
@@ -109,6 +110,12 @@ def _register_blueprints(app: Flask) -> None:
     from portfolio.submissions.views import bp as submissions_bp
 
     app.register_blueprint(submissions_bp)
+    # Importing the blueprints also connects badge issuance to `submission_passed`.
+    from portfolio.badges.award_views import bp as awards_bp
+    from portfolio.verify.views import bp as verify_bp
+
+    app.register_blueprint(awards_bp)
+    app.register_blueprint(verify_bp)
     if app.config["PORTFOLIO"].storage_backend == "local":
         from portfolio.storage.views import bp as storage_bp
 

@@ -107,6 +107,9 @@ class Config:
     log_level: str = "INFO"
     #: CLAIM_LEASE_SECONDS: how long an assessor's claim on a submission lasts.
     claim_lease_seconds: int = 2 * 3600
+    #: SIGNING_KEY_SECRET: encrypts issuers' Ed25519 signing keys at rest (required in
+    #: production; development and tests derive it from SECRET_KEY).
+    signing_key_secret: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -155,6 +158,7 @@ class Config:
             reset_max_age_seconds=_int(env, "RESET_MAX_AGE_SECONDS", 3600),
             log_level=env.get("LOG_LEVEL", "INFO"),
             claim_lease_seconds=_int(env, "CLAIM_LEASE_SECONDS", 2 * 3600),
+            signing_key_secret=env.get("SIGNING_KEY_SECRET", ""),
         )
 
     def resolved(self) -> Config:
@@ -179,6 +183,15 @@ class Config:
                     "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
                 )
             cfg = replace(cfg, session_cookie_secure=True)
+            # Without it the issuers' private keys would be protected by nothing secret.
+            if len(cfg.signing_key_secret) < 32:
+                raise ConfigError(
+                    "SIGNING_KEY_SECRET must be set to a random value of at least 32 characters "
+                    f"when APP_ENV={cfg.env!r}; it encrypts the issuers' signing keys. Keep it "
+                    "stable: changing it makes existing keys unreadable."
+                )
+        elif not cfg.signing_key_secret:
+            cfg = replace(cfg, signing_key_secret="signing-key:" + cfg.secret_key)
         return cfg
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,0 +1,328 @@
+"""Public pages and hosted documents: everything here is read-only and needs no login.
+
+Documents are served from what was stored at issuance (one indexed lookup) with an ETag and a
+short max-age, so a revocation shows within five minutes everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, redirect, render_template, request
+from sqlalchemy import select
+
+from portfolio.accounts.models import Organization
+from portfolio.badges import issuance
+from portfolio.badges.awards import Award
+from portfolio.badges.images import SVG_CSP
+from portfolio.badges.models import Credential, CredentialState
+from portfolio.core.errors import DomainError, NotFound
+from portfolio.core.ids import is_public_id
+from portfolio.core.security import public
+from portfolio.extensions import csrf, db, limiter
+from portfolio.frameworks.models import RubricVersion
+from portfolio.submissions.services import scores_by_element
+
+bp = Blueprint("verify", __name__)
+
+#: Short enough that a revocation reaches every cache within five minutes.
+MAX_AGE = 300
+JSONLD = "application/ld+json"
+#: Largest upload the verification endpoint reads (a baked badge is a small image).
+MAX_VERIFY_BYTES = 5 * 1024 * 1024
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", JSONLD, "application/json"])
+    return best in (JSONLD, "application/json")
+
+
+def _document(body: str | dict[str, Any], *, status: int = 200, etag: str | None = None,
+              mimetype: str = JSONLD, attachment: str | None = None) -> Response:
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, indent=2)
+    response = Response(text, status=status, mimetype=mimetype)
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    # Hosted documents are meant to be read by validators and wallets on other sites.
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.vary.add("Accept")
+    if attachment:
+        response.headers["Content-Disposition"] = f'attachment; filename="{attachment}"'
+    response.set_etag(etag or issuance._sha(text))
+    return response.make_conditional(request)
+
+
+def _org(oid: str) -> Organization:
+    if not is_public_id(oid):
+        abort(404)
+    org = db.session.scalar(select(Organization).where(Organization.public_id == oid))
+    if org is None:
+        abort(404)
+    return org
+
+
+def _credential(cid: str) -> Credential:
+    """A credential anyone may see: published, or with awards out in the world."""
+    if not is_public_id(cid):
+        abort(404)
+    cred = db.session.scalar(select(Credential).where(Credential.public_id == cid))
+    if cred is None or (cred.state != CredentialState.PUBLISHED
+                        and not issuance.credential_has_awards(cred)):
+        abort(404)
+    return cred
+
+
+# -- issuer ------------------------------------------------------------------------------------
+@bp.get("/issuers/<oid>")
+@public
+def issuer(oid: str) -> Response | str:
+    """The OB 2.0 Issuer Profile (JSON-LD), or a small page for browsers."""
+    org = _org(oid)
+    if _wants_json():
+        return _document(issuance.issuer_profile_document(org))
+    return render_template("verify/issuer.html", org=org)
+
+
+@bp.get("/issuers/<oid>/keys")
+@public
+def issuer_keys(oid: str) -> Response:
+    """The Multikey controller document: every signing key, retired ones included."""
+    org = _org(oid)
+    issuance.get_or_create_signing_key(org)
+    db.session.commit()
+    return _document(issuance.controller_document(org))
+
+
+@bp.get("/issuers/<oid>/did.json")
+@public
+def issuer_did(oid: str) -> Response:
+    """The did:web DID document (served when the public base URL is https)."""
+    org = _org(oid)
+    document = issuance.did_document(org)
+    if document is None:
+        abort(404)
+    return _document(document, mimetype="application/did+ld+json")
+
+
+@bp.get("/issuers/<oid>/revocations")
+@public
+def revocations(oid: str) -> Response:
+    """The 1EdTech revocation list of the issuer's OB 3.0 credentials."""
+    return _document(issuance.revocation_list(_org(oid)), mimetype="application/json")
+
+
+# -- badge classes and rubrics ---------------------------------------------------------------------
+@bp.get("/badgeclasses/<cid>")
+@public
+def badge_class(cid: str) -> Response | str:
+    """The OB 2.0 BadgeClass (JSON-LD), or the criteria page for browsers."""
+    cred = _credential(cid)
+    if _wants_json():
+        return _document(issuance.badge_class_document(cred))
+    return render_template("verify/badge_class.html", cred=cred, org=cred_org(cred))
+
+
+def cred_org(cred: Credential) -> Organization:
+    org = db.session.get(Organization, cred.organization_id)
+    assert org is not None
+    return org
+
+
+@bp.get("/badgeclasses/<cid>/image")
+@public
+def badge_class_image(cid: str) -> Response:
+    """The badge image, or a generated one when the credential has none."""
+    cred = _credential(cid)
+    data, content_type = issuance.badge_image(cred)
+    response = Response(data, mimetype=content_type)
+    if content_type == "image/svg+xml":
+        # Cleaned on upload; the sandbox stops any script even if the file is opened directly.
+        response.headers["Content-Security-Policy"] = SVG_CSP
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/rubrics/<vid>")
+@public
+def rubric(vid: str) -> str:
+    """A published rubric version: the elements and levels that badges cite."""
+    if not is_public_id(vid):
+        abort(404)
+    version = db.session.scalar(select(RubricVersion).where(RubricVersion.public_id == vid))
+    if version is None or version.published_at is None:
+        abort(404)
+    return render_template("verify/rubric.html", version=version)
+
+
+# -- badges ------------------------------------------------------------------------------------
+def _award(aid: str) -> Award:
+    try:
+        return issuance.get_award(aid)
+    except NotFound:
+        abort(404)
+
+
+def _linkedin_url(award: Award) -> str:
+    query = urlencode({
+        "startTask": "CERTIFICATION_NAME", "name": award.credential.name,
+        "organizationName": award.organization.name, "issueYear": award.issued_at.year,
+        "issueMonth": award.issued_at.month,
+        "certUrl": issuance.public_url("verify.badge", aid=award.public_id),
+        "certId": award.public_id,
+    })
+    return f"https://www.linkedin.com/profile/add?{query}"
+
+
+@bp.get("/badges/<aid>")
+@public
+def badge(aid: str) -> Response | str:
+    """The badge: HTML for browsers; the hosted OB 2.0 assertion for JSON-LD clients (410 Gone
+    with the reason once revoked)."""
+    award = _award(aid)
+    if _wants_json():
+        status, body = issuance.assertion_document(award)
+        return _document(body, status=status,
+                         etag=award.ob2_sha256 if status == 200 else None)
+    return _badge_page(award, verification=None)
+
+
+def _badge_page(award: Award, verification: issuance.VerificationResult | None) -> str:
+    submission = award.submission
+    review = award.review
+    version = submission.rubric_version
+    scores = scores_by_element(review)
+    return render_template(
+        "verify/badge.html", award=award, cred=award.credential, org=award.organization,
+        status=award.status(), version=version, scores=scores, verification=verification,
+        badge_url=issuance.public_url("verify.badge", aid=award.public_id),
+        linkedin_url=_linkedin_url(award),
+        image_url=issuance.public_url("verify.badge_class_image",
+                                      cid=award.credential.public_id),
+        is_public=issuance.is_evidence_public)
+
+
+@bp.get("/badges/<aid>/assertion.json")
+@public
+def assertion(aid: str) -> Response:
+    """The hosted OB 2.0 assertion, whatever the Accept header says."""
+    award = _award(aid)
+    status, body = issuance.assertion_document(award)
+    return _document(body, status=status, etag=award.ob2_sha256 if status == 200 else None)
+
+
+@bp.get("/badges/<aid>/credential.json")
+@public
+def credential(aid: str) -> Response:
+    """The signed OB 3.0 credential, as a download."""
+    award = _award(aid)
+    return _document(award.ob3_credential, etag=award.ob3_sha256, mimetype="application/json",
+                     attachment=f"{award.credential.name[:60]}-ob3.json".replace('"', ""))
+
+
+@bp.get("/badges/<aid>/badge-ob<any('2','3'):major>.<any('png','svg'):fmt>")
+@public
+def baked(aid: str, major: str, fmt: str) -> Response:
+    """A badge image with the assertion (OB 2.0) or the credential (OB 3.0) baked in."""
+    award = _award(aid)
+    if award.is_revoked:
+        abort(410, "This badge has been revoked.")
+    data, content_type = issuance.baked_badge(award, f"{major}.0", fmt)
+    response = Response(data, mimetype=content_type)
+    # Downloads as attachments: the SVG is ours, but an attachment never runs in our origin.
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="badge-{award.public_id}-ob{major}.{fmt}"')
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
+    if fmt == "svg":
+        response.headers["Content-Security-Policy"] = SVG_CSP
+    return response
+
+
+@bp.get("/badges/<aid>/verify")
+@public
+def check_badge(aid: str) -> Response | str:
+    """"Verify this badge": re-check the signature and the status now."""
+    award = _award(aid)
+    result = issuance.verify_award(award)
+    if _wants_json():
+        return _verification_json(result)
+    return _badge_page(award, verification=result)
+
+
+@bp.get("/badges/<aid>/evidence/<eid>")
+@public
+def evidence(aid: str, eid: str) -> tuple[str, int] | str:
+    """One piece of the assessed evidence, unless the earner withheld it."""
+    award = _award(aid)
+    try:
+        item = issuance.get_award_evidence(award, eid)
+    except NotFound:
+        abort(404)
+    if not issuance.is_evidence_public(award, item):
+        return render_template("verify/evidence.html", award=award, item=item,
+                               withheld=True), 403
+    return render_template("verify/evidence.html", award=award, item=item, withheld=False,
+                           link=item.submission_evidence,
+                           kind=issuance.inline_kind(item.media_type))
+
+
+@bp.get("/badges/<aid>/evidence/<eid>/file")
+@public
+def evidence_file(aid: str, eid: str) -> Response:
+    """A redirect to a short-lived signed URL of the frozen file (never for withheld items)."""
+    award = _award(aid)
+    try:
+        item = issuance.get_award_evidence(award, eid)
+        url = issuance.evidence_file_url(award, item, inline=request.args.get("inline") == "1")
+    except NotFound:
+        abort(404)
+    response = redirect(url)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- the verification endpoint ---------------------------------------------------------------------
+def _verification_json(result: issuance.VerificationResult) -> Response:
+    response = Response(json.dumps(result.as_dict(), indent=2), mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@public
+# Read-only: checking a badge changes nothing, and programs post JSON without a session.
+@csrf.exempt
+@limiter.limit("60 per minute", methods=["POST"])
+def verify() -> Response | str | tuple[str, int]:
+    """Check a badge URL of this service, a baked PNG/SVG, or a credential/assertion JSON.
+    Other sites' URLs are never fetched (no server-side requests on a visitor's behalf)."""
+    if request.method == "GET" and not request.args.get("url"):
+        return render_template("verify/verify.html", result=None, error=None)
+    url = request.values.get("url", "").strip() or None
+    data: bytes | None = None
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        data = upload.stream.read(MAX_VERIFY_BYTES + 1)
+    elif request.is_json or (request.data and not url):
+        data = request.get_data(cache=False)[: MAX_VERIFY_BYTES + 1]
+    elif request.form.get("json", "").strip():
+        data = request.form["json"].encode("utf-8")
+    if data is not None and len(data) > MAX_VERIFY_BYTES:
+        error = "That file is larger than 5 MB; a baked badge is much smaller."
+        return _verify_error(error)
+    try:
+        result = issuance.verify_input(url=url, data=data)
+    except DomainError as exc:
+        return _verify_error(exc.message)
+    if _wants_json() or request.is_json:
+        return _verification_json(result)
+    return render_template("verify/verify.html", result=result, error=None)
+
+
+def _verify_error(message: str) -> Response | tuple[str, int]:
+    if _wants_json() or request.is_json:
+        response = Response(json.dumps({"valid": False, "status": "error", "error": message}),
+                            status=400, mimetype="application/json")
+        return response
+    return render_template("verify/verify.html", result=None, error=message), 400

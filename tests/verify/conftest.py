@@ -1,0 +1,3 @@
+"""Reuse the earned-badge fixtures of tests/awards."""
+
+from tests.awards.conftest import earned, scenario  # noqa: F401
