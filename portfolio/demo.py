@@ -36,6 +36,9 @@ def load_demo() -> dict[str, Any]:
         services.add_membership(user, org, role)
     db.session.commit()
     credential = load_welding_demo(org)
+    from portfolio.evidence.demo import load_evidence_demo
+
+    load_evidence_demo(services.find_user_by_email("worker@northwind.example"))
     return {
         "organization": org,
         "accounts": [(str(role), email) for role, email, _ in DEMO_ACCOUNTS],

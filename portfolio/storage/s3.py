@@ -28,6 +28,9 @@ TRANSFER = TransferConfig(
     max_concurrency=2,
     use_threads=True,
 )
+#: Parts of a non-seekable stream (an upload being streamed through the app) waiting in memory:
+#: with two in flight this bounds the buffer to about 4 x 8 MiB (s3transfer's default is 10).
+TRANSFER.max_in_memory_upload_chunks = 2
 
 
 def _content_disposition(filename: str, inline: bool) -> str:

@@ -49,6 +49,15 @@ def download(token: str) -> Response:
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
     )
+    if data["i"]:
+        # Inline previews are framed by our own item pages (like a presigned S3 URL would be).
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        csp = response.headers["Content-Security-Policy"] + "; frame-ancestors 'self'"
+        if data["t"] == "application/pdf":
+            # Chromium refuses its PDF viewer in a sandboxed document; nosniff and the fixed
+            # type keep the bytes from being read as anything but a PDF.
+            csp = csp.replace("; sandbox", "")
+        response.headers["Content-Security-Policy"] = csp
     return response
 
 

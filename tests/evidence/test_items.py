@@ -56,6 +56,7 @@ def test_preview_is_inline_only_for_safe_types_and_nosniff(app: Flask,
     assert pdf.headers["Content-Disposition"].startswith("inline;")
     assert pdf.headers["Content-Type"] == "application/pdf"
     assert pdf.headers["X-Content-Type-Options"] == "nosniff"
+    assert pdf.headers["X-Frame-Options"] == "SAMEORIGIN"  # framed by the item page
     doc = worker_client.get(worker_client.get(f"/portfolio/items/{doc_item}/preview").location)
     assert doc.headers["Content-Disposition"].startswith("attachment;")
     dl = worker_client.get(worker_client.get(f"/portfolio/items/{pdf_item}/download").location)
@@ -124,3 +125,15 @@ def test_large_streamed_upload_with_local_backend(app: Flask, worker_client: Cli
 def test_my_portfolio_link_on_dashboard_and_nav(app: Flask, worker_client: Client) -> None:
     page = worker_client.get("/dashboard").get_data(as_text=True)
     assert page.count('href="/portfolio/"') >= 2
+
+
+def test_demo_evidence_is_loaded_once(app: Flask) -> None:
+    from portfolio.demo import load_demo
+
+    load_demo()
+    load_demo()
+    db.session.expire_all()
+    found = db.session.scalars(select(EvidenceItem)).all()
+    assert sorted(str(i.kind) for i in found) == ["file", "file", "link", "text"]
+    photo = next(i for i in found if i.media_type == "image/jpeg")
+    assert photo.thumbnail_key and get_storage().exists(photo.thumbnail_key)
