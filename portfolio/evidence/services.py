@@ -395,7 +395,8 @@ def upload_stream(user: User, stream: IO[bytes], *, filename: str, declared_size
     storage = get_storage()
     inspector = FileInspector(max_bytes=max_bytes)
     try:
-        storage.put(item.storage_key, inspector.read_through(stream), UNCHECKED_TYPE)
+        storage.put(item.storage_key, inspector.read_through(stream),  # type: ignore[arg-type]
+                    UNCHECKED_TYPE)
         allowed = classify(inspector, item.original_filename)
         if inspector.size > limit:
             check_upload_allowed(user, inspector.size)

@@ -112,7 +112,7 @@ def upload_form() -> Response | tuple[str, int]:
         flash("Choose a file to upload.", "error")
         return redirect(url_for("evidence.upload_page"))
     item = services.upload_stream(
-        current_user, body, filename=body.filename, declared_size=None,
+        current_user, body, filename=body.filename, declared_size=None,  # type: ignore[arg-type]
         title=fields.get("title", ""), description=fields.get("description", ""),
         tags=fields.get("tags", ""),
     )

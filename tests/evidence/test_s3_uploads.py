@@ -152,3 +152,12 @@ def test_csp_allows_the_storage_origin(app: Flask, worker_client: Client,
     assert s3_endpoint in connect
     script = next(d for d in csp.split("; ") if d.startswith("script-src"))
     assert script == "script-src 'self'"
+
+
+def test_apply_cors_command_sets_the_bucket_rule(app: Flask, bucket: S3Storage) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["evidence", "apply-cors", "--origin", "https://portfolio.example"])
+    assert result.exit_code == 0, result.output
+    rule = bucket.client.get_bucket_cors(Bucket=bucket.bucket)["CORSRules"][0]
+    assert rule["AllowedOrigins"] == ["https://portfolio.example"]
+    assert set(rule["AllowedMethods"]) >= {"PUT", "POST"} and rule["ExposeHeaders"] == ["ETag"]
