@@ -15,6 +15,13 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path) -> None
             create_app(cfg)
 
 
+def test_production_refuses_to_start_without_a_signing_key_secret(tmp_path) -> None:
+    cfg = Config.from_env({"APP_ENV": "production", "SECRET_KEY": "x" * 48,
+                           "INSTANCE_PATH": str(tmp_path)})
+    with pytest.raises(ConfigError, match="SIGNING_KEY_SECRET"):
+        create_app(cfg)
+
+
 def test_environment_without_app_env_is_treated_as_production(tmp_path) -> None:
     cfg = Config.from_env({"INSTANCE_PATH": str(tmp_path)})
     assert cfg.is_production
@@ -24,7 +31,8 @@ def test_environment_without_app_env_is_treated_as_production(tmp_path) -> None:
 
 def test_production_settings_force_secure_cookies(tmp_path) -> None:
     cfg = Config.from_env({
-        "APP_ENV": "production", "SECRET_KEY": "x" * 48, "INSTANCE_PATH": str(tmp_path),
+        "APP_ENV": "production", "SECRET_KEY": "x" * 48, "SIGNING_KEY_SECRET": "y" * 48,
+        "INSTANCE_PATH": str(tmp_path),
         "DATABASE_URL": "postgres://u:p@db.internal/portfolio", "STORAGE_BACKEND": "s3",
         "S3_ENDPOINT_URL": "http://127.0.0.1:9", "S3_BUCKET": "evidence",
         "SESSION_COOKIE_SECURE": "false",
