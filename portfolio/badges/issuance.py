@@ -762,7 +762,9 @@ def verify_input(*, url: str | None = None, data: bytes | None = None,
         payload = baked.payload
     assert payload is not None
     if not payload.lstrip().startswith("{"):
-        return verify_input(url=payload.strip())
+        if fmt in ("png", "svg") or payload.strip().startswith(("http://", "https://")):
+            return verify_input(url=payload.strip())  # a baked 2.0 badge may hold its URL
+        raise DomainError("That is not valid JSON.")
     try:
         document = json.loads(payload)
     except ValueError as exc:
