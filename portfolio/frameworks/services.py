@@ -6,7 +6,6 @@ immutable once `is_version_locked` says so; changing a locked rubric starts a ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -477,33 +476,6 @@ def publish_version(actor: User, version: RubricVersion) -> None:
                  subject_type="rubric_version", subject_id=version.public_id,
                  number=version.number)
 
-
-@dataclass(frozen=True)
-class PassOutcome:
-    """The pass rule applied to one set of scores."""
-
-    passed: bool
-    total: Decimal
-    #: Titles of required elements below the pass level (or not scored).
-    short_elements: tuple[str, ...]
-    meets_total: bool
-
-
-def evaluate_pass(version: RubricVersion, scores: Mapping[int, RubricLevel]) -> PassOutcome:
-    """Apply the version's pass rule to `scores` (element id → level reached)."""
-    pass_level = version.pass_level
-    if pass_level is None:
-        raise DomainError("This rubric version has no pass rule.")
-    short = tuple(
-        el.title for el in version.elements
-        if el.is_required and (el.id not in scores
-                               or scores[el.id].position < pass_level.position)
-    )
-    total = sum((el.weight * scores[el.id].points for el in version.elements if el.id in scores),
-                Decimal(0))
-    meets_total = version.min_total_points is None or total >= version.min_total_points
-    return PassOutcome(passed=not short and meets_total, total=total, short_elements=short,
-                       meets_total=meets_total)
 
 
 def describe_pass_rule(version: RubricVersion) -> str:

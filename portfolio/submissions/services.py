@@ -28,6 +28,7 @@ from portfolio.core.sanitize import clean_text, render_markdown
 from portfolio.evidence.models import EvidenceItem, EvidenceKind, EvidenceState
 from portfolio.extensions import db
 from portfolio.frameworks.models import RubricElement, RubricLevel, RubricVersion
+from portfolio.frameworks.pass_rule import ElementSpec, Evaluation, LevelSpec, evaluate
 from portfolio.storage import StorageError, get_storage
 from portfolio.submissions.models import (
     DECIDED_STATES,
@@ -39,7 +40,6 @@ from portfolio.submissions.models import (
     SubmissionEvidence,
     SubmissionState,
 )
-from portfolio.submissions.rules import ElementSpec, Evaluation, LevelSpec, evaluate
 
 if TYPE_CHECKING:
     from portfolio.badges.models import Credential

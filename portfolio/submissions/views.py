@@ -13,6 +13,7 @@ from portfolio.core.errors import Conflict, DomainError
 from portfolio.core.ids import is_public_id
 from portfolio.evidence.models import EvidenceItem, EvidenceState
 from portfolio.extensions import db
+from portfolio.frameworks.pass_rule import IncompleteScores
 from portfolio.submissions import services
 from portfolio.submissions.forms import (
     AttachEvidenceForm,
@@ -22,7 +23,6 @@ from portfolio.submissions.forms import (
     SubmitForm,
 )
 from portfolio.submissions.models import SubmissionState
-from portfolio.submissions.rules import IncompleteScores
 
 bp = Blueprint("submissions", __name__)
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portfolio.submissions.rules import ElementSpec, IncompleteScores, LevelSpec, evaluate
+from portfolio.frameworks.pass_rule import ElementSpec, IncompleteScores, LevelSpec, evaluate
 
 LEVELS = [LevelSpec(0, "Not yet", Decimal(0)), LevelSpec(1, "Developing", Decimal(1)),
           LevelSpec(2, "Meets", Decimal(2)), LevelSpec(3, "Exceeds", Decimal(3))]
