@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from portfolio.accounts.models import User
 from portfolio.evidence import services
@@ -58,6 +58,8 @@ def load_evidence_demo(worker: User | None) -> int:
     when the worker already has evidence. Returns how many items were added."""
     if worker is None:
         return 0
+    if not inspect(db.engine).has_table(EvidenceItem.__tablename__):
+        return 0  # database not migrated to include evidence yet
     existing = db.session.scalar(
         select(func.count()).select_from(EvidenceItem).where(EvidenceItem.owner_id == worker.id))
     if existing:
