@@ -14,6 +14,7 @@ DEMO_ACCOUNTS = [
     (Role.ADMIN, "admin@northwind.example", "Ada Admin"),
     (Role.ASSESSOR, "assessor@northwind.example", "Sam Assessor"),
     (Role.LEARNER, "worker@northwind.example", "Wren Worker"),
+    (Role.LEARNER, "earner@northwind.example", "Erin Earner"),
 ]
 
 
@@ -39,10 +40,11 @@ def load_demo() -> dict[str, Any]:
     from portfolio.evidence.demo import load_evidence_demo
 
     load_evidence_demo(services.find_user_by_email("worker@northwind.example"))
+    badge_url = load_badge_demo(org, credential)
     return {
         "organization": org,
         "accounts": [(str(role), email) for role, email, _ in DEMO_ACCOUNTS],
-        "links": [],
+        "links": [f"Issued badge (public, no login): {badge_url}"] if badge_url else [],
         "credential": credential,
     }
 
@@ -128,3 +130,51 @@ def load_welding_demo(org: Organization) -> Any:
     badge_services.publish_credential(admin, credential)
     db.session.commit()
     return credential
+
+
+def load_badge_demo(org: Organization, credential: Any) -> str | None:
+    """Erin Earner's passed submission for the demo credential, with file evidence, and the
+    badge it earned. Returns the badge's public URL (None without the welding demo)."""
+    from flask import current_app
+    from sqlalchemy import inspect, select
+
+    from portfolio.badges import issuance
+    from portfolio.badges.awards import Award
+    from portfolio.evidence.demo import load_evidence_demo
+    from portfolio.evidence.models import EvidenceItem
+    from portfolio.submissions import services as subs
+
+    earner = services.find_user_by_email("earner@northwind.example")
+    assessor = services.find_user_by_email("assessor@northwind.example")
+    if credential is None or earner is None or assessor is None:
+        return None
+    if not inspect(db.engine).has_table(Award.__tablename__):
+        return None  # database not migrated to include awards yet
+    award = db.session.scalar(select(Award).where(Award.recipient_id == earner.id).limit(1))
+    if award is None:
+        load_evidence_demo(earner)
+        items = list(db.session.scalars(select(EvidenceItem).where(
+            EvidenceItem.owner_id == earner.id).order_by(EvidenceItem.id)))
+        cfg = current_app.config["PORTFOLIO"]
+        # Reviews link notifications to pages, which needs a request context (not in the CLI).
+        with current_app.test_request_context(base_url=cfg.public_base_url):
+            sub = subs.start_submission(earner, credential)
+            elements = list(sub.rubric_version.elements)
+            notes = ["Prepared and bevelled before welding.", "The finished cap, inspected.",
+                     "Induction covering PPE and fume extraction.", "What I changed and why."]
+            for element, item, note in zip(elements, items, notes, strict=False):
+                subs.attach_evidence(earner, sub, element.public_id, item.public_id, note)
+            subs.submit(earner, sub, "Two welds from the bay 3 job.")
+            db.session.commit()
+            subs.claim(assessor, org, sub)
+            db.session.commit()
+            levels = {lv.name: lv.id for lv in sub.rubric_version.levels}
+            chosen = [lv.name for lv in sub.rubric_version.levels][2:] or list(levels)
+            scores = [subs.ScoreInput(e.public_id, levels[chosen[i % len(chosen)]],
+                                      "Clear evidence.") for i, e in enumerate(elements)]
+            subs.record_review(assessor, org, sub, scores, "Well done: a sound 3G weld.")
+            db.session.commit()
+        award = db.session.scalar(select(Award).where(Award.recipient_id == earner.id).limit(1))
+    if award is None:
+        return None
+    return issuance.public_url("verify.badge", aid=award.public_id)
