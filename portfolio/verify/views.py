@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from portfolio.accounts.models import Organization
 from portfolio.badges import issuance
@@ -40,7 +41,7 @@ def _wants_json() -> bool:
 
 
 def _document(body: str | dict[str, Any], *, status: int = 200, etag: str | None = None,
-              mimetype: str = JSONLD, attachment: str | None = None) -> Response:
+              mimetype: str = JSONLD, attachment: str | None = None) -> BaseResponse:
     text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, indent=2)
     response = Response(text, status=status, mimetype=mimetype)
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
@@ -76,7 +77,7 @@ def _credential(cid: str) -> Credential:
 # -- issuer ------------------------------------------------------------------------------------
 @bp.get("/issuers/<oid>")
 @public
-def issuer(oid: str) -> Response | str:
+def issuer(oid: str) -> BaseResponse | str:
     """The OB 2.0 Issuer Profile (JSON-LD), or a small page for browsers."""
     org = _org(oid)
     if _wants_json():
@@ -86,7 +87,7 @@ def issuer(oid: str) -> Response | str:
 
 @bp.get("/issuers/<oid>/keys")
 @public
-def issuer_keys(oid: str) -> Response:
+def issuer_keys(oid: str) -> BaseResponse:
     """The Multikey controller document: every signing key, retired ones included."""
     org = _org(oid)
     issuance.get_or_create_signing_key(org)
@@ -96,7 +97,7 @@ def issuer_keys(oid: str) -> Response:
 
 @bp.get("/issuers/<oid>/did.json")
 @public
-def issuer_did(oid: str) -> Response:
+def issuer_did(oid: str) -> BaseResponse:
     """The did:web DID document (served when the public base URL is https)."""
     org = _org(oid)
     document = issuance.did_document(org)
@@ -107,7 +108,7 @@ def issuer_did(oid: str) -> Response:
 
 @bp.get("/issuers/<oid>/revocations")
 @public
-def revocations(oid: str) -> Response:
+def revocations(oid: str) -> BaseResponse:
     """The 1EdTech revocation list of the issuer's OB 3.0 credentials."""
     return _document(issuance.revocation_list(_org(oid)), mimetype="application/json")
 
@@ -115,7 +116,7 @@ def revocations(oid: str) -> Response:
 # -- badge classes and rubrics ---------------------------------------------------------------------
 @bp.get("/badgeclasses/<cid>")
 @public
-def badge_class(cid: str) -> Response | str:
+def badge_class(cid: str) -> BaseResponse | str:
     """The OB 2.0 BadgeClass (JSON-LD), or the criteria page for browsers."""
     cred = _credential(cid)
     if _wants_json():
@@ -131,7 +132,7 @@ def cred_org(cred: Credential) -> Organization:
 
 @bp.get("/badgeclasses/<cid>/image")
 @public
-def badge_class_image(cid: str) -> Response:
+def badge_class_image(cid: str) -> BaseResponse:
     """The badge image, or a generated one when the credential has none."""
     cred = _credential(cid)
     data, content_type = issuance.badge_image(cred)
@@ -177,7 +178,7 @@ def _linkedin_url(award: Award) -> str:
 
 @bp.get("/badges/<aid>")
 @public
-def badge(aid: str) -> Response | str:
+def badge(aid: str) -> BaseResponse | str:
     """The badge: HTML for browsers; the hosted OB 2.0 assertion for JSON-LD clients (410 Gone
     with the reason once revoked)."""
     award = _award(aid)
@@ -205,7 +206,7 @@ def _badge_page(award: Award, verification: issuance.VerificationResult | None) 
 
 @bp.get("/badges/<aid>/assertion.json")
 @public
-def assertion(aid: str) -> Response:
+def assertion(aid: str) -> BaseResponse:
     """The hosted OB 2.0 assertion, whatever the Accept header says."""
     award = _award(aid)
     status, body = issuance.assertion_document(award)
@@ -214,7 +215,7 @@ def assertion(aid: str) -> Response:
 
 @bp.get("/badges/<aid>/credential.json")
 @public
-def credential(aid: str) -> Response:
+def credential(aid: str) -> BaseResponse:
     """The signed OB 3.0 credential, as a download."""
     award = _award(aid)
     return _document(award.ob3_credential, etag=award.ob3_sha256, mimetype="application/json",
@@ -223,7 +224,7 @@ def credential(aid: str) -> Response:
 
 @bp.get("/badges/<aid>/badge-ob<any('2','3'):major>.<any('png','svg'):fmt>")
 @public
-def baked(aid: str, major: str, fmt: str) -> Response:
+def baked(aid: str, major: str, fmt: str) -> BaseResponse:
     """A badge image with the assertion (OB 2.0) or the credential (OB 3.0) baked in."""
     award = _award(aid)
     if award.is_revoked:
@@ -241,7 +242,7 @@ def baked(aid: str, major: str, fmt: str) -> Response:
 
 @bp.get("/badges/<aid>/verify")
 @public
-def check_badge(aid: str) -> Response | str:
+def check_badge(aid: str) -> BaseResponse | str:
     """"Verify this badge": re-check the signature and the status now."""
     award = _award(aid)
     result = issuance.verify_award(award)
@@ -269,7 +270,7 @@ def evidence(aid: str, eid: str) -> tuple[str, int] | str:
 
 @bp.get("/badges/<aid>/evidence/<eid>/file")
 @public
-def evidence_file(aid: str, eid: str) -> Response:
+def evidence_file(aid: str, eid: str) -> BaseResponse:
     """A redirect to a short-lived signed URL of the frozen file (never for withheld items)."""
     award = _award(aid)
     try:
@@ -283,7 +284,7 @@ def evidence_file(aid: str, eid: str) -> Response:
 
 
 # -- the verification endpoint ---------------------------------------------------------------------
-def _verification_json(result: issuance.VerificationResult) -> Response:
+def _verification_json(result: issuance.VerificationResult) -> BaseResponse:
     response = Response(json.dumps(result.as_dict(), indent=2), mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -294,7 +295,7 @@ def _verification_json(result: issuance.VerificationResult) -> Response:
 # Read-only: checking a badge changes nothing, and programs post JSON without a session.
 @csrf.exempt
 @limiter.limit("60 per minute", methods=["POST"])
-def verify() -> Response | str | tuple[str, int]:
+def verify() -> BaseResponse | str | tuple[str, int]:
     """Check a badge URL of this service, a baked PNG/SVG, or a credential/assertion JSON.
     Other sites' URLs are never fetched (no server-side requests on a visitor's behalf)."""
     if request.method == "GET" and not request.args.get("url"):
@@ -320,7 +321,7 @@ def verify() -> Response | str | tuple[str, int]:
     return render_template("verify/verify.html", result=result, error=None)
 
 
-def _verify_error(message: str) -> Response | tuple[str, int]:
+def _verify_error(message: str) -> BaseResponse | tuple[str, int]:
     if _wants_json() or request.is_json:
         response = Response(json.dumps({"valid": False, "status": "error", "error": message}),
                             status=400, mimetype="application/json")
