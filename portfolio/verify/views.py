@@ -89,10 +89,7 @@ def issuer(oid: str) -> BaseResponse | str:
 @public
 def issuer_keys(oid: str) -> BaseResponse:
     """The Multikey controller document: every signing key, retired ones included."""
-    org = _org(oid)
-    issuance.get_or_create_signing_key(org)
-    db.session.commit()
-    return _document(issuance.controller_document(org))
+    return _document(issuance.controller_document(_org(oid)))
 
 
 @bp.get("/issuers/<oid>/did.json")
