@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD
 from tests.submissions.conftest import Scenario
@@ -55,12 +56,19 @@ def test_submit_claim_score_and_read_feedback(live_server, browser, scenario: Sc
     assert assessor.locator("img.evidence-image").count() == 1
     # Keyboard: into the first element's levels, arrow to "Meets".
     first = scenario.elements[0]
-    assessor.locator(f"input[name='level-{first.public_id}']").first.focus()
+    radios = assessor.locator(f"input[name='level-{first.public_id}']")
+    radios.first.focus()
+    expect(radios.first).to_be_focused()
     assessor.keyboard.press("Space")
+    expect(radios.nth(0)).to_be_checked()
     assessor.keyboard.press("ArrowDown")
     assessor.keyboard.press("ArrowDown")
+    expect(radios.nth(2)).to_be_checked()
     assessor.keyboard.press("Tab")
-    assessor.keyboard.type("Clean bevel, keyboard scored")
+    remark = assessor.locator(f"#remark-{first.public_id}")
+    expect(remark).to_be_focused()
+    assessor.keyboard.type("Clean bevel, keyboard scored", delay=10)
+    expect(remark).to_have_value("Clean bevel, keyboard scored")
     # Mouse for the rest.
     for element, level in zip(scenario.elements[1:], ["Developing", "Meets", "Not yet"],
                               strict=True):
@@ -78,11 +86,12 @@ def test_submit_claim_score_and_read_feedback(live_server, browser, scenario: Sc
     assessor.get_by_text("Review recorded.").wait_for()
 
     worker.reload()
-    assert worker.locator("#submission-state").inner_text() == "Needs revision"
-    body = worker.locator("main").inner_text()
-    assert "Level achieved: Meets — Clean bevel, keyboard scored" in body
-    assert "Level achieved: Developing — Weld the joint: Developing" in body
-    assert "Work on penetration." in body
+    expect(worker.locator("#submission-state")).to_have_text("Needs revision")
+    expect(worker.locator(f"#element-{first.public_id} .score")).to_have_text(
+        "Level achieved: Meets — Clean bevel, keyboard scored")
+    expect(worker.locator(f"#element-{scenario.elements[1].public_id} .score")).to_have_text(
+        "Level achieved: Developing — Weld the joint: Developing")
+    expect(worker.locator(".feedback")).to_contain_text("Work on penetration.")
     worker.screenshot(path=str(screenshot_dir / "feedback-phone.png"), full_page=True)
     phone.close()
     desktop.close()
