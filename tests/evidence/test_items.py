@@ -133,7 +133,10 @@ def test_demo_evidence_is_loaded_once(app: Flask) -> None:
     load_demo()
     load_demo()
     db.session.expire_all()
-    found = db.session.scalars(select(EvidenceItem)).all()
+    from portfolio.accounts.models import User
+
+    worker = db.session.scalars(select(User).where(User.email == "worker@northwind.example")).one()
+    found = db.session.scalars(select(EvidenceItem).where(EvidenceItem.owner_id == worker.id)).all()
     assert sorted(str(i.kind) for i in found) == ["file", "file", "link", "text"]
     photo = next(i for i in found if i.media_type == "image/jpeg")
     assert photo.thumbnail_key and get_storage().exists(photo.thumbnail_key)
