@@ -62,8 +62,14 @@ def mem_kib(pid: int, field: str) -> int:
 
 def make_file(path: Path, size: int) -> None:
     """A WAV header followed by pseudo-random-looking audio bytes (incompressible enough)."""
-    header = b"RIFF" + struct.pack("<I", size - 8) + b"WAVEfmt " + struct.pack(
-        "<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16) + b"data" + struct.pack("<I", size - 44)
+    header = (
+        b"RIFF"
+        + struct.pack("<I", size - 8)
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
+        + b"data"
+        + struct.pack("<I", size - 44)
+    )
     block = os.urandom(MiB)
     with path.open("wb") as out:
         out.write(header)
@@ -86,11 +92,18 @@ def serve(port: int, endpoint: str, workdir: str) -> None:
     from portfolio.storage import get_storage
 
     cfg = Config(
-        env="testing", secret_key="bench-secret-key-that-is-long-enough-0123456789",
-        instance_path=workdir, storage_backend="s3", s3_endpoint_url=endpoint,
-        s3_bucket="bench", s3_access_key_id="bench", s3_secret_access_key="bench",
-        max_upload_bytes=4 * 1024 * MiB, user_quota_bytes=16 * 1024 * MiB,
-        login_rate_limit="1000 per minute", log_level="WARNING",
+        env="testing",
+        secret_key="bench-secret-key-that-is-long-enough-0123456789",
+        instance_path=workdir,
+        storage_backend="s3",
+        s3_endpoint_url=endpoint,
+        s3_bucket="bench",
+        s3_access_key_id="bench",
+        s3_secret_access_key="bench",
+        max_upload_bytes=4 * 1024 * MiB,
+        user_quota_bytes=16 * 1024 * MiB,
+        login_rate_limit="1000 per minute",
+        log_level="WARNING",
     )
     app = create_app(cfg)
     with app.app_context():
@@ -106,8 +119,9 @@ def serve(port: int, endpoint: str, workdir: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--serve", nargs=3, metavar=("PORT", "ENDPOINT", "DIR"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--serve", nargs=3, metavar=("PORT", "ENDPOINT", "DIR"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.serve:
         serve(int(args.serve[0]), args.serve[1], args.serve[2])
@@ -123,13 +137,17 @@ def main() -> None:
     endpoint = f"http://127.0.0.1:{moto_port}"
     procs = []
     try:
-        procs.append(subprocess.Popen(
-            [str(bindir / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [str(bindir / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         wait_for(endpoint + "/moto-api/")
         app_proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(app_port), endpoint, str(work)],
-            cwd=ROOT)
+            [sys.executable, __file__, "--serve", str(app_port), endpoint, str(work)], cwd=ROOT
+        )
         procs.append(app_proc)
         base = f"http://127.0.0.1:{app_port}"
         wait_for(base + "/healthz")
@@ -139,9 +157,14 @@ def main() -> None:
         make_file(path, size)
 
         # 1. Reference: plain boto3 upload of the same file to the same endpoint.
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="bench", aws_secret_access_key="bench",
-                          config=BotoConfig(signature_version="s3v4"))
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+            config=BotoConfig(signature_version="s3v4"),
+        )
         start = time.perf_counter()
         s3.upload_file(str(path), "bench", "plain/big.wav")
         plain_s = time.perf_counter() - start
@@ -149,24 +172,35 @@ def main() -> None:
 
         # 2. Through the app's streaming path.
         http = requests.Session()
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
-                          http.get(base + "/login").text).group(1)  # type: ignore[union-attr]
-        resp = http.post(base + "/login", data={"email": EMAIL, "password": PASSWORD,
-                                                "csrf_token": token}, allow_redirects=False)
+        token = re.search(
+            r'name="csrf_token"[^>]*value="([^"]+)"', http.get(base + "/login").text
+        ).group(1)  # type: ignore[union-attr]
+        resp = http.post(
+            base + "/login",
+            data={"email": EMAIL, "password": PASSWORD, "csrf_token": token},
+            allow_redirects=False,
+        )
         assert resp.status_code == 302, resp.text[:300]
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
-                          http.get(base + "/portfolio/upload").text).group(1)  # type: ignore[union-attr]
+        token = re.search(
+            r'name="csrf_token"[^>]*value="([^"]+)"', http.get(base + "/portfolio/upload").text
+        ).group(1)  # type: ignore[union-attr]
         # Reset the process's peak-RSS mark, so VmHWM afterwards is the peak of this upload.
         Path(f"/proc/{app_proc.pid}/clear_refs").write_text("5")
         rss_before = mem_kib(app_proc.pid, "VmRSS")
         hwm_before = mem_kib(app_proc.pid, "VmHWM")
         start = time.perf_counter()
         with path.open("rb") as fh:
-            resp = http.put(base + "/portfolio/api/files", params={"filename": "big.wav"},
-                            data=fh, headers={"X-CSRFToken": token,
-                                              "Content-Type": "application/octet-stream",
-                                              "Content-Length": str(size),
-                                              "Accept": "application/json"})
+            resp = http.put(
+                base + "/portfolio/api/files",
+                params={"filename": "big.wav"},
+                data=fh,
+                headers={
+                    "X-CSRFToken": token,
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(size),
+                    "Accept": "application/json",
+                },
+            )
         stream_s = time.perf_counter() - start
         assert resp.status_code == 201, resp.text[:500]
         hwm_after = mem_kib(app_proc.pid, "VmHWM")
@@ -179,10 +213,14 @@ def main() -> None:
         ratio = stream_mibs / plain_mibs
         print(f"file size            {args.size_mib} MiB")
         print(f"plain boto3 upload   {plain_s:6.1f} s  {plain_mibs:7.1f} MiB/s")
-        print(f"app streaming path   {stream_s:6.1f} s  {stream_mibs:7.1f} MiB/s  "
-              f"({ratio:.2f}x plain; target >= 0.80x)")
-        print(f"app RSS before       {rss_before / 1024:6.1f} MiB (peak mark reset to "
-              f"{hwm_before / 1024:.1f} MiB)")
+        print(
+            f"app streaming path   {stream_s:6.1f} s  {stream_mibs:7.1f} MiB/s  "
+            f"({ratio:.2f}x plain; target >= 0.80x)"
+        )
+        print(
+            f"app RSS before       {rss_before / 1024:6.1f} MiB (peak mark reset to "
+            f"{hwm_before / 1024:.1f} MiB)"
+        )
         print(f"app peak after       {hwm_after / 1024:6.1f} MiB")
         print(f"peak memory growth   {growth_mib:6.1f} MiB (target < 64 MiB)")
         print(f"sha256               {body['sha256']}")

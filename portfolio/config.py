@@ -142,7 +142,8 @@ class Config:
             max_form_bytes=_int(env, "MAX_FORM_BYTES", 16 * 1024 * 1024),
             user_quota_bytes=_int(env, "USER_QUOTA_BYTES", 5 * 1024 * 1024 * 1024),
             csp_extra_origins=tuple(
-                o.strip().rstrip("/") for o in env.get("CSP_EXTRA_ORIGINS", "").split(",")
+                o.strip().rstrip("/")
+                for o in env.get("CSP_EXTRA_ORIGINS", "").split(",")
                 if o.strip()
             ),
             smtp_host=env.get("SMTP_HOST") or None,

@@ -65,18 +65,50 @@ DEMO_TREE = [
     ("WLD-3.1", "Inspect finished welds visually against the acceptance criteria", "WLD-3"),
 ]
 DEMO_ELEMENTS = [
-    ("Joint preparation", "WLD-1.2.1", "Photo of the prepared joint before welding.",
-     ["Edges not cleaned or bevelled.", "Cleaned, bevel uneven.",
-      "Cleaned and bevelled to the procedure.", "Exact preparation, checked and recorded."]),
-    ("Weld quality", "WLD-2.3.1", "Photos of root and cap; a macro-etch if available.",
-     ["Visible cracks, porosity or undercut.", "Minor defects within repair limits.",
-      "Meets the visual acceptance criteria.", "Consistent bead with no defects at all."]),
-    ("Safe work practice", "WLD-1.1", "Photo or short video of the set-up with PPE worn.",
-     ["PPE or ventilation missing.", "PPE worn, ventilation not checked.",
-      "PPE worn and ventilation checked.", "Also briefs co-workers and keeps a fire watch."]),
-    ("Reflection", "WLD-3.1", "A short written reflection: what went well, what to improve.",
-     ["No reflection.", "Describes what was done.", "Explains the choices made.",
-      "Explains choices and plans concrete improvements."]),
+    (
+        "Joint preparation",
+        "WLD-1.2.1",
+        "Photo of the prepared joint before welding.",
+        [
+            "Edges not cleaned or bevelled.",
+            "Cleaned, bevel uneven.",
+            "Cleaned and bevelled to the procedure.",
+            "Exact preparation, checked and recorded.",
+        ],
+    ),
+    (
+        "Weld quality",
+        "WLD-2.3.1",
+        "Photos of root and cap; a macro-etch if available.",
+        [
+            "Visible cracks, porosity or undercut.",
+            "Minor defects within repair limits.",
+            "Meets the visual acceptance criteria.",
+            "Consistent bead with no defects at all.",
+        ],
+    ),
+    (
+        "Safe work practice",
+        "WLD-1.1",
+        "Photo or short video of the set-up with PPE worn.",
+        [
+            "PPE or ventilation missing.",
+            "PPE worn, ventilation not checked.",
+            "PPE worn and ventilation checked.",
+            "Also briefs co-workers and keeps a fire watch.",
+        ],
+    ),
+    (
+        "Reflection",
+        "WLD-3.1",
+        "A short written reflection: what went well, what to improve.",
+        [
+            "No reflection.",
+            "Describes what was done.",
+            "Explains the choices made.",
+            "Explains choices and plans concrete improvements.",
+        ],
+    ),
 ]
 
 
@@ -88,45 +120,76 @@ def load_welding_demo(org: Organization) -> Any:
     from portfolio.frameworks import services as fw
     from portfolio.frameworks.models import Framework
 
-    existing = db.session.query(Framework).filter_by(
-        organization_id=org.id, case_identifier=DEMO_FRAMEWORK_ID).one_or_none()
+    existing = (
+        db.session.query(Framework)
+        .filter_by(organization_id=org.id, case_identifier=DEMO_FRAMEWORK_ID)
+        .one_or_none()
+    )
     if existing is not None:
-        return db.session.query(Credential).filter_by(
-            organization_id=org.id, name="Vertical Fillet Welder (3G)").one_or_none()
+        return (
+            db.session.query(Credential)
+            .filter_by(organization_id=org.id, name="Vertical Fillet Welder (3G)")
+            .one_or_none()
+        )
     admin = services.find_user_by_email(DEMO_ACCOUNTS[0][1])
     assert admin is not None
     framework = fw.create_framework(
-        admin, org, title="Structural Welding Competencies", version="2024.1",
+        admin,
+        org,
+        title="Structural Welding Competencies",
+        version="2024.1",
         description="Work-based competencies for structural welders.",
-        source_url="https://northwind.example/frameworks/welding")
+        source_url="https://northwind.example/frameworks/welding",
+    )
     framework.case_identifier = DEMO_FRAMEWORK_ID
     by_code = {}
     for code, statement, parent in DEMO_TREE:
-        by_code[code] = fw.add_competency(admin, framework, code=code, statement=statement,
-                                          parent=by_code.get(parent) if parent else None)
-    rubric = fw.create_rubric(admin, org, title="Vertical fillet weld assessment",
-                              description="Assessment of a 3G vertical-up fillet weld on the job.",
-                              framework=framework)
+        by_code[code] = fw.add_competency(
+            admin,
+            framework,
+            code=code,
+            statement=statement,
+            parent=by_code.get(parent) if parent else None,
+        )
+    rubric = fw.create_rubric(
+        admin,
+        org,
+        title="Vertical fillet weld assessment",
+        description="Assessment of a 3G vertical-up fillet weld on the job.",
+        framework=framework,
+    )
     version = rubric.latest
     data = fw.version_as_input(version)
     data.elements = [
-        fw.ElementInput(public_id=None, title=title, evidence_guidance=guidance,
-                        competency_id=by_code[code].id, is_required=title != "Reflection",
-                        descriptors=dict(enumerate(cells)))
+        fw.ElementInput(
+            public_id=None,
+            title=title,
+            evidence_guidance=guidance,
+            competency_id=by_code[code].id,
+            is_required=title != "Reflection",
+            descriptors=dict(enumerate(cells)),
+        )
         for title, code, guidance, cells in DEMO_ELEMENTS
     ]
     fw.save_version(admin, version, data)
     fw.publish_version(admin, version)
-    credential = badge_services.create_credential(admin, org, badge_services.CredentialInput(
-        name="Vertical Fillet Welder (3G)",
-        description="Welds structural plate in the vertical position to the visual acceptance "
-                    "criteria, safely.",
-        criteria_md="Submit evidence from **two** vertical-up fillet welds made on the job:\n\n"
-                    "- photos of the prepared joint, the root and the cap\n"
-                    "- a short reflection on what you would improve",
-        tags=["welding", "3G", "structural"], rubric_version_id=version.id, expiry_months=36,
-        max_attempts=3,
-        competency_ids=[by_code["WLD-2.3"].id, by_code["WLD-2.3.1"].id, by_code["WLD-1.1"].id]))
+    credential = badge_services.create_credential(
+        admin,
+        org,
+        badge_services.CredentialInput(
+            name="Vertical Fillet Welder (3G)",
+            description="Welds structural plate in the vertical position to the visual acceptance "
+            "criteria, safely.",
+            criteria_md="Submit evidence from **two** vertical-up fillet welds made on the job:\n\n"
+            "- photos of the prepared joint, the root and the cap\n"
+            "- a short reflection on what you would improve",
+            tags=["welding", "3G", "structural"],
+            rubric_version_id=version.id,
+            expiry_months=36,
+            max_attempts=3,
+            competency_ids=[by_code["WLD-2.3"].id, by_code["WLD-2.3.1"].id, by_code["WLD-1.1"].id],
+        ),
+    )
     badge_services.publish_credential(admin, credential)
     db.session.commit()
     return credential
@@ -153,15 +216,24 @@ def load_badge_demo(org: Organization, credential: Any) -> str | None:
     award = db.session.scalar(select(Award).where(Award.recipient_id == earner.id).limit(1))
     if award is None:
         load_evidence_demo(earner)
-        items = list(db.session.scalars(select(EvidenceItem).where(
-            EvidenceItem.owner_id == earner.id).order_by(EvidenceItem.id)))
+        items = list(
+            db.session.scalars(
+                select(EvidenceItem)
+                .where(EvidenceItem.owner_id == earner.id)
+                .order_by(EvidenceItem.id)
+            )
+        )
         cfg = current_app.config["PORTFOLIO"]
         # Reviews link notifications to pages, which needs a request context (not in the CLI).
         with current_app.test_request_context(base_url=cfg.public_base_url):
             sub = subs.start_submission(earner, credential)
             elements = list(sub.rubric_version.elements)
-            notes = ["Prepared and bevelled before welding.", "The finished cap, inspected.",
-                     "Induction covering PPE and fume extraction.", "What I changed and why."]
+            notes = [
+                "Prepared and bevelled before welding.",
+                "The finished cap, inspected.",
+                "Induction covering PPE and fume extraction.",
+                "What I changed and why.",
+            ]
             for element, item, note in zip(elements, items, notes, strict=False):
                 subs.attach_evidence(earner, sub, element.public_id, item.public_id, note)
             subs.submit(earner, sub, "Two welds from the bay 3 job.")
@@ -170,8 +242,10 @@ def load_badge_demo(org: Organization, credential: Any) -> str | None:
             db.session.commit()
             levels = {lv.name: lv.id for lv in sub.rubric_version.levels}
             chosen = [lv.name for lv in sub.rubric_version.levels][2:] or list(levels)
-            scores = [subs.ScoreInput(e.public_id, levels[chosen[i % len(chosen)]],
-                                      "Clear evidence.") for i, e in enumerate(elements)]
+            scores = [
+                subs.ScoreInput(e.public_id, levels[chosen[i % len(chosen)]], "Clear evidence.")
+                for i, e in enumerate(elements)
+            ]
             subs.record_review(assessor, org, sub, scores, "Well done: a sound 3G weld.")
             db.session.commit()
         award = db.session.scalar(select(Award).where(Award.recipient_id == earner.id).limit(1))

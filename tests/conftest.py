@@ -45,7 +45,7 @@ def wait_for_http(url: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=1)  # noqa: S310 - local test server
+            urllib.request.urlopen(url, timeout=1)
             return
         except Exception:
             time.sleep(0.1)
@@ -312,8 +312,12 @@ def make_published_rubric(admin: User, org: Organization, title: str = "Weld rub
     version = rubric.latest
     data = fw.version_as_input(version)
     data.elements = [
-        fw.ElementInput(public_id=None, title=name, evidence_guidance=f"Show {name.lower()}",
-                        descriptors={i: f"{name} at level {i}" for i in range(4)})
+        fw.ElementInput(
+            public_id=None,
+            title=name,
+            evidence_guidance=f"Show {name.lower()}",
+            descriptors={i: f"{name} at level {i}" for i in range(4)},
+        )
         for name in ("Joint preparation", "Weld quality")
     ]
     fw.save_version(admin, version, data)

@@ -1,1 +1,2 @@
-"""Badges: credentials (badge classes), issuance, Open Badges documents, signing, baking, revocation."""
+"""Badges: credentials (badge classes), issuance, Open Badges documents, signing, baking,
+revocation."""

@@ -19,9 +19,11 @@ bp = Blueprint("awards", __name__)
 def my_badges() -> str:
     """The worker's badges, with links to share and controls for what the public sees."""
     awards = issuance.my_awards(current_user)
-    return render_template("awards/my_badges.html", awards=awards,
-                           badge_url=lambda a: issuance.public_url("verify.badge",
-                                                                   aid=a.public_id))
+    return render_template(
+        "awards/my_badges.html",
+        awards=awards,
+        badge_url=lambda a: issuance.public_url("verify.badge", aid=a.public_id),
+    )
 
 
 @bp.post("/badges/<aid>/visibility")
@@ -42,9 +44,12 @@ def list_awards(slug: str) -> str:
     """Every badge the organization issued, with revocation (admins only)."""
     org = get_organization(slug)
     awards = issuance.organization_awards(current_user, org)
-    return render_template("awards/org_awards.html", org=org, awards=awards,
-                           badge_url=lambda a: issuance.public_url("verify.badge",
-                                                                   aid=a.public_id))
+    return render_template(
+        "awards/org_awards.html",
+        org=org,
+        awards=awards,
+        badge_url=lambda a: issuance.public_url("verify.badge", aid=a.public_id),
+    )
 
 
 @bp.post("/o/<slug>/awards/<aid>/revoke")
@@ -74,6 +79,5 @@ def rotate_key(slug: str) -> Response:
     org = get_organization(slug)
     issuance.rotate_signing_key(current_user, org)
     db.session.commit()
-    flash("A new signing key is in use. Badges signed with the old key still verify.",
-          "success")
+    flash("A new signing key is in use. Badges signed with the old key still verify.", "success")
     return redirect(url_for("awards.list_awards", slug=slug))

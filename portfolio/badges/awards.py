@@ -32,8 +32,9 @@ class IssuerKey(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     credentials they signed still verify; only the active one signs."""
 
     __tablename__ = "issuer_keys"
-    __table_args__ = (Index("ix_issuer_keys_organization_id_retired_at",
-                            "organization_id", "retired_at"),)
+    __table_args__ = (
+        Index("ix_issuer_keys_organization_id_retired_at", "organization_id", "retired_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(
@@ -138,8 +139,9 @@ class AwardEvidence(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Id in the public evidence page URL.
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    award_id: Mapped[int] = mapped_column(ForeignKey("awards.id", ondelete="CASCADE"),
-                                          nullable=False)
+    award_id: Mapped[int] = mapped_column(
+        ForeignKey("awards.id", ondelete="CASCADE"), nullable=False
+    )
     #: The frozen submission evidence (its `frozen_key` holds the file as assessed).
     submission_evidence_id: Mapped[int | None] = mapped_column(
         ForeignKey("submission_evidence.id", ondelete="SET NULL")

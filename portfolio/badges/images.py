@@ -28,27 +28,133 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 register_namespace("", SVG_NS)
 register_namespace("xlink", XLINK_NS)
 
-ALLOWED_ELEMENTS = frozenset({
-    "svg", "g", "defs", "title", "desc", "path", "rect", "circle", "ellipse", "line", "polyline",
-    "polygon", "text", "tspan", "textPath", "linearGradient", "radialGradient", "stop",
-    "clipPath", "mask", "pattern", "symbol", "use", "image", "marker", "filter",
-    "feGaussianBlur", "feOffset", "feBlend", "feColorMatrix", "feMerge", "feMergeNode",
-    "feFlood", "feComposite", "feDropShadow",
-})
-ALLOWED_ATTRIBUTES = frozenset({
-    "id", "class", "viewBox", "width", "height", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy",
-    "r", "rx", "ry", "d", "points", "transform", "fill", "fill-opacity", "fill-rule", "stroke",
-    "stroke-width", "stroke-opacity", "stroke-linecap", "stroke-linejoin", "stroke-dasharray",
-    "stroke-dashoffset", "stroke-miterlimit", "opacity", "font-family", "font-size",
-    "font-weight", "font-style", "text-anchor", "dominant-baseline", "letter-spacing",
-    "gradientUnits", "gradientTransform", "offset", "stop-color", "stop-opacity", "fx", "fy",
-    "spreadMethod", "clip-path", "clipPathUnits", "mask", "maskUnits", "patternUnits",
-    "preserveAspectRatio", "version", "href", "dx", "dy", "rotate", "textLength",
-    "markerWidth", "markerHeight", "refX", "refY", "orient", "marker-start", "marker-mid",
-    "marker-end", "filter", "stdDeviation", "in", "in2", "result", "mode", "values", "type",
-    "flood-color", "flood-opacity", "operator", "visibility", "display", "color",
-    "vector-effect", "shape-rendering", "startOffset", "baseline-shift",
-})
+ALLOWED_ELEMENTS = frozenset(
+    {
+        "svg",
+        "g",
+        "defs",
+        "title",
+        "desc",
+        "path",
+        "rect",
+        "circle",
+        "ellipse",
+        "line",
+        "polyline",
+        "polygon",
+        "text",
+        "tspan",
+        "textPath",
+        "linearGradient",
+        "radialGradient",
+        "stop",
+        "clipPath",
+        "mask",
+        "pattern",
+        "symbol",
+        "use",
+        "image",
+        "marker",
+        "filter",
+        "feGaussianBlur",
+        "feOffset",
+        "feBlend",
+        "feColorMatrix",
+        "feMerge",
+        "feMergeNode",
+        "feFlood",
+        "feComposite",
+        "feDropShadow",
+    }
+)
+ALLOWED_ATTRIBUTES = frozenset(
+    {
+        "id",
+        "class",
+        "viewBox",
+        "width",
+        "height",
+        "x",
+        "y",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "cx",
+        "cy",
+        "r",
+        "rx",
+        "ry",
+        "d",
+        "points",
+        "transform",
+        "fill",
+        "fill-opacity",
+        "fill-rule",
+        "stroke",
+        "stroke-width",
+        "stroke-opacity",
+        "stroke-linecap",
+        "stroke-linejoin",
+        "stroke-dasharray",
+        "stroke-dashoffset",
+        "stroke-miterlimit",
+        "opacity",
+        "font-family",
+        "font-size",
+        "font-weight",
+        "font-style",
+        "text-anchor",
+        "dominant-baseline",
+        "letter-spacing",
+        "gradientUnits",
+        "gradientTransform",
+        "offset",
+        "stop-color",
+        "stop-opacity",
+        "fx",
+        "fy",
+        "spreadMethod",
+        "clip-path",
+        "clipPathUnits",
+        "mask",
+        "maskUnits",
+        "patternUnits",
+        "preserveAspectRatio",
+        "version",
+        "href",
+        "dx",
+        "dy",
+        "rotate",
+        "textLength",
+        "markerWidth",
+        "markerHeight",
+        "refX",
+        "refY",
+        "orient",
+        "marker-start",
+        "marker-mid",
+        "marker-end",
+        "filter",
+        "stdDeviation",
+        "in",
+        "in2",
+        "result",
+        "mode",
+        "values",
+        "type",
+        "flood-color",
+        "flood-opacity",
+        "operator",
+        "visibility",
+        "display",
+        "color",
+        "vector-effect",
+        "shape-rendering",
+        "startOffset",
+        "baseline-shift",
+    }
+)
 #: Attributes that may hold url(...) references: only `url(#fragment)` is kept.
 _URL_RE = re.compile(r"url\s*\(", re.IGNORECASE)
 _LOCAL_URL_RE = re.compile(r"^\s*url\(\s*['\"]?#[A-Za-z0-9_.:-]+['\"]?\s*\)\s*$")
@@ -75,12 +181,12 @@ def _clean(element: Element) -> None:
     for attr in list(element.attrib):
         value = element.attrib[attr]
         ns, name = _local_name(attr)
-        keep = (ns in ("", XLINK_NS) and name in ALLOWED_ATTRIBUTES
-                and (ns == "" or name == "href"))
+        keep = ns in ("", XLINK_NS) and name in ALLOWED_ATTRIBUTES and (ns == "" or name == "href")
         if keep and name == "href":
             _, tag_name = _local_name(element.tag)
-            keep = value.startswith("#") or (tag_name == "image"
-                                             and bool(_DATA_IMAGE_RE.match(value)))
+            keep = value.startswith("#") or (
+                tag_name == "image" and bool(_DATA_IMAGE_RE.match(value))
+            )
         if keep and _URL_RE.search(value):
             keep = bool(_LOCAL_URL_RE.match(value))
         if not keep:
@@ -100,8 +206,9 @@ def sanitize_svg(data: bytes) -> bytes:
     for attr in list(root.attrib):
         if attr.startswith("on"):
             del root.attrib[attr]
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="utf-8",
-                                                                     xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(
+        root, encoding="utf-8", xml_declaration=False
+    )
 
 
 def check_badge_image(data: bytes) -> tuple[bytes, str]:

@@ -84,15 +84,19 @@ def _secret() -> str:
 def get_or_create_signing_key(org: Organization) -> IssuerKey:
     """The organization's active signing key, generated (and stored encrypted) on first use."""
     key = db.session.scalar(
-        select(IssuerKey).where(IssuerKey.organization_id == org.id,
-                                IssuerKey.retired_at.is_(None)).order_by(IssuerKey.id).limit(1)
+        select(IssuerKey)
+        .where(IssuerKey.organization_id == org.id, IssuerKey.retired_at.is_(None))
+        .order_by(IssuerKey.id)
+        .limit(1)
     )
     if key is not None:
         return key
     private = keys.generate_private_key()
-    key = IssuerKey(organization_id=org.id,
-                    public_key_multibase=keys.public_key_multibase(private),
-                    private_key_encrypted=keys.encrypt_private_key(private, _secret()))
+    key = IssuerKey(
+        organization_id=org.id,
+        public_key_multibase=keys.public_key_multibase(private),
+        private_key_encrypted=keys.encrypt_private_key(private, _secret()),
+    )
     db.session.add(key)
     db.session.flush()
     return key
@@ -102,13 +106,21 @@ def rotate_signing_key(admin: User, org: Organization) -> IssuerKey:
     """Retire the active key and make a new one. The old key stays published."""
     require_role(admin, org, Role.ADMIN)
     now = utcnow()
-    db.session.execute(update(IssuerKey).where(IssuerKey.organization_id == org.id,
-                                               IssuerKey.retired_at.is_(None))
-                       .values(retired_at=now).execution_options(synchronize_session=False))
+    db.session.execute(
+        update(IssuerKey)
+        .where(IssuerKey.organization_id == org.id, IssuerKey.retired_at.is_(None))
+        .values(retired_at=now)
+        .execution_options(synchronize_session=False)
+    )
     key = get_or_create_signing_key(org)
-    audit.record("issuer.rotate_key", actor_id=admin.id, organization_id=org.id,
-                 subject_type="organization", subject_id=org.public_id,
-                 key=key.public_key_multibase)
+    audit.record(
+        "issuer.rotate_key",
+        actor_id=admin.id,
+        organization_id=org.id,
+        subject_type="organization",
+        subject_id=org.public_id,
+        key=key.public_key_multibase,
+    )
     return key
 
 
@@ -118,15 +130,17 @@ def _private_key(key: IssuerKey) -> Ed25519PrivateKey:
 
 def published_keys(org: Organization) -> list[Ed25519PublicKey]:
     """Every key of the organization, retired ones too (old credentials must still verify)."""
-    rows = db.session.scalars(select(IssuerKey).where(IssuerKey.organization_id == org.id)
-                              .order_by(IssuerKey.id))
+    rows = db.session.scalars(
+        select(IssuerKey).where(IssuerKey.organization_id == org.id).order_by(IssuerKey.id)
+    )
     return [keys.public_key_from_multibase(k.public_key_multibase) for k in rows]
 
 
 def controller_document(org: Organization) -> dict[str, Any]:
     """The Multikey controller document served at the issuer's keys URL."""
-    return keys.controller_document(public_url("verify.issuer_keys", oid=org.public_id),
-                                    published_keys(org))
+    return keys.controller_document(
+        public_url("verify.issuer_keys", oid=org.public_id), published_keys(org)
+    )
 
 
 def did_document(org: Organization) -> dict[str, Any] | None:
@@ -142,9 +156,14 @@ def did_document(org: Organization) -> dict[str, Any] | None:
 def issuer_info(org: Organization) -> IssuerInfo:
     """The issuer profile; `did` carries the OB 3.0 issuer id (the key controller)."""
     issuer_url = public_url("verify.issuer", oid=org.public_id)
-    return IssuerInfo(id=issuer_url, name=org.name, url=org.url or issuer_url,
-                      email=org.email or None, description=org.description or None,
-                      did=controller_id(org))
+    return IssuerInfo(
+        id=issuer_url,
+        name=org.name,
+        url=org.url or issuer_url,
+        email=org.email or None,
+        description=org.description or None,
+        did=controller_id(org),
+    )
 
 
 def badge_class_url(cred: Credential) -> str:
@@ -159,8 +178,9 @@ def _level_word(position: int, pass_position: int | None) -> str | None:
     return "meets" if position == pass_position else "exceeds"
 
 
-def rubric_ids(version: RubricVersion, element_public_id: str,
-               level_position: int | None = None) -> str:
+def rubric_ids(
+    version: RubricVersion, element_public_id: str, level_position: int | None = None
+) -> str:
     """Ids of rubric elements and levels in the documents (stable, under our origin)."""
     base = public_url("verify.rubric", vid=version.public_id)
     url = f"{base}#element-{element_public_id}"
@@ -176,41 +196,64 @@ def achievement_info(cred: Credential, version: RubricVersion | None) -> Achieve
             levels = []
             for level in version.levels:
                 cell = version.cell(element, level)
-                levels.append(RubricLevel(
-                    id=rubric_ids(version, element.public_id, level.position), name=level.name,
-                    description=(cell.descriptor if cell and cell.descriptor else None),
-                    level=_level_word(level.position, version.pass_level_position),
-                    points=float(level.points)))
-            required = (rubric_ids(version, element.public_id, pass_level.position)
-                        if pass_level is not None and element.is_required else None)
-            elements.append(RubricElement(
-                id=rubric_ids(version, element.public_id), name=element.title,
-                levels=tuple(levels), description=element.description or None,
-                required_level=required))
+                levels.append(
+                    RubricLevel(
+                        id=rubric_ids(version, element.public_id, level.position),
+                        name=level.name,
+                        description=(cell.descriptor if cell and cell.descriptor else None),
+                        level=_level_word(level.position, version.pass_level_position),
+                        points=float(level.points),
+                    )
+                )
+            required = (
+                rubric_ids(version, element.public_id, pass_level.position)
+                if pass_level is not None and element.is_required
+                else None
+            )
+            elements.append(
+                RubricElement(
+                    id=rubric_ids(version, element.public_id),
+                    name=element.title,
+                    levels=tuple(levels),
+                    description=element.description or None,
+                    required_level=required,
+                )
+            )
     alignments = tuple(
-        AlignmentInfo(target_name=a.name or cred.name,
-                      target_url=(a.target_url or public_url("verify.badge_class",
-                                                             cid=cred.public_id)),
-                      target_description=(a.competency.description if a.competency
-                                          else a.target_description) or None,
-                      target_framework=a.framework_name or None,
-                      target_code=a.code or None,
-                      target_type="CFItem" if a.competency and a.competency.case_identifier
-                      else None)
+        AlignmentInfo(
+            target_name=a.name or cred.name,
+            target_url=(a.target_url or public_url("verify.badge_class", cid=cred.public_id)),
+            target_description=(a.competency.description if a.competency else a.target_description)
+            or None,
+            target_framework=a.framework_name or None,
+            target_code=a.code or None,
+            target_type="CFItem" if a.competency and a.competency.case_identifier else None,
+        )
         for a in cred.alignments
     )
     return AchievementInfo(
-        id=badge_class_url(cred), name=cred.name, description=cred.description or cred.name,
+        id=badge_class_url(cred),
+        name=cred.name,
+        description=cred.description or cred.name,
         image=public_url("verify.badge_class_image", cid=cred.public_id),
-        criteria_narrative=cred.criteria_md or
-        "Every required element of the rubric at the pass level or above, judged on workplace "
+        criteria_narrative=cred.criteria_md
+        or "Every required element of the rubric at the pass level or above, judged on workplace "
         "evidence by a trained assessor.",
-        tags=tuple(cred.tag_names), alignments=alignments, elements=tuple(elements),
-        achievement_type="MicroCredential")
+        tags=tuple(cred.tag_names),
+        alignments=alignments,
+        elements=tuple(elements),
+        achievement_type="MicroCredential",
+    )
 
 
-_GENRES = {"image": "Photograph", "pdf": "Document", "document": "Document", "video": "Video",
-           "audio": "Audio recording", "text": "Document"}
+_GENRES = {
+    "image": "Photograph",
+    "pdf": "Document",
+    "document": "Document",
+    "video": "Video",
+    "audio": "Audio recording",
+    "text": "Document",
+}
 
 
 def _genre(kind: str, media_type: str | None) -> str:
@@ -266,19 +309,34 @@ def award_credential(sub: Submission, review: Review) -> Award:
     signing_key = get_or_create_signing_key(org)
     issued = utcnow().replace(microsecond=0)
     expires = add_months(issued, cred.expiry_months) if cred.expiry_months else None
-    award = Award(public_id=new_public_id(), organization_id=org.id, credential_id=cred.id,
-                  recipient_id=sub.learner_id, submission_id=sub.id, review_id=review.id,
-                  issuer_key_id=signing_key.id, issued_at=issued, expires_at=expires,
-                  recipient_salt=secrets.token_hex(16))
+    award = Award(
+        public_id=new_public_id(),
+        organization_id=org.id,
+        credential_id=cred.id,
+        recipient_id=sub.learner_id,
+        submission_id=sub.id,
+        review_id=review.id,
+        issuer_key_id=signing_key.id,
+        issued_at=issued,
+        expires_at=expires,
+        recipient_salt=secrets.token_hex(16),
+    )
     for position, link in enumerate(sub.evidence_links):
-        award.evidence.append(AwardEvidence(
-            public_id=new_public_id(), submission_evidence_id=link.id, position=position,
-            name=link.title or link.original_filename or "Evidence", kind=link.kind,
-            genre=_genre(link.kind, link.media_type), media_type=link.media_type,
-            sha256=link.sha256 if link.frozen_key else None, element_title=link.element.title,
-            note=link.note or ""))
-    _render_documents(award, org, cred, sub.rubric_version, review, signing_key,
-                      sub.learner.email)
+        award.evidence.append(
+            AwardEvidence(
+                public_id=new_public_id(),
+                submission_evidence_id=link.id,
+                position=position,
+                name=link.title or link.original_filename or "Evidence",
+                kind=link.kind,
+                genre=_genre(link.kind, link.media_type),
+                media_type=link.media_type,
+                sha256=link.sha256 if link.frozen_key else None,
+                element_title=link.element.title,
+                note=link.note or "",
+            )
+        )
+    _render_documents(award, org, cred, sub.rubric_version, review, signing_key, sub.learner.email)
     try:
         with db.session.begin_nested():
             db.session.add(award)
@@ -289,48 +347,74 @@ def award_credential(sub: Submission, review: Review) -> Award:
         if existing is None:
             raise
         return existing
-    audit.record("award.issue", actor_id=review.assessor_id, organization_id=org.id,
-                 subject_type="award", subject_id=award.public_id,
-                 submission=sub.public_id, credential=cred.public_id)
+    audit.record(
+        "award.issue",
+        actor_id=review.assessor_id,
+        organization_id=org.id,
+        subject_type="award",
+        subject_id=award.public_id,
+        submission=sub.public_id,
+        credential=cred.public_id,
+    )
     return award
 
 
-def _render_documents(award: Award, org: Organization, cred: Credential,
-                      version: RubricVersion, review: Review, signing_key: IssuerKey,
-                      email: str) -> None:
+def _render_documents(
+    award: Award,
+    org: Organization,
+    cred: Credential,
+    version: RubricVersion,
+    review: Review,
+    signing_key: IssuerKey,
+    email: str,
+) -> None:
     issuer = issuer_info(org)
     achievement = achievement_info(cred, version)
     badge_url = public_url("verify.badge", aid=award.public_id)
     results = tuple(
-        ElementResult(rubric_ids(version, s.element.public_id),
-                      rubric_ids(version, s.element.public_id, s.level.position))
+        ElementResult(
+            rubric_ids(version, s.element.public_id),
+            rubric_ids(version, s.element.public_id, s.level.position),
+        )
         for s in review.scores
     )
     evidence = tuple(
-        EvidenceEntry(url=_evidence_url(award, item), name=item.name, genre=item.genre,
-                      description=f"Supports “{item.element_title}”."
-                      + (f" {item.note}" if item.note else ""),
-                      sha256=item.sha256)
+        EvidenceEntry(
+            url=_evidence_url(award, item),
+            name=item.name,
+            genre=item.genre,
+            description=f"Supports “{item.element_title}”."
+            + (f" {item.note}" if item.note else ""),
+            sha256=item.sha256,
+        )
         for item in award.evidence
     )
-    info = AwardInfo(id=badge_url, recipient_email=email, salt=award.recipient_salt,
-                     issued=award.issued_at, expires=award.expires_at, evidence=evidence,
-                     results=results,
-                     status_list_url=public_url("verify.revocations", oid=org.public_id))
+    info = AwardInfo(
+        id=badge_url,
+        recipient_email=email,
+        salt=award.recipient_salt,
+        issued=award.issued_at,
+        expires=award.expires_at,
+        evidence=evidence,
+        results=results,
+        status_list_url=public_url("verify.revocations", oid=org.public_id),
+    )
     assertion = ob2.assertion(info, achievement)
     credential = ob3.credential(info, achievement, issuer)
     private = _private_key(signing_key)
-    signed = proof.sign_credential(credential, private,
-                                   keys.verification_method_id(issuer.ob3_id, private),
-                                   created=award.issued_at)
+    signed = proof.sign_credential(
+        credential,
+        private,
+        keys.verification_method_id(issuer.ob3_id, private),
+        created=award.issued_at,
+    )
     award.ob2_assertion = _dump(assertion)
     award.ob3_credential = _dump(signed)
     award.ob2_sha256 = _sha(award.ob2_assertion)
     award.ob3_sha256 = _sha(award.ob3_credential)
 
 
-def _issue_on_pass(sender: Flask, *, submission: Submission, review: Review,
-                   **_: object) -> None:
+def _issue_on_pass(sender: Flask, *, submission: Submission, review: Review, **_: object) -> None:
     award_credential(submission, review)
 
 
@@ -359,23 +443,36 @@ def get_award_evidence(award: Award, public_id: str) -> AwardEvidence:
 
 def my_awards(user: User) -> list[Award]:
     """The worker's badges, newest first."""
-    return list(db.session.scalars(
-        select(Award).where(Award.recipient_id == user.id)
-        .options(selectinload(Award.evidence)).order_by(Award.issued_at.desc(), Award.id.desc())))
+    return list(
+        db.session.scalars(
+            select(Award)
+            .where(Award.recipient_id == user.id)
+            .options(selectinload(Award.evidence))
+            .order_by(Award.issued_at.desc(), Award.id.desc())
+        )
+    )
 
 
 def organization_awards(admin: User, org: Organization) -> list[Award]:
     """Every award of the organization, newest first (admins only)."""
     require_role(admin, org, Role.ADMIN)
-    return list(db.session.scalars(
-        select(Award).where(Award.organization_id == org.id)
-        .order_by(Award.issued_at.desc(), Award.id.desc())))
+    return list(
+        db.session.scalars(
+            select(Award)
+            .where(Award.organization_id == org.id)
+            .order_by(Award.issued_at.desc(), Award.id.desc())
+        )
+    )
 
 
 def revoked_awards(org: Organization) -> list[Award]:
-    return list(db.session.scalars(
-        select(Award).where(Award.organization_id == org.id, Award.revoked_at.is_not(None))
-        .order_by(Award.revoked_at)))
+    return list(
+        db.session.scalars(
+            select(Award)
+            .where(Award.organization_id == org.id, Award.revoked_at.is_not(None))
+            .order_by(Award.revoked_at)
+        )
+    )
 
 
 def revocation_list(org: Organization) -> dict[str, Any]:
@@ -384,8 +481,10 @@ def revocation_list(org: Organization) -> dict[str, Any]:
         "id": public_url("verify.revocations", oid=org.public_id),
         "issuer": controller_id(org),
         "revokedCredential": [
-            {"id": public_url("verify.badge", aid=a.public_id),
-             "revocationReason": a.revocation_reason or ""}
+            {
+                "id": public_url("verify.badge", aid=a.public_id),
+                "revocationReason": a.revocation_reason or "",
+            }
             for a in revoked_awards(org)
         ],
     }
@@ -394,8 +493,10 @@ def revocation_list(org: Organization) -> dict[str, Any]:
 def assertion_document(award: Award) -> tuple[int, str]:
     """HTTP status and body of the hosted OB 2.0 assertion (410 with the reason if revoked)."""
     if award.is_revoked:
-        body = ob2.revoked_assertion(public_url("verify.badge", aid=award.public_id),
-                                     award.revocation_reason or "Revoked by the issuer.")
+        body = ob2.revoked_assertion(
+            public_url("verify.badge", aid=award.public_id),
+            award.revocation_reason or "Revoked by the issuer.",
+        )
         return 410, _dump(body)
     return 200, award.ob2_assertion
 
@@ -405,13 +506,17 @@ def issuer_profile_document(org: Organization) -> dict[str, Any]:
 
 
 def badge_class_document(cred: Credential) -> dict[str, Any]:
-    return ob2.badge_class(achievement_info(cred, cred.rubric_version), issuer_info(
-        db.session.get(Organization, cred.organization_id)))  # type: ignore[arg-type]
+    return ob2.badge_class(
+        achievement_info(cred, cred.rubric_version),
+        issuer_info(db.session.get(Organization, cred.organization_id)),
+    )  # type: ignore[arg-type]
 
 
 def credential_has_awards(cred: Credential) -> bool:
-    return db.session.scalar(select(Award.id).where(Award.credential_id == cred.id).limit(1)) \
+    return (
+        db.session.scalar(select(Award.id).where(Award.credential_id == cred.id).limit(1))
         is not None
+    )
 
 
 # -- control -----------------------------------------------------------------------------------
@@ -424,19 +529,28 @@ def revoke_award(admin: User, award: Award, reason: str) -> None:
     require_role(admin, org, Role.ADMIN)
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("Give a reason for revoking the badge; the earner and anyone "
-                          "verifying it will see it.")
+        raise DomainError(
+            "Give a reason for revoking the badge; the earner and anyone verifying it will see it."
+        )
     if len(reason) > 1000:
         raise DomainError("Keep the reason under 1000 characters.")
     result = db.session.execute(
-        update(Award).where(Award.id == award.id, Award.revoked_at.is_(None))
+        update(Award)
+        .where(Award.id == award.id, Award.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revocation_reason=reason, revoked_by_id=admin.id)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("This badge has already been revoked.")
     db.session.expire(award)
-    audit.record("award.revoke", actor_id=admin.id, organization_id=org.id,
-                 subject_type="award", subject_id=award.public_id, reason=reason)
+    audit.record(
+        "award.revoke",
+        actor_id=admin.id,
+        organization_id=org.id,
+        subject_type="award",
+        subject_id=award.public_id,
+        reason=reason,
+    )
 
 
 def get_own_award(user: User, public_id: str) -> Award:
@@ -447,8 +561,9 @@ def get_own_award(user: User, public_id: str) -> Award:
     return award
 
 
-def set_visibility(user: User, award: Award, *, hidden: bool,
-                   evidence_public_id: str | None = None) -> None:
+def set_visibility(
+    user: User, award: Award, *, hidden: bool, evidence_public_id: str | None = None
+) -> None:
     """The earner hides (or shows again) the whole badge or one piece of its evidence. The
     verdict stays checkable either way."""
     if award.recipient_id != user.id:
@@ -460,9 +575,14 @@ def set_visibility(user: User, award: Award, *, hidden: bool,
         item = get_award_evidence(award, evidence_public_id)
         item.is_hidden = hidden
         target = item.public_id
-    audit.record("award.hide" if hidden else "award.show", actor_id=user.id,
-                 organization_id=award.organization_id, subject_type="award",
-                 subject_id=award.public_id, target=target)
+    audit.record(
+        "award.hide" if hidden else "award.show",
+        actor_id=user.id,
+        organization_id=award.organization_id,
+        subject_type="award",
+        subject_id=award.public_id,
+        target=target,
+    )
 
 
 def is_evidence_public(award: Award, item: AwardEvidence) -> bool:
@@ -480,9 +600,11 @@ def evidence_file_url(award: Award, item: AwardEvidence, *, inline: bool) -> str
         raise NotFound("This evidence is not available.")
     allowed = ALLOWED_TYPES.get(link.media_type or "")
     return get_storage().signed_download_url(
-        link.frozen_key, filename=link.original_filename or "evidence",
+        link.frozen_key,
+        filename=link.original_filename or "evidence",
         content_type=link.media_type or "application/octet-stream",
-        inline=bool(inline and allowed and allowed.is_inline_safe))
+        inline=bool(inline and allowed and allowed.is_inline_safe),
+    )
 
 
 def inline_kind(media_type: str | None) -> str:
@@ -562,9 +684,11 @@ def _base_image(cred: Credential, fmt: str) -> bytes | str:
         return data.decode("utf-8")
     if content_type == "image/png":
         encoded = base64.b64encode(data).decode("ascii")
-        return ('<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256" '
-                f'viewBox="0 0 256 256"><image width="256" height="256" '
-                f'href="data:image/png;base64,{encoded}"/></svg>')
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="256" height="256" '
+            f'viewBox="0 0 256 256"><image width="256" height="256" '
+            f'href="data:image/png;base64,{encoded}"/></svg>'
+        )
     return default_badge_svg(cred)
 
 
@@ -591,8 +715,12 @@ def baked_badge(award: Award, version: str, fmt: str) -> tuple[bytes, str]:
         data = bake.bake_png(base, compact, version=version)  # type: ignore[arg-type]
     else:
         verify_url = public_url("verify.badge", aid=award.public_id) if version == "2.0" else None
-        data = bake.bake_svg(base, compact, version=version,  # type: ignore[arg-type]
-                             verify_url=verify_url).encode("utf-8")
+        data = bake.bake_svg(
+            base,
+            compact,
+            version=version,  # type: ignore[arg-type]
+            verify_url=verify_url,
+        ).encode("utf-8")
     storage.put(key, io.BytesIO(data), BAKED_FORMATS[fmt])
     return data, BAKED_FORMATS[fmt]
 
@@ -636,8 +764,13 @@ class VerificationResult:
                 "revoked": award.is_revoked,
                 "revocationReason": award.revocation_reason,
             }
-        return {"valid": self.valid, "status": self.status, "format": self.format,
-                "checks": [c.__dict__ for c in self.checks], "badge": badge}
+        return {
+            "valid": self.valid,
+            "status": self.status,
+            "format": self.format,
+            "checks": [c.__dict__ for c in self.checks],
+            "badge": badge,
+        }
 
 
 def key_resolver_for(org: Organization) -> proof.KeyResolver:
@@ -652,13 +785,17 @@ def key_resolver_for(org: Organization) -> proof.KeyResolver:
 def _status_checks(award: Award, result: VerificationResult) -> None:
     now = utcnow()
     if award.is_revoked:
-        result.checks.append(Check("status", False,
-                                   f"Revoked on {award.revoked_at:%d %B %Y}: "  # type: ignore[str-format]
-                                   f"{award.revocation_reason}"))
+        result.checks.append(
+            Check(
+                "status",
+                False,
+                f"Revoked on {award.revoked_at:%d %B %Y}: "  # type: ignore[str-format]
+                f"{award.revocation_reason}",
+            )
+        )
         result.status = "revoked"
     elif award.is_expired(now):
-        result.checks.append(Check("expiry", False,
-                                   f"Expired on {award.expires_at:%d %B %Y}."))  # type: ignore[str-format]
+        result.checks.append(Check("expiry", False, f"Expired on {award.expires_at:%d %B %Y}."))  # type: ignore[str-format]
         result.status = "expired"
     else:
         result.checks.append(Check("status", True, "Not revoked, not expired."))
@@ -686,15 +823,20 @@ def _verify_ob3(document: Mapping[str, Any], fmt: str) -> VerificationResult:
     award = _award_for_url(str(document.get("id", "")))
     if award is None:
         result.status = "unknown"
-        result.checks.append(Check("issuer", False,
-                                   "This credential was not issued by this service."))
+        result.checks.append(
+            Check("issuer", False, "This credential was not issued by this service.")
+        )
         return result
     result.award = award
     report = proof.verify_credential(document, key_resolver_for(award.organization))
     if report.valid:
-        result.checks.append(Check("signature", True,
-                                   f"Signed by {award.organization.name} "
-                                   f"({report.verification_method})."))
+        result.checks.append(
+            Check(
+                "signature",
+                True,
+                f"Signed by {award.organization.name} ({report.verification_method}).",
+            )
+        )
     else:
         result.checks.append(Check("signature", False, "; ".join(report.reasons)))
         return result
@@ -708,8 +850,9 @@ def _verify_ob2(document: Mapping[str, Any]) -> VerificationResult:
     award = _award_for_url(str(document.get("id", "")))
     if award is None:
         result.status = "unknown"
-        result.checks.append(Check("issuer", False,
-                                   "This assertion is not hosted by this service."))
+        result.checks.append(
+            Check("issuer", False, "This assertion is not hosted by this service.")
+        )
         return result
     result.award = award
     hosted = json.loads(award.ob2_assertion)
@@ -718,8 +861,9 @@ def _verify_ob2(document: Mapping[str, Any]) -> VerificationResult:
         if award.is_revoked and document.get("revoked"):
             result.checks.append(Check("hosted", True, "Matches the revoked hosted assertion."))
         else:
-            result.checks.append(Check("hosted", False,
-                                       "The assertion differs from the one hosted here."))
+            result.checks.append(
+                Check("hosted", False, "The assertion differs from the one hosted here.")
+            )
             return result
     else:
         result.checks.append(Check("hosted", True, "Matches the assertion hosted here."))
@@ -728,16 +872,26 @@ def _verify_ob2(document: Mapping[str, Any]) -> VerificationResult:
     return result
 
 
-def verify_input(*, url: str | None = None, data: bytes | None = None,
-                 filename: str = "") -> VerificationResult:
+def verify_input(
+    *, url: str | None = None, data: bytes | None = None, filename: str = ""
+) -> VerificationResult:
     """Verify a badge URL of this service, a baked PNG/SVG or a credential/assertion JSON.
     Nothing is fetched from other hosts (a URL of another site is reported, not requested)."""
     if url:
         award = _award_for_url(url)
         if award is None:
-            return VerificationResult("unknown", [Check(
-                "url", False, "Only badge URLs of this service can be checked here; this "
-                "service never fetches other addresses. Upload the badge image or JSON instead.")])
+            return VerificationResult(
+                "unknown",
+                [
+                    Check(
+                        "url",
+                        False,
+                        "Only badge URLs of this service can be checked here; this "
+                        "service never fetches other addresses. "
+                        "Upload the badge image or JSON instead.",
+                    )
+                ],
+            )
         return _verify_ob3(json.loads(award.ob3_credential), "url")
     if not data:
         raise DomainError("Give a badge URL, or upload a baked badge image or credential JSON.")

@@ -64,7 +64,8 @@ class Credential(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         back_populates="credential", cascade="all, delete-orphan", order_by="CredentialTag.name"
     )
     alignments: Mapped[list[CredentialAlignment]] = relationship(
-        back_populates="credential", cascade="all, delete-orphan",
+        back_populates="credential",
+        cascade="all, delete-orphan",
         order_by="CredentialAlignment.position",
     )
 
@@ -81,8 +82,9 @@ class CredentialTag(db.Model):  # type: ignore[name-defined,misc]
     """A keyword of a credential (OB `tags`)."""
 
     __tablename__ = "credential_tags"
-    __table_args__ = (UniqueConstraint("credential_id", "name",
-                                       name="uq_credential_tags_credential_id_name"),)
+    __table_args__ = (
+        UniqueConstraint("credential_id", "name", name="uq_credential_tags_credential_id_name"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     credential_id: Mapped[int] = mapped_column(

@@ -57,16 +57,22 @@ class CredentialInput:
 
 def list_credentials(org: Organization) -> list[Credential]:
     """Every credential of the organization, by name."""
-    return list(db.session.scalars(
-        select(Credential).where(Credential.organization_id == org.id).order_by(Credential.name)))
+    return list(
+        db.session.scalars(
+            select(Credential).where(Credential.organization_id == org.id).order_by(Credential.name)
+        )
+    )
 
 
 def get_credential(org: Organization, public_id: str) -> Credential:
     """A credential of this organization, or `NotFound`."""
     cred = None
     if is_public_id(public_id):
-        cred = db.session.scalar(select(Credential).where(
-            Credential.public_id == public_id, Credential.organization_id == org.id))
+        cred = db.session.scalar(
+            select(Credential).where(
+                Credential.public_id == public_id, Credential.organization_id == org.id
+            )
+        )
     if cred is None:
         raise NotFound("No such credential in this organization.")
     return cred
@@ -74,10 +80,15 @@ def get_credential(org: Organization, public_id: str) -> Credential:
 
 def published_credentials(org: Organization) -> list[Credential]:
     """The public catalogue: published credentials of the organization, by name."""
-    return list(db.session.scalars(
-        select(Credential).where(Credential.organization_id == org.id,
-                                 Credential.state == CredentialState.PUBLISHED)
-        .order_by(Credential.name)))
+    return list(
+        db.session.scalars(
+            select(Credential)
+            .where(
+                Credential.organization_id == org.id, Credential.state == CredentialState.PUBLISHED
+            )
+            .order_by(Credential.name)
+        )
+    )
 
 
 def get_published_credential(org: Organization, public_id: str) -> Credential:
@@ -109,8 +120,11 @@ def _apply(actor: User, org: Organization, cred: Credential, data: CredentialInp
         raise DomainError("Maximum attempts must be between 1 and 100, or no limit.")
     version = None
     if data.rubric_version_id is not None:
-        version = db.session.scalar(select(RubricVersion).join(Rubric).where(
-            RubricVersion.id == data.rubric_version_id, Rubric.organization_id == org.id))
+        version = db.session.scalar(
+            select(RubricVersion)
+            .join(Rubric)
+            .where(RubricVersion.id == data.rubric_version_id, Rubric.organization_id == org.id)
+        )
         if version is None:
             raise DomainError("Choose a rubric of this organization.")
         if version.published_at is None:
@@ -119,8 +133,13 @@ def _apply(actor: User, org: Organization, cred: Credential, data: CredentialInp
         raise DomainError("A published credential needs a rubric version.")
     competencies = []
     if data.competency_ids:
-        competencies = list(db.session.scalars(select(Competency).join(Framework).where(
-            Competency.id.in_(data.competency_ids), Framework.organization_id == org.id)))
+        competencies = list(
+            db.session.scalars(
+                select(Competency)
+                .join(Framework)
+                .where(Competency.id.in_(data.competency_ids), Framework.organization_id == org.id)
+            )
+        )
         if len(competencies) != len(set(data.competency_ids)):
             raise DomainError("Align only to competencies of this organization's frameworks.")
     if len(competencies) + len(data.external) > MAX_ALIGNMENTS:
@@ -129,8 +148,7 @@ def _apply(actor: User, org: Organization, cred: Credential, data: CredentialInp
         if not clean_text(ext.name, 300):
             raise DomainError("Every external alignment needs a name.")
         if ext.url and not ext.url.startswith(("https://", "http://")):
-            raise DomainError(f"The alignment URL {ext.url!r} must start with https:// or "
-                              "http://.")
+            raise DomainError(f"The alignment URL {ext.url!r} must start with https:// or http://.")
 
     cred.name, cred.description = name, data.description.strip()
     cred.criteria_md = data.criteria_md.strip()
@@ -146,10 +164,15 @@ def _apply(actor: User, org: Organization, cred: Credential, data: CredentialInp
     for comp in sorted(competencies, key=lambda c: order[c.id]):
         alignments.append(by_comp.get(comp.id) or CredentialAlignment(competency=comp))
     for ext in data.external:
-        alignments.append(CredentialAlignment(
-            target_name=clean_text(ext.name, 300), target_url=ext.url.strip()[:1000],
-            target_framework=clean_text(ext.framework, 300), target_code=clean_text(ext.code, 100),
-            target_description=ext.description.strip()))
+        alignments.append(
+            CredentialAlignment(
+                target_name=clean_text(ext.name, 300),
+                target_url=ext.url.strip()[:1000],
+                target_framework=clean_text(ext.framework, 300),
+                target_code=clean_text(ext.code, 100),
+                target_description=ext.description.strip(),
+            )
+        )
     for i, alignment in enumerate(alignments):
         alignment.position = i
     cred.alignments = alignments
@@ -162,8 +185,13 @@ def create_credential(actor: User, org: Organization, data: CredentialInput) -> 
     _apply(actor, org, cred, data)
     db.session.add(cred)
     db.session.flush()
-    audit.record("credential.create", actor_id=actor.id, organization_id=org.id,
-                 subject_type="credential", subject_id=cred.public_id)
+    audit.record(
+        "credential.create",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="credential",
+        subject_id=cred.public_id,
+    )
     return cred
 
 
@@ -174,8 +202,13 @@ def update_credential(actor: User, cred: Credential, data: CredentialInput) -> N
     if cred.state == CredentialState.ARCHIVED:
         raise Conflict("This credential is archived; restore it before editing.")
     _apply(actor, org, cred, data)
-    audit.record("credential.update", actor_id=actor.id, organization_id=org.id,
-                 subject_type="credential", subject_id=cred.public_id)
+    audit.record(
+        "credential.update",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="credential",
+        subject_id=cred.public_id,
+    )
 
 
 def _org(cred: Credential) -> Organization:
@@ -197,8 +230,13 @@ def set_credential_image(actor: User, cred: Credential, data: bytes) -> None:
     storage.put(key, io.BytesIO(cleaned), content_type)
     old = cred.image_key
     cred.image_key, cred.image_content_type = key, content_type
-    audit.record("credential.image", actor_id=actor.id, organization_id=org.id,
-                 subject_type="credential", subject_id=cred.public_id)
+    audit.record(
+        "credential.image",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="credential",
+        subject_id=cred.public_id,
+    )
     if old:
         storage.delete(old)
 
@@ -226,8 +264,13 @@ def publish_credential(actor: User, cred: Credential) -> None:
         raise DomainError("This credential cannot be published yet: " + " ".join(problems))
     cred.state = CredentialState.PUBLISHED
     cred.published_at = cred.published_at or utcnow()
-    audit.record("credential.publish", actor_id=actor.id, organization_id=org.id,
-                 subject_type="credential", subject_id=cred.public_id)
+    audit.record(
+        "credential.publish",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="credential",
+        subject_id=cred.public_id,
+    )
 
 
 def archive_credential(actor: User, cred: Credential) -> None:
@@ -235,8 +278,13 @@ def archive_credential(actor: User, cred: Credential) -> None:
     org = _org(cred)
     require_admin(actor, org)
     cred.state = CredentialState.ARCHIVED
-    audit.record("credential.archive", actor_id=actor.id, organization_id=org.id,
-                 subject_type="credential", subject_id=cred.public_id)
+    audit.record(
+        "credential.archive",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="credential",
+        subject_id=cred.public_id,
+    )
 
 
 def restore_credential(actor: User, cred: Credential) -> None:
@@ -246,5 +294,10 @@ def restore_credential(actor: User, cred: Credential) -> None:
     if cred.state != CredentialState.ARCHIVED:
         raise Conflict("Only archived credentials can be restored.")
     cred.state = CredentialState.DRAFT
-    audit.record("credential.restore", actor_id=actor.id, organization_id=org.id,
-                 subject_type="credential", subject_id=cred.public_id)
+    audit.record(
+        "credential.restore",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="credential",
+        subject_id=cred.public_id,
+    )

@@ -30,21 +30,27 @@ def _admin_org(slug: str) -> Organization:
 def _prepare(form: CredentialForm, org: Organization) -> None:
     form.rubric_version.choices = [("", "None yet")] + [
         (str(v.id), f"{v.rubric.title} (version {v.number})")
-        for v in fw_services.published_versions(org)]
+        for v in fw_services.published_versions(org)
+    ]
     form.competencies.choices = [
         (str(c.id), f"{fw.title}: {c.label[:90]}")
-        for fw in fw_services.list_frameworks(org) for c, _ in fw_services.competency_tree(fw)]
+        for fw in fw_services.list_frameworks(org)
+        for c, _ in fw_services.competency_tree(fw)
+    ]
 
 
 def _input(form: CredentialForm) -> services.CredentialInput:
     return services.CredentialInput(
-        name=form.name.data or "", description=form.description.data or "",
+        name=form.name.data or "",
+        description=form.description.data or "",
         criteria_md=form.criteria_md.data or "",
         tags=[t for t in (form.tags.data or "").split(",") if t.strip()],
         rubric_version_id=int(form.rubric_version.data) if form.rubric_version.data else None,
-        expiry_months=form.expiry_months.data, max_attempts=form.max_attempts.data,
+        expiry_months=form.expiry_months.data,
+        max_attempts=form.max_attempts.data,
         competency_ids=[int(c) for c in form.competencies.data or []],
-        external=parse_external_alignments(form.external_alignments.data or ""))
+        external=parse_external_alignments(form.external_alignments.data or ""),
+    )
 
 
 def _save(form: CredentialForm, org: Organization, cred: Credential | None) -> Credential | None:
@@ -67,8 +73,7 @@ def _save(form: CredentialForm, org: Organization, cred: Credential | None) -> C
 def list_credentials(slug: str) -> str:
     """The organization's credentials in every state."""
     org = _admin_org(slug)
-    return render_template("badges/list.html", org=org,
-                           credentials=services.list_credentials(org))
+    return render_template("badges/list.html", org=org, credentials=services.list_credentials(org))
 
 
 @bp.route("/o/<slug>/credentials/new", methods=["GET", "POST"])
@@ -89,9 +94,14 @@ def show_credential(slug: str, cid: str) -> str:
     org = _admin_org(slug)
     cred = services.get_credential(org, cid)
     version = cred.rubric_version
-    return render_template("badges/show.html", org=org, credential=cred, form=EmptyForm(),
-                           problems=services.publication_problems(cred),
-                           pass_rule=fw_services.describe_pass_rule(version) if version else "")
+    return render_template(
+        "badges/show.html",
+        org=org,
+        credential=cred,
+        form=EmptyForm(),
+        problems=services.publication_problems(cred),
+        pass_rule=fw_services.describe_pass_rule(version) if version else "",
+    )
 
 
 @bp.route("/o/<slug>/credentials/<cid>/edit", methods=["GET", "POST"])
@@ -104,11 +114,14 @@ def edit_credential(slug: str, cid: str) -> Response | str:
     if not form.is_submitted():
         form.tags.data = ", ".join(cred.tag_names)
         form.rubric_version.data = str(cred.rubric_version_id or "")
-        form.competencies.data = [str(a.competency_id) for a in cred.alignments
-                                  if a.competency_id]
+        form.competencies.data = [str(a.competency_id) for a in cred.alignments if a.competency_id]
         form.external_alignments.data = "\n".join(
             " | ".join([a.target_name, a.target_url, a.target_framework, a.target_code]).rstrip(
-                " |") for a in cred.alignments if a.competency_id is None)
+                " |"
+            )
+            for a in cred.alignments
+            if a.competency_id is None
+        )
     if form.validate_on_submit() and _save(form, org, cred) is not None:
         flash("Credential saved.", "success")
         return redirect(url_for("badges.show_credential", slug=slug, cid=cid))
@@ -122,8 +135,11 @@ def change_state(slug: str, cid: str, verb: str) -> Response:
     cred = services.get_credential(org, cid)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    action = {"publish": services.publish_credential, "archive": services.archive_credential,
-              "restore": services.restore_credential}[verb]
+    action = {
+        "publish": services.publish_credential,
+        "archive": services.archive_credential,
+        "restore": services.restore_credential,
+    }[verb]
     try:
         action(current_user, cred)
     except DomainError as exc:
@@ -131,9 +147,14 @@ def change_state(slug: str, cid: str, verb: str) -> Response:
         flash(exc.message, "error")
     else:
         db.session.commit()
-        flash({"publish": "Published: it is now in the public catalogue.",
-               "archive": "Archived: it is no longer offered.",
-               "restore": "Restored as a draft."}[verb], "success")
+        flash(
+            {
+                "publish": "Published: it is now in the public catalogue.",
+                "archive": "Archived: it is no longer offered.",
+                "restore": "Restored as a draft.",
+            }[verb],
+            "success",
+        )
     return redirect(url_for("badges.show_credential", slug=slug, cid=cid))
 
 
@@ -144,7 +165,8 @@ def credential_image(slug: str, cid: str) -> Response:
     org = get_organization(slug)
     cred = services.get_credential(org, cid)
     if cred.state != CredentialState.PUBLISHED and not (
-            current_user.is_authenticated and current_user.has_role(org.id, Role.ADMIN)):
+        current_user.is_authenticated and current_user.has_role(org.id, Role.ADMIN)
+    ):
         abort(404)
     if not cred.image_key:
         abort(404)
@@ -163,8 +185,9 @@ def credential_image(slug: str, cid: str) -> Response:
 def catalogue(slug: str) -> str:
     """Anyone can browse an organization's published credentials."""
     org = get_organization(slug)
-    return render_template("badges/catalogue.html", org=org,
-                           credentials=services.published_credentials(org))
+    return render_template(
+        "badges/catalogue.html", org=org, credentials=services.published_credentials(org)
+    )
 
 
 @bp.get("/o/<slug>/catalogue/<cid>")
@@ -174,6 +197,10 @@ def catalogue_credential(slug: str, cid: str) -> str:
     org = get_organization(slug)
     cred = services.get_published_credential(org, cid)
     version = cred.rubric_version
-    return render_template("badges/catalogue_credential.html", org=org, credential=cred,
-                           version=version,
-                           pass_rule=fw_services.describe_pass_rule(version) if version else "")
+    return render_template(
+        "badges/catalogue_credential.html",
+        org=org,
+        credential=cred,
+        version=version,
+        pass_rule=fw_services.describe_pass_rule(version) if version else "",
+    )

@@ -14,8 +14,13 @@ def register_cli(app: Flask) -> None:
     group = AppGroup("evidence", help="Evidence uploads and storage housekeeping.")
 
     @group.command("cleanup-uploads")
-    @click.option("--older-than-hours", type=float, default=24.0, show_default=True,
-                  help="Only uploads started longer ago than this are removed.")
+    @click.option(
+        "--older-than-hours",
+        type=float,
+        default=24.0,
+        show_default=True,
+        help="Only uploads started longer ago than this are removed.",
+    )
     def cleanup_uploads(older_than_hours: float) -> None:
         """Remove uploads that were started but never finished (rows, objects, parts).
 
@@ -27,8 +32,12 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Removed {removed} abandoned upload(s).")
 
     @group.command("apply-cors")
-    @click.option("--origin", "origins", multiple=True,
-                  help="Origin allowed to upload (repeatable); defaults to PUBLIC_BASE_URL.")
+    @click.option(
+        "--origin",
+        "origins",
+        multiple=True,
+        help="Origin allowed to upload (repeatable); defaults to PUBLIC_BASE_URL.",
+    )
     def apply_cors(origins: tuple[str, ...]) -> None:
         """Set the bucket's CORS rule so browsers on the app's origin can upload directly."""
         from flask import current_app

@@ -48,8 +48,9 @@ def _pdf(text: str) -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
     for off in offsets:
         out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objs) + 1, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    )
     return out.getvalue()
 
 
@@ -61,25 +62,44 @@ def load_evidence_demo(worker: User | None) -> int:
     if not inspect(db.engine).has_table(EvidenceItem.__tablename__):
         return 0  # database not migrated to include evidence yet
     existing = db.session.scalar(
-        select(func.count()).select_from(EvidenceItem).where(EvidenceItem.owner_id == worker.id))
+        select(func.count()).select_from(EvidenceItem).where(EvidenceItem.owner_id == worker.id)
+    )
     if existing:
         return 0
-    services.upload_stream(worker, io.BytesIO(_photo()), filename="root-pass-bay3.jpg",
-                           declared_size=None, title="Root pass on 6 mm plate",
-                           description="Single-V butt joint, **root pass** before grinding.",
-                           item_date=date(2026, 3, 4), tags="welding, root pass")
-    services.upload_stream(worker, io.BytesIO(_pdf("Visual inspection report: ACCEPTED")),
-                           filename="inspection-report.pdf", declared_size=None,
-                           title="Visual inspection report", item_date=date(2026, 3, 5),
-                           tags="welding, inspection")
-    services.create_link(worker, title="Site safety induction video",
-                         url="https://northwind.example/induction",
-                         item_date=date(2026, 2, 20), tags="safety")
+    services.upload_stream(
+        worker,
+        io.BytesIO(_photo()),
+        filename="root-pass-bay3.jpg",
+        declared_size=None,
+        title="Root pass on 6 mm plate",
+        description="Single-V butt joint, **root pass** before grinding.",
+        item_date=date(2026, 3, 4),
+        tags="welding, root pass",
+    )
+    services.upload_stream(
+        worker,
+        io.BytesIO(_pdf("Visual inspection report: ACCEPTED")),
+        filename="inspection-report.pdf",
+        declared_size=None,
+        title="Visual inspection report",
+        item_date=date(2026, 3, 5),
+        tags="welding, inspection",
+    )
+    services.create_link(
+        worker,
+        title="Site safety induction video",
+        url="https://northwind.example/induction",
+        item_date=date(2026, 2, 20),
+        tags="safety",
+    )
     services.create_reflection(
-        worker, title="What I changed after the first test plate",
+        worker,
+        title="What I changed after the first test plate",
         body="The first plate showed **lack of fusion** at the root. I:\n\n"
-             "1. reduced the travel speed,\n2. opened the root gap to 3 mm,\n"
-             "3. cleaned between passes.\n\nThe second plate passed the bend test.",
-        item_date=date(2026, 3, 6), tags="welding, reflection")
+        "1. reduced the travel speed,\n2. opened the root gap to 3 mm,\n"
+        "3. cleaned between passes.\n\nThe second plate passed the bend test.",
+        item_date=date(2026, 3, 6),
+        tags="welding, reflection",
+    )
     db.session.commit()
     return 4

@@ -86,17 +86,18 @@ def _get_own_upload(user: User, public_id: str) -> EvidenceItem:
     return item
 
 
-def list_items(user: User, *, tag: str | None = None, kind: str | None = None
-               ) -> list[EvidenceItem]:
+def list_items(
+    user: User, *, tag: str | None = None, kind: str | None = None
+) -> list[EvidenceItem]:
     """The user's ready items, newest work first."""
     query = select(EvidenceItem).where(
         EvidenceItem.owner_id == user.id, EvidenceItem.state == EvidenceState.READY
     )
     if kind in {k.value for k in EvidenceKind}:
         query = query.where(EvidenceItem.kind == kind)
-    items = list(db.session.scalars(
-        query.order_by(EvidenceItem.item_date.desc(), EvidenceItem.id.desc())
-    ))
+    items = list(
+        db.session.scalars(query.order_by(EvidenceItem.item_date.desc(), EvidenceItem.id.desc()))
+    )
     if tag:
         items = [i for i in items if tag in (i.tags or [])]
     return items
@@ -108,7 +109,8 @@ def used_bytes(user: User) -> int:
     size)."""
     total = db.session.scalar(
         select(func.coalesce(func.sum(EvidenceItem.size), 0)).where(
-            EvidenceItem.owner_id == user.id, EvidenceItem.kind == EvidenceKind.FILE,
+            EvidenceItem.owner_id == user.id,
+            EvidenceItem.kind == EvidenceKind.FILE,
             EvidenceItem.state != EvidenceState.REJECTED,
         )
     )
@@ -120,8 +122,9 @@ def _settings() -> tuple[int, int]:
     return int(cfg.max_upload_bytes), int(cfg.user_quota_bytes)
 
 
-def check_upload_allowed(user: User, size: int | None, *, exclude: EvidenceItem | None = None
-                         ) -> None:
+def check_upload_allowed(
+    user: User, size: int | None, *, exclude: EvidenceItem | None = None
+) -> None:
     """Refuse a file over the per-file limit or one that would overflow the user's quota."""
     max_bytes, quota = _settings()
     if size is not None and size > max_bytes:
@@ -149,8 +152,14 @@ def parse_tags(raw: str | Iterable[str] | None) -> list[str]:
     return tags[:MAX_TAGS]
 
 
-def _apply_common(item: EvidenceItem, *, title: str, description: str, item_date: date | None,
-                  tags: str | Iterable[str] | None) -> None:
+def _apply_common(
+    item: EvidenceItem,
+    *,
+    title: str,
+    description: str,
+    item_date: date | None,
+    tags: str | Iterable[str] | None,
+) -> None:
     item.title = clean_text(title, max_length=200) or "Untitled"
     item.description = description or ""
     # Sanitized once, on write: templates render only the *_html columns as markup.
@@ -167,33 +176,61 @@ def _check_url(url: str) -> str:
     return url
 
 
-def create_link(user: User, *, title: str, url: str, description: str = "",
-                item_date: date | None = None, tags: str | Iterable[str] | None = None
-                ) -> EvidenceItem:
+def create_link(
+    user: User,
+    *,
+    title: str,
+    url: str,
+    description: str = "",
+    item_date: date | None = None,
+    tags: str | Iterable[str] | None = None,
+) -> EvidenceItem:
     """Add a link (URL and title) to the user's library."""
-    item = EvidenceItem(owner_id=user.id, kind=EvidenceKind.LINK, state=EvidenceState.READY,
-                        url=_check_url(url))
+    item = EvidenceItem(
+        owner_id=user.id, kind=EvidenceKind.LINK, state=EvidenceState.READY, url=_check_url(url)
+    )
     _apply_common(item, title=title, description=description, item_date=item_date, tags=tags)
     db.session.add(item)
     db.session.flush()
-    record("evidence.create", actor_id=user.id, subject_type="evidence", subject_id=item.public_id,
-           kind="link")
+    record(
+        "evidence.create",
+        actor_id=user.id,
+        subject_type="evidence",
+        subject_id=item.public_id,
+        kind="link",
+    )
     return item
 
 
-def create_reflection(user: User, *, title: str, body: str, description: str = "",
-                      item_date: date | None = None, tags: str | Iterable[str] | None = None
-                      ) -> EvidenceItem:
+def create_reflection(
+    user: User,
+    *,
+    title: str,
+    body: str,
+    description: str = "",
+    item_date: date | None = None,
+    tags: str | Iterable[str] | None = None,
+) -> EvidenceItem:
     """Add a written reflection (Markdown, sanitized to HTML on write)."""
     if not (body or "").strip():
         raise DomainError("Write your reflection before saving it.")
-    item = EvidenceItem(owner_id=user.id, kind=EvidenceKind.TEXT, state=EvidenceState.READY,
-                        body=body, body_html=render_markdown(body))
+    item = EvidenceItem(
+        owner_id=user.id,
+        kind=EvidenceKind.TEXT,
+        state=EvidenceState.READY,
+        body=body,
+        body_html=render_markdown(body),
+    )
     _apply_common(item, title=title, description=description, item_date=item_date, tags=tags)
     db.session.add(item)
     db.session.flush()
-    record("evidence.create", actor_id=user.id, subject_type="evidence", subject_id=item.public_id,
-           kind="text")
+    record(
+        "evidence.create",
+        actor_id=user.id,
+        subject_type="evidence",
+        subject_id=item.public_id,
+        kind="text",
+    )
     return item
 
 
@@ -207,9 +244,17 @@ def _check_mutable(user: User, item: EvidenceItem, verb: str) -> None:
         )
 
 
-def update_item(user: User, item: EvidenceItem, *, title: str, description: str,
-                item_date: date | None, tags: str | Iterable[str] | None,
-                url: str | None = None, body: str | None = None) -> EvidenceItem:
+def update_item(
+    user: User,
+    item: EvidenceItem,
+    *,
+    title: str,
+    description: str,
+    item_date: date | None,
+    tags: str | Iterable[str] | None,
+    url: str | None = None,
+    body: str | None = None,
+) -> EvidenceItem:
     """Change an item's details (not a file's bytes). Refused for frozen items."""
     _check_mutable(user, item, "changed")
     _apply_common(item, title=title, description=description, item_date=item_date, tags=tags)
@@ -220,8 +265,7 @@ def update_item(user: User, item: EvidenceItem, *, title: str, description: str,
             raise DomainError("A reflection cannot be empty.")
         item.body = body
         item.body_html = render_markdown(body)
-    record("evidence.update", actor_id=user.id, subject_type="evidence",
-           subject_id=item.public_id)
+    record("evidence.update", actor_id=user.id, subject_type="evidence", subject_id=item.public_id)
     return item
 
 
@@ -229,8 +273,13 @@ def delete_item(user: User, item: EvidenceItem) -> None:
     """Delete an item and its stored objects. Refused for frozen items. Commits."""
     _check_mutable(user, item, "deleted")
     keys = [k for k in (item.storage_key, item.thumbnail_key) if k]
-    record("evidence.delete", actor_id=user.id, subject_type="evidence",
-           subject_id=item.public_id, title=item.title)
+    record(
+        "evidence.delete",
+        actor_id=user.id,
+        subject_type="evidence",
+        subject_id=item.public_id,
+        title=item.title,
+    )
     db.session.delete(item)
     db.session.commit()
     _delete_objects(keys)
@@ -250,16 +299,20 @@ def _new_file_item(user: User, filename: str, size: int | None) -> EvidenceItem:
     display = clean_filename(filename)
     stem = display.rsplit(".", 1)[0] if "." in display else display
     return EvidenceItem(
-        owner_id=user.id, kind=EvidenceKind.FILE, state=EvidenceState.UPLOADING,
+        owner_id=user.id,
+        kind=EvidenceKind.FILE,
+        state=EvidenceState.UPLOADING,
         title=clean_text(stem, max_length=200) or "Untitled",
-        original_filename=display, size=size,
+        original_filename=display,
+        size=size,
         # Server-built key: the worker's file name never reaches the store.
         storage_key=new_object_key(f"evidence/{user.public_id}"),
     )
 
 
-def start_direct_upload(user: User, *, filename: str, size: int
-                        ) -> tuple[EvidenceItem, PresignedUpload]:
+def start_direct_upload(
+    user: User, *, filename: str, size: int
+) -> tuple[EvidenceItem, PresignedUpload]:
     """Reserve an item and a presigned URL for one browser upload of `size` bytes. Commits."""
     if size <= 0:
         raise UploadRefused(f"“{clean_filename(filename)}” is empty (0 bytes).")
@@ -269,8 +322,9 @@ def start_direct_upload(user: User, *, filename: str, size: int
     db.session.commit()
     max_bytes, _ = _settings()
     assert item.storage_key
-    upload = get_storage().presigned_upload(item.storage_key, content_type=UNCHECKED_TYPE,
-                                            max_bytes=min(size, max_bytes))
+    upload = get_storage().presigned_upload(
+        item.storage_key, content_type=UNCHECKED_TYPE, max_bytes=min(size, max_bytes)
+    )
     return item, upload
 
 
@@ -281,8 +335,9 @@ def start_multipart_upload(user: User, *, filename: str, size: int) -> EvidenceI
     check_upload_allowed(user, size)
     item = _new_file_item(user, filename, size)
     assert item.storage_key
-    item.upload_id = get_storage().create_multipart_upload(item.storage_key,
-                                                           content_type=UNCHECKED_TYPE)
+    item.upload_id = get_storage().create_multipart_upload(
+        item.storage_key, content_type=UNCHECKED_TYPE
+    )
     db.session.add(item)
     db.session.commit()
     return item
@@ -350,10 +405,13 @@ def finalize_upload(user: User, public_id: str) -> EvidenceItem:
         info = storage.head(item.storage_key)
         if info is None:
             raise UploadRefused(
-                f"“{item.original_filename}” did not arrive. Try uploading it again.")
+                f"“{item.original_filename}” did not arrive. Try uploading it again."
+            )
         if info.size > max_bytes:
-            raise UploadTooLarge(f"“{item.original_filename}” is {human_size(info.size)}; the "
-                                 f"limit is {human_size(max_bytes)} per file.")
+            raise UploadTooLarge(
+                f"“{item.original_filename}” is {human_size(info.size)}; the "
+                f"limit is {human_size(max_bytes)} per file."
+            )
         check_upload_allowed(user, info.size, exclude=item)
         # Read it back: the store does not check size or type for us (moto ignores policy
         # conditions entirely), and the SHA-256 must describe the bytes actually stored.
@@ -375,16 +433,31 @@ def _mark_ready(user: User, item: EvidenceItem, inspector: FileInspector, media_
     item.state = EvidenceState.READY
     item.upload_id = None
     item.thumbnail_key = make_thumbnail(get_storage(), user, item)
-    record("evidence.create", actor_id=user.id, subject_type="evidence",
-           subject_id=item.public_id, kind="file", media_type=media_type, size=item.size,
-           sha256=item.sha256)
+    record(
+        "evidence.create",
+        actor_id=user.id,
+        subject_type="evidence",
+        subject_id=item.public_id,
+        kind="file",
+        media_type=media_type,
+        size=item.size,
+        sha256=item.sha256,
+    )
     db.session.commit()
 
 
 # -- uploads streamed through the app ---------------------------------------------------------
-def upload_stream(user: User, stream: IO[bytes], *, filename: str, declared_size: int | None,
-                  title: str = "", description: str = "", item_date: date | None = None,
-                  tags: str | Iterable[str] | None = None) -> EvidenceItem:
+def upload_stream(
+    user: User,
+    stream: IO[bytes],
+    *,
+    filename: str,
+    declared_size: int | None,
+    title: str = "",
+    description: str = "",
+    item_date: date | None = None,
+    tags: str | Iterable[str] | None = None,
+) -> EvidenceItem:
     """Store a file read from `stream` in chunks (constant memory), hashing, sizing and sniffing
     it on the way; refuse it afterwards if its content is not allowed. Commits."""
     check_upload_allowed(user, declared_size)
@@ -395,8 +468,11 @@ def upload_stream(user: User, stream: IO[bytes], *, filename: str, declared_size
     storage = get_storage()
     inspector = FileInspector(max_bytes=max_bytes)
     try:
-        storage.put(item.storage_key, inspector.read_through(stream),  # type: ignore[arg-type]
-                    UNCHECKED_TYPE)
+        storage.put(
+            item.storage_key,
+            inspector.read_through(stream),  # type: ignore[arg-type]
+            UNCHECKED_TYPE,
+        )
         allowed = classify(inspector, item.original_filename)
         if inspector.size > limit:
             check_upload_allowed(user, inspector.size)
@@ -404,8 +480,7 @@ def upload_stream(user: User, stream: IO[bytes], *, filename: str, declared_size
         _delete_objects([item.storage_key])
         raise
     item.title = clean_text(title, max_length=200) or item.title
-    _apply_common(item, title=item.title, description=description, item_date=item_date,
-                  tags=tags)
+    _apply_common(item, title=item.title, description=description, item_date=item_date, tags=tags)
     db.session.add(item)
     db.session.flush()
     _mark_ready(user, item, inspector, allowed.media_type)
@@ -417,8 +492,12 @@ def make_thumbnail(storage: Storage, user: User, item: EvidenceItem) -> str | No
     """A JPEG thumbnail of an image item, stored beside it; None for other types or when the
     image cannot be decoded (the page then shows a type icon)."""
     allowed = ALLOWED_TYPES.get(item.media_type or "")
-    if (allowed is None or not allowed.has_thumbnail or not item.storage_key
-            or (item.size or 0) > MAX_THUMBNAIL_SOURCE_BYTES):
+    if (
+        allowed is None
+        or not allowed.has_thumbnail
+        or not item.storage_key
+        or (item.size or 0) > MAX_THUMBNAIL_SOURCE_BYTES
+    ):
         return None
     from PIL import Image, ImageOps
 
@@ -453,8 +532,10 @@ def download_url(user: User | None, item: EvidenceItem, *, inline: bool = False)
     allowed = ALLOWED_TYPES.get(item.media_type or "")
     safe_inline = bool(inline and allowed and allowed.is_inline_safe)
     return get_storage().signed_download_url(
-        item.storage_key, filename=item.original_filename or "evidence",
-        content_type=item.media_type or UNCHECKED_TYPE, inline=safe_inline,
+        item.storage_key,
+        filename=item.original_filename or "evidence",
+        content_type=item.media_type or UNCHECKED_TYPE,
+        inline=safe_inline,
     )
 
 
@@ -463,7 +544,8 @@ def thumbnail_url(user: User | None, item: EvidenceItem) -> str | None:
     if not item.thumbnail_key or not can_view_item(user, item):
         return None
     return get_storage().signed_download_url(
-        item.thumbnail_key, filename="thumbnail.jpg", content_type="image/jpeg", inline=True)
+        item.thumbnail_key, filename="thumbnail.jpg", content_type="image/jpeg", inline=True
+    )
 
 
 # -- housekeeping -----------------------------------------------------------------------------
@@ -471,10 +553,14 @@ def cleanup_abandoned_uploads(older_than: timedelta, *, now: datetime | None = N
     """Delete uploads started more than `older_than` ago and never finalized (their rows,
     objects and unfinished multipart parts). Safe to run at any time: returns how many."""
     cutoff = (now or utcnow()) - older_than
-    stale = list(db.session.scalars(select(EvidenceItem).where(
-        EvidenceItem.state.in_([EvidenceState.UPLOADING, EvidenceState.REJECTED]),
-        EvidenceItem.created_at < cutoff,
-    )))
+    stale = list(
+        db.session.scalars(
+            select(EvidenceItem).where(
+                EvidenceItem.state.in_([EvidenceState.UPLOADING, EvidenceState.REJECTED]),
+                EvidenceItem.created_at < cutoff,
+            )
+        )
+    )
     for item in stale:
         discard_upload(item.owner, item)
     return len(stale)

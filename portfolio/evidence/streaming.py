@@ -47,8 +47,9 @@ class MultipartFileStream:
         self._stream = stream
         # The decoder's limit bounds its buffer (one chunk plus leftovers); field sizes are
         # checked in `read_fields`.
-        self._decoder = MultipartDecoder(boundary, max_form_memory_size=2 * CHUNK + MAX_FIELD_BYTES,
-                                         max_parts=50)
+        self._decoder = MultipartDecoder(
+            boundary, max_form_memory_size=2 * CHUNK + MAX_FIELD_BYTES, max_parts=50
+        )
         self._pending = bytearray()
         self._file_done = False
         self._eof = False

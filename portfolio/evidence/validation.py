@@ -59,15 +59,25 @@ _ALLOWED = [
     AllowedType("audio/ogg", "audio", "an Ogg recording", True),
     AllowedType("audio/x-wav", "audio", "a WAV recording", True),
     AllowedType("audio/wav", "audio", "a WAV recording", True),
-    AllowedType("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                "document", "a Word document"),
-    AllowedType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "document", "an Excel spreadsheet"),
-    AllowedType("application/vnd.openxmlformats-officedocument.presentationml.presentation",
-                "document", "a PowerPoint presentation"),
+    AllowedType(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "document",
+        "a Word document",
+    ),
+    AllowedType(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "document",
+        "an Excel spreadsheet",
+    ),
+    AllowedType(
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "document",
+        "a PowerPoint presentation",
+    ),
     AllowedType("application/vnd.oasis.opendocument.text", "document", "an OpenDocument text"),
-    AllowedType("application/vnd.oasis.opendocument.spreadsheet", "document",
-                "an OpenDocument spreadsheet"),
+    AllowedType(
+        "application/vnd.oasis.opendocument.spreadsheet", "document", "an OpenDocument spreadsheet"
+    ),
     AllowedType("text/plain", "text", "a plain text file", True),
 ]
 ALLOWED_TYPES: dict[str, AllowedType] = {t.media_type: t for t in _ALLOWED}
@@ -117,13 +127,26 @@ _REFUSED_LABELS = {
 
 #: What a file claims to be by its extension, for the "..., not a PDF" part of the message.
 _EXTENSION_LABELS = {
-    ".pdf": "a PDF", ".jpg": "a JPEG photo", ".jpeg": "a JPEG photo", ".png": "a PNG image",
-    ".gif": "a GIF image", ".webp": "a WebP image", ".heic": "a HEIC photo",
-    ".mp4": "an MP4 video", ".webm": "a WebM video", ".mov": "a QuickTime video",
-    ".mp3": "an MP3 recording", ".m4a": "an M4A recording", ".ogg": "an Ogg recording",
-    ".wav": "a WAV recording", ".docx": "a Word document", ".xlsx": "an Excel spreadsheet",
-    ".pptx": "a PowerPoint presentation", ".odt": "an OpenDocument text",
-    ".ods": "an OpenDocument spreadsheet", ".txt": "a plain text file",
+    ".pdf": "a PDF",
+    ".jpg": "a JPEG photo",
+    ".jpeg": "a JPEG photo",
+    ".png": "a PNG image",
+    ".gif": "a GIF image",
+    ".webp": "a WebP image",
+    ".heic": "a HEIC photo",
+    ".mp4": "an MP4 video",
+    ".webm": "a WebM video",
+    ".mov": "a QuickTime video",
+    ".mp3": "an MP3 recording",
+    ".m4a": "an M4A recording",
+    ".ogg": "an Ogg recording",
+    ".wav": "a WAV recording",
+    ".docx": "a Word document",
+    ".xlsx": "an Excel spreadsheet",
+    ".pptx": "a PowerPoint presentation",
+    ".odt": "an OpenDocument text",
+    ".ods": "an OpenDocument spreadsheet",
+    ".txt": "a plain text file",
 }
 
 #: Leading bytes of refused programs that libmagic may report only as octet-stream.
@@ -161,8 +184,11 @@ def human_size(n: int) -> str:
     size = float(n)
     for unit in ("bytes", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
-            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}".replace(
-                ".0 ", " ")
+            return (
+                f"{int(size)} {unit}"
+                if unit == "bytes"
+                else f"{size:.1f} {unit}".replace(".0 ", " ")
+            )
         size /= 1024
     return f"{n} bytes"  # pragma: no cover
 
@@ -231,7 +257,8 @@ class FileInspector:
                 pos = max(pos, len(buf) - _ZIP_HEADER_LEN) if idx < 0 else idx
                 break
             flags, _, _, _, _, csize, _, nlen, xlen = struct.unpack(
-                "<HHHHIIIHH", buf[idx + 6 : idx + _ZIP_HEADER_LEN])
+                "<HHHHIIIHH", buf[idx + 6 : idx + _ZIP_HEADER_LEN]
+            )
             end = idx + _ZIP_HEADER_LEN + nlen + xlen
             if len(buf) < end:
                 pos = idx
@@ -240,7 +267,7 @@ class FileInspector:
             self.zip_names.append(name.decode("utf-8", "replace"))
             pos = end
             self._zip_skip = 0 if flags & 0x08 else csize
-        self._zip_buf = buf[pos:][-(64 * 1024):]
+        self._zip_buf = buf[pos:][-(64 * 1024) :]
 
     @property
     def sha256(self) -> str:

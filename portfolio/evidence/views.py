@@ -60,8 +60,9 @@ def _item_json(item: EvidenceItem) -> dict[str, Any]:
         "size": item.size,
         "sha256": item.sha256,
         "url": url_for("evidence.show_item", public_id=item.public_id),
-        "thumbnail_url": (url_for("evidence.thumbnail", public_id=item.public_id)
-                          if item.thumbnail_key else None),
+        "thumbnail_url": (
+            url_for("evidence.thumbnail", public_id=item.public_id) if item.thumbnail_key else None
+        ),
     }
 
 
@@ -74,8 +75,12 @@ def library() -> str:
     items = services.list_items(current_user, tag=tag, kind=request.args.get("kind"))
     cfg = current_app.config["PORTFOLIO"]
     return render_template(
-        "evidence/library.html", items=items, layout=layout, tag=tag,
-        used=services.used_bytes(current_user), quota=cfg.user_quota_bytes,
+        "evidence/library.html",
+        items=items,
+        layout=layout,
+        tag=tag,
+        used=services.used_bytes(current_user),
+        quota=cfg.user_quota_bytes,
     )
 
 
@@ -84,9 +89,11 @@ def upload_page() -> str:
     """Upload page: the Uppy widget (direct to storage) with a plain form as fallback."""
     cfg = current_app.config["PORTFOLIO"]
     return render_template(
-        "evidence/upload.html", max_bytes=cfg.max_upload_bytes,
+        "evidence/upload.html",
+        max_bytes=cfg.max_upload_bytes,
         multipart=cfg.storage_backend == "s3",
-        used=services.used_bytes(current_user), quota=cfg.user_quota_bytes,
+        used=services.used_bytes(current_user),
+        quota=cfg.user_quota_bytes,
     )
 
 
@@ -112,8 +119,12 @@ def upload_form() -> Response | tuple[str, int]:
         flash("Choose a file to upload.", "error")
         return redirect(url_for("evidence.upload_page"))
     item = services.upload_stream(
-        current_user, body, filename=body.filename, declared_size=None,  # type: ignore[arg-type]
-        title=fields.get("title", ""), description=fields.get("description", ""),
+        current_user,
+        body,
+        filename=body.filename,
+        declared_size=None,  # type: ignore[arg-type]
+        title=fields.get("title", ""),
+        description=fields.get("description", ""),
         tags=fields.get("tags", ""),
     )
     flash(f"“{item.title}” was added to your portfolio.", "success")
@@ -124,10 +135,12 @@ def upload_form() -> Response | tuple[str, int]:
 def upload_raw() -> tuple[Response, int]:
     """API upload: the request body is the file (CSRF token in the X-CSRFToken header)."""
     item = services.upload_stream(
-        current_user, FullReader(request.stream),  # type: ignore[arg-type]
+        current_user,
+        FullReader(request.stream),  # type: ignore[arg-type]
         filename=request.args.get("filename", "file"),
         declared_size=request.content_length,
-        title=request.args.get("title", ""), tags=request.args.get("tags", ""),
+        title=request.args.get("title", ""),
+        tags=request.args.get("tags", ""),
     )
     return jsonify(_item_json(item)), 201
 
@@ -152,9 +165,15 @@ def start_upload() -> tuple[Response, int]:
     """Reserve an item and hand out a short-lived URL for a single-request upload."""
     data = _json()
     item, upload = services.start_direct_upload(
-        current_user, filename=str(data.get("filename", "")), size=_size(data))
-    return jsonify(id=item.public_id, method=upload.method, url=upload.url,
-                   fields=upload.fields, headers=upload.headers), 201
+        current_user, filename=str(data.get("filename", "")), size=_size(data)
+    )
+    return jsonify(
+        id=item.public_id,
+        method=upload.method,
+        url=upload.url,
+        fields=upload.fields,
+        headers=upload.headers,
+    ), 201
 
 
 @bp.post("/uploads/multipart")
@@ -162,7 +181,8 @@ def start_multipart() -> tuple[Response, int]:
     """Reserve an item and start a multipart upload (large files)."""
     data = _json()
     item = services.start_multipart_upload(
-        current_user, filename=str(data.get("filename", "")), size=_size(data))
+        current_user, filename=str(data.get("filename", "")), size=_size(data)
+    )
     # Uppy keeps `key` and `uploadId`; the key it sees is our public id, not the storage key.
     return jsonify(id=item.public_id, key=item.public_id, uploadId=item.public_id), 201
 
@@ -213,9 +233,13 @@ def add_link() -> Response | str:
     if form.validate_on_submit():
         try:
             item = services.create_link(
-                current_user, title=form.title.data or "", url=form.url.data or "",
-                description=form.description.data or "", item_date=form.item_date.data,
-                tags=form.tags.data)
+                current_user,
+                title=form.title.data or "",
+                url=form.url.data or "",
+                description=form.description.data or "",
+                item_date=form.item_date.data,
+                tags=form.tags.data,
+            )
         except DomainError as exc:
             form.url.errors = [exc.message]
         else:
@@ -231,14 +255,17 @@ def write_reflection() -> Response | str:
     form = WriteReflectionForm()
     if form.validate_on_submit():
         item = services.create_reflection(
-            current_user, title=form.title.data or "", body=form.body.data or "",
-            description=form.description.data or "", item_date=form.item_date.data,
-            tags=form.tags.data)
+            current_user,
+            title=form.title.data or "",
+            body=form.body.data or "",
+            description=form.description.data or "",
+            item_date=form.item_date.data,
+            tags=form.tags.data,
+        )
         db.session.commit()
         flash("Your reflection was saved.", "success")
         return redirect(url_for("evidence.show_item", public_id=item.public_id))
-    return render_template("evidence/edit.html", form=form, heading="Write a reflection",
-                           item=None)
+    return render_template("evidence/edit.html", form=form, heading="Write a reflection", item=None)
 
 
 # -- one item ---------------------------------------------------------------------------------
@@ -246,8 +273,9 @@ def write_reflection() -> Response | str:
 def show_item(public_id: str) -> str:
     """The item with an inline preview."""
     item = services.get_item(current_user, public_id)
-    return render_template("evidence/item.html", item=item, family=family(item),
-                           frozen=services.is_item_frozen(item))
+    return render_template(
+        "evidence/item.html", item=item, family=family(item), frozen=services.is_item_frozen(item)
+    )
 
 
 @bp.get("/items/<public_id>/download")
@@ -285,9 +313,15 @@ def edit_item(public_id: str) -> Response | str:
     if form.validate_on_submit():
         try:
             services.update_item(
-                current_user, item, title=form.title.data or "",
-                description=form.description.data or "", item_date=form.item_date.data,
-                tags=form.tags.data, url=form.url.data, body=form.body.data)
+                current_user,
+                item,
+                title=form.title.data or "",
+                description=form.description.data or "",
+                item_date=form.item_date.data,
+                tags=form.tags.data,
+                url=form.url.data,
+                body=form.body.data,
+            )
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -295,8 +329,9 @@ def edit_item(public_id: str) -> Response | str:
             db.session.commit()
             flash("Saved.", "success")
             return redirect(url_for("evidence.show_item", public_id=item.public_id))
-    return render_template("evidence/edit.html", form=form, heading=f"Edit “{item.title}”",
-                           item=item)
+    return render_template(
+        "evidence/edit.html", form=form, heading=f"Edit “{item.title}”", item=item
+    )
 
 
 @bp.post("/items/<public_id>/delete")

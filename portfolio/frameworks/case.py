@@ -147,8 +147,15 @@ class _Checker:
     def add(self, where: str, fld: str, reason: str) -> None:
         self.problems.append(ImportProblem(self.file, where, fld, reason))
 
-    def string(self, obj: dict[str, Any], key: str, where: str, *, required: bool = False,
-               max_length: int | None = None) -> str:
+    def string(
+        self,
+        obj: dict[str, Any],
+        key: str,
+        where: str,
+        *,
+        required: bool = False,
+        max_length: int | None = None,
+    ) -> str:
         value = obj.get(key)
         if value is None or value == "":
             if required:
@@ -162,8 +169,9 @@ class _Checker:
             return ""
         return value
 
-    def number(self, obj: dict[str, Any], key: str, where: str,
-               default: Decimal | None) -> Decimal | None:
+    def number(
+        self, obj: dict[str, Any], key: str, where: str, default: Decimal | None
+    ) -> Decimal | None:
         value = obj.get(key)
         if value is None:
             return default
@@ -189,8 +197,9 @@ class _Checker:
             return default
         return value
 
-    def obj_list(self, obj: dict[str, Any], key: str, where: str,
-                 required: bool = False) -> list[dict[str, Any]]:
+    def obj_list(
+        self, obj: dict[str, Any], key: str, where: str, required: bool = False
+    ) -> list[dict[str, Any]]:
         value = obj.get(key)
         if value is None:
             if required:
@@ -215,15 +224,22 @@ class _Checker:
         if not isinstance(value, dict):
             self.add(where, key, f"must be an object with an identifier, not {_type_name(value)}")
             return None
-        ident = self.string(value, "identifier", where + f" {key}", required=True,
-                            max_length=MAX_IDENTIFIER)
+        ident = self.string(
+            value, "identifier", where + f" {key}", required=True, max_length=MAX_IDENTIFIER
+        )
         return ident or None
 
 
 def _type_name(value: object) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "true/false",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value),
-                                                                       type(value).__name__)
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 def _where(kind: str, index: int, identifier: str) -> str:
@@ -238,27 +254,41 @@ def parse_case_package(raw: bytes, filename: str) -> CasePackage:
     except UnicodeDecodeError:
         raise ImportFailed([ImportProblem(filename, "", "", "is not UTF-8 text")]) from None
     except json.JSONDecodeError as exc:
-        raise ImportFailed([ImportProblem(filename, f"line {exc.lineno} column {exc.colno}", "",
-                                          f"is not valid JSON ({exc.msg})")]) from None
+        raise ImportFailed(
+            [
+                ImportProblem(
+                    filename,
+                    f"line {exc.lineno} column {exc.colno}",
+                    "",
+                    f"is not valid JSON ({exc.msg})",
+                )
+            ]
+        ) from None
     if not isinstance(data, dict):
-        raise ImportFailed([ImportProblem(filename, "", "",
-                                          "must be a JSON object with a CFDocument")])
+        raise ImportFailed(
+            [ImportProblem(filename, "", "", "must be a JSON object with a CFDocument")]
+        )
     doc = data.get("CFDocument")
     if not isinstance(doc, dict):
-        check.add("package", "CFDocument",
-                  "is missing" if doc is None else f"must be an object, not {_type_name(doc)}")
+        check.add(
+            "package",
+            "CFDocument",
+            "is missing" if doc is None else f"must be an object, not {_type_name(doc)}",
+        )
         raise ImportFailed(check.problems)
-    doc_id = check.string(doc, "identifier", "CFDocument", required=True,
-                          max_length=MAX_IDENTIFIER)
+    doc_id = check.string(doc, "identifier", "CFDocument", required=True, max_length=MAX_IDENTIFIER)
     where_doc = f"CFDocument {doc_id}".strip()
     title = check.string(doc, "title", where_doc, required=True)
     pkg = CasePackage(
-        identifier=doc_id, uri=check.string(doc, "uri", where_doc, max_length=1000), title=title,
+        identifier=doc_id,
+        uri=check.string(doc, "uri", where_doc, max_length=1000),
+        title=title,
         version=check.string(doc, "version", where_doc, max_length=60),
         description=check.string(doc, "description", where_doc),
         source_url=check.string(doc, "officialSourceURL", where_doc, max_length=1000),
         creator=check.string(doc, "creator", where_doc, max_length=300),
-        items=[], rubrics=[],
+        items=[],
+        rubrics=[],
     )
 
     raw_items = check.obj_list(data, "CFItems", "package")
@@ -267,13 +297,16 @@ def parse_case_package(raw: bytes, filename: str) -> CasePackage:
         raise ImportFailed(check.problems)
     items: dict[str, ParsedItem] = {}
     for i, it in enumerate(raw_items):
-        ident = check.string(it, "identifier", f"CFItems[{i}]", required=True,
-                             max_length=MAX_IDENTIFIER)
+        ident = check.string(
+            it, "identifier", f"CFItems[{i}]", required=True, max_length=MAX_IDENTIFIER
+        )
         where = _where("CFItems", i, ident)
         statement = check.string(it, "fullStatement", where, required=True)
         item = ParsedItem(
-            identifier=ident, uri=check.string(it, "uri", where, max_length=1000),
-            statement=statement, code=check.string(it, "humanCodingScheme", where, max_length=60),
+            identifier=ident,
+            uri=check.string(it, "uri", where, max_length=1000),
+            statement=statement,
+            code=check.string(it, "humanCodingScheme", where, max_length=60),
             notes=check.string(it, "notes", where),
             item_type=check.string(it, "CFItemType", where, max_length=100),
         )
@@ -288,8 +321,9 @@ def parse_case_package(raw: bytes, filename: str) -> CasePackage:
 
     placed: set[str] = set()
     for i, assoc in enumerate(check.obj_list(data, "CFAssociations", "package")):
-        ident = check.string(assoc, "identifier", f"CFAssociations[{i}]", required=True,
-                             max_length=MAX_IDENTIFIER)
+        ident = check.string(
+            assoc, "identifier", f"CFAssociations[{i}]", required=True, max_length=MAX_IDENTIFIER
+        )
         where = _where("CFAssociations", i, ident)
         kind = check.string(assoc, "associationType", where, required=True)
         if kind != "isChildOf":
@@ -300,13 +334,16 @@ def parse_case_package(raw: bytes, filename: str) -> CasePackage:
         if child is None or parent is None:
             continue
         if child not in items:
-            check.add(where, "originNodeURI",
-                      f"points at {child}, which is not a CFItem of this package")
+            check.add(
+                where, "originNodeURI", f"points at {child}, which is not a CFItem of this package"
+            )
             continue
         if parent != doc_id and parent not in items:
-            check.add(where, "destinationNodeURI",
-                      f"points at {parent}, which is neither the CFDocument nor a CFItem of "
-                      "this package")
+            check.add(
+                where,
+                "destinationNodeURI",
+                f"points at {parent}, which is neither the CFDocument nor a CFItem of this package",
+            )
             continue
         if child == parent:
             check.add(where, "destinationNodeURI", f"makes {child} a child of itself")
@@ -315,9 +352,12 @@ def parse_case_package(raw: bytes, filename: str) -> CasePackage:
         parent_id = None if parent == doc_id else parent
         if child in placed:
             if item.parent != parent_id:
-                check.add(where, "originNodeURI",
-                          f"gives {child} a second parent ({parent}); competencies form a tree, "
-                          "so each item may have only one isChildOf parent")
+                check.add(
+                    where,
+                    "originNodeURI",
+                    f"gives {child} a second parent ({parent}); competencies form a tree, "
+                    "so each item may have only one isChildOf parent",
+                )
             continue
         item.parent, item.position = parent_id, seq
         placed.add(child)
@@ -331,10 +371,13 @@ def parse_case_package(raw: bytes, filename: str) -> CasePackage:
             seen.append(node)
             node = items[node].parent
         if node is not None and node not in reported:
-            loop = seen[seen.index(node):]
+            loop = seen[seen.index(node) :]
             reported.update(loop)
-            check.add(f"CFItem {node}", "CFAssociations",
-                      "isChildOf associations form a cycle: " + " → ".join([*loop, node]))
+            check.add(
+                f"CFItem {node}",
+                "CFAssociations",
+                "isChildOf associations form a cycle: " + " → ".join([*loop, node]),
+            )
     pkg.items = list(items.values())
 
     for r_index, raw_rubric in enumerate(check.obj_list(data, "CFRubrics", "package")):
@@ -344,42 +387,54 @@ def parse_case_package(raw: bytes, filename: str) -> CasePackage:
     seen_rubrics: set[str] = set()
     for rub in pkg.rubrics:
         if rub.identifier in seen_rubrics:
-            check.add(f"CFRubric {rub.identifier}", "identifier", "is used by more than one "
-                      "CFRubric")
+            check.add(
+                f"CFRubric {rub.identifier}", "identifier", "is used by more than one CFRubric"
+            )
         seen_rubrics.add(rub.identifier)
     if check.problems:
         raise ImportFailed(check.problems)
     return pkg
 
 
-def _parse_rubric(check: _Checker, rub: dict[str, Any], r_index: int,
-                  items: dict[str, ParsedItem]) -> ParsedRubric | None:
-    ident = check.string(rub, "identifier", f"CFRubrics[{r_index}]", required=True,
-                         max_length=MAX_IDENTIFIER)
+def _parse_rubric(
+    check: _Checker, rub: dict[str, Any], r_index: int, items: dict[str, ParsedItem]
+) -> ParsedRubric | None:
+    ident = check.string(
+        rub, "identifier", f"CFRubrics[{r_index}]", required=True, max_length=MAX_IDENTIFIER
+    )
     where = _where("CFRubrics", r_index, ident)
     title = check.string(rub, "title", where, required=True)
     ext = rub.get(EXT) if isinstance(rub.get(EXT), dict) else {}
     criteria: list[ParsedCriterion] = []
     raw_criteria = check.obj_list(rub, "CFRubricCriteria", where, required=True)
-    if not raw_criteria and "CFRubricCriteria" in rub and isinstance(rub["CFRubricCriteria"],
-                                                                     list):
+    if not raw_criteria and "CFRubricCriteria" in rub and isinstance(rub["CFRubricCriteria"], list):
         check.add(where, "CFRubricCriteria", "is empty; a rubric needs at least one criterion")
     for c_index, crit in enumerate(raw_criteria):
-        c_id = check.string(crit, "identifier", f"{where} CFRubricCriteria[{c_index}]",
-                            required=True, max_length=MAX_IDENTIFIER)
-        c_where = f"CFRubricCriterion {c_id}" if c_id else \
-            f"{where} CFRubricCriteria[{c_index}]"
+        c_id = check.string(
+            crit,
+            "identifier",
+            f"{where} CFRubricCriteria[{c_index}]",
+            required=True,
+            max_length=MAX_IDENTIFIER,
+        )
+        c_where = f"CFRubricCriterion {c_id}" if c_id else f"{where} CFRubricCriteria[{c_index}]"
         category = check.string(crit, "category", c_where, max_length=300)
         description = check.string(crit, "description", c_where)
         if not category and not description:
-            check.add(c_where, "category", "is missing (an element needs a title: give "
-                      "category or description)")
+            check.add(
+                c_where,
+                "category",
+                "is missing (an element needs a title: give category or description)",
+            )
         item_id = None
         if crit.get("CFItemURI") is not None:
             item_id = check.node_ref(crit, "CFItemURI", c_where)
             if item_id is not None and item_id not in items:
-                check.add(c_where, "CFItemURI",
-                          f"points at {item_id}, which is not a CFItem of this package")
+                check.add(
+                    c_where,
+                    "CFItemURI",
+                    f"points at {item_id}, which is not a CFItem of this package",
+                )
         c_ext = crit.get(EXT) if isinstance(crit.get(EXT), dict) else {}
         required = c_ext.get(EXT_REQUIRED, True)
         if not isinstance(required, bool):
@@ -393,28 +448,49 @@ def _parse_rubric(check: _Checker, rub: dict[str, Any], r_index: int,
         if weight < 0:
             check.add(c_where, "weight", "cannot be negative")
         criterion = ParsedCriterion(
-            identifier=c_id, title=category or description.split("\n", 1)[0][:300],
-            description=description if category else "", weight=weight,
+            identifier=c_id,
+            title=category or description.split("\n", 1)[0][:300],
+            description=description if category else "",
+            weight=weight,
             position=check.integer(crit, "position", c_where, c_index),
-            item_identifier=item_id, guidance=guidance, required=required)
+            item_identifier=item_id,
+            guidance=guidance,
+            required=required,
+        )
         raw_levels = check.obj_list(crit, "CFRubricCriterionLevels", c_where, required=True)
         if not raw_levels and isinstance(crit.get("CFRubricCriterionLevels"), list):
             check.add(c_where, "CFRubricCriterionLevels", "is empty")
         staged = []
         for l_index, lv in enumerate(raw_levels):
-            l_id = check.string(lv, "identifier", f"{c_where} CFRubricCriterionLevels[{l_index}]",
-                                required=True, max_length=MAX_IDENTIFIER)
-            l_where = f"CFRubricCriterionLevel {l_id}" if l_id else \
-                f"{c_where} CFRubricCriterionLevels[{l_index}]"
+            l_id = check.string(
+                lv,
+                "identifier",
+                f"{c_where} CFRubricCriterionLevels[{l_index}]",
+                required=True,
+                max_length=MAX_IDENTIFIER,
+            )
+            l_where = (
+                f"CFRubricCriterionLevel {l_id}"
+                if l_id
+                else f"{c_where} CFRubricCriterionLevels[{l_index}]"
+            )
             quality = check.string(lv, "quality", l_where, required=True, max_length=120)
             score = check.number(lv, "score", l_where, None)
             if score is None and "score" not in lv:
                 score = Decimal(check.integer(lv, "position", l_where, l_index))
-            staged.append((score if score is not None else Decimal(0),
-                           check.integer(lv, "position", l_where, l_index),
-                           (l_id, quality, score or Decimal(0),
-                            check.string(lv, "description", l_where),
-                            check.string(lv, "feedback", l_where))))
+            staged.append(
+                (
+                    score if score is not None else Decimal(0),
+                    check.integer(lv, "position", l_where, l_index),
+                    (
+                        l_id,
+                        quality,
+                        score or Decimal(0),
+                        check.string(lv, "description", l_where),
+                        check.string(lv, "feedback", l_where),
+                    ),
+                )
+            )
         staged.sort(key=lambda s: (s[0], s[1]))
         criterion.levels = [s[2] for s in staged]
         criteria.append(criterion)
@@ -427,23 +503,35 @@ def _parse_rubric(check: _Checker, rub: dict[str, Any], r_index: int,
         for crit_p in criteria[1:]:
             mine = [(q, s) for _, q, s, _, _ in crit_p.levels]
             if mine != levels:
-                check.add(f"CFRubricCriterion {crit_p.identifier}", "CFRubricCriterionLevels",
-                          "has levels " + _describe_levels(mine) + " but the first criterion "
-                          "has " + _describe_levels(levels) + "; every criterion of a rubric "
-                          "must use the same levels")
+                check.add(
+                    f"CFRubricCriterion {crit_p.identifier}",
+                    "CFRubricCriterionLevels",
+                    "has levels " + _describe_levels(mine) + " but the first criterion "
+                    "has " + _describe_levels(levels) + "; every criterion of a rubric "
+                    "must use the same levels",
+                )
     names = [q for q, _ in levels]
     if len(set(names)) != len(names):
         check.add(where, "CFRubricCriterionLevels", "two levels have the same quality name")
     pass_level = ext.get(EXT_PASS_LEVEL, len(levels) // 2 if levels else None)
-    if pass_level is not None and (isinstance(pass_level, bool) or not isinstance(pass_level, int)
-                                   or not 0 <= pass_level < max(len(levels), 1)):
+    if pass_level is not None and (
+        isinstance(pass_level, bool)
+        or not isinstance(pass_level, int)
+        or not 0 <= pass_level < max(len(levels), 1)
+    ):
         check.add(where, f"{EXT}.{EXT_PASS_LEVEL}", "must be the position of one of the levels")
         pass_level = None
     min_total = check.number(ext, EXT_MIN_TOTAL, f"{where} {EXT}", None)
-    return ParsedRubric(identifier=ident, uri=check.string(rub, "uri", where, max_length=1000),
-                        title=title, description=check.string(rub, "description", where),
-                        criteria=criteria, levels=levels, pass_level=pass_level,
-                        min_total=min_total)
+    return ParsedRubric(
+        identifier=ident,
+        uri=check.string(rub, "uri", where, max_length=1000),
+        title=title,
+        description=check.string(rub, "description", where),
+        criteria=criteria,
+        levels=levels,
+        pass_level=pass_level,
+        min_total=min_total,
+    )
 
 
 def _describe_levels(levels: list[tuple[str, Decimal]]) -> str:
@@ -460,12 +548,16 @@ class ImportResult:
 
 def find_imported_framework(org: Organization, case_identifier: str) -> Framework | None:
     """The framework of `org` imported from the CFDocument with this identifier, if any."""
-    return db.session.scalar(select(Framework).where(
-        Framework.organization_id == org.id, Framework.case_identifier == case_identifier))
+    return db.session.scalar(
+        select(Framework).where(
+            Framework.organization_id == org.id, Framework.case_identifier == case_identifier
+        )
+    )
 
 
-def import_case_package(actor: User, org: Organization, raw: bytes, filename: str, *,
-                        update_existing: bool = False) -> ImportResult:
+def import_case_package(
+    actor: User, org: Organization, raw: bytes, filename: str, *, update_existing: bool = False
+) -> ImportResult:
     """Import (or, when asked, update from) a CASE package. All or nothing.
 
     Raises `ImportFailed` for an invalid package and `DuplicateImport` when the same CFDocument
@@ -483,7 +575,10 @@ def import_case_package(actor: User, org: Organization, raw: bytes, filename: st
     framework.title = clean_text(pkg.title, 300)
     framework.version, framework.description = pkg.version, pkg.description
     framework.source_url, framework.case_uri, framework.creator = (
-        pkg.source_url, pkg.uri, pkg.creator)
+        pkg.source_url,
+        pkg.uri,
+        pkg.creator,
+    )
 
     existing = {c.case_identifier: c for c in framework.competencies}
     by_ident: dict[str, Competency] = {}
@@ -501,25 +596,46 @@ def import_case_package(actor: User, org: Organization, raw: bytes, filename: st
     db.session.flush()
     for item in pkg.items:
         by_ident[item.identifier].parent_id = (
-            by_ident[item.parent].id if item.parent is not None else None)
+            by_ident[item.parent].id if item.parent is not None else None
+        )
     db.session.flush()
 
     rubrics = [_write_rubric(actor, org, framework, parsed, by_ident) for parsed in pkg.rubrics]
     db.session.flush()
-    audit.record("framework.import", actor_id=actor.id, organization_id=org.id,
-                 subject_type="framework", subject_id=framework.public_id, file=filename,
-                 case_identifier=pkg.identifier, updated=updated, items=len(pkg.items),
-                 rubrics=[r.public_id for r in rubrics])
+    audit.record(
+        "framework.import",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="framework",
+        subject_id=framework.public_id,
+        file=filename,
+        case_identifier=pkg.identifier,
+        updated=updated,
+        items=len(pkg.items),
+        rubrics=[r.public_id for r in rubrics],
+    )
     return ImportResult(framework=framework, rubrics=rubrics, updated=updated)
 
 
-def _write_rubric(actor: User, org: Organization, framework: Framework, parsed: ParsedRubric,
-                  by_ident: dict[str, Competency]) -> Rubric:
-    rubric = db.session.scalar(select(Rubric).where(
-        Rubric.organization_id == org.id, Rubric.case_identifier == parsed.identifier))
+def _write_rubric(
+    actor: User,
+    org: Organization,
+    framework: Framework,
+    parsed: ParsedRubric,
+    by_ident: dict[str, Competency],
+) -> Rubric:
+    rubric = db.session.scalar(
+        select(Rubric).where(
+            Rubric.organization_id == org.id, Rubric.case_identifier == parsed.identifier
+        )
+    )
     if rubric is None:
-        rubric = Rubric(organization_id=org.id, case_identifier=parsed.identifier,
-                        title=clean_text(parsed.title, 300), framework=framework)
+        rubric = Rubric(
+            organization_id=org.id,
+            case_identifier=parsed.identifier,
+            title=clean_text(parsed.title, 300),
+            framework=framework,
+        )
         db.session.add(rubric)
         version = RubricVersion(number=1, title=rubric.title)
         rubric.versions.append(version)
@@ -532,18 +648,28 @@ def _write_rubric(actor: User, org: Organization, framework: Framework, parsed: 
     rubric.title, rubric.case_uri = clean_text(parsed.title, 300), parsed.uri
     version.title, version.description = rubric.title, parsed.description
     version.pass_level_position, version.min_total_points = parsed.pass_level, parsed.min_total
-    levels = [RubricLevel(position=i, name=name, points=points)
-              for i, (name, points) in enumerate(parsed.levels)]
+    levels = [
+        RubricLevel(position=i, name=name, points=points)
+        for i, (name, points) in enumerate(parsed.levels)
+    ]
     version.levels.extend(levels)
     for pos, crit in enumerate(parsed.criteria):
         element = RubricElement(
-            position=pos, title=clean_text(crit.title, 300), description=crit.description,
-            evidence_guidance=crit.guidance, is_required=crit.required, weight=crit.weight,
+            position=pos,
+            title=clean_text(crit.title, 300),
+            description=crit.description,
+            evidence_guidance=crit.guidance,
+            is_required=crit.required,
+            weight=crit.weight,
             case_identifier=crit.identifier,
-            competency=by_ident.get(crit.item_identifier) if crit.item_identifier else None)
+            competency=by_ident.get(crit.item_identifier) if crit.item_identifier else None,
+        )
         for level, (l_id, _, _, descriptor, feedback) in zip(levels, crit.levels, strict=True):
-            element.cells.append(RubricCell(level=level, descriptor=descriptor,
-                                            feedback=feedback, case_identifier=l_id))
+            element.cells.append(
+                RubricCell(
+                    level=level, descriptor=descriptor, feedback=feedback, case_identifier=l_id
+                )
+            )
         version.elements.append(element)
     return rubric
 
@@ -561,17 +687,22 @@ def _num(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def export_case_package(framework: Framework,
-                        rubrics: list[Rubric] | None = None) -> dict[str, Any]:
+def export_case_package(
+    framework: Framework, rubrics: list[Rubric] | None = None
+) -> dict[str, Any]:
     """The framework (and its rubrics' latest versions) as a CASE 1.0 package."""
     doc_uri = _uri(framework.case_uri, framework.case_identifier)
     changed = _stamp(framework.updated_at)
     doc_ref = {"title": framework.title, "identifier": framework.case_identifier, "uri": doc_uri}
     document = {
-        "identifier": framework.case_identifier, "uri": doc_uri,
-        "creator": framework.creator or "Portfolio", "title": framework.title,
-        "lastChangeDateTime": changed, "version": framework.version,
-        "description": framework.description, "officialSourceURL": framework.source_url,
+        "identifier": framework.case_identifier,
+        "uri": doc_uri,
+        "creator": framework.creator or "Portfolio",
+        "title": framework.title,
+        "lastChangeDateTime": changed,
+        "version": framework.version,
+        "description": framework.description,
+        "officialSourceURL": framework.source_url,
         "language": "en",
     }
     tree = services.competency_tree(framework)
@@ -580,7 +711,9 @@ def export_case_package(framework: Framework,
     for comp, _depth in tree:
         uri = _uri(comp.case_uri, comp.case_identifier)
         item: dict[str, Any] = {
-            "identifier": comp.case_identifier, "uri": uri, "fullStatement": comp.statement,
+            "identifier": comp.case_identifier,
+            "uri": uri,
+            "fullStatement": comp.statement,
             "lastChangeDateTime": _stamp(comp.created_at),
             "CFDocumentURI": doc_ref,
         }
@@ -593,24 +726,42 @@ def export_case_package(framework: Framework,
         items.append(item)
         siblings[comp.parent_id] = siblings.get(comp.parent_id, 0) + 1
         parent = comp.parent
-        destination = doc_ref if parent is None else {
-            "title": parent.statement[:100], "identifier": parent.case_identifier,
-            "uri": _uri(parent.case_uri, parent.case_identifier)}
-        associations.append({
-            "identifier": _derived_id(comp.case_identifier, "isChildOf"),
-            "uri": f"urn:uuid:{_derived_id(comp.case_identifier, 'isChildOf')}",
-            "associationType": "isChildOf", "sequenceNumber": siblings[comp.parent_id],
-            "lastChangeDateTime": _stamp(comp.created_at),
-            "originNodeURI": {"title": comp.statement[:100], "identifier": comp.case_identifier,
-                              "uri": uri},
-            "destinationNodeURI": destination,
-            "CFDocumentURI": doc_ref,
-        })
-    package: dict[str, Any] = {"CFDocument": document, "CFItems": items,
-                               "CFAssociations": associations}
+        destination = (
+            doc_ref
+            if parent is None
+            else {
+                "title": parent.statement[:100],
+                "identifier": parent.case_identifier,
+                "uri": _uri(parent.case_uri, parent.case_identifier),
+            }
+        )
+        associations.append(
+            {
+                "identifier": _derived_id(comp.case_identifier, "isChildOf"),
+                "uri": f"urn:uuid:{_derived_id(comp.case_identifier, 'isChildOf')}",
+                "associationType": "isChildOf",
+                "sequenceNumber": siblings[comp.parent_id],
+                "lastChangeDateTime": _stamp(comp.created_at),
+                "originNodeURI": {
+                    "title": comp.statement[:100],
+                    "identifier": comp.case_identifier,
+                    "uri": uri,
+                },
+                "destinationNodeURI": destination,
+                "CFDocumentURI": doc_ref,
+            }
+        )
+    package: dict[str, Any] = {
+        "CFDocument": document,
+        "CFItems": items,
+        "CFAssociations": associations,
+    }
     if rubrics is None:
-        rubrics = list(db.session.scalars(select(Rubric).where(
-            Rubric.framework_id == framework.id).order_by(Rubric.title)))
+        rubrics = list(
+            db.session.scalars(
+                select(Rubric).where(Rubric.framework_id == framework.id).order_by(Rubric.title)
+            )
+        )
     if rubrics:
         package["CFRubrics"] = [export_rubric(r.latest, r) for r in rubrics]
     return package
@@ -627,33 +778,47 @@ def export_rubric(version: RubricVersion, rubric: Rubric) -> dict[str, Any]:
         for lv in version.levels:
             cell = version.cell(el, lv)
             l_id = cell.case_identifier if cell else _derived_id(el.case_identifier, lv.name)
-            levels.append({
-                "identifier": l_id, "uri": f"urn:uuid:{l_id}",
-                "description": cell.descriptor if cell else "", "quality": lv.name,
-                "score": _num(lv.points), "feedback": cell.feedback if cell else "",
-                "position": lv.position + 1, "rubricCriterionId": el.case_identifier,
-                "lastChangeDateTime": _stamp(version.created_at),
-            })
+            levels.append(
+                {
+                    "identifier": l_id,
+                    "uri": f"urn:uuid:{l_id}",
+                    "description": cell.descriptor if cell else "",
+                    "quality": lv.name,
+                    "score": _num(lv.points),
+                    "feedback": cell.feedback if cell else "",
+                    "position": lv.position + 1,
+                    "rubricCriterionId": el.case_identifier,
+                    "lastChangeDateTime": _stamp(version.created_at),
+                }
+            )
         crit: dict[str, Any] = {
-            "identifier": el.case_identifier, "uri": f"urn:uuid:{el.case_identifier}",
-            "category": el.title, "description": el.description, "weight": _num(el.weight),
-            "position": el.position + 1, "rubricId": rubric.case_identifier,
+            "identifier": el.case_identifier,
+            "uri": f"urn:uuid:{el.case_identifier}",
+            "category": el.title,
+            "description": el.description,
+            "weight": _num(el.weight),
+            "position": el.position + 1,
+            "rubricId": rubric.case_identifier,
             "lastChangeDateTime": _stamp(version.created_at),
             "CFRubricCriterionLevels": levels,
             EXT: {EXT_GUIDANCE: el.evidence_guidance, EXT_REQUIRED: el.is_required},
         }
         if el.competency is not None:
             comp = el.competency
-            crit["CFItemURI"] = {"title": comp.statement[:100],
-                                 "identifier": comp.case_identifier,
-                                 "uri": _uri(comp.case_uri, comp.case_identifier)}
+            crit["CFItemURI"] = {
+                "title": comp.statement[:100],
+                "identifier": comp.case_identifier,
+                "uri": _uri(comp.case_uri, comp.case_identifier),
+            }
         criteria.append(crit)
     return {
         "identifier": rubric.case_identifier,
         "uri": _uri(rubric.case_uri, rubric.case_identifier),
-        "title": version.title, "description": version.description,
+        "title": version.title,
+        "description": version.description,
         "lastChangeDateTime": _stamp(version.created_at),
-        "CFRubricCriteria": criteria, EXT: ext,
+        "CFRubricCriteria": criteria,
+        EXT: ext,
     }
 
 

@@ -39,8 +39,9 @@ TRUE = {"yes", "y", "true", "1", "required"}
 FALSE = {"no", "n", "false", "0", "optional"}
 
 
-def parse_rubric_csv(raw: bytes, filename: str, *, title: str,
-                     pass_level_name: str = "") -> VersionInput:
+def parse_rubric_csv(
+    raw: bytes, filename: str, *, title: str, pass_level_name: str = ""
+) -> VersionInput:
     """Validate the whole CSV; raise `ImportFailed` listing every problem by line and column."""
     problems: list[ImportProblem] = []
 
@@ -50,8 +51,13 @@ def parse_rubric_csv(raw: bytes, filename: str, *, title: str,
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ImportFailed([ImportProblem(filename, "", "", "is not UTF-8 text (save the "
-                                          "spreadsheet as “CSV UTF-8”)")]) from None
+        raise ImportFailed(
+            [
+                ImportProblem(
+                    filename, "", "", "is not UTF-8 text (save the spreadsheet as “CSV UTF-8”)"
+                )
+            ]
+        ) from None
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -66,12 +72,19 @@ def parse_rubric_csv(raw: bytes, filename: str, *, title: str,
     columns = [h.strip().lower().replace(" ", "_") for h in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise ImportFailed([ImportProblem(filename, "line 1", c, "column is missing from the "
-                                          "header row") for c in missing])
+        raise ImportFailed(
+            [
+                ImportProblem(filename, "line 1", c, "column is missing from the header row")
+                for c in missing
+            ]
+        )
     unknown = [c for c in columns if c and c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     for c in unknown:
-        bad(1, c, "is not a known column (known: "
-            + ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS) + ")")
+        bad(
+            1,
+            c,
+            "is not a known column (known: " + ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS) + ")",
+        )
 
     elements: dict[str, ElementInput] = {}
     element_lines: dict[str, int] = {}
@@ -110,8 +123,12 @@ def parse_rubric_csv(raw: bytes, filename: str, *, title: str,
                 continue
             if points is not None:
                 if level in level_points and level_points[level] != points:
-                    bad(line, "points", f"level “{level}” has {points} points here but "
-                        f"{level_points[level]} on an earlier line")
+                    bad(
+                        line,
+                        "points",
+                        f"level “{level}” has {points} points here but "
+                        f"{level_points[level]} on an earlier line",
+                    )
                 level_points.setdefault(level, points)
             if (name, level) in seen_cells:
                 bad(line, "level", f"element “{name}” already has a row for level “{level}”")
@@ -142,22 +159,33 @@ def parse_rubric_csv(raw: bytes, filename: str, *, title: str,
         if pass_level_name in level_names:
             pass_level = level_names.index(pass_level_name)
         else:
-            bad(None, "level", f"the pass level “{pass_level_name}” is not one of the levels "
-                f"({', '.join(level_names)})")
+            bad(
+                None,
+                "level",
+                f"the pass level “{pass_level_name}” is not one of the levels "
+                f"({', '.join(level_names)})",
+            )
     if problems:
         raise ImportFailed(problems)
     for element in elements.values():
-        element.descriptors = {i: descriptors[(element.title, n)]
-                               for i, n in enumerate(level_names)}
-    return VersionInput(title=title, description="", elements=list(elements.values()),
-                        levels=[LevelInput(None, n, p) for n, p in ordered_levels],
-                        pass_level=pass_level)
+        element.descriptors = {
+            i: descriptors[(element.title, n)] for i, n in enumerate(level_names)
+        }
+    return VersionInput(
+        title=title,
+        description="",
+        elements=list(elements.values()),
+        levels=[LevelInput(None, n, p) for n, p in ordered_levels],
+        pass_level=pass_level,
+    )
 
 
 def _merge(element: ElementInput, values: dict[str, str], line: int, bad) -> None:  # type: ignore[no-untyped-def]
     """Element columns may repeat on every row; they must not contradict each other."""
-    for column, attr in (("element_description", "description"),
-                         ("evidence_guidance", "evidence_guidance")):
+    for column, attr in (
+        ("element_description", "description"),
+        ("evidence_guidance", "evidence_guidance"),
+    ):
         value = values.get(column, "")
         if not value:
             continue
@@ -182,15 +210,31 @@ def _merge(element: ElementInput, values: dict[str, str], line: int, bad) -> Non
             bad(line, "weight", f"must be a number of zero or more, not {weight!r}")
 
 
-def import_rubric_csv(actor: User, org: Organization, raw: bytes, filename: str, *, title: str,
-                      pass_level_name: str = "", framework: Framework | None = None) -> Rubric:
+def import_rubric_csv(
+    actor: User,
+    org: Organization,
+    raw: bytes,
+    filename: str,
+    *,
+    title: str,
+    pass_level_name: str = "",
+    framework: Framework | None = None,
+) -> Rubric:
     """Create a rubric (first draft version) from a CSV file. All or nothing."""
     services.require_admin(actor, org)
     data = parse_rubric_csv(raw, filename, title=title, pass_level_name=pass_level_name)
-    rubric = services.create_rubric(actor, org, title=title, framework=framework,
-                                    with_default_levels=False)
+    rubric = services.create_rubric(
+        actor, org, title=title, framework=framework, with_default_levels=False
+    )
     services.save_version(actor, rubric.latest, data)
-    audit.record("rubric.import_csv", actor_id=actor.id, organization_id=org.id,
-                 subject_type="rubric", subject_id=rubric.public_id, file=filename,
-                 elements=len(data.elements), levels=len(data.levels))
+    audit.record(
+        "rubric.import_csv",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="rubric",
+        subject_id=rubric.public_id,
+        file=filename,
+        elements=len(data.elements),
+        levels=len(data.levels),
+    )
     return rubric

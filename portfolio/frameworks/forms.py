@@ -33,34 +33,40 @@ class FileSize:
         data = storage.read(self.max_bytes + 1)
         storage.seek(0)
         if len(data) > self.max_bytes:
-            raise ValidationError(
-                f"The file is larger than {self.max_bytes // (1024 * 1024)} MB.")
+            raise ValidationError(f"The file is larger than {self.max_bytes // (1024 * 1024)} MB.")
         if not data:
             raise ValidationError("The file is empty.")
 
 
 class FrameworkForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=300)])
-    version = StringField("Version", validators=[Optional(), Length(max=60)],
-                          description="The publisher's version label, e.g. 2024.1.")
+    version = StringField(
+        "Version",
+        validators=[Optional(), Length(max=60)],
+        description="The publisher's version label, e.g. 2024.1.",
+    )
     description = TextAreaField("Description", validators=[Optional(), Length(max=20000)])
-    source_url = StringField("Source URL", validators=[Optional(), URL(require_tld=False),
-                                                       Length(max=1000)])
+    source_url = StringField(
+        "Source URL", validators=[Optional(), URL(require_tld=False), Length(max=1000)]
+    )
 
 
 class CompetencyForm(FlaskForm):
-    code = StringField("Code", validators=[Optional(), Length(max=60)],
-                       description="A human code such as WLD-2.3.")
+    code = StringField(
+        "Code", validators=[Optional(), Length(max=60)], description="A human code such as WLD-2.3."
+    )
     statement = TextAreaField("Statement", validators=[DataRequired(), Length(max=5000)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=20000)])
     parent = SelectField("Place under", choices=[], validate_choice=True)
 
 
 class ImportCaseForm(FlaskForm):
-    package = FileField("CASE package (JSON)", validators=[
-        FileRequired("Choose a CASE JSON file."), FileSize(MAX_IMPORT_BYTES)],
+    package = FileField(
+        "CASE package (JSON)",
+        validators=[FileRequired("Choose a CASE JSON file."), FileSize(MAX_IMPORT_BYTES)],
         description="A 1EdTech CASE 1.0 package with CFDocument, CFItems, CFAssociations "
-                    "and optionally CFRubrics. Up to 5 MB.")
+        "and optionally CFRubrics. Up to 5 MB.",
+    )
     update_existing = BooleanField("If this framework was imported before, update it")
 
 
@@ -72,14 +78,19 @@ class RubricForm(FlaskForm):
 
 class ImportRubricCsvForm(FlaskForm):
     title = StringField("Rubric title", validators=[DataRequired(), Length(max=300)])
-    csv_file = FileField("CSV file", validators=[
-        FileRequired("Choose a CSV file."), FileSize(MAX_IMPORT_BYTES)],
+    csv_file = FileField(
+        "CSV file",
+        validators=[FileRequired("Choose a CSV file."), FileSize(MAX_IMPORT_BYTES)],
         description="One row per element and level. Columns: element, level, points, "
-                    "descriptor, and optionally element_description, evidence_guidance, "
-                    "required (yes/no), weight.")
-    pass_level = StringField("Pass level", validators=[Optional(), Length(max=120)],
-                             description="Name of the level every required element must reach "
-                                         "(default: the middle level, e.g. Meets).")
+        "descriptor, and optionally element_description, evidence_guidance, "
+        "required (yes/no), weight.",
+    )
+    pass_level = StringField(
+        "Pass level",
+        validators=[Optional(), Length(max=120)],
+        description="Name of the level every required element must reach "
+        "(default: the middle level, e.g. Meets).",
+    )
 
 
 class EmptyForm(FlaskForm):
@@ -128,18 +139,33 @@ def _num(value: Decimal | None) -> str:
 def state_from_version(version: RubricVersion) -> EditorState:
     """The editor's state for a saved version."""
     levels = [EditorLevel(f"l{lv.id}", lv.id, lv.name, _num(lv.points)) for lv in version.levels]
-    pass_key = next((f"l{lv.id}" for lv in version.levels
-                     if lv.position == version.pass_level_position), "")
+    pass_key = next(
+        (f"l{lv.id}" for lv in version.levels if lv.position == version.pass_level_position), ""
+    )
     elements = []
     for el in version.elements:
         cells = {f"l{c.level_id}": c.descriptor for c in el.cells}
-        elements.append(EditorElement(
-            key=f"e{el.public_id}", public_id=el.public_id, title=el.title,
-            description=el.description, evidence_guidance=el.evidence_guidance,
-            is_required=el.is_required, weight=_num(el.weight),
-            competency=str(el.competency_id or ""), cells=cells))
-    return EditorState(version.title, version.description, levels, elements, pass_key,
-                       _num(version.min_total_points))
+        elements.append(
+            EditorElement(
+                key=f"e{el.public_id}",
+                public_id=el.public_id,
+                title=el.title,
+                description=el.description,
+                evidence_guidance=el.evidence_guidance,
+                is_required=el.is_required,
+                weight=_num(el.weight),
+                competency=str(el.competency_id or ""),
+                cells=cells,
+            )
+        )
+    return EditorState(
+        version.title,
+        version.description,
+        levels,
+        elements,
+        pass_key,
+        _num(version.min_total_points),
+    )
 
 
 def state_from_form(form: MultiDict[str, str], version: RubricVersion) -> EditorState:
@@ -150,21 +176,38 @@ def state_from_form(form: MultiDict[str, str], version: RubricVersion) -> Editor
     for key in form.getlist("level_keys")[:50]:
         raw_id = key[1:] if key.startswith("l") else ""
         level_id = int(raw_id) if raw_id.isdigit() and int(raw_id) in level_ids else None
-        levels.append(EditorLevel(key, level_id, form.get(f"level-{key}-name", ""),
-                                  form.get(f"level-{key}-points", "")))
+        levels.append(
+            EditorLevel(
+                key,
+                level_id,
+                form.get(f"level-{key}-name", ""),
+                form.get(f"level-{key}-points", ""),
+            )
+        )
     elements = []
     for key in form.getlist("element_keys")[:100]:
         pid = key[1:] if key.startswith("e") and key[1:] in element_ids else None
-        elements.append(EditorElement(
-            key=key, public_id=pid, title=form.get(f"element-{key}-title", ""),
-            description=form.get(f"element-{key}-description", ""),
-            evidence_guidance=form.get(f"element-{key}-guidance", ""),
-            is_required=bool(form.get(f"element-{key}-required")),
-            weight=form.get(f"element-{key}-weight", "1"),
-            competency=form.get(f"element-{key}-competency", ""),
-            cells={lv.key: form.get(f"cell-{key}-{lv.key}", "") for lv in levels}))
-    return EditorState(form.get("title", ""), form.get("description", ""), levels, elements,
-                       form.get("pass_level", ""), form.get("min_total_points", ""))
+        elements.append(
+            EditorElement(
+                key=key,
+                public_id=pid,
+                title=form.get(f"element-{key}-title", ""),
+                description=form.get(f"element-{key}-description", ""),
+                evidence_guidance=form.get(f"element-{key}-guidance", ""),
+                is_required=bool(form.get(f"element-{key}-required")),
+                weight=form.get(f"element-{key}-weight", "1"),
+                competency=form.get(f"element-{key}-competency", ""),
+                cells={lv.key: form.get(f"cell-{key}-{lv.key}", "") for lv in levels},
+            )
+        )
+    return EditorState(
+        form.get("title", ""),
+        form.get("description", ""),
+        levels,
+        elements,
+        form.get("pass_level", ""),
+        form.get("min_total_points", ""),
+    )
 
 
 def new_key(prefix: str) -> str:
@@ -216,22 +259,35 @@ def state_to_input(state: EditorState, competency_ids: set[int]) -> VersionInput
     for i, el in enumerate(state.elements, 1):
         weight = _decimal(el.weight or "1")
         if weight is None:
-            raise DomainError(f"Element {i} ({el.title or 'untitled'}): the weight must be a "
-                              "number.")
+            raise DomainError(
+                f"Element {i} ({el.title or 'untitled'}): the weight must be a number."
+            )
         comp = int(el.competency) if el.competency.isdigit() else None
         if comp is not None and comp not in competency_ids:
             raise DomainError(f"Element {i}: choose a competency of this organization.")
-        elements.append(ElementInput(
-            public_id=el.public_id, title=el.title, description=el.description,
-            evidence_guidance=el.evidence_guidance, is_required=el.is_required, weight=weight,
-            competency_id=comp,
-            descriptors={j: el.cells.get(lv.key, "") for j, lv in enumerate(state.levels)}))
-    pass_index = next((i for i, lv in enumerate(state.levels) if lv.key == state.pass_level),
-                      None)
+        elements.append(
+            ElementInput(
+                public_id=el.public_id,
+                title=el.title,
+                description=el.description,
+                evidence_guidance=el.evidence_guidance,
+                is_required=el.is_required,
+                weight=weight,
+                competency_id=comp,
+                descriptors={j: el.cells.get(lv.key, "") for j, lv in enumerate(state.levels)},
+            )
+        )
+    pass_index = next((i for i, lv in enumerate(state.levels) if lv.key == state.pass_level), None)
     min_total = None
     if state.min_total_points.strip():
         min_total = _decimal(state.min_total_points)
         if min_total is None or min_total < 0:
             raise DomainError("The minimum total of points must be a number of zero or more.")
-    return VersionInput(title=state.title, description=state.description, elements=elements,
-                        levels=levels, pass_level=pass_index, min_total_points=min_total)
+    return VersionInput(
+        title=state.title,
+        description=state.description,
+        elements=elements,
+        levels=levels,
+        pass_level=pass_index,
+        min_total_points=min_total,
+    )

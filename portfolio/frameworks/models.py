@@ -33,8 +33,11 @@ class Framework(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "frameworks"
     __table_args__ = (
-        UniqueConstraint("organization_id", "case_identifier",
-                         name="uq_frameworks_organization_id_case_identifier"),
+        UniqueConstraint(
+            "organization_id",
+            "case_identifier",
+            name="uq_frameworks_organization_id_case_identifier",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,7 +64,8 @@ class Framework(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     )
 
     competencies: Mapped[list[Competency]] = relationship(
-        back_populates="framework", cascade="all, delete-orphan",
+        back_populates="framework",
+        cascade="all, delete-orphan",
         order_by="Competency.position",
     )
 
@@ -116,8 +120,9 @@ class Rubric(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "rubrics"
     __table_args__ = (
-        UniqueConstraint("organization_id", "case_identifier",
-                         name="uq_rubrics_organization_id_case_identifier"),
+        UniqueConstraint(
+            "organization_id", "case_identifier", name="uq_rubrics_organization_id_case_identifier"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -159,13 +164,13 @@ class RubricVersion(TimestampMixin, db.Model):  # type: ignore[name-defined,misc
     """
 
     __tablename__ = "rubric_versions"
-    __table_args__ = (UniqueConstraint("rubric_id", "number",
-                                       name="uq_rubric_versions_rubric_id_number"),)
+    __table_args__ = (
+        UniqueConstraint("rubric_id", "number", name="uq_rubric_versions_rubric_id_number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id", ondelete="CASCADE"),
-                                           index=True)
+    rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id", ondelete="CASCADE"), index=True)
     #: 1, 2, 3... within the rubric.
     number: Mapped[int] = mapped_column(Integer, nullable=False)
     #: Title and description as of this version (shown to workers).
@@ -177,9 +182,7 @@ class RubricVersion(TimestampMixin, db.Model):  # type: ignore[name-defined,misc
     #: Pass rule, part 2 (optional): the weighted total of points must reach this.
     min_total_points: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    published_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     rubric: Mapped[Rubric] = relationship(back_populates="versions")
     elements: Mapped[list[RubricElement]] = relationship(
@@ -218,8 +221,9 @@ class RubricElement(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    version_id: Mapped[int] = mapped_column(ForeignKey("rubric_versions.id", ondelete="CASCADE"),
-                                            index=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("rubric_versions.id", ondelete="CASCADE"), index=True
+    )
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     title: Mapped[str] = mapped_column(String(300), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
@@ -249,8 +253,9 @@ class RubricLevel(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "rubric_levels"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("rubric_versions.id", ondelete="CASCADE"),
-                                            index=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("rubric_versions.id", ondelete="CASCADE"), index=True
+    )
     #: 0 = lowest level; the pass rule compares positions.
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     name: Mapped[str] = mapped_column(String(120), nullable=False)
@@ -266,14 +271,17 @@ class RubricCell(db.Model):  # type: ignore[name-defined,misc]
     """What performance at one level looks like for one element (a CFRubricCriterionLevel)."""
 
     __tablename__ = "rubric_cells"
-    __table_args__ = (UniqueConstraint("element_id", "level_id",
-                                       name="uq_rubric_cells_element_id_level_id"),)
+    __table_args__ = (
+        UniqueConstraint("element_id", "level_id", name="uq_rubric_cells_element_id_level_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    element_id: Mapped[int] = mapped_column(ForeignKey("rubric_elements.id", ondelete="CASCADE"),
-                                            index=True)
-    level_id: Mapped[int] = mapped_column(ForeignKey("rubric_levels.id", ondelete="CASCADE"),
-                                          index=True)
+    element_id: Mapped[int] = mapped_column(
+        ForeignKey("rubric_elements.id", ondelete="CASCADE"), index=True
+    )
+    level_id: Mapped[int] = mapped_column(
+        ForeignKey("rubric_levels.id", ondelete="CASCADE"), index=True
+    )
     descriptor: Mapped[str] = mapped_column(Text, nullable=False, default="")
     #: CASE feedback text for this cell, kept for round trips.
     feedback: Mapped[str] = mapped_column(Text, nullable=False, default="")

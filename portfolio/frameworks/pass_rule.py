@@ -66,13 +66,12 @@ def evaluate(
     if unknown:
         raise IncompleteScores("Unknown level for: " + ", ".join(unknown) + ".")
 
-    total = sum(
-        (by_position[scores[e.key]].points * e.weight for e in elements), start=Decimal(0)
-    )
+    total = sum((by_position[scores[e.key]].points * e.weight for e in elements), start=Decimal(0))
     pass_name = by_position[pass_level_position].name
     below = [e.title for e in elements if e.is_required and scores[e.key] < pass_level_position]
     reasons = [f"“{title}” is below {pass_name}." for title in below]
     if min_total_points is not None and total < min_total_points:
         reasons.append(f"The total of {total:g} points is below the required {min_total_points:g}.")
-    return Evaluation(passed=not reasons, total_points=total, below_pass_level=below,
-                      reasons=reasons)
+    return Evaluation(
+        passed=not reasons, total_points=total, below_pass_level=below, reasons=reasons
+    )

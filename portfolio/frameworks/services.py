@@ -31,7 +31,10 @@ from portfolio.frameworks.models import (
 
 #: Levels a new rubric starts with: name and points, lowest first.
 DEFAULT_LEVELS: tuple[tuple[str, int], ...] = (
-    ("Not yet", 0), ("Developing", 1), ("Meets", 2), ("Exceeds", 3),
+    ("Not yet", 0),
+    ("Developing", 1),
+    ("Meets", 2),
+    ("Exceeds", 3),
 )
 MAX_ELEMENTS = 50
 MAX_LEVELS = 10
@@ -45,40 +48,63 @@ def require_admin(actor: User, org: Organization) -> None:
 # -- frameworks ----------------------------------------------------------------------------
 def list_frameworks(org: Organization) -> list[Framework]:
     """The organization's frameworks by title."""
-    return list(db.session.scalars(
-        select(Framework).where(Framework.organization_id == org.id).order_by(Framework.title)
-    ))
+    return list(
+        db.session.scalars(
+            select(Framework).where(Framework.organization_id == org.id).order_by(Framework.title)
+        )
+    )
 
 
 def get_framework(org: Organization, public_id: str) -> Framework:
     """A framework of this organization, or `NotFound` (also for another org's framework)."""
     fw = None
     if is_public_id(public_id):
-        fw = db.session.scalar(select(Framework).where(
-            Framework.public_id == public_id, Framework.organization_id == org.id))
+        fw = db.session.scalar(
+            select(Framework).where(
+                Framework.public_id == public_id, Framework.organization_id == org.id
+            )
+        )
     if fw is None:
         raise NotFound("No such framework in this organization.")
     return fw
 
 
-def create_framework(actor: User, org: Organization, *, title: str, version: str = "",
-                     description: str = "", source_url: str = "") -> Framework:
+def create_framework(
+    actor: User,
+    org: Organization,
+    *,
+    title: str,
+    version: str = "",
+    description: str = "",
+    source_url: str = "",
+) -> Framework:
     """Create an empty framework."""
     require_admin(actor, org)
     title = clean_text(title, 300)
     if not title:
         raise DomainError("A framework needs a title.")
-    fw = Framework(organization_id=org.id, title=title, version=clean_text(version, 60),
-                   description=description.strip(), source_url=source_url.strip()[:1000])
+    fw = Framework(
+        organization_id=org.id,
+        title=title,
+        version=clean_text(version, 60),
+        description=description.strip(),
+        source_url=source_url.strip()[:1000],
+    )
     db.session.add(fw)
     db.session.flush()
-    audit.record("framework.create", actor_id=actor.id, organization_id=org.id,
-                 subject_type="framework", subject_id=fw.public_id)
+    audit.record(
+        "framework.create",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="framework",
+        subject_id=fw.public_id,
+    )
     return fw
 
 
-def update_framework(actor: User, fw: Framework, *, title: str, version: str, description: str,
-                     source_url: str) -> None:
+def update_framework(
+    actor: User, fw: Framework, *, title: str, version: str, description: str, source_url: str
+) -> None:
     """Change a framework's title, version label, description and source URL."""
     require_admin(actor, _org(fw.organization_id))
     title = clean_text(title, 300)
@@ -86,15 +112,26 @@ def update_framework(actor: User, fw: Framework, *, title: str, version: str, de
         raise DomainError("A framework needs a title.")
     fw.title, fw.version = title, clean_text(version, 60)
     fw.description, fw.source_url = description.strip(), source_url.strip()[:1000]
-    audit.record("framework.update", actor_id=actor.id, organization_id=fw.organization_id,
-                 subject_type="framework", subject_id=fw.public_id)
+    audit.record(
+        "framework.update",
+        actor_id=actor.id,
+        organization_id=fw.organization_id,
+        subject_type="framework",
+        subject_id=fw.public_id,
+    )
 
 
 def delete_framework(actor: User, fw: Framework) -> None:
     """Delete a framework and its competencies."""
     require_admin(actor, _org(fw.organization_id))
-    audit.record("framework.delete", actor_id=actor.id, organization_id=fw.organization_id,
-                 subject_type="framework", subject_id=fw.public_id, title=fw.title)
+    audit.record(
+        "framework.delete",
+        actor_id=actor.id,
+        organization_id=fw.organization_id,
+        subject_type="framework",
+        subject_id=fw.public_id,
+        title=fw.title,
+    )
     db.session.delete(fw)
 
 
@@ -125,15 +162,25 @@ def competency_tree(fw: Framework) -> list[tuple[Competency, int]]:
 
 def get_competency(fw: Framework, public_id: str) -> Competency:
     """A competency of this framework, or `NotFound`."""
-    comp = db.session.scalar(select(Competency).where(
-        Competency.public_id == public_id, Competency.framework_id == fw.id))
+    comp = db.session.scalar(
+        select(Competency).where(
+            Competency.public_id == public_id, Competency.framework_id == fw.id
+        )
+    )
     if comp is None:
         raise NotFound("No such competency in this framework.")
     return comp
 
 
-def add_competency(actor: User, fw: Framework, *, statement: str, code: str = "",
-                   description: str = "", parent: Competency | None = None) -> Competency:
+def add_competency(
+    actor: User,
+    fw: Framework,
+    *,
+    statement: str,
+    code: str = "",
+    description: str = "",
+    parent: Competency | None = None,
+) -> Competency:
     """Add a competency under `parent` (or at the top level), after its siblings."""
     require_admin(actor, _org(fw.organization_id))
     statement = statement.strip()
@@ -142,38 +189,62 @@ def add_competency(actor: User, fw: Framework, *, statement: str, code: str = ""
     if parent is not None and parent.framework_id != fw.id:
         raise DomainError("The parent competency belongs to another framework.")
     parent_id = parent.id if parent is not None else None
-    last = db.session.scalar(select(func.max(Competency.position)).where(
-        Competency.framework_id == fw.id, Competency.parent_id.is_(None) if parent_id is None
-        else Competency.parent_id == parent_id))
-    comp = Competency(framework=fw, parent_id=parent_id, code=clean_text(code, 60),
-                      statement=statement, description=description.strip(),
-                      position=(last or 0) + 1)
+    last = db.session.scalar(
+        select(func.max(Competency.position)).where(
+            Competency.framework_id == fw.id,
+            Competency.parent_id.is_(None)
+            if parent_id is None
+            else Competency.parent_id == parent_id,
+        )
+    )
+    comp = Competency(
+        framework=fw,
+        parent_id=parent_id,
+        code=clean_text(code, 60),
+        statement=statement,
+        description=description.strip(),
+        position=(last or 0) + 1,
+    )
     db.session.add(comp)
     db.session.flush()
-    audit.record("competency.create", actor_id=actor.id, organization_id=fw.organization_id,
-                 subject_type="competency", subject_id=comp.public_id)
+    audit.record(
+        "competency.create",
+        actor_id=actor.id,
+        organization_id=fw.organization_id,
+        subject_type="competency",
+        subject_id=comp.public_id,
+    )
     return comp
 
 
-def update_competency(actor: User, comp: Competency, *, statement: str, code: str,
-                      description: str) -> None:
+def update_competency(
+    actor: User, comp: Competency, *, statement: str, code: str, description: str
+) -> None:
     """Change a competency's code, statement and description."""
     require_admin(actor, _org(comp.framework.organization_id))
     if not statement.strip():
         raise DomainError("A competency needs a statement.")
     comp.statement, comp.code = statement.strip(), clean_text(code, 60)
     comp.description = description.strip()
-    audit.record("competency.update", actor_id=actor.id,
-                 organization_id=comp.framework.organization_id,
-                 subject_type="competency", subject_id=comp.public_id)
+    audit.record(
+        "competency.update",
+        actor_id=actor.id,
+        organization_id=comp.framework.organization_id,
+        subject_type="competency",
+        subject_id=comp.public_id,
+    )
 
 
 def delete_competency(actor: User, comp: Competency) -> None:
     """Delete a competency and everything below it."""
     require_admin(actor, _org(comp.framework.organization_id))
-    audit.record("competency.delete", actor_id=actor.id,
-                 organization_id=comp.framework.organization_id,
-                 subject_type="competency", subject_id=comp.public_id)
+    audit.record(
+        "competency.delete",
+        actor_id=actor.id,
+        organization_id=comp.framework.organization_id,
+        subject_type="competency",
+        subject_id=comp.public_id,
+    )
     fw = comp.framework
     doomed = {comp.id}
     changed = True
@@ -211,17 +282,20 @@ def require_unlocked(version: RubricVersion) -> None:
 
 def list_rubrics(org: Organization) -> list[Rubric]:
     """The organization's rubrics by title."""
-    return list(db.session.scalars(
-        select(Rubric).where(Rubric.organization_id == org.id).order_by(Rubric.title)
-    ))
+    return list(
+        db.session.scalars(
+            select(Rubric).where(Rubric.organization_id == org.id).order_by(Rubric.title)
+        )
+    )
 
 
 def get_rubric(org: Organization, public_id: str) -> Rubric:
     """A rubric of this organization, or `NotFound`."""
     rubric = None
     if is_public_id(public_id):
-        rubric = db.session.scalar(select(Rubric).where(
-            Rubric.public_id == public_id, Rubric.organization_id == org.id))
+        rubric = db.session.scalar(
+            select(Rubric).where(Rubric.public_id == public_id, Rubric.organization_id == org.id)
+        )
     if rubric is None:
         raise NotFound("No such rubric in this organization.")
     return rubric
@@ -237,15 +311,25 @@ def get_version(rubric: Rubric, public_id: str) -> RubricVersion:
 
 def published_versions(org: Organization) -> list[RubricVersion]:
     """Every published rubric version of the organization, for credential forms."""
-    return list(db.session.scalars(
-        select(RubricVersion).join(Rubric).where(
-            Rubric.organization_id == org.id, RubricVersion.published_at.is_not(None))
-        .order_by(Rubric.title, RubricVersion.number)
-    ))
+    return list(
+        db.session.scalars(
+            select(RubricVersion)
+            .join(Rubric)
+            .where(Rubric.organization_id == org.id, RubricVersion.published_at.is_not(None))
+            .order_by(Rubric.title, RubricVersion.number)
+        )
+    )
 
 
-def create_rubric(actor: User, org: Organization, *, title: str, description: str = "",
-                  framework: Framework | None = None, with_default_levels: bool = True) -> Rubric:
+def create_rubric(
+    actor: User,
+    org: Organization,
+    *,
+    title: str,
+    description: str = "",
+    framework: Framework | None = None,
+    with_default_levels: bool = True,
+) -> Rubric:
     """Create a rubric with a first draft version (default levels, no elements yet)."""
     require_admin(actor, org)
     title = clean_text(title, 300)
@@ -261,16 +345,25 @@ def create_rubric(actor: User, org: Organization, *, title: str, description: st
         version.pass_level_position = 2
     db.session.add(rubric)
     db.session.flush()
-    audit.record("rubric.create", actor_id=actor.id, organization_id=org.id,
-                 subject_type="rubric", subject_id=rubric.public_id)
+    audit.record(
+        "rubric.create",
+        actor_id=actor.id,
+        organization_id=org.id,
+        subject_type="rubric",
+        subject_id=rubric.public_id,
+    )
     return rubric
 
 
 def copy_version(source: RubricVersion, number: int) -> RubricVersion:
     """An unsaved draft with the same content as `source` (new rows, same CASE identifiers)."""
-    new = RubricVersion(number=number, title=source.title, description=source.description,
-                        pass_level_position=source.pass_level_position,
-                        min_total_points=source.min_total_points)
+    new = RubricVersion(
+        number=number,
+        title=source.title,
+        description=source.description,
+        pass_level_position=source.pass_level_position,
+        min_total_points=source.min_total_points,
+    )
     level_map: dict[int, RubricLevel] = {}
     for lv in source.levels:
         copy = RubricLevel(position=lv.position, name=lv.name, points=lv.points)
@@ -278,13 +371,24 @@ def copy_version(source: RubricVersion, number: int) -> RubricVersion:
         level_map[lv.id] = copy
     for el in source.elements:
         el_copy = RubricElement(
-            position=el.position, title=el.title, description=el.description,
-            evidence_guidance=el.evidence_guidance, is_required=el.is_required, weight=el.weight,
-            competency_id=el.competency_id, case_identifier=el.case_identifier)
+            position=el.position,
+            title=el.title,
+            description=el.description,
+            evidence_guidance=el.evidence_guidance,
+            is_required=el.is_required,
+            weight=el.weight,
+            competency_id=el.competency_id,
+            case_identifier=el.case_identifier,
+        )
         for cell in el.cells:
-            el_copy.cells.append(RubricCell(level=level_map[cell.level_id],
-                                            descriptor=cell.descriptor, feedback=cell.feedback,
-                                            case_identifier=cell.case_identifier))
+            el_copy.cells.append(
+                RubricCell(
+                    level=level_map[cell.level_id],
+                    descriptor=cell.descriptor,
+                    feedback=cell.feedback,
+                    case_identifier=cell.case_identifier,
+                )
+            )
         new.elements.append(el_copy)
     return new
 
@@ -298,8 +402,14 @@ def start_new_version(actor: User, rubric: Rubric) -> RubricVersion:
     new = copy_version(latest, latest.number + 1)
     rubric.versions.append(new)
     db.session.flush()
-    audit.record("rubric.new_version", actor_id=actor.id, organization_id=rubric.organization_id,
-                 subject_type="rubric_version", subject_id=new.public_id, number=new.number)
+    audit.record(
+        "rubric.new_version",
+        actor_id=actor.id,
+        organization_id=rubric.organization_id,
+        subject_type="rubric_version",
+        subject_id=new.public_id,
+        number=new.number,
+    )
     return new
 
 
@@ -407,9 +517,13 @@ def save_version(actor: User, version: RubricVersion, data: VersionInput) -> Non
     for gone_el in old_elements.values():
         version.elements.remove(gone_el)
     db.session.flush()
-    audit.record("rubric.update", actor_id=actor.id,
-                 organization_id=version.rubric.organization_id,
-                 subject_type="rubric_version", subject_id=version.public_id)
+    audit.record(
+        "rubric.update",
+        actor_id=actor.id,
+        organization_id=version.rubric.organization_id,
+        subject_type="rubric_version",
+        subject_id=version.public_id,
+    )
 
 
 def version_as_input(version: RubricVersion) -> VersionInput:
@@ -420,15 +534,26 @@ def version_as_input(version: RubricVersion) -> VersionInput:
         if lv.position == version.pass_level_position:
             pass_index = i
     return VersionInput(
-        title=version.title, description=version.description,
+        title=version.title,
+        description=version.description,
         levels=[LevelInput(lv.id, lv.name, lv.points) for lv in version.levels],
-        elements=[ElementInput(
-            public_id=el.public_id, title=el.title, description=el.description,
-            evidence_guidance=el.evidence_guidance, is_required=el.is_required, weight=el.weight,
-            competency_id=el.competency_id,
-            descriptors={index[c.level_id]: c.descriptor for c in el.cells if c.level_id in index},
-        ) for el in version.elements],
-        pass_level=pass_index, min_total_points=version.min_total_points,
+        elements=[
+            ElementInput(
+                public_id=el.public_id,
+                title=el.title,
+                description=el.description,
+                evidence_guidance=el.evidence_guidance,
+                is_required=el.is_required,
+                weight=el.weight,
+                competency_id=el.competency_id,
+                descriptors={
+                    index[c.level_id]: c.descriptor for c in el.cells if c.level_id in index
+                },
+            )
+            for el in version.elements
+        ],
+        pass_level=pass_index,
+        min_total_points=version.min_total_points,
     )
 
 
@@ -471,11 +596,14 @@ def publish_version(actor: User, version: RubricVersion) -> None:
         raise DomainError("This version cannot be published yet: " + " ".join(problems))
     version.published_at = utcnow()
     version.published_by_id = actor.id
-    audit.record("rubric.publish", actor_id=actor.id,
-                 organization_id=version.rubric.organization_id,
-                 subject_type="rubric_version", subject_id=version.public_id,
-                 number=version.number)
-
+    audit.record(
+        "rubric.publish",
+        actor_id=actor.id,
+        organization_id=version.rubric.organization_id,
+        subject_type="rubric_version",
+        subject_id=version.public_id,
+        number=version.number,
+    )
 
 
 def describe_pass_rule(version: RubricVersion) -> str:
@@ -485,7 +613,8 @@ def describe_pass_rule(version: RubricVersion) -> str:
         return "No pass rule has been set yet."
     text = f"Every required element must be at “{level.name}” or above"
     if version.min_total_points is not None:
-        text += (f", and the weighted total must reach {version.min_total_points.normalize():f} "
-                 f"of {max_total(version).normalize():f} points")
+        text += (
+            f", and the weighted total must reach {version.min_total_points.normalize():f} "
+            f"of {max_total(version).normalize():f} points"
+        )
     return text + "."
-

@@ -47,8 +47,9 @@ def _fail(exc: DomainError) -> None:
 def list_frameworks(slug: str) -> str:
     """The organization's frameworks."""
     org = _admin_org(slug)
-    return render_template("frameworks/list.html", org=org,
-                           frameworks=services.list_frameworks(org))
+    return render_template(
+        "frameworks/list.html", org=org, frameworks=services.list_frameworks(org)
+    )
 
 
 @bp.route("/o/<slug>/frameworks/new", methods=["GET", "POST"])
@@ -59,8 +60,13 @@ def create_framework(slug: str) -> Response | str:
     if form.validate_on_submit():
         try:
             fw = services.create_framework(
-                current_user, org, title=form.title.data or "", version=form.version.data or "",
-                description=form.description.data or "", source_url=form.source_url.data or "")
+                current_user,
+                org,
+                title=form.title.data or "",
+                version=form.version.data or "",
+                description=form.description.data or "",
+                source_url=form.source_url.data or "",
+            )
         except DomainError as exc:
             _fail(exc)
         else:
@@ -84,9 +90,15 @@ def show_framework(slug: str, fid: str) -> str:
     form = CompetencyForm()
     form.parent.choices = _parent_choices(fw)
     rubrics = db.session.scalars(select(Rubric).where(Rubric.framework_id == fw.id)).all()
-    return render_template("frameworks/show.html", org=org, framework=fw, form=form,
-                           tree=services.competency_tree(fw), rubrics=rubrics,
-                           delete_form=EmptyForm())
+    return render_template(
+        "frameworks/show.html",
+        org=org,
+        framework=fw,
+        form=form,
+        tree=services.competency_tree(fw),
+        rubrics=rubrics,
+        delete_form=EmptyForm(),
+    )
 
 
 @bp.route("/o/<slug>/frameworks/<fid>/edit", methods=["GET", "POST"])
@@ -97,10 +109,14 @@ def edit_framework(slug: str, fid: str) -> Response | str:
     form = FrameworkForm(obj=fw)
     if form.validate_on_submit():
         try:
-            services.update_framework(current_user, fw, title=form.title.data or "",
-                                      version=form.version.data or "",
-                                      description=form.description.data or "",
-                                      source_url=form.source_url.data or "")
+            services.update_framework(
+                current_user,
+                fw,
+                title=form.title.data or "",
+                version=form.version.data or "",
+                description=form.description.data or "",
+                source_url=form.source_url.data or "",
+            )
         except DomainError as exc:
             _fail(exc)
         else:
@@ -136,9 +152,14 @@ def add_competency(slug: str, fid: str) -> Response:
     else:
         parent = services.get_competency(fw, form.parent.data) if form.parent.data else None
         try:
-            services.add_competency(current_user, fw, statement=form.statement.data or "",
-                                    code=form.code.data or "",
-                                    description=form.description.data or "", parent=parent)
+            services.add_competency(
+                current_user,
+                fw,
+                statement=form.statement.data or "",
+                code=form.code.data or "",
+                description=form.description.data or "",
+                parent=parent,
+            )
         except DomainError as exc:
             _fail(exc)
         else:
@@ -157,17 +178,22 @@ def edit_competency(slug: str, fid: str, cid: str) -> Response | str:
     del form.parent
     if form.validate_on_submit():
         try:
-            services.update_competency(current_user, comp, statement=form.statement.data or "",
-                                       code=form.code.data or "",
-                                       description=form.description.data or "")
+            services.update_competency(
+                current_user,
+                comp,
+                statement=form.statement.data or "",
+                code=form.code.data or "",
+                description=form.description.data or "",
+            )
         except DomainError as exc:
             _fail(exc)
         else:
             db.session.commit()
             flash("Competency saved.", "success")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
-    return render_template("frameworks/competency_form.html", org=org, framework=fw,
-                           competency=comp, form=form)
+    return render_template(
+        "frameworks/competency_form.html", org=org, framework=fw, competency=comp, form=form
+    )
 
 
 @bp.post("/o/<slug>/frameworks/<fid>/competencies/<cid>/delete")
@@ -195,8 +221,12 @@ def import_case(slug: str) -> Response | str:
         filename = (upload.filename or "package.json").rsplit("/", 1)[-1][:200]
         try:
             result = case.import_case_package(
-                current_user, org, upload.read(), filename,
-                update_existing=bool(form.update_existing.data))
+                current_user,
+                org,
+                upload.read(),
+                filename,
+                update_existing=bool(form.update_existing.data),
+            )
         except case.ImportFailed as exc:
             db.session.rollback()
             problems = exc.problems
@@ -208,12 +238,17 @@ def import_case(slug: str) -> Response | str:
         else:
             db.session.commit()
             verb = "updated" if result.updated else "imported"
-            flash(f"“{result.framework.title}” {verb}: {len(result.framework.competencies)} "
-                  f"competencies, {len(result.rubrics)} rubric draft(s).", "success")
-            return redirect(url_for("frameworks.show_framework", slug=slug,
-                                    fid=result.framework.public_id))
-    return render_template("frameworks/import_case.html", org=org, form=form, problems=problems,
-                           duplicate=duplicate)
+            flash(
+                f"“{result.framework.title}” {verb}: {len(result.framework.competencies)} "
+                f"competencies, {len(result.rubrics)} rubric draft(s).",
+                "success",
+            )
+            return redirect(
+                url_for("frameworks.show_framework", slug=slug, fid=result.framework.public_id)
+            )
+    return render_template(
+        "frameworks/import_case.html", org=org, form=form, problems=problems, duplicate=duplicate
+    )
 
 
 @bp.get("/o/<slug>/frameworks/<fid>/case.json")
@@ -224,7 +259,8 @@ def export_case(slug: str, fid: str) -> Response:
     body = json.dumps(case.export_case_package(fw), indent=2, ensure_ascii=False)
     response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="framework-{fw.public_id}-case.json"')
+        f'attachment; filename="framework-{fw.public_id}-case.json"'
+    )
     return response
 
 
@@ -249,15 +285,25 @@ def create_rubric(slug: str) -> Response | str:
     if form.validate_on_submit():
         fw = services.get_framework(org, form.framework.data) if form.framework.data else None
         try:
-            rubric = services.create_rubric(current_user, org, title=form.title.data or "",
-                                            description=form.description.data or "",
-                                            framework=fw)
+            rubric = services.create_rubric(
+                current_user,
+                org,
+                title=form.title.data or "",
+                description=form.description.data or "",
+                framework=fw,
+            )
         except DomainError as exc:
             _fail(exc)
         else:
             db.session.commit()
-            return redirect(url_for("frameworks.edit_version", slug=slug, rid=rubric.public_id,
-                                    vid=rubric.latest.public_id))
+            return redirect(
+                url_for(
+                    "frameworks.edit_version",
+                    slug=slug,
+                    rid=rubric.public_id,
+                    vid=rubric.latest.public_id,
+                )
+            )
     return render_template("frameworks/rubric_form.html", org=org, form=form)
 
 
@@ -272,8 +318,13 @@ def import_rubric_csv(slug: str) -> Response | str:
         filename = (upload.filename or "rubric.csv").rsplit("/", 1)[-1][:200]
         try:
             rubric = csv_import.import_rubric_csv(
-                current_user, org, upload.read(), filename, title=form.title.data or "",
-                pass_level_name=(form.pass_level.data or "").strip())
+                current_user,
+                org,
+                upload.read(),
+                filename,
+                title=form.title.data or "",
+                pass_level_name=(form.pass_level.data or "").strip(),
+            )
         except case.ImportFailed as exc:
             db.session.rollback()
             problems = exc.problems
@@ -282,8 +333,14 @@ def import_rubric_csv(slug: str) -> Response | str:
         else:
             db.session.commit()
             flash("Rubric imported as a draft. Check it and publish it.", "success")
-            return redirect(url_for("frameworks.edit_version", slug=slug, rid=rubric.public_id,
-                                    vid=rubric.latest.public_id))
+            return redirect(
+                url_for(
+                    "frameworks.edit_version",
+                    slug=slug,
+                    rid=rubric.public_id,
+                    vid=rubric.latest.public_id,
+                )
+            )
     return render_template("frameworks/import_csv.html", org=org, form=form, problems=problems)
 
 
@@ -292,10 +349,15 @@ def show_rubric(slug: str, rid: str) -> str:
     """A rubric's versions, with the newest one shown."""
     org = _admin_org(slug)
     rubric = services.get_rubric(org, rid)
-    return render_template("frameworks/rubric.html", org=org, rubric=rubric,
-                           version=rubric.latest, form=EmptyForm(),
-                           is_locked=services.is_version_locked,
-                           pass_rule=services.describe_pass_rule)
+    return render_template(
+        "frameworks/rubric.html",
+        org=org,
+        rubric=rubric,
+        version=rubric.latest,
+        form=EmptyForm(),
+        is_locked=services.is_version_locked,
+        pass_rule=services.describe_pass_rule,
+    )
 
 
 @bp.get("/o/<slug>/rubrics/<rid>/versions/<vid>")
@@ -304,22 +366,33 @@ def show_version(slug: str, rid: str, vid: str) -> str:
     org = _admin_org(slug)
     rubric = services.get_rubric(org, rid)
     version = services.get_version(rubric, vid)
-    return render_template("frameworks/preview.html", org=org, rubric=rubric, version=version,
-                           pass_rule=services.describe_pass_rule(version),
-                           problems=services.publication_problems(version),
-                           is_locked=services.is_version_locked(version), form=EmptyForm())
+    return render_template(
+        "frameworks/preview.html",
+        org=org,
+        rubric=rubric,
+        version=version,
+        pass_rule=services.describe_pass_rule(version),
+        problems=services.publication_problems(version),
+        is_locked=services.is_version_locked(version),
+        form=EmptyForm(),
+    )
 
 
-def _competency_options(org: Organization) -> list[tuple[Framework, list[tuple[Competency,
-                                                                                int]]]]:
+def _competency_options(org: Organization) -> list[tuple[Framework, list[tuple[Competency, int]]]]:
     return [(fw, services.competency_tree(fw)) for fw in services.list_frameworks(org)]
 
 
-def _render_editor(org: Organization, rubric: Rubric, version: RubricVersion,
-                   state: EditorState, status: int = 200) -> tuple[str, int]:
+def _render_editor(
+    org: Organization, rubric: Rubric, version: RubricVersion, state: EditorState, status: int = 200
+) -> tuple[str, int]:
     return render_template(
-        "frameworks/editor.html", org=org, rubric=rubric, version=version, state=state,
-        frameworks=_competency_options(org), form=EmptyForm(),
+        "frameworks/editor.html",
+        org=org,
+        rubric=rubric,
+        version=version,
+        state=state,
+        frameworks=_competency_options(org),
+        form=EmptyForm(),
         problems=services.publication_problems(version),
     ), status
 
@@ -337,8 +410,11 @@ def edit_version(slug: str, rid: str, vid: str) -> Response | str | tuple[str, i
     if services.is_version_locked(version):
         if request.method == "POST":
             services.require_unlocked(version)  # raises Conflict (409)
-        flash(f"Version {version.number} is published and cannot change. Start a new version "
-              "to edit it.", "info")
+        flash(
+            f"Version {version.number} is published and cannot change. Start a new version "
+            "to edit it.",
+            "info",
+        )
         return redirect(url_for("frameworks.show_rubric", slug=slug, rid=rid))
     if request.method == "GET":
         return _render_editor(org, rubric, version, state_from_version(version))
@@ -393,5 +469,4 @@ def new_version(slug: str, rid: str) -> Response:
         return redirect(url_for("frameworks.show_rubric", slug=slug, rid=rid))
     version = services.start_new_version(current_user, rubric)
     db.session.commit()
-    return redirect(url_for("frameworks.edit_version", slug=slug, rid=rid,
-                            vid=version.public_id))
+    return redirect(url_for("frameworks.edit_version", slug=slug, rid=rid, vid=version.public_id))

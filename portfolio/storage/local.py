@@ -181,8 +181,15 @@ class LocalStorage:
         """A URL served by `storage.upload` that accepts one part."""
         self._check_upload(key, upload_id)
         token = self._signer.dumps(
-            {"k": key, "id": upload_id, "p": int(part_number), "t": "application/octet-stream",
-             "m": 5 * 1024**3, "e": expires_in or self.default_expiry, "u": True}
+            {
+                "k": key,
+                "id": upload_id,
+                "p": int(part_number),
+                "t": "application/octet-stream",
+                "m": 5 * 1024**3,
+                "e": expires_in or self.default_expiry,
+                "u": True,
+            }
         )
         return url_for("storage.upload", token=token)
 

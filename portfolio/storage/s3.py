@@ -192,9 +192,9 @@ class S3Storage:
             Params={"Bucket": self.bucket, "Key": key, "ContentType": content_type},
             ExpiresIn=expires_in or self.default_expiry,
         )
-        return PresignedUpload(method="PUT", url=url, fields={},
-                               headers={"Content-Type": content_type})
-
+        return PresignedUpload(
+            method="PUT", url=url, fields={}, headers={"Content-Type": content_type}
+        )
 
     # -- multipart ------------------------------------------------------------------------
     def create_multipart_upload(self, key: str, *, content_type: str) -> str:
@@ -215,8 +215,12 @@ class S3Storage:
         check_key(key)
         return self.client.generate_presigned_url(  # type: ignore[no-any-return]
             "upload_part",
-            Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id,
-                    "PartNumber": part_number},
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": part_number,
+            },
             ExpiresIn=expires_in or self.default_expiry,
         )
 
@@ -250,9 +254,12 @@ class S3Storage:
         ordered = sorted(parts, key=lambda p: p.part_number)
         try:
             self.client.complete_multipart_upload(
-                Bucket=self.bucket, Key=key, UploadId=upload_id,
-                MultipartUpload={"Parts": [{"PartNumber": p.part_number, "ETag": p.etag}
-                                           for p in ordered]},
+                Bucket=self.bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={
+                    "Parts": [{"PartNumber": p.part_number, "ETag": p.etag} for p in ordered]
+                },
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
@@ -278,13 +285,17 @@ class S3Storage:
         try:
             self.client.put_bucket_cors(
                 Bucket=self.bucket,
-                CORSConfiguration={"CORSRules": [{
-                    "AllowedOrigins": origins,
-                    "AllowedMethods": ["GET", "HEAD", "PUT", "POST"],
-                    "AllowedHeaders": ["*"],
-                    "ExposeHeaders": ["ETag"],
-                    "MaxAgeSeconds": 3000,
-                }]},
+                CORSConfiguration={
+                    "CORSRules": [
+                        {
+                            "AllowedOrigins": origins,
+                            "AllowedMethods": ["GET", "HEAD", "PUT", "POST"],
+                            "AllowedHeaders": ["*"],
+                            "ExposeHeaders": ["ETag"],
+                            "MaxAgeSeconds": 3000,
+                        }
+                    ]
+                },
             )
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(str(exc)) from exc

@@ -9,8 +9,9 @@ from wtforms.validators import DataRequired, Length, Optional
 
 class AttachEvidenceForm(FlaskForm):
     element = HiddenField(validators=[DataRequired()])
-    item = SelectField("Evidence from your portfolio", validators=[DataRequired()],
-                       validate_choice=False)
+    item = SelectField(
+        "Evidence from your portfolio", validators=[DataRequired()], validate_choice=False
+    )
     note = StringField("How it shows this element", validators=[Optional(), Length(max=2000)])
 
 
@@ -19,11 +20,13 @@ class NoteForm(FlaskForm):
 
 
 class SubmitForm(FlaskForm):
-    note = TextAreaField("A note for the assessor (optional)",
-                         validators=[Optional(), Length(max=2000)])
+    note = TextAreaField(
+        "A note for the assessor (optional)", validators=[Optional(), Length(max=2000)]
+    )
     confirm = BooleanField(
         "I confirm this is my own work. I understand the evidence is frozen once submitted.",
-        validators=[DataRequired("Tick the box to confirm before submitting.")])
+        validators=[DataRequired("Tick the box to confirm before submitting.")],
+    )
 
 
 class QueueFilterForm(FlaskForm):

@@ -66,8 +66,12 @@ class Submission(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "submissions"
     __table_args__ = (
-        UniqueConstraint("learner_id", "credential_id", "attempt",
-                         name="uq_submissions_learner_credential_attempt"),
+        UniqueConstraint(
+            "learner_id",
+            "credential_id",
+            "attempt",
+            name="uq_submissions_learner_credential_attempt",
+        ),
         # The review queue: one organization's waiting work, oldest first (keyset pagination).
         Index("ix_submissions_queue", "organization_id", "state", "submitted_at", "id"),
         Index("ix_submissions_learner_id_created_at", "learner_id", "created_at"),
@@ -77,9 +81,7 @@ class Submission(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     learner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     #: The issuing organization (copied from the credential for the queue index).
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE")
-    )
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     credential_id: Mapped[int] = mapped_column(
         ForeignKey("credentials.id", ondelete="CASCADE"), index=True
     )
@@ -96,13 +98,15 @@ class Submission(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Claim: who holds the submission and until when (a lease; expired leases are free).
-    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
-                                                      index=True)
+    claimed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow,
-                                                 nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+    )
 
     learner: Mapped[User] = relationship(foreign_keys=[learner_id])
     organization: Mapped[Organization] = relationship()
@@ -110,11 +114,13 @@ class Submission(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     rubric_version: Mapped[RubricVersion] = relationship()
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
     evidence_links: Mapped[list[SubmissionEvidence]] = relationship(
-        back_populates="submission", cascade="all, delete-orphan",
+        back_populates="submission",
+        cascade="all, delete-orphan",
         order_by="SubmissionEvidence.id",
     )
-    reviews: Mapped[list[Review]] = relationship(back_populates="submission",
-                                                 order_by="Review.created_at")
+    reviews: Mapped[list[Review]] = relationship(
+        back_populates="submission", order_by="Review.created_at"
+    )
 
     @property
     def review(self) -> Review | None:
@@ -140,8 +146,12 @@ class SubmissionEvidence(db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "submission_evidence"
     __table_args__ = (
-        UniqueConstraint("submission_id", "element_id", "evidence_item_id",
-                         name="uq_submission_evidence_submission_element_item"),
+        UniqueConstraint(
+            "submission_id",
+            "element_id",
+            "evidence_item_id",
+            name="uq_submission_evidence_submission_element_item",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -201,21 +211,21 @@ class Review(db.Model):  # type: ignore[name-defined,misc]
 
     submission: Mapped[Submission] = relationship(back_populates="reviews")
     assessor: Mapped[User | None] = relationship()
-    scores: Mapped[list[Score]] = relationship(back_populates="review",
-                                               cascade="all, delete-orphan",
-                                               order_by="Score.id")
+    scores: Mapped[list[Score]] = relationship(
+        back_populates="review", cascade="all, delete-orphan", order_by="Score.id"
+    )
 
 
 class Score(db.Model):  # type: ignore[name-defined,misc]
     """The level an assessor gave one rubric element, with a remark."""
 
     __tablename__ = "scores"
-    __table_args__ = (UniqueConstraint("review_id", "element_id",
-                                       name="uq_scores_review_id_element_id"),)
+    __table_args__ = (
+        UniqueConstraint("review_id", "element_id", name="uq_scores_review_id_element_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"),
-                                           index=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
     element_id: Mapped[int] = mapped_column(ForeignKey("rubric_elements.id", ondelete="CASCADE"))
     level_id: Mapped[int] = mapped_column(ForeignKey("rubric_levels.id", ondelete="CASCADE"))
     remark: Mapped[str] = mapped_column(Text, nullable=False, default="")

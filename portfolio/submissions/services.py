@@ -92,28 +92,34 @@ def get_submission_for_assessor(assessor: User, org: Organization, public_id: st
 def can_assessor_view_item(user: User, item: EvidenceItem) -> bool:
     """True when the item is evidence in a submitted submission of an organization where the
     user assesses (and the user is not its owner): the only way assessors see evidence."""
-    orgs = [m.organization_id for m in user.memberships
-            if m.role in (Role.ASSESSOR, Role.ADMIN)]
+    orgs = [m.organization_id for m in user.memberships if m.role in (Role.ASSESSOR, Role.ADMIN)]
     if not orgs:
         return False
-    return db.session.scalar(
-        select(func.count(SubmissionEvidence.id))
-        .join(Submission, Submission.id == SubmissionEvidence.submission_id)
-        .where(SubmissionEvidence.evidence_item_id == item.id,
-               Submission.organization_id.in_(orgs),
-               Submission.state != SubmissionState.DRAFT,
-               Submission.learner_id != user.id)
-    ) > 0
+    return (
+        db.session.scalar(
+            select(func.count(SubmissionEvidence.id))
+            .join(Submission, Submission.id == SubmissionEvidence.submission_id)
+            .where(
+                SubmissionEvidence.evidence_item_id == item.id,
+                Submission.organization_id.in_(orgs),
+                Submission.state != SubmissionState.DRAFT,
+                Submission.learner_id != user.id,
+            )
+        )
+        > 0
+    )
 
 
 # -- worker side -------------------------------------------------------------------------------
 def attempts_of(learner: User, credential: Credential) -> list[Submission]:
     """The learner's attempts at a credential, oldest first."""
-    return list(db.session.scalars(
-        select(Submission).where(Submission.learner_id == learner.id,
-                                 Submission.credential_id == credential.id)
-        .order_by(Submission.attempt)
-    ))
+    return list(
+        db.session.scalars(
+            select(Submission)
+            .where(Submission.learner_id == learner.id, Submission.credential_id == credential.id)
+            .order_by(Submission.attempt)
+        )
+    )
 
 
 def start_submission(learner: User, credential: Credential) -> Submission:
@@ -138,8 +144,13 @@ def start_submission(learner: User, credential: Credential) -> Submission:
     if credential.max_attempts is not None and len(live) >= credential.max_attempts:
         raise DomainError(_final_message(org))
     number = (last.attempt + 1) if last is not None else 1
-    sub = Submission(learner_id=learner.id, organization_id=org.id, credential_id=credential.id,
-                     rubric_version_id=credential.rubric_version_id, attempt=number)
+    sub = Submission(
+        learner_id=learner.id,
+        organization_id=org.id,
+        credential_id=credential.id,
+        rubric_version_id=credential.rubric_version_id,
+        attempt=number,
+    )
     db.session.add(sub)
     if last is not None and last.state == SubmissionState.NEEDS_REVISION:
         _prefill(sub, last)
@@ -148,8 +159,14 @@ def start_submission(learner: User, credential: Credential) -> Submission:
     except IntegrityError as exc:  # two tabs started the same attempt at once
         db.session.rollback()
         raise Conflict("This attempt was just started in another window. Reload.") from exc
-    audit.record("submission.start", actor_id=learner.id, organization_id=org.id,
-                 subject_type="submission", subject_id=sub.public_id, attempt=number)
+    audit.record(
+        "submission.start",
+        actor_id=learner.id,
+        organization_id=org.id,
+        subject_type="submission",
+        subject_id=sub.public_id,
+        attempt=number,
+    )
     return sub
 
 
@@ -174,8 +191,11 @@ def _prefill(sub: Submission, last: Submission) -> None:
             if match is None:
                 continue
             element_id = match.id
-        sub.evidence_links.append(SubmissionEvidence(
-            element_id=element_id, evidence_item_id=link.evidence_item_id, note=link.note))
+        sub.evidence_links.append(
+            SubmissionEvidence(
+                element_id=element_id, evidence_item_id=link.evidence_item_id, note=link.note
+            )
+        )
 
 
 def _require_draft(sub: Submission) -> None:
@@ -190,8 +210,9 @@ def _element(sub: Submission, element_public_id: str) -> RubricElement:
     raise NotFound("No such rubric element in this submission.")
 
 
-def attach_evidence(learner: User, sub: Submission, element_public_id: str,
-                    item_public_id: str, note: str = "") -> SubmissionEvidence:
+def attach_evidence(
+    learner: User, sub: Submission, element_public_id: str, item_public_id: str, note: str = ""
+) -> SubmissionEvidence:
     """Offer one of the learner's ready items as evidence for one element."""
     if sub.learner_id != learner.id:
         raise NotFound("No such submission.")
@@ -206,8 +227,9 @@ def attach_evidence(learner: User, sub: Submission, element_public_id: str,
         if link.element_id == element.id and link.evidence_item_id == item.id:
             link.note = clean_text(note, 2000) if note else link.note
             return link
-    link = SubmissionEvidence(element_id=element.id, evidence_item_id=item.id,
-                              note=clean_text(note, 2000))
+    link = SubmissionEvidence(
+        element_id=element.id, evidence_item_id=item.id, note=clean_text(note, 2000)
+    )
     sub.evidence_links.append(link)
     db.session.flush()
     return link
@@ -257,8 +279,11 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
         raise Conflict("This submission has already been submitted.")
     missing = missing_required_elements(sub)
     if missing:
-        raise DomainError("Add evidence for every required element before submitting: "
-                          + ", ".join(f"“{e.title}”" for e in missing) + ".")
+        raise DomainError(
+            "Add evidence for every required element before submitting: "
+            + ", ".join(f"“{e.title}”" for e in missing)
+            + "."
+        )
     storage = get_storage()
     copied: list[str] = []
     now = utcnow()
@@ -266,8 +291,9 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
         for link in sub.evidence_links:
             item = link.evidence_item
             if item is None or item.state != EvidenceState.READY:
-                raise DomainError("One of the attached items is no longer available. "
-                                  "Remove it and try again.")
+                raise DomainError(
+                    "One of the attached items is no longer available. Remove it and try again."
+                )
             link.title, link.kind = item.title, str(item.kind)
             link.url, link.body_html = item.url, item.body_html
             if item.kind == EvidenceKind.FILE and item.storage_key:
@@ -288,15 +314,24 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
                 current_app.logger.warning("could not remove frozen copy %s", key)
         if isinstance(exc, DomainError):
             raise
-        raise DomainError("The file store did not answer, so nothing was submitted. "
-                          "Try again in a moment.") from exc
+        raise DomainError(
+            "The file store did not answer, so nothing was submitted. Try again in a moment."
+        ) from exc
     sub.note = clean_text(note, 2000) if note else sub.note
     sub.state = SubmissionState.SUBMITTED
     sub.submitted_at = now
-    audit.record("submission.submit", actor_id=learner.id, organization_id=sub.organization_id,
-                 subject_type="submission", subject_id=sub.public_id, attempt=sub.attempt,
-                 evidence=[{"element": link.element.public_id, "sha256": link.sha256}
-                           for link in sub.evidence_links])
+    audit.record(
+        "submission.submit",
+        actor_id=learner.id,
+        organization_id=sub.organization_id,
+        subject_type="submission",
+        subject_id=sub.public_id,
+        attempt=sub.attempt,
+        evidence=[
+            {"element": link.element.public_id, "sha256": link.sha256}
+            for link in sub.evidence_links
+        ],
+    )
 
 
 def withdraw(learner: User, sub: Submission) -> None:
@@ -306,19 +341,31 @@ def withdraw(learner: User, sub: Submission) -> None:
     now = utcnow()
     result = db.session.execute(
         update(Submission)
-        .where(Submission.id == sub.id,
-               Submission.state.in_([SubmissionState.DRAFT, SubmissionState.SUBMITTED]),
-               or_(Submission.claimed_by_id.is_(None), Submission.claim_expires_at <= now))
-        .values(state=SubmissionState.WITHDRAWN, withdrawn_at=now, claimed_by_id=None,
-                claim_expires_at=None)
+        .where(
+            Submission.id == sub.id,
+            Submission.state.in_([SubmissionState.DRAFT, SubmissionState.SUBMITTED]),
+            or_(Submission.claimed_by_id.is_(None), Submission.claim_expires_at <= now),
+        )
+        .values(
+            state=SubmissionState.WITHDRAWN,
+            withdrawn_at=now,
+            claimed_by_id=None,
+            claim_expires_at=None,
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
-        raise Conflict("An assessor is already reviewing this submission, so it can no longer "
-                       "be withdrawn.")
-    audit.record("submission.withdraw", actor_id=learner.id, organization_id=sub.organization_id,
-                 subject_type="submission", subject_id=sub.public_id)
+        raise Conflict(
+            "An assessor is already reviewing this submission, so it can no longer be withdrawn."
+        )
+    audit.record(
+        "submission.withdraw",
+        actor_id=learner.id,
+        organization_id=sub.organization_id,
+        subject_type="submission",
+        subject_id=sub.public_id,
+    )
     db.session.expire(sub)
 
 
@@ -358,14 +405,22 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise DomainError("That page link is broken. Start from the first page.") from exc
 
 
-def review_queue(assessor: User, org: Organization, filters: QueueFilter,
-                 cursor: str | None = None, limit: int = 25) -> QueuePage:
+def review_queue(
+    assessor: User,
+    org: Organization,
+    filters: QueueFilter,
+    cursor: str | None = None,
+    limit: int = 25,
+) -> QueuePage:
     """Submitted work of the organization, oldest first, with keyset pagination (no OFFSET).
     The assessor's own submissions are never in their queue."""
     require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
     now = utcnow()
-    conditions = [Submission.organization_id == org.id, Submission.state.in_(QUEUE_STATES),
-                  Submission.learner_id != assessor.id]
+    conditions = [
+        Submission.organization_id == org.id,
+        Submission.state.in_(QUEUE_STATES),
+        Submission.learner_id != assessor.id,
+    ]
     if filters.credential_id is not None:
         conditions.append(Submission.credential_id == filters.credential_id)
     if filters.mine:
@@ -376,16 +431,26 @@ def review_queue(assessor: User, org: Organization, filters: QueueFilter,
     if cursor:
         at, ident = decode_cursor(cursor)
         query = query.where(tuple_(Submission.submitted_at, Submission.id) > tuple_(at, ident))
-    rows = list(db.session.scalars(
-        query.options(selectinload(Submission.learner), selectinload(Submission.credential),
-                      selectinload(Submission.claimed_by))
-        .order_by(Submission.submitted_at, Submission.id).limit(limit + 1)
-    ))
+    rows = list(
+        db.session.scalars(
+            query.options(
+                selectinload(Submission.learner),
+                selectinload(Submission.credential),
+                selectinload(Submission.claimed_by),
+            )
+            .order_by(Submission.submitted_at, Submission.id)
+            .limit(limit + 1)
+        )
+    )
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    total = db.session.scalar(
-        select(func.count(Submission.id)).where(Submission.organization_id == org.id,
-                                                Submission.state.in_(QUEUE_STATES))
-    ) or 0
+    total = (
+        db.session.scalar(
+            select(func.count(Submission.id)).where(
+                Submission.organization_id == org.id, Submission.state.in_(QUEUE_STATES)
+            )
+        )
+        or 0
+    )
     return QueuePage(rows=rows[:limit], next_cursor=next_cursor, total_waiting=total)
 
 
@@ -400,12 +465,20 @@ def claim(assessor: User, org: Organization, sub: Submission) -> None:
     now = utcnow()
     result = db.session.execute(
         update(Submission)
-        .where(Submission.id == sub.id,
-               Submission.state.in_(QUEUE_STATES),
-               or_(Submission.claimed_by_id.is_(None), Submission.claim_expires_at <= now,
-                   Submission.claimed_by_id == assessor.id))
-        .values(claimed_by_id=assessor.id, claim_expires_at=now + _lease(),
-                state=SubmissionState.IN_REVIEW)
+        .where(
+            Submission.id == sub.id,
+            Submission.state.in_(QUEUE_STATES),
+            or_(
+                Submission.claimed_by_id.is_(None),
+                Submission.claim_expires_at <= now,
+                Submission.claimed_by_id == assessor.id,
+            ),
+        )
+        .values(
+            claimed_by_id=assessor.id,
+            claim_expires_at=now + _lease(),
+            state=SubmissionState.IN_REVIEW,
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -417,8 +490,13 @@ def claim(assessor: User, org: Organization, sub: Submission) -> None:
             raise Conflict("The worker has withdrawn this submission.")
         holder = sub.claimed_by.display_name if sub.claimed_by else "another assessor"
         raise Conflict(f"{holder} is already reviewing this submission.")
-    audit.record("submission.claim", actor_id=assessor.id, organization_id=org.id,
-                 subject_type="submission", subject_id=sub.public_id)
+    audit.record(
+        "submission.claim",
+        actor_id=assessor.id,
+        organization_id=org.id,
+        subject_type="submission",
+        subject_id=sub.public_id,
+    )
     db.session.expire(sub)
 
 
@@ -427,28 +505,40 @@ def release(assessor: User, org: Organization, sub: Submission) -> None:
     require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
     result = db.session.execute(
         update(Submission)
-        .where(Submission.id == sub.id, Submission.claimed_by_id == assessor.id,
-               Submission.state == SubmissionState.IN_REVIEW)
+        .where(
+            Submission.id == sub.id,
+            Submission.claimed_by_id == assessor.id,
+            Submission.state == SubmissionState.IN_REVIEW,
+        )
         .values(claimed_by_id=None, claim_expires_at=None, state=SubmissionState.SUBMITTED)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         raise Conflict("You do not hold this submission.")
-    audit.record("submission.release", actor_id=assessor.id, organization_id=org.id,
-                 subject_type="submission", subject_id=sub.public_id)
+    audit.record(
+        "submission.release",
+        actor_id=assessor.id,
+        organization_id=org.id,
+        subject_type="submission",
+        subject_id=sub.public_id,
+    )
     db.session.expire(sub)
 
 
 def expiring_claims(assessor: User, within: timedelta = timedelta(minutes=15)) -> list[Submission]:
     """The assessor's live claims whose lease ends soon (shown as a warning)."""
     now = utcnow()
-    return list(db.session.scalars(
-        select(Submission).where(Submission.claimed_by_id == assessor.id,
-                                 Submission.state == SubmissionState.IN_REVIEW,
-                                 Submission.claim_expires_at > now,
-                                 Submission.claim_expires_at <= now + within)
-    ))
+    return list(
+        db.session.scalars(
+            select(Submission).where(
+                Submission.claimed_by_id == assessor.id,
+                Submission.state == SubmissionState.IN_REVIEW,
+                Submission.claim_expires_at > now,
+                Submission.claim_expires_at <= now + within,
+            )
+        )
+    )
 
 
 # -- reviews ------------------------------------------------------------------------------
@@ -480,8 +570,9 @@ def preview_outcome(sub: Submission, scores: Sequence[ScoreInput]) -> tuple[Eval
     elements, levels = _specs(version)
     if version.pass_level_position is None:
         raise DomainError("This rubric has no pass level; ask an admin to fix it.")
-    evaluation = evaluate(elements, levels, version.pass_level_position,
-                          version.min_total_points, positions)
+    evaluation = evaluate(
+        elements, levels, version.pass_level_position, version.min_total_points, positions
+    )
     return evaluation, _outcome_state(sub, evaluation).label
 
 
@@ -494,8 +585,9 @@ def _outcome_state(sub: Submission, evaluation: Evaluation) -> SubmissionState:
     return SubmissionState.NEEDS_REVISION
 
 
-def record_review(assessor: User, org: Organization, sub: Submission,
-                  scores: Sequence[ScoreInput], feedback: str) -> Review:
+def record_review(
+    assessor: User, org: Organization, sub: Submission, scores: Sequence[ScoreInput], feedback: str
+) -> Review:
     """Score every element, decide by the pass rule, notify the worker; on a pass, the
     `submission_passed` signal issues the badge in the same transaction.
 
@@ -508,37 +600,54 @@ def record_review(assessor: User, org: Organization, sub: Submission,
         raise Forbidden("You cannot review your own submission.")
     if sub.state in DECIDED_STATES:
         raise Conflict("This submission has already been decided.")
-    if not (sub.state == SubmissionState.IN_REVIEW and sub.claimed_by_id == assessor.id
-            and sub.claim_is_live()):
-        raise Conflict("Claim this submission before recording a review (your claim may have "
-                       "expired).")
+    if not (
+        sub.state == SubmissionState.IN_REVIEW
+        and sub.claimed_by_id == assessor.id
+        and sub.claim_is_live()
+    ):
+        raise Conflict(
+            "Claim this submission before recording a review (your claim may have expired)."
+        )
     evaluation, _ = preview_outcome(sub, scores)
     state = _outcome_state(sub, evaluation)
     now = utcnow()
     # Lock in the decision first: only the request whose UPDATE changes the row goes on.
     result = db.session.execute(
         update(Submission)
-        .where(Submission.id == sub.id, Submission.state == SubmissionState.IN_REVIEW,
-               Submission.claimed_by_id == assessor.id)
+        .where(
+            Submission.id == sub.id,
+            Submission.state == SubmissionState.IN_REVIEW,
+            Submission.claimed_by_id == assessor.id,
+        )
         .values(state=state, decided_at=now, claim_expires_at=None)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         raise Conflict("This submission has already been decided.")
-    outcome = {SubmissionState.PASSED: ReviewOutcome.PASS,
-               SubmissionState.NEEDS_REVISION: ReviewOutcome.NEEDS_REVISION,
-               SubmissionState.FAILED: ReviewOutcome.FAIL}[state]
-    review = Review(submission_id=sub.id, assessor_id=assessor.id, outcome=outcome,
-                    feedback=feedback or "", feedback_html=render_markdown(feedback or ""),
-                    total_points=evaluation.total_points)
+    outcome = {
+        SubmissionState.PASSED: ReviewOutcome.PASS,
+        SubmissionState.NEEDS_REVISION: ReviewOutcome.NEEDS_REVISION,
+        SubmissionState.FAILED: ReviewOutcome.FAIL,
+    }[state]
+    review = Review(
+        submission_id=sub.id,
+        assessor_id=assessor.id,
+        outcome=outcome,
+        feedback=feedback or "",
+        feedback_html=render_markdown(feedback or ""),
+        total_points=evaluation.total_points,
+    )
     levels_by_id = {lv.id: lv for lv in sub.rubric_version.levels}
     by_element = {s.element_public_id: s for s in scores}
     for element in sub.rubric_version.elements:
         given = by_element[element.public_id]
         level: RubricLevel = levels_by_id[given.level_id]  # type: ignore[index]
-        review.scores.append(Score(element_id=element.id, level_id=level.id,
-                                   remark=(given.remark or "").strip()[:5000]))
+        review.scores.append(
+            Score(
+                element_id=element.id, level_id=level.id, remark=(given.remark or "").strip()[:5000]
+            )
+        )
     db.session.add(review)
     try:
         db.session.flush()
@@ -546,15 +655,27 @@ def record_review(assessor: User, org: Organization, sub: Submission,
         db.session.rollback()
         raise Conflict("This submission has already been decided.") from exc
     db.session.expire(sub)
-    audit.record("review.record", actor_id=assessor.id, organization_id=org.id,
-                 subject_type="submission", subject_id=sub.public_id, outcome=str(outcome),
-                 total=str(evaluation.total_points),
-                 scores={s.element.public_id: s.level_id for s in review.scores})
-    notify(sub.learner, f"Your submission for {sub.credential.name} has been decided: "
-           f"{state.label}.", url_for("submissions.show_submission", public_id=sub.public_id))
+    audit.record(
+        "review.record",
+        actor_id=assessor.id,
+        organization_id=org.id,
+        subject_type="submission",
+        subject_id=sub.public_id,
+        outcome=str(outcome),
+        total=str(evaluation.total_points),
+        scores={s.element.public_id: s.level_id for s in review.scores},
+    )
+    notify(
+        sub.learner,
+        f"Your submission for {sub.credential.name} has been decided: {state.label}.",
+        url_for("submissions.show_submission", public_id=sub.public_id),
+    )
     if state == SubmissionState.PASSED:
-        submission_passed.send(current_app._get_current_object(),  # type: ignore[attr-defined]
-                               submission=sub, review=review)
+        submission_passed.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            submission=sub,
+            review=review,
+        )
     return review
 
 
@@ -564,25 +685,34 @@ def notify(user: User, message: str, link: str = "") -> None:
     db.session.add(Notification(user_id=user.id, message=message[:500], link=link))
     if current_app.config["PORTFOLIO"].smtp_host:
         try:
-            send_mail(user.email, "Portfolio: " + message[:80],
-                      f"{message}\n\n{current_app.config['PORTFOLIO'].public_base_url}{link}\n")
+            send_mail(
+                user.email,
+                "Portfolio: " + message[:80],
+                f"{message}\n\n{current_app.config['PORTFOLIO'].public_base_url}{link}\n",
+            )
         except OSError:
             current_app.logger.warning("could not send mail to %s", user.email)
 
 
 def unread_notifications(user: User) -> list[Notification]:
     """Unread notifications, newest first."""
-    return list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user.id,
-                                   Notification.read_at.is_(None))
-        .order_by(Notification.created_at.desc()).limit(20)))
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+            .order_by(Notification.created_at.desc())
+            .limit(20)
+        )
+    )
 
 
 def mark_notifications_read(user: User) -> None:
     """Mark every notification of the user read."""
-    db.session.execute(update(Notification)
-                       .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-                       .values(read_at=utcnow()))
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
 
 
 def submission_history(admin: User, org: Organization, sub: Submission) -> list[AuditEvent]:
@@ -590,18 +720,25 @@ def submission_history(admin: User, org: Organization, sub: Submission) -> list[
     require_role(admin, org, Role.ADMIN)
     if sub.organization_id != org.id:
         raise NotFound("No such submission.")
-    return list(db.session.scalars(
-        select(AuditEvent).where(AuditEvent.subject_type == "submission",
-                                 AuditEvent.subject_id == sub.public_id)
-        .order_by(AuditEvent.created_at, AuditEvent.id)))
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subject_type == "submission", AuditEvent.subject_id == sub.public_id)
+            .order_by(AuditEvent.created_at, AuditEvent.id)
+        )
+    )
 
 
 def my_submissions(learner: User) -> list[Submission]:
     """The learner's submissions, newest first."""
-    return list(db.session.scalars(
-        select(Submission).where(Submission.learner_id == learner.id)
-        .options(selectinload(Submission.credential))
-        .order_by(Submission.created_at.desc())))
+    return list(
+        db.session.scalars(
+            select(Submission)
+            .where(Submission.learner_id == learner.id)
+            .options(selectinload(Submission.credential))
+            .order_by(Submission.created_at.desc())
+        )
+    )
 
 
 def scores_by_element(review: Review | None) -> Mapping[int, Score]:
@@ -627,9 +764,11 @@ def frozen_file_url(user: User, sub: Submission, link_public_id: str, *, inline:
     if link.frozen_key:
         allowed = ALLOWED_TYPES.get(link.media_type or "")
         return get_storage().signed_download_url(
-            link.frozen_key, filename=link.original_filename or "evidence",
+            link.frozen_key,
+            filename=link.original_filename or "evidence",
             content_type=link.media_type or "application/octet-stream",
-            inline=bool(inline and allowed and allowed.is_inline_safe))
+            inline=bool(inline and allowed and allowed.is_inline_safe),
+        )
     item = link.evidence_item
     if sub.state == SubmissionState.DRAFT and item is not None and item.storage_key:
         from portfolio.evidence.services import download_url

@@ -35,8 +35,11 @@ def _credential(slug: str, public_id: str):  # type: ignore[no-untyped-def]
     from portfolio.badges.models import Credential
 
     org = get_organization(slug)
-    cred = db.session.scalar(select(Credential).where(Credential.public_id == public_id,
-                                                      Credential.organization_id == org.id))
+    cred = db.session.scalar(
+        select(Credential).where(
+            Credential.public_id == public_id, Credential.organization_id == org.id
+        )
+    )
     if cred is None:
         abort(404)
     return org, cred
@@ -51,8 +54,14 @@ def notification_count() -> dict[str, object]:
 
     from portfolio.submissions.models import Notification
 
-    count = db.session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
+    count = (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == current_user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
     return {"unread_notifications": count}
 
 
@@ -76,8 +85,7 @@ def start_submission(slug: str, public_id: str) -> Response:
 @bp.get("/submissions")
 def my_submissions() -> str:
     """The worker's attempts, newest first."""
-    return render_template("submissions/mine.html",
-                           submissions=services.my_submissions(_user()))
+    return render_template("submissions/mine.html", submissions=services.my_submissions(_user()))
 
 
 @bp.get("/submissions/<public_id>")
@@ -86,21 +94,34 @@ def show_submission(public_id: str) -> str:
     sub = services.get_own_submission(_user(), public_id)
     items = []
     if sub.state == SubmissionState.DRAFT:
-        items = list(db.session.scalars(
-            select(EvidenceItem).where(EvidenceItem.owner_id == sub.learner_id,
-                                       EvidenceItem.state == EvidenceState.READY)
-            .order_by(EvidenceItem.created_at.desc())))
+        items = list(
+            db.session.scalars(
+                select(EvidenceItem)
+                .where(
+                    EvidenceItem.owner_id == sub.learner_id,
+                    EvidenceItem.state == EvidenceState.READY,
+                )
+                .order_by(EvidenceItem.created_at.desc())
+            )
+        )
     attach_form = AttachEvidenceForm()
     attach_form.item.choices = [("", "Choose an item…")] + [
-        (i.public_id, f"{i.title} ({i.kind})") for i in items]
+        (i.public_id, f"{i.title} ({i.kind})") for i in items
+    ]
     attempts = services.attempts_of(sub.learner, sub.credential)
-    can_retry = (sub.state == SubmissionState.NEEDS_REVISION and attempts[-1].id == sub.id)
+    can_retry = sub.state == SubmissionState.NEEDS_REVISION and attempts[-1].id == sub.id
     return render_template(
-        "submissions/show.html", sub=sub, attach_form=attach_form, note_form=NoteForm(),
-        submit_form=SubmitForm(), empty_form=EmptyForm(),
+        "submissions/show.html",
+        sub=sub,
+        attach_form=attach_form,
+        note_form=NoteForm(),
+        submit_form=SubmitForm(),
+        empty_form=EmptyForm(),
         missing=services.missing_required_elements(sub),
-        scores=services.scores_by_element(sub.review), can_retry=can_retry,
-        attempts=attempts, inline_kind=services.inline_kind,
+        scores=services.scores_by_element(sub.review),
+        can_retry=can_retry,
+        attempts=attempts,
+        inline_kind=services.inline_kind,
     )
 
 
@@ -117,8 +138,9 @@ def attach_evidence(public_id: str) -> Response:
         flash("Choose an evidence item to attach.", "error")
         return _back(public_id, f"#element-{form.element.data or ''}")
     try:
-        services.attach_evidence(_user(), sub, form.element.data or "", form.item.data or "",
-                                 form.note.data or "")
+        services.attach_evidence(
+            _user(), sub, form.element.data or "", form.item.data or "", form.note.data or ""
+        )
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -183,8 +205,7 @@ def submit(public_id: str) -> Response | str:
         return _back(public_id, "#submit")
     else:
         db.session.commit()
-        flash("Submitted. An assessor will review your evidence; you will be notified.",
-              "success")
+        flash("Submitted. An assessor will review your evidence; you will be notified.", "success")
     return _back(public_id)
 
 
@@ -237,9 +258,11 @@ def evidence_file(public_id: str, link_id: str) -> Response:
 @bp.get("/notifications")
 def notifications() -> str:
     """Unread notifications."""
-    return render_template("submissions/notifications.html",
-                           notifications=services.unread_notifications(_user()),
-                           form=EmptyForm())
+    return render_template(
+        "submissions/notifications.html",
+        notifications=services.unread_notifications(_user()),
+        form=EmptyForm(),
+    )
 
 
 @bp.post("/notifications/read")
@@ -253,8 +276,14 @@ def read_notifications() -> Response:
 
 
 # -- assessor ---------------------------------------------------------------------------------
-OLDER_CHOICES = [("", "Any time"), ("1", "1 day"), ("3", "3 days"), ("7", "7 days"),
-                 ("14", "14 days"), ("30", "30 days")]
+OLDER_CHOICES = [
+    ("", "Any time"),
+    ("1", "1 day"),
+    ("3", "3 days"),
+    ("7", "7 days"),
+    ("14", "14 days"),
+    ("30", "30 days"),
+]
 
 
 @bp.get("/o/<slug>/queue")
@@ -264,11 +293,15 @@ def queue(slug: str) -> str:
 
     org = get_organization(slug)
     require_role(_user(), org, Role.ASSESSOR, Role.ADMIN)
-    credentials = list(db.session.scalars(
-        select(Credential).where(Credential.organization_id == org.id).order_by(Credential.name)))
+    credentials = list(
+        db.session.scalars(
+            select(Credential).where(Credential.organization_id == org.id).order_by(Credential.name)
+        )
+    )
     form = QueueFilterForm(request.args)
     form.credential.choices = [("", "All credentials")] + [
-        (c.public_id, c.name) for c in credentials]
+        (c.public_id, c.name) for c in credentials
+    ]
     form.older.choices = OLDER_CHOICES
     by_public = {c.public_id: c.id for c in credentials}
     older = request.args.get("older", "")
@@ -279,9 +312,15 @@ def queue(slug: str) -> str:
     )
     page = services.review_queue(_user(), org, filters, request.args.get("after") or None)
     next_args = {k: v for k, v in request.args.items() if k != "after"}
-    return render_template("submissions/queue.html", org=org, page=page, form=form,
-                           next_args=next_args, action_form=EmptyForm(),
-                           expiring=services.expiring_claims(_user()))
+    return render_template(
+        "submissions/queue.html",
+        org=org,
+        page=page,
+        form=form,
+        next_args=next_args,
+        action_form=EmptyForm(),
+        expiring=services.expiring_claims(_user()),
+    )
 
 
 @bp.post("/o/<slug>/queue/<public_id>/claim")
@@ -298,8 +337,10 @@ def claim(slug: str, public_id: str) -> Response:
         flash(exc.message, "error")
         return redirect(url_for("submissions.queue", slug=slug))
     db.session.commit()
-    flash("Claimed. It is yours for the next "
-          f"{services._lease().seconds // 3600 or 1} hours.", "success")
+    flash(
+        f"Claimed. It is yours for the next {services._lease().seconds // 3600 or 1} hours.",
+        "success",
+    )
     return redirect(url_for("submissions.review", slug=slug, public_id=public_id))
 
 
@@ -325,10 +366,13 @@ def _score_inputs(sub) -> list[services.ScoreInput]:  # type: ignore[no-untyped-
     inputs = []
     for element in sub.rubric_version.elements:
         raw = request.form.get(f"level-{element.public_id}", "")
-        inputs.append(services.ScoreInput(
-            element_public_id=element.public_id,
-            level_id=int(raw) if raw.isdigit() else None,
-            remark=request.form.get(f"remark-{element.public_id}", "")))
+        inputs.append(
+            services.ScoreInput(
+                element_public_id=element.public_id,
+                level_id=int(raw) if raw.isdigit() else None,
+                remark=request.form.get(f"remark-{element.public_id}", ""),
+            )
+        )
     return inputs
 
 
@@ -338,8 +382,11 @@ def review(slug: str, public_id: str) -> Response | str:
     org = get_organization(slug)
     user = _user()
     sub = services.get_submission_for_assessor(user, org, public_id)
-    holds_claim = (sub.claimed_by_id == user.id and sub.claim_is_live()
-                   and sub.state == SubmissionState.IN_REVIEW)
+    holds_claim = (
+        sub.claimed_by_id == user.id
+        and sub.claim_is_live()
+        and sub.state == SubmissionState.IN_REVIEW
+    )
     preview = None
     problem = None
     inputs = _score_inputs(sub) if request.method == "POST" else []
@@ -367,10 +414,18 @@ def review(slug: str, public_id: str) -> Response | str:
     for link in sub.evidence_links:
         links_by_element.setdefault(link.element_id, []).append(link)
     return render_template(
-        "submissions/review.html", org=org, sub=sub, holds_claim=holds_claim, preview=preview,
-        problem=problem, chosen=chosen, feedback=request.form.get("feedback", ""),
-        links_by_element=links_by_element, inline_kind=services.inline_kind,
-        scores=services.scores_by_element(sub.review), action_form=EmptyForm(),
+        "submissions/review.html",
+        org=org,
+        sub=sub,
+        holds_claim=holds_claim,
+        preview=preview,
+        problem=problem,
+        chosen=chosen,
+        feedback=request.form.get("feedback", ""),
+        links_by_element=links_by_element,
+        inline_kind=services.inline_kind,
+        scores=services.scores_by_element(sub.review),
+        action_form=EmptyForm(),
     )
 
 

@@ -40,8 +40,14 @@ def _wants_json() -> bool:
     return best in (JSONLD, "application/json")
 
 
-def _document(body: str | dict[str, Any], *, status: int = 200, etag: str | None = None,
-              mimetype: str = JSONLD, attachment: str | None = None) -> BaseResponse:
+def _document(
+    body: str | dict[str, Any],
+    *,
+    status: int = 200,
+    etag: str | None = None,
+    mimetype: str = JSONLD,
+    attachment: str | None = None,
+) -> BaseResponse:
     text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, indent=2)
     response = Response(text, status=status, mimetype=mimetype)
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
@@ -68,8 +74,9 @@ def _credential(cid: str) -> Credential:
     if not is_public_id(cid):
         abort(404)
     cred = db.session.scalar(select(Credential).where(Credential.public_id == cid))
-    if cred is None or (cred.state != CredentialState.PUBLISHED
-                        and not issuance.credential_has_awards(cred)):
+    if cred is None or (
+        cred.state != CredentialState.PUBLISHED and not issuance.credential_has_awards(cred)
+    ):
         abort(404)
     return cred
 
@@ -163,13 +170,17 @@ def _award(aid: str) -> Award:
 
 
 def _linkedin_url(award: Award) -> str:
-    query = urlencode({
-        "startTask": "CERTIFICATION_NAME", "name": award.credential.name,
-        "organizationName": award.organization.name, "issueYear": award.issued_at.year,
-        "issueMonth": award.issued_at.month,
-        "certUrl": issuance.public_url("verify.badge", aid=award.public_id),
-        "certId": award.public_id,
-    })
+    query = urlencode(
+        {
+            "startTask": "CERTIFICATION_NAME",
+            "name": award.credential.name,
+            "organizationName": award.organization.name,
+            "issueYear": award.issued_at.year,
+            "issueMonth": award.issued_at.month,
+            "certUrl": issuance.public_url("verify.badge", aid=award.public_id),
+            "certId": award.public_id,
+        }
+    )
     return f"https://www.linkedin.com/profile/add?{query}"
 
 
@@ -181,8 +192,7 @@ def badge(aid: str) -> BaseResponse | str:
     award = _award(aid)
     if _wants_json():
         status, body = issuance.assertion_document(award)
-        return _document(body, status=status,
-                         etag=award.ob2_sha256 if status == 200 else None)
+        return _document(body, status=status, etag=award.ob2_sha256 if status == 200 else None)
     return _badge_page(award, verification=None)
 
 
@@ -192,13 +202,19 @@ def _badge_page(award: Award, verification: issuance.VerificationResult | None) 
     version = submission.rubric_version
     scores = scores_by_element(review)
     return render_template(
-        "verify/badge.html", award=award, cred=award.credential, org=award.organization,
-        status=award.status(), version=version, scores=scores, verification=verification,
+        "verify/badge.html",
+        award=award,
+        cred=award.credential,
+        org=award.organization,
+        status=award.status(),
+        version=version,
+        scores=scores,
+        verification=verification,
         badge_url=issuance.public_url("verify.badge", aid=award.public_id),
         linkedin_url=_linkedin_url(award),
-        image_url=issuance.public_url("verify.badge_class_image",
-                                      cid=award.credential.public_id),
-        is_public=issuance.is_evidence_public)
+        image_url=issuance.public_url("verify.badge_class_image", cid=award.credential.public_id),
+        is_public=issuance.is_evidence_public,
+    )
 
 
 @bp.get("/badges/<aid>/assertion.json")
@@ -215,8 +231,12 @@ def assertion(aid: str) -> BaseResponse:
 def credential(aid: str) -> BaseResponse:
     """The signed OB 3.0 credential, as a download."""
     award = _award(aid)
-    return _document(award.ob3_credential, etag=award.ob3_sha256, mimetype="application/json",
-                     attachment=f"{award.credential.name[:60]}-ob3.json".replace('"', ""))
+    return _document(
+        award.ob3_credential,
+        etag=award.ob3_sha256,
+        mimetype="application/json",
+        attachment=f"{award.credential.name[:60]}-ob3.json".replace('"', ""),
+    )
 
 
 @bp.get("/badges/<aid>/badge-ob<any('2','3'):major>.<any('png','svg'):fmt>")
@@ -230,7 +250,8 @@ def baked(aid: str, major: str, fmt: str) -> BaseResponse:
     response = Response(data, mimetype=content_type)
     # Downloads as attachments: the SVG is ours, but an attachment never runs in our origin.
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="badge-{award.public_id}-ob{major}.{fmt}"')
+        f'attachment; filename="badge-{award.public_id}-ob{major}.{fmt}"'
+    )
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     if fmt == "svg":
         response.headers["Content-Security-Policy"] = SVG_CSP
@@ -240,7 +261,7 @@ def baked(aid: str, major: str, fmt: str) -> BaseResponse:
 @bp.get("/badges/<aid>/verify")
 @public
 def check_badge(aid: str) -> BaseResponse | str:
-    """"Verify this badge": re-check the signature and the status now."""
+    """ "Verify this badge": re-check the signature and the status now."""
     award = _award(aid)
     result = issuance.verify_award(award)
     if _wants_json():
@@ -258,11 +279,15 @@ def evidence(aid: str, eid: str) -> tuple[str, int] | str:
     except NotFound:
         abort(404)
     if not issuance.is_evidence_public(award, item):
-        return render_template("verify/evidence.html", award=award, item=item,
-                               withheld=True), 403
-    return render_template("verify/evidence.html", award=award, item=item, withheld=False,
-                           link=item.submission_evidence,
-                           kind=issuance.inline_kind(item.media_type))
+        return render_template("verify/evidence.html", award=award, item=item, withheld=True), 403
+    return render_template(
+        "verify/evidence.html",
+        award=award,
+        item=item,
+        withheld=False,
+        link=item.submission_evidence,
+        kind=issuance.inline_kind(item.media_type),
+    )
 
 
 @bp.get("/badges/<aid>/evidence/<eid>/file")
@@ -320,7 +345,10 @@ def verify() -> BaseResponse | str | tuple[str, int]:
 
 def _verify_error(message: str) -> BaseResponse | tuple[str, int]:
     if _wants_json() or request.is_json:
-        response = Response(json.dumps({"valid": False, "status": "error", "error": message}),
-                            status=400, mimetype="application/json")
+        response = Response(
+            json.dumps({"valid": False, "status": "error", "error": message}),
+            status=400,
+            mimetype="application/json",
+        )
         return response
     return render_template("verify/verify.html", result=None, error=message), 400

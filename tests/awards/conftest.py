@@ -23,17 +23,20 @@ from tests.submissions.conftest import (  # noqa: F401 - the scenario fixture is
 PASSING = ["Meets", "Exceeds", "Meets", "Not yet"]
 
 
-def pass_submission(worker: Client, assessor: Client, s: Scenario,
-                    levels: list[str] | None = None) -> str:
+def pass_submission(
+    worker: Client, assessor: Client, s: Scenario, levels: list[str] | None = None
+) -> str:
     """Start, map evidence, submit, claim and pass through the pages; the submission's id."""
     slug = s.org.slug
     pid = start(worker, s)
     attach_all(worker, s, pid)
     submit(worker, pid)
     assessor.submit(f"/o/{slug}/queue/{pid}/claim", {}, page=f"/o/{slug}/queue")
-    resp = assessor.submit(f"/o/{slug}/review/{pid}", {
-        **score_form(s, levels or PASSING), "action": "confirm"},
-        page=f"/o/{slug}/review/{pid}")
+    resp = assessor.submit(
+        f"/o/{slug}/review/{pid}",
+        {**score_form(s, levels or PASSING), "action": "confirm"},
+        page=f"/o/{slug}/review/{pid}",
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
     return pid
 
@@ -41,14 +44,16 @@ def pass_submission(worker: Client, assessor: Client, s: Scenario,
 def award_of(sub_public_id: str) -> Award:
     db.session.expire_all()
     award = db.session.scalar(
-        select(Award).join(Submission, Award.submission_id == Submission.id)
-        .where(Submission.public_id == sub_public_id))
+        select(Award)
+        .join(Submission, Award.submission_id == Submission.id)
+        .where(Submission.public_id == sub_public_id)
+    )
     assert award is not None, "no award was issued"
     return award
 
 
 @pytest.fixture
-def earned(client: Client, other_client: Client, scenario: Scenario) -> Any:  # noqa: F811
+def earned(client: Client, other_client: Client, scenario: Scenario) -> Any:
     """(scenario, award): the worker (logged in on `client`) holds a freshly issued badge."""
     client.login("wren@example.org")
     other_client.login("sam@example.org")

@@ -34,8 +34,9 @@ def test_admin_revokes_with_a_reason_once(app: Flask, earned: Any) -> None:
     url = f"/o/{slug}/awards/{award.public_id}/revoke"
     resp = admin.submit(url, {"reason": "  "}, page=f"/o/{slug}/awards", follow_redirects=True)
     assert "Give a reason" in resp.get_data(as_text=True)
-    resp = admin.submit(url, {"reason": "Evidence was not the worker's own."},
-                        page=f"/o/{slug}/awards")
+    resp = admin.submit(
+        url, {"reason": "Evidence was not the worker's own."}, page=f"/o/{slug}/awards"
+    )
     assert resp.status_code == 302
     again = admin.submit(url, {"reason": "again"}, page=f"/o/{slug}/awards")
     assert again.status_code == 409
@@ -43,18 +44,26 @@ def test_admin_revokes_with_a_reason_once(app: Flask, earned: Any) -> None:
     gone = anon.get(f"/badges/{award.public_id}", headers=LD)
     assert gone.status_code == 410
     body = gone.get_json()
-    assert body == {**body, "id": f"http://localhost/badges/{award.public_id}", "revoked": True,
-                    "revocationReason": "Evidence was not the worker's own."}
+    assert body == {
+        **body,
+        "id": f"http://localhost/badges/{award.public_id}",
+        "revoked": True,
+        "revocationReason": "Evidence was not the worker's own.",
+    }
     assert anon.get(f"/badges/{award.public_id}/assertion.json").status_code == 410
     page = anon.get(f"/badges/{award.public_id}").get_data(as_text=True)
     assert 'data-status="revoked"' in page and "Evidence was not the worker" in page
     assert "linkedin.com" not in page
     status = anon.get(f"/issuers/{s.org.public_id}/revocations").get_json()
-    assert status["revokedCredential"] == [{
-        "id": f"http://localhost/badges/{award.public_id}",
-        "revocationReason": "Evidence was not the worker's own."}]
-    report = anon.get(f"/badges/{award.public_id}/verify",
-                      headers={"Accept": "application/json"}).get_json()
+    assert status["revokedCredential"] == [
+        {
+            "id": f"http://localhost/badges/{award.public_id}",
+            "revocationReason": "Evidence was not the worker's own.",
+        }
+    ]
+    report = anon.get(
+        f"/badges/{award.public_id}/verify", headers={"Accept": "application/json"}
+    ).get_json()
     assert report["valid"] is False and report["status"] == "revoked"
     assert anon.get(f"/badges/{award.public_id}/badge-ob2.png").status_code == 410
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "award.revoke"))
@@ -83,16 +92,21 @@ def test_only_admins_of_the_issuer_revoke(app: Flask, make: Any, earned: Any) ->
     # An admin of another organization cannot reach it through the pages either.
     c = _anon(app)
     c.login(outsider.email)
-    assert c.submit(f"/o/{s.org.slug}/awards/{award.public_id}/revoke", {"reason": "x"},
-                    page="/dashboard").status_code == 403
+    assert (
+        c.submit(
+            f"/o/{s.org.slug}/awards/{award.public_id}/revoke", {"reason": "x"}, page="/dashboard"
+        ).status_code
+        == 403
+    )
     assert c.get(f"/o/{s.org.slug}/awards").status_code == 403
     assessor = _anon(app)
     assessor.login("sam@example.org")
     assert assessor.get(f"/o/{s.org.slug}/awards").status_code == 403
 
 
-def test_worker_lists_badges_and_others_cannot_change_them(app: Flask, client: Client,
-                                                          make: Any, earned: Any) -> None:
+def test_worker_lists_badges_and_others_cannot_change_them(
+    app: Flask, client: Client, make: Any, earned: Any
+) -> None:
     s, award = earned
     page = client.get("/badges").get_data(as_text=True)
     assert "Fillet Welding" in page and f"/badges/{award.public_id}" in page
@@ -114,7 +128,8 @@ def test_worker_lists_badges_and_others_cannot_change_them(app: Flask, client: C
 def test_hiding_is_audited(client: Client, earned: Any) -> None:
     _s, award = earned
     client.submit(f"/badges/{award.public_id}/visibility", {"hidden": "1"}, page="/badges")
-    actions = db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.subject_id == award.public_id)).all()
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.subject_id == award.public_id)
+    ).all()
     assert "award.hide" in actions
     assert json.loads(award.ob3_credential)  # the signed document is untouched

@@ -44,11 +44,14 @@ def test_a_pass_issues_one_award_with_stored_documents(earned: Any) -> None:
     assert "wren@example.org" not in award.ob3_credential
     assert assertion["badge"] == f"http://localhost/badgeclasses/{s.credential.public_id}"
     assert len(assertion["evidence"]) == 4
-    assert all(e["id"].startswith(f"http://localhost/badges/{award.public_id}/evidence/")
-               for e in assertion["evidence"])
+    assert all(
+        e["id"].startswith(f"http://localhost/badges/{award.public_id}/evidence/")
+        for e in assertion["evidence"]
+    )
     assert award.ob2_sha256 == hashlib.sha256(award.ob2_assertion.encode()).hexdigest()
-    events = db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.subject_type == "award")).all()
+    events = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.subject_type == "award")
+    ).all()
     assert events == ["award.issue"]
     # The organization got a signing key, stored encrypted.
     key = db.session.scalar(select(IssuerKey).where(IssuerKey.organization_id == s.org.id))
@@ -59,28 +62,36 @@ def test_the_credential_is_schema_valid_signed_and_carries_the_rubric(earned: An
     s, award = earned
     credential = json.loads(award.ob3_credential)
     assert_schema_valid(credential)
-    report = proof.verify_credential(credential, issuance.key_resolver_for(s.org),
-                                     now=utcnow())
+    report = proof.verify_credential(credential, issuance.key_resolver_for(s.org), now=utcnow())
     assert report.valid, report.reasons
     subject = credential["credentialSubject"]
     achievement = subject["achievement"]
-    assert [r["name"] for r in achievement["resultDescription"]] == [
-        e.title for e in s.elements]
+    assert [r["name"] for r in achievement["resultDescription"]] == [e.title for e in s.elements]
     levels = {r["resultDescription"]: r["achievedLevel"] for r in subject["result"]}
-    by_id = {rd["id"]: {lv["id"]: lv["name"] for lv in rd["rubricCriterionLevel"]}
-             for rd in achievement["resultDescription"]}
+    by_id = {
+        rd["id"]: {lv["id"]: lv["name"] for lv in rd["rubricCriterionLevel"]}
+        for rd in achievement["resultDescription"]
+    }
     achieved = [by_id[element][level] for element, level in levels.items()]
     assert achieved == ["Meets", "Exceeds", "Meets", "Not yet"]
     assert credential["credentialStatus"]["id"].endswith(f"/issuers/{s.org.public_id}/revocations")
     assert credential["issuer"]["id"] == f"http://localhost/issuers/{s.org.public_id}/keys"
 
 
-@pytest.mark.parametrize("path", [
-    ("name",), ("validFrom",), ("credentialSubject", "achievement", "name"),
-    ("credentialSubject", "result", 0, "achievedLevel"), ("evidence", 0, "digestSRI"),
-    ("issuer", "name"), ("credentialSubject", "identifier", 0, "identityHash"),
-    ("credentialStatus", "id"), ("id",),
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("name",),
+        ("validFrom",),
+        ("credentialSubject", "achievement", "name"),
+        ("credentialSubject", "result", 0, "achievedLevel"),
+        ("evidence", 0, "digestSRI"),
+        ("issuer", "name"),
+        ("credentialSubject", "identifier", 0, "identityHash"),
+        ("credentialStatus", "id"),
+        ("id",),
+    ],
+)
 def test_changing_any_field_breaks_the_signature(earned: Any, path: tuple[Any, ...]) -> None:
     s, award = earned
     credential = json.loads(award.ob3_credential)
@@ -114,15 +125,20 @@ def test_evidence_hashes_match_the_frozen_objects(earned: Any) -> None:
         data = b"".join(storage.iter_chunks(frozen))
         assert hashlib.sha256(data).hexdigest() == item.sha256
         import base64
-        assert digests[item.public_id] == "sha256-" + base64.b64encode(
-            hashlib.sha256(data).digest()).decode()
+
+        assert (
+            digests[item.public_id]
+            == "sha256-" + base64.b64encode(hashlib.sha256(data).digest()).decode()
+        )
     # Frozen means frozen: not the library item (which the worker may change later).
-    assert all(item.submission_evidence.frozen_key != s.items["photo"].storage_key
-               for item in files)
+    assert all(
+        item.submission_evidence.frozen_key != s.items["photo"].storage_key for item in files
+    )
 
 
-def test_expiry_follows_the_credential_policy(client: Client, other_client: Client,
-                                              scenario: Scenario) -> None:
+def test_expiry_follows_the_credential_policy(
+    client: Client, other_client: Client, scenario: Scenario
+) -> None:
     scenario.credential.expiry_months = 12
     db.session.commit()
     client.login("wren@example.org")
@@ -131,15 +147,18 @@ def test_expiry_follows_the_credential_policy(client: Client, other_client: Clie
     assert award.expires_at is not None
     assert award.expires_at == issuance.add_months(award.issued_at, 12)
     assert json.loads(award.ob2_assertion)["expires"] == award.expires_at.strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
     assert "validUntil" in json.loads(award.ob3_credential)
 
 
 def test_add_months_clamps_to_month_end() -> None:
     assert issuance.add_months(datetime(2024, 1, 31, tzinfo=UTC), 1) == datetime(
-        2024, 2, 29, tzinfo=UTC)
+        2024, 2, 29, tzinfo=UTC
+    )
     assert issuance.add_months(datetime(2024, 11, 5, tzinfo=UTC), 14) == datetime(
-        2026, 1, 5, tzinfo=UTC)
+        2026, 1, 5, tzinfo=UTC
+    )
 
 
 def test_retrying_issuance_returns_the_same_award(earned: Any) -> None:
@@ -192,8 +211,9 @@ def test_concurrent_issuance_writes_exactly_one_award(app: Any, earned: Any) -> 
     assert ids == [winner] * n
 
 
-def test_a_failed_review_issues_nothing(client: Client, other_client: Client,
-                                        scenario: Scenario) -> None:
+def test_a_failed_review_issues_nothing(
+    client: Client, other_client: Client, scenario: Scenario
+) -> None:
     client.login("wren@example.org")
     other_client.login("sam@example.org")
     pass_submission(client, other_client, scenario, ["Not yet"] * 4)
@@ -211,5 +231,5 @@ def test_key_rotation_keeps_old_credentials_verifiable(earned: Any) -> None:
     credential = json.loads(award.ob3_credential)
     assert proof.verify_credential(credential, issuance.key_resolver_for(s.org)).valid
     assert credential["proof"][0]["verificationMethod"].endswith(
-        "#" + keys.public_key_multibase(keys.public_key_from_multibase(
-            old.public_key_multibase)))
+        "#" + keys.public_key_multibase(keys.public_key_from_multibase(old.public_key_multibase))
+    )

@@ -44,17 +44,33 @@ def setup(make):  # type: ignore[no-untyped-def]
     rubric = make_published_rubric(admin, org)
     fw = fw_services.create_framework(admin, org, title="Welding")
     comp = fw_services.add_competency(admin, fw, code="WLD-2.3", statement="Weld vertical")
-    cred = services.create_credential(admin, org, services.CredentialInput(
-        name="Vertical welder", description="Welds 3G plate.",
-        criteria_md="Weld **two** plates. <script>alert(1)</script>", tags=["welding", "3G"],
-        rubric_version_id=rubric.latest.id, expiry_months=36, max_attempts=3,
-        competency_ids=[comp.id],
-        external=[services.ExternalAlignment("AWS D1.1", "https://aws.example/d11",
-                                             "AWS", "D1.1")]))
+    cred = services.create_credential(
+        admin,
+        org,
+        services.CredentialInput(
+            name="Vertical welder",
+            description="Welds 3G plate.",
+            criteria_md="Weld **two** plates. <script>alert(1)</script>",
+            tags=["welding", "3G"],
+            rubric_version_id=rubric.latest.id,
+            expiry_months=36,
+            max_attempts=3,
+            competency_ids=[comp.id],
+            external=[
+                services.ExternalAlignment("AWS D1.1", "https://aws.example/d11", "AWS", "D1.1")
+            ],
+        ),
+    )
     draft = services.create_credential(admin, org, services.CredentialInput(name="Secret draft"))
     db.session.commit()
-    return {"org": org, "admin": admin, "rubric": rubric, "cred": cred, "draft": draft,
-            "comp": comp}
+    return {
+        "org": org,
+        "admin": admin,
+        "rubric": rubric,
+        "cred": cred,
+        "draft": draft,
+        "comp": comp,
+    }
 
 
 def test_criteria_markdown_is_sanitized_and_fields_are_kept(setup) -> None:
@@ -69,8 +85,11 @@ def test_publishing_needs_a_published_rubric_version(setup) -> None:
     admin, org = setup["admin"], setup["org"]
     draft_rubric = fw_services.create_rubric(admin, org, title="Unpublished")
     with pytest.raises(DomainError, match="published rubric version"):
-        services.update_credential(admin, setup["draft"], services.CredentialInput(
-            name="Secret draft", rubric_version_id=draft_rubric.latest.id))
+        services.update_credential(
+            admin,
+            setup["draft"],
+            services.CredentialInput(name="Secret draft", rubric_version_id=draft_rubric.latest.id),
+        )
     db.session.rollback()
     with pytest.raises(DomainError, match="cannot be published"):
         services.publish_credential(admin, setup["draft"])
@@ -119,9 +138,20 @@ def test_catalogue_is_public_and_shows_only_published(client: Client, setup) -> 
     page = client.get(f"/o/northwind/catalogue/{cred.public_id}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for text in ("Joint preparation", "Weld quality", "Not yet", "Exceeds",
-                 "Weld quality at level 2", "To pass:", "Meets", "Show weld quality",
-                 "WLD-2.3", "AWS D1.1", "36 months", "3 attempts"):
+    for text in (
+        "Joint preparation",
+        "Weld quality",
+        "Not yet",
+        "Exceeds",
+        "Weld quality at level 2",
+        "To pass:",
+        "Meets",
+        "Show weld quality",
+        "WLD-2.3",
+        "AWS D1.1",
+        "36 months",
+        "3 attempts",
+    ):
         assert text in html, text
     assert client.get(f"/o/northwind/catalogue/{draft.public_id}").status_code == 404
     assert client.get(f"/o/elsewhere/catalogue/{cred.public_id}").status_code == 404
@@ -131,10 +161,16 @@ def test_catalogue_is_public_and_shows_only_published(client: Client, setup) -> 
 def credential_urls(setup) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     cid = setup["cred"].public_id
     base = "/o/northwind/credentials"
-    return [("GET", base), ("GET", f"{base}/new"), ("POST", f"{base}/new"),
-            ("GET", f"{base}/{cid}"), ("POST", f"{base}/{cid}/edit"),
-            ("POST", f"{base}/{cid}/publish"), ("POST", f"{base}/{cid}/archive"),
-            ("POST", f"{base}/{cid}/restore")]
+    return [
+        ("GET", base),
+        ("GET", f"{base}/new"),
+        ("POST", f"{base}/new"),
+        ("GET", f"{base}/{cid}"),
+        ("POST", f"{base}/{cid}/edit"),
+        ("POST", f"{base}/{cid}/publish"),
+        ("POST", f"{base}/{cid}/archive"),
+        ("POST", f"{base}/{cid}/restore"),
+    ]
 
 
 def test_credential_pages_access(client: Client, other_client: Client, setup) -> None:
@@ -157,13 +193,22 @@ def test_credential_pages_access(client: Client, other_client: Client, setup) ->
 def test_admin_creates_and_publishes_through_the_forms(client: Client, setup) -> None:
     client.login("admin@example.org")
     version = setup["rubric"].latest
-    resp = client.submit("/o/northwind/credentials/new", {
-        "name": "Safe welder", "description": "Works safely.", "criteria_md": "Show *PPE*.",
-        "tags": "safety, welding", "rubric_version": str(version.id), "expiry_months": "24",
-        "max_attempts": "", "competencies": [str(setup["comp"].id)],
-        "external_alignments": "OSHA 1910 | https://osha.example | OSHA | 1910.252",
-        "image": (io.BytesIO(png_bytes()), "badge.png"),
-    }, content_type="multipart/form-data")
+    resp = client.submit(
+        "/o/northwind/credentials/new",
+        {
+            "name": "Safe welder",
+            "description": "Works safely.",
+            "criteria_md": "Show *PPE*.",
+            "tags": "safety, welding",
+            "rubric_version": str(version.id),
+            "expiry_months": "24",
+            "max_attempts": "",
+            "competencies": [str(setup["comp"].id)],
+            "external_alignments": "OSHA 1910 | https://osha.example | OSHA | 1910.252",
+            "image": (io.BytesIO(png_bytes()), "badge.png"),
+        },
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:3000]
     cred = db.session.scalar(select(Credential).where(Credential.name == "Safe welder"))
     assert cred.image_content_type == "image/png" and cred.expiry_months == 24

@@ -11,8 +11,9 @@ from portfolio.demo import DEMO_PASSWORD, load_demo
 pytestmark = pytest.mark.browser
 
 
-def test_demo_admin_signs_in_and_sees_dashboard(app, live_server, browser,
-                                                screenshot_dir: Path) -> None:
+def test_demo_admin_signs_in_and_sees_dashboard(
+    app, live_server, browser, screenshot_dir: Path
+) -> None:
     load_demo()
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()

@@ -16,8 +16,9 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path) -> None
 
 
 def test_production_refuses_to_start_without_a_signing_key_secret(tmp_path) -> None:
-    cfg = Config.from_env({"APP_ENV": "production", "SECRET_KEY": "x" * 48,
-                           "INSTANCE_PATH": str(tmp_path)})
+    cfg = Config.from_env(
+        {"APP_ENV": "production", "SECRET_KEY": "x" * 48, "INSTANCE_PATH": str(tmp_path)}
+    )
     with pytest.raises(ConfigError, match="SIGNING_KEY_SECRET"):
         create_app(cfg)
 
@@ -30,13 +31,19 @@ def test_environment_without_app_env_is_treated_as_production(tmp_path) -> None:
 
 
 def test_production_settings_force_secure_cookies(tmp_path) -> None:
-    cfg = Config.from_env({
-        "APP_ENV": "production", "SECRET_KEY": "x" * 48, "SIGNING_KEY_SECRET": "y" * 48,
-        "INSTANCE_PATH": str(tmp_path),
-        "DATABASE_URL": "postgres://u:p@db.internal/portfolio", "STORAGE_BACKEND": "s3",
-        "S3_ENDPOINT_URL": "http://127.0.0.1:9", "S3_BUCKET": "evidence",
-        "SESSION_COOKIE_SECURE": "false",
-    })
+    cfg = Config.from_env(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": "x" * 48,
+            "SIGNING_KEY_SECRET": "y" * 48,
+            "INSTANCE_PATH": str(tmp_path),
+            "DATABASE_URL": "postgres://u:p@db.internal/portfolio",
+            "STORAGE_BACKEND": "s3",
+            "S3_ENDPOINT_URL": "http://127.0.0.1:9",
+            "S3_BUCKET": "evidence",
+            "SESSION_COOKIE_SECURE": "false",
+        }
+    )
     app = create_app(cfg)
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.internal/portfolio"
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -56,5 +63,6 @@ def test_bad_values_are_named(tmp_path) -> None:
     with pytest.raises(ConfigError, match="MAX_UPLOAD_BYTES"):
         Config.from_env({"MAX_UPLOAD_BYTES": "lots"})
     with pytest.raises(ConfigError, match="STORAGE_BACKEND"):
-        Config.from_env({"APP_ENV": "development", "STORAGE_BACKEND": "ftp",
-                         "INSTANCE_PATH": str(tmp_path)}).resolved()
+        Config.from_env(
+            {"APP_ENV": "development", "STORAGE_BACKEND": "ftp", "INSTANCE_PATH": str(tmp_path)}
+        ).resolved()

@@ -55,8 +55,9 @@ def pdf() -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
     for off in offsets:
         out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objs) + 1, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    )
     return out.getvalue()
 
 
@@ -65,8 +66,11 @@ def _box(kind: bytes, payload: bytes) -> bytes:
 
 
 def mp4() -> bytes:
-    return _box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + _box(b"free", b"") + \
-        _box(b"mdat", b"\x00" * 64)
+    return (
+        _box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41")
+        + _box(b"free", b"")
+        + _box(b"mdat", b"\x00" * 64)
+    )
 
 
 def quicktime() -> bytes:
@@ -80,10 +84,21 @@ def m4a() -> bytes:
 def webm() -> bytes:
     # EBML header with DocType "webm"
     doctype = b"\x42\x82\x84webm"
-    header = b"\x42\x86\x81\x01" + b"\x42\xf7\x81\x01" + b"\x42\xf2\x81\x04" + \
-        b"\x42\xf3\x81\x08" + doctype + b"\x42\x87\x81\x04" + b"\x42\x85\x81\x02"
-    return b"\x1a\x45\xdf\xa3" + bytes([0x80 | len(header)]) + header + \
-        b"\x18\x53\x80\x67\x01\x00\x00\x00\x00\x00\x00\x00"
+    header = (
+        b"\x42\x86\x81\x01"
+        + b"\x42\xf7\x81\x01"
+        + b"\x42\xf2\x81\x04"
+        + b"\x42\xf3\x81\x08"
+        + doctype
+        + b"\x42\x87\x81\x04"
+        + b"\x42\x85\x81\x02"
+    )
+    return (
+        b"\x1a\x45\xdf\xa3"
+        + bytes([0x80 | len(header)])
+        + header
+        + b"\x18\x53\x80\x67\x01\x00\x00\x00\x00\x00\x00\x00"
+    )
 
 
 def wav(seconds: float = 0.1) -> bytes:
@@ -101,8 +116,15 @@ def wav(seconds: float = 0.1) -> bytes:
 def ogg() -> bytes:
     """An Ogg page carrying a Vorbis identification header."""
     ident = b"\x01vorbis" + struct.pack("<IBIiiiBB", 0, 1, 8000, 0, 64000, 0, 0xB8, 1)
-    header = b"OggS" + bytes([0, 2]) + b"\x00" * 8 + struct.pack("<I", 1) + \
-        struct.pack("<I", 0) + b"\x00\x00\x00\x00" + bytes([1, len(ident)])
+    header = (
+        b"OggS"
+        + bytes([0, 2])
+        + b"\x00" * 8
+        + struct.pack("<I", 1)
+        + struct.pack("<I", 0)
+        + b"\x00\x00\x00\x00"
+        + bytes([1, len(ident)])
+    )
     return header + ident
 
 
@@ -126,8 +148,11 @@ _CT = b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/pac
 
 
 def docx(*, reordered: bool = False) -> bytes:
-    parts = [("[Content_Types].xml", _CT), ("_rels/.rels", b"<Relationships/>"),
-             ("word/document.xml", b"<w:document/>")]
+    parts = [
+        ("[Content_Types].xml", _CT),
+        ("_rels/.rels", b"<Relationships/>"),
+        ("word/document.xml", b"<w:document/>"),
+    ]
     if reordered:
         # Content types last and another part first: libmagic then reports a plain zip.
         parts = [("docProps/core.xml", b"<cp:coreProperties/>"), *parts[::-1]]
@@ -135,8 +160,11 @@ def docx(*, reordered: bool = False) -> bytes:
 
 
 def xlsx(*, reordered: bool = False) -> bytes:
-    parts = [("[Content_Types].xml", _CT), ("_rels/.rels", b"<Relationships/>"),
-             ("xl/workbook.xml", b"<workbook/>")]
+    parts = [
+        ("[Content_Types].xml", _CT),
+        ("_rels/.rels", b"<Relationships/>"),
+        ("xl/workbook.xml", b"<workbook/>"),
+    ]
     if reordered:
         # Content types last and another part first: libmagic then reports a plain zip.
         parts = [("docProps/core.xml", b"<cp:coreProperties/>"), *parts[::-1]]
@@ -144,8 +172,11 @@ def xlsx(*, reordered: bool = False) -> bytes:
 
 
 def pptx(*, reordered: bool = False) -> bytes:
-    parts = [("[Content_Types].xml", _CT), ("_rels/.rels", b"<Relationships/>"),
-             ("ppt/presentation.xml", b"<presentation/>")]
+    parts = [
+        ("[Content_Types].xml", _CT),
+        ("_rels/.rels", b"<Relationships/>"),
+        ("ppt/presentation.xml", b"<presentation/>"),
+    ]
     if reordered:
         # Content types last and another part first: libmagic then reports a plain zip.
         parts = [("docProps/core.xml", b"<cp:coreProperties/>"), *parts[::-1]]
@@ -153,8 +184,14 @@ def pptx(*, reordered: bool = False) -> bytes:
 
 
 def odf(mimetype: str) -> bytes:
-    return _zip([("mimetype", mimetype.encode()), ("content.xml", b"<office:document/>"),
-                 ("META-INF/manifest.xml", b"<manifest/>")], stored_first=True)
+    return _zip(
+        [
+            ("mimetype", mimetype.encode()),
+            ("content.xml", b"<office:document/>"),
+            ("META-INF/manifest.xml", b"<manifest/>"),
+        ],
+        stored_first=True,
+    )
 
 
 def odt() -> bytes:
@@ -171,8 +208,10 @@ def text() -> bytes:
 
 # -- refused -----------------------------------------------------------------------------------
 def html() -> bytes:
-    return b"<!DOCTYPE html><html><head><title>x</title></head><body><script>alert(1)</script>" \
+    return (
+        b"<!DOCTYPE html><html><head><title>x</title></head><body><script>alert(1)</script>"
         b"</body></html>"
+    )
 
 
 def exe() -> bytes:
@@ -186,8 +225,10 @@ def exe() -> bytes:
 
 
 def svg() -> bytes:
-    return b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)' \
+    return (
+        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)'
         b"</script><rect width='10' height='10'/></svg>"
+    )
 
 
 def plain_zip() -> bytes:

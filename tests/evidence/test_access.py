@@ -23,18 +23,25 @@ def item_id(worker_client: Client) -> str:
     return str(resp.location.rsplit("/", 1)[-1])
 
 
-ITEM_URLS = ["/portfolio/items/{}", "/portfolio/items/{}/preview", "/portfolio/items/{}/download",
-             "/portfolio/items/{}/thumbnail", "/portfolio/items/{}/edit"]
+ITEM_URLS = [
+    "/portfolio/items/{}",
+    "/portfolio/items/{}/preview",
+    "/portfolio/items/{}/download",
+    "/portfolio/items/{}/thumbnail",
+    "/portfolio/items/{}/edit",
+]
 
 
 def _outsiders(make: Any) -> dict[str, User | None]:
     other_org = make.org("Other Org")
     return {
         "other worker": make.user((other_org, Role.LEARNER), email="olly@example.org"),
-        "assessor of another organization": make.user((other_org, Role.ASSESSOR),
-                                                      email="ava@example.org"),
-        "admin of another organization": make.user((other_org, Role.ADMIN),
-                                                   email="adm@example.org"),
+        "assessor of another organization": make.user(
+            (other_org, Role.ASSESSOR), email="ava@example.org"
+        ),
+        "admin of another organization": make.user(
+            (other_org, Role.ADMIN), email="adm@example.org"
+        ),
         "anonymous": None,
     }
 
@@ -65,18 +72,26 @@ def test_outsiders_cannot_list_preview_download_or_sign(app: Flask, item_id: str
 
 
 def test_outsiders_cannot_finalize_or_cancel_someone_elses_upload(
-        app: Flask, worker_client: Client, other_client: Client, make) -> None:
-    csrf = {"X-CSRFToken": worker_client.csrf_token("/portfolio/upload"),
-            "Accept": "application/json"}
-    t = worker_client.post("/portfolio/uploads", json={"filename": "a.txt", "size": 5},
-                           headers=csrf).get_json()
+    app: Flask, worker_client: Client, other_client: Client, make
+) -> None:
+    csrf = {
+        "X-CSRFToken": worker_client.csrf_token("/portfolio/upload"),
+        "Accept": "application/json",
+    }
+    t = worker_client.post(
+        "/portfolio/uploads", json={"filename": "a.txt", "size": 5}, headers=csrf
+    ).get_json()
     other = make.user(email="olly@example.org")
     other_client.login(other.email)
-    ocsrf = {"X-CSRFToken": other_client.csrf_token("/portfolio/upload"),
-             "Accept": "application/json"}
-    for method, url in [("post", f"/portfolio/uploads/{t['id']}/finalize"),
-                        ("delete", f"/portfolio/uploads/{t['id']}"),
-                        ("get", f"/portfolio/uploads/{t['id']}/parts/1")]:
+    ocsrf = {
+        "X-CSRFToken": other_client.csrf_token("/portfolio/upload"),
+        "Accept": "application/json",
+    }
+    for method, url in [
+        ("post", f"/portfolio/uploads/{t['id']}/finalize"),
+        ("delete", f"/portfolio/uploads/{t['id']}"),
+        ("get", f"/portfolio/uploads/{t['id']}/parts/1"),
+    ]:
         resp = getattr(other_client, method)(url, headers=ocsrf)
         assert resp.status_code == 404, url
     assert db.session.query(EvidenceItem).count() == 1

@@ -24,8 +24,7 @@ def only_item() -> EvidenceItem:
     return item
 
 
-def test_library_grid_and_list_show_thumbnails_and_icons(app: Flask,
-                                                         worker_client: Client) -> None:
+def test_library_grid_and_list_show_thumbnails_and_icons(app: Flask, worker_client: Client) -> None:
     upload(worker_client, "weld.jpg", samples.jpeg(), tags="welding")
     upload(worker_client, "report.pdf", samples.pdf())
     grid = worker_client.get("/portfolio/").get_data(as_text=True)
@@ -38,18 +37,21 @@ def test_library_grid_and_list_show_thumbnails_and_icons(app: Flask,
 
 
 def test_item_page_previews_by_type(app: Flask, worker_client: Client) -> None:
-    for name, data, marker in [("a.jpg", samples.jpeg(), 'class="preview-image"'),
-                               ("b.pdf", samples.pdf(), 'class="preview-pdf"'),
-                               ("c.mp4", samples.mp4(), "<video"),
-                               ("d.wav", samples.wav(), "<audio"),
-                               ("e.docx", samples.docx(), "No preview")]:
+    for name, data, marker in [
+        ("a.jpg", samples.jpeg(), 'class="preview-image"'),
+        ("b.pdf", samples.pdf(), 'class="preview-pdf"'),
+        ("c.mp4", samples.mp4(), "<video"),
+        ("d.wav", samples.wav(), "<audio"),
+        ("e.docx", samples.docx(), "No preview"),
+    ]:
         resp = upload(worker_client, name, data)
         page = worker_client.get(resp.location).get_data(as_text=True)
         assert marker in page, name
 
 
-def test_preview_is_inline_only_for_safe_types_and_nosniff(app: Flask,
-                                                           worker_client: Client) -> None:
+def test_preview_is_inline_only_for_safe_types_and_nosniff(
+    app: Flask, worker_client: Client
+) -> None:
     pdf_item = upload(worker_client, "b.pdf", samples.pdf()).location.rsplit("/", 1)[-1]
     doc_item = upload(worker_client, "e.docx", samples.docx()).location.rsplit("/", 1)[-1]
     pdf = worker_client.get(worker_client.get(f"/portfolio/items/{pdf_item}/preview").location)
@@ -65,18 +67,31 @@ def test_preview_is_inline_only_for_safe_types_and_nosniff(app: Flask,
 
 
 def test_link_and_reflection_are_sanitized(app: Flask, worker_client: Client) -> None:
-    resp = worker_client.submit("/portfolio/links/new", {
-        "title": "Site video", "url": "javascript:alert(1)", "tags": ""})
+    resp = worker_client.submit(
+        "/portfolio/links/new", {"title": "Site video", "url": "javascript:alert(1)", "tags": ""}
+    )
     assert resp.status_code == 200 and "must start with http" in resp.get_data(as_text=True)
-    resp = worker_client.submit("/portfolio/links/new", {
-        "title": "Site video", "url": "https://video.example/watch?v=1",
-        "description": "Shot on **site B**", "item_date": "2026-03-01", "tags": "video"})
+    resp = worker_client.submit(
+        "/portfolio/links/new",
+        {
+            "title": "Site video",
+            "url": "https://video.example/watch?v=1",
+            "description": "Shot on **site B**",
+            "item_date": "2026-03-01",
+            "tags": "video",
+        },
+    )
     assert resp.status_code == 302
     page = worker_client.get(resp.location).get_data(as_text=True)
     assert "<strong>site B</strong>" in page and "https://video.example/watch?v=1" in page
-    resp = worker_client.submit("/portfolio/reflections/new", {
-        "title": "What I learned", "body": "I *checked* the bead.<script>alert(1)</script>",
-        "tags": "reflection"})
+    resp = worker_client.submit(
+        "/portfolio/reflections/new",
+        {
+            "title": "What I learned",
+            "body": "I *checked* the bead.<script>alert(1)</script>",
+            "tags": "reflection",
+        },
+    )
     assert resp.status_code == 302
     page = worker_client.get(resp.location).get_data(as_text=True)
     assert "<em>checked</em>" in page and "<script>alert(1)" not in page
@@ -85,8 +100,10 @@ def test_link_and_reflection_are_sanitized(app: Flask, worker_client: Client) ->
 def test_edit_and_delete_item(app: Flask, worker_client: Client) -> None:
     loc = upload(worker_client, "weld.jpg", samples.jpeg()).location
     pid = loc.rsplit("/", 1)[-1]
-    resp = worker_client.submit(f"/portfolio/items/{pid}/edit", {
-        "title": "Root pass", "description": "", "item_date": "2026-01-02", "tags": "a, b"})
+    resp = worker_client.submit(
+        f"/portfolio/items/{pid}/edit",
+        {"title": "Root pass", "description": "", "item_date": "2026-01-02", "tags": "a, b"},
+    )
     assert resp.status_code == 302
     item = only_item()
     assert item.title == "Root pass" and item.tags == ["a", "b"]
@@ -98,7 +115,8 @@ def test_edit_and_delete_item(app: Flask, worker_client: Client) -> None:
 
 
 def test_frozen_item_cannot_be_changed_or_deleted_and_says_why(
-        app: Flask, worker_client: Client, worker: User) -> None:
+    app: Flask, worker_client: Client, worker: User
+) -> None:
     loc = upload(worker_client, "weld.jpg", samples.jpeg()).location
     pid = loc.rsplit("/", 1)[-1]
     item = only_item()

@@ -24,9 +24,14 @@ MiB = 1024 * 1024
 
 @pytest.fixture
 def config_overrides(s3_endpoint: str) -> dict[str, Any]:
-    return {"storage_backend": "s3", "s3_endpoint_url": s3_endpoint,
-            "s3_bucket": f"ev-{uuid.uuid4().hex[:16]}", "s3_access_key_id": "test",
-            "s3_secret_access_key": "test", "max_upload_bytes": 40 * MiB}
+    return {
+        "storage_backend": "s3",
+        "s3_endpoint_url": s3_endpoint,
+        "s3_bucket": f"ev-{uuid.uuid4().hex[:16]}",
+        "s3_access_key_id": "test",
+        "s3_secret_access_key": "test",
+        "max_upload_bytes": 40 * MiB,
+    }
 
 
 @pytest.fixture
@@ -52,9 +57,13 @@ def rows() -> list[EvidenceItem]:
 
 
 def http(url: str, method: str, data: bytes, headers: dict[str, str]) -> Any:
-    req = urllib.request.Request(url, data=data, method=method,  # noqa: S310 - moto
-                                 headers={"Content-Type": "application/octet-stream", **headers})
-    return urllib.request.urlopen(req, timeout=30)  # noqa: S310 - local moto server
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/octet-stream", **headers},
+    )
+    return urllib.request.urlopen(req, timeout=30)
 
 
 def test_streamed_upload_to_s3_multipart_sized(bucket: S3Storage, worker_client: Client) -> None:
@@ -68,7 +77,8 @@ def test_streamed_upload_to_s3_multipart_sized(bucket: S3Storage, worker_client:
 
 
 def test_refused_and_oversized_streamed_uploads_leave_no_object(
-        bucket: S3Storage, worker_client: Client) -> None:
+    bucket: S3Storage, worker_client: Client
+) -> None:
     assert upload(worker_client, "report.pdf", samples.html()).status_code == 400
     big = samples.jpeg() + b"\x00" * (41 * MiB)
     assert upload(worker_client, "big.jpg", big).status_code == 413
@@ -76,33 +86,41 @@ def test_refused_and_oversized_streamed_uploads_leave_no_object(
 
 
 def test_direct_upload_to_s3_then_finalize(bucket: S3Storage, worker_client: Client) -> None:
-    csrf = {"X-CSRFToken": worker_client.csrf_token("/portfolio/upload"),
-            "Accept": "application/json"}
+    csrf = {
+        "X-CSRFToken": worker_client.csrf_token("/portfolio/upload"),
+        "Accept": "application/json",
+    }
     data = samples.jpeg()
-    ticket = worker_client.post("/portfolio/uploads", json={"filename": "a.jpg",
-                                "size": len(data)}, headers=csrf).get_json()
+    ticket = worker_client.post(
+        "/portfolio/uploads", json={"filename": "a.jpg", "size": len(data)}, headers=csrf
+    ).get_json()
     assert ticket["url"].startswith(bucket.client.meta.endpoint_url)
     http(ticket["url"], "PUT", data, ticket["headers"])
-    body = worker_client.post(f"/portfolio/uploads/{ticket['id']}/finalize",
-                              headers=csrf).get_json()
+    body = worker_client.post(
+        f"/portfolio/uploads/{ticket['id']}/finalize", headers=csrf
+    ).get_json()
     assert body["state"] == "ready" and body["sha256"] == hashlib.sha256(data).hexdigest()
     [item] = rows()
     assert sorted(keys(bucket)) == sorted([item.storage_key, item.thumbnail_key])
     # Download: a short-lived signed URL on the S3 endpoint, as an attachment.
     resp = worker_client.get(f"/portfolio/items/{item.public_id}/download")
     assert resp.status_code == 302 and "X-Amz-Expires=300" in resp.location
-    with urllib.request.urlopen(resp.location) as got:  # noqa: S310 - local moto server
+    with urllib.request.urlopen(resp.location) as got:
         assert got.headers["Content-Disposition"].startswith("attachment;")
         assert got.read() == data
 
 
-def test_refused_direct_upload_is_deleted_from_the_bucket(bucket: S3Storage,
-                                                          worker_client: Client) -> None:
-    csrf = {"X-CSRFToken": worker_client.csrf_token("/portfolio/upload"),
-            "Accept": "application/json"}
+def test_refused_direct_upload_is_deleted_from_the_bucket(
+    bucket: S3Storage, worker_client: Client
+) -> None:
+    csrf = {
+        "X-CSRFToken": worker_client.csrf_token("/portfolio/upload"),
+        "Accept": "application/json",
+    }
     data = samples.exe()
-    ticket = worker_client.post("/portfolio/uploads", json={"filename": "cat.jpg",
-                                "size": len(data)}, headers=csrf).get_json()
+    ticket = worker_client.post(
+        "/portfolio/uploads", json={"filename": "cat.jpg", "size": len(data)}, headers=csrf
+    ).get_json()
     http(ticket["url"], "PUT", data, ticket["headers"])
     assert keys(bucket) != []
     resp = worker_client.post(f"/portfolio/uploads/{ticket['id']}/finalize", headers=csrf)
@@ -111,12 +129,16 @@ def test_refused_direct_upload_is_deleted_from_the_bucket(bucket: S3Storage,
     assert rows() == [] and keys(bucket) == []
 
 
-def test_interrupted_multipart_upload_leaves_nothing(bucket: S3Storage,
-                                                     worker_client: Client) -> None:
-    csrf = {"X-CSRFToken": worker_client.csrf_token("/portfolio/upload"),
-            "Accept": "application/json"}
-    start = worker_client.post("/portfolio/uploads/multipart",
-                               json={"filename": "v.mp4", "size": 12 * MiB}, headers=csrf)
+def test_interrupted_multipart_upload_leaves_nothing(
+    bucket: S3Storage, worker_client: Client
+) -> None:
+    csrf = {
+        "X-CSRFToken": worker_client.csrf_token("/portfolio/upload"),
+        "Accept": "application/json",
+    }
+    start = worker_client.post(
+        "/portfolio/uploads/multipart", json={"filename": "v.mp4", "size": 12 * MiB}, headers=csrf
+    )
     pid = start.get_json()["uploadId"]
     url = worker_client.get(f"/portfolio/uploads/{pid}/parts/1").get_json()["url"]
     http(url, "PUT", samples.mp4() + b"\x00" * (5 * MiB), {})
@@ -127,26 +149,28 @@ def test_interrupted_multipart_upload_leaves_nothing(bucket: S3Storage,
 
 
 def test_multipart_direct_upload_completes(bucket: S3Storage, worker_client: Client) -> None:
-    csrf = {"X-CSRFToken": worker_client.csrf_token("/portfolio/upload"),
-            "Accept": "application/json"}
+    csrf = {
+        "X-CSRFToken": worker_client.csrf_token("/portfolio/upload"),
+        "Accept": "application/json",
+    }
     data = samples.mp4() + b"\x00" * (6 * MiB)
-    pid = worker_client.post("/portfolio/uploads/multipart",
-                             json={"filename": "v.mp4", "size": len(data)},
-                             headers=csrf).get_json()["uploadId"]
+    pid = worker_client.post(
+        "/portfolio/uploads/multipart", json={"filename": "v.mp4", "size": len(data)}, headers=csrf
+    ).get_json()["uploadId"]
     parts = []
-    for n, chunk in ((1, data[: 5 * MiB]), (2, data[5 * MiB:])):
+    for n, chunk in ((1, data[: 5 * MiB]), (2, data[5 * MiB :])):
         url = worker_client.get(f"/portfolio/uploads/{pid}/parts/{n}").get_json()["url"]
         with http(url, "PUT", chunk, {}) as resp:
             parts.append({"PartNumber": n, "ETag": resp.headers["ETag"]})
-    done = worker_client.post(f"/portfolio/uploads/{pid}/complete", json={"parts": parts},
-                              headers=csrf)
+    done = worker_client.post(
+        f"/portfolio/uploads/{pid}/complete", json={"parts": parts}, headers=csrf
+    )
     assert done.status_code == 200, done.get_data(as_text=True)
     assert done.get_json()["media_type"] == "video/mp4"
     assert keys(bucket) == [rows()[0].storage_key] and multipart_uploads(bucket) == []
 
 
-def test_csp_allows_the_storage_origin(app: Flask, worker_client: Client,
-                                       s3_endpoint: str) -> None:
+def test_csp_allows_the_storage_origin(app: Flask, worker_client: Client, s3_endpoint: str) -> None:
     csp = worker_client.get("/portfolio/upload").headers["Content-Security-Policy"]
     connect = next(d for d in csp.split("; ") if d.startswith("connect-src"))
     assert s3_endpoint in connect
@@ -156,7 +180,8 @@ def test_csp_allows_the_storage_origin(app: Flask, worker_client: Client,
 
 def test_apply_cors_command_sets_the_bucket_rule(app: Flask, bucket: S3Storage) -> None:
     result = app.test_cli_runner().invoke(
-        args=["evidence", "apply-cors", "--origin", "https://portfolio.example"])
+        args=["evidence", "apply-cors", "--origin", "https://portfolio.example"]
+    )
     assert result.exit_code == 0, result.output
     rule = bucket.client.get_bucket_cors(Bucket=bucket.bucket)["CORSRules"][0]
     assert rule["AllowedOrigins"] == ["https://portfolio.example"]

@@ -31,13 +31,18 @@ def wait_until(page: Any, expression: str, timeout: float = 15.0) -> None:
 
 @pytest.fixture
 def config_overrides(s3_endpoint: str) -> dict[str, Any]:
-    return {"storage_backend": "s3", "s3_endpoint_url": s3_endpoint,
-            "s3_bucket": f"br-{uuid.uuid4().hex[:16]}", "s3_access_key_id": "test",
-            "s3_secret_access_key": "test"}
+    return {
+        "storage_backend": "s3",
+        "s3_endpoint_url": s3_endpoint,
+        "s3_bucket": f"br-{uuid.uuid4().hex[:16]}",
+        "s3_access_key_id": "test",
+        "s3_secret_access_key": "test",
+    }
 
 
-def test_upload_two_files_with_progress_and_thumbnails(app: Flask, live_server, browser, make,
-                                                       screenshot_dir: Path) -> None:
+def test_upload_two_files_with_progress_and_thumbnails(
+    app: Flask, live_server, browser, make, screenshot_dir: Path
+) -> None:
     storage = get_storage()
     assert isinstance(storage, S3Storage)
     storage.ensure_bucket()
@@ -61,10 +66,16 @@ def test_upload_two_files_with_progress_and_thumbnails(app: Flask, live_server, 
     # The plain form is hidden once the widget runs.
     assert not page.locator("#plain-upload").is_visible()
 
-    page.locator("input.uppy-Dashboard-input").first.set_input_files([
-        {"name": "weld-bead.jpg", "mimeType": "image/jpeg", "buffer": samples.jpeg((1600, 1200))},
-        {"name": "setup.png", "mimeType": "image/png", "buffer": samples.png((800, 600))},
-    ])
+    page.locator("input.uppy-Dashboard-input").first.set_input_files(
+        [
+            {
+                "name": "weld-bead.jpg",
+                "mimeType": "image/jpeg",
+                "buffer": samples.jpeg((1600, 1200)),
+            },
+            {"name": "setup.png", "mimeType": "image/png", "buffer": samples.png((800, 600))},
+        ]
+    )
     page.locator(".uppy-StatusBar-actionBtn--upload").click()
     page.wait_for_selector("#upload-results li.ok >> nth=1", timeout=20000)
     # Every file's progress reached the end and the status bar says it is done.
@@ -76,16 +87,18 @@ def test_upload_two_files_with_progress_and_thumbnails(app: Flask, live_server, 
     page.goto(live_server.url + "/portfolio/")
     cards = page.locator(".evidence-card")
     assert cards.count() == 2
-    wait_until(page, "Array.from(document.querySelectorAll('img.thumb'))"
-                     ".filter(i => i.complete && i.naturalWidth > 0).length === 2")
+    wait_until(
+        page,
+        "Array.from(document.querySelectorAll('img.thumb'))"
+        ".filter(i => i.complete && i.naturalWidth > 0).length === 2",
+    )
     page.screenshot(path=str(screenshot_dir / "evidence-library-phone.png"), full_page=True)
     # No horizontal scrolling on a phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(live_server.url + "/portfolio/?view=list")
-    page.screenshot(path=str(screenshot_dir / "evidence-library-list-desktop.png"),
-                    full_page=True)
+    page.screenshot(path=str(screenshot_dir / "evidence-library-list-desktop.png"), full_page=True)
     page.locator(".evidence-row a").first.click()
     page.wait_for_selector("img.preview-image")
     wait_until(page, "document.querySelector('img.preview-image').naturalWidth > 0")

@@ -27,12 +27,21 @@ ACCEPTED = [
     ("voice.m4a", samples.m4a, "audio/x-m4a"),
     ("voice.ogg", samples.ogg, "audio/ogg"),
     ("voice.wav", samples.wav, "audio/x-wav"),
-    ("plan.docx", samples.docx, "application/vnd.openxmlformats-officedocument"
-     ".wordprocessingml.document"),
-    ("sheet.xlsx", samples.xlsx, "application/vnd.openxmlformats-officedocument"
-     ".spreadsheetml.sheet"),
-    ("deck.pptx", samples.pptx, "application/vnd.openxmlformats-officedocument"
-     ".presentationml.presentation"),
+    (
+        "plan.docx",
+        samples.docx,
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    (
+        "sheet.xlsx",
+        samples.xlsx,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    (
+        "deck.pptx",
+        samples.pptx,
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ),
     ("notes.odt", samples.odt, "application/vnd.oasis.opendocument.text"),
     ("sheet.ods", samples.ods, "application/vnd.oasis.opendocument.spreadsheet"),
     ("notes.txt", samples.text, "text/plain"),
@@ -46,8 +55,7 @@ def inspect(data: bytes, chunk: int = 4096, max_bytes: int = 10**9) -> FileInspe
     return inspector
 
 
-@pytest.mark.parametrize(("name", "make_file", "expected"), ACCEPTED,
-                         ids=[a[0] for a in ACCEPTED])
+@pytest.mark.parametrize(("name", "make_file", "expected"), ACCEPTED, ids=[a[0] for a in ACCEPTED])
 def test_every_allowed_family_is_recognized(name: str, make_file, expected: str) -> None:
     assert classify(inspect(make_file()), name).media_type == expected
 
@@ -63,14 +71,17 @@ def test_reordered_ooxml_is_recognized_by_its_content_types_part(make_file) -> N
     assert media_type == classify(inspect(make_file()), "x.bin").media_type
 
 
-@pytest.mark.parametrize(("name", "data", "message"), [
-    ("report.pdf", samples.html(), "is an HTML page, not a PDF"),
-    ("holiday.jpg", samples.exe(), "is a Windows program, not a JPEG photo"),
-    ("logo.svg", samples.svg(), "is an SVG drawing"),
-    ("bundle.zip", samples.plain_zip(), "is a zip archive"),
-    ("empty.txt", b"", "is empty"),
-    ("run.txt", b"#!/bin/sh\nrm -rf /\n", "is a shell script, not a plain text file"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("report.pdf", samples.html(), "is an HTML page, not a PDF"),
+        ("holiday.jpg", samples.exe(), "is a Windows program, not a JPEG photo"),
+        ("logo.svg", samples.svg(), "is an SVG drawing"),
+        ("bundle.zip", samples.plain_zip(), "is a zip archive"),
+        ("empty.txt", b"", "is empty"),
+        ("run.txt", b"#!/bin/sh\nrm -rf /\n", "is a shell script, not a plain text file"),
+    ],
+)
 def test_refused_files_say_what_they_really_are(name: str, data: bytes, message: str) -> None:
     with pytest.raises(UploadRefused) as exc:
         classify(inspect(data), name)

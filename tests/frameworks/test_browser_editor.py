@@ -14,15 +14,28 @@ pytestmark = pytest.mark.browser
 
 def watch(page, errors: list[str]) -> None:  # type: ignore[no-untyped-def]
     """Collect script errors (a CSP violation shows up here) and failed requests."""
-    page.on("console", lambda m: errors.append(m.text)
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
 
 
-def test_admin_builds_rubric_and_visitor_sees_it_in_catalogue(app, make, live_server, browser,
-                                                              screenshot_dir: Path) -> None:
+def test_admin_builds_rubric_and_visitor_sees_it_in_catalogue(
+    app, make, live_server, browser, screenshot_dir: Path
+) -> None:
     org = make.org("Northwind Trades", slug="northwind")
     make.user((org, Role.ADMIN), email="ada@example.org")
     base = live_server.url

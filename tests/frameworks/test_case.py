@@ -33,10 +33,19 @@ def read(name: str) -> bytes:
 
 
 def row_counts() -> dict[str, int]:
-    models = (Framework, Competency, Rubric, RubricVersion, RubricElement, RubricLevel,
-              RubricCell, AuditEvent)
-    return {m.__tablename__: db.session.scalar(select(func.count()).select_from(m)) or 0
-            for m in models}
+    models = (
+        Framework,
+        Competency,
+        Rubric,
+        RubricVersion,
+        RubricElement,
+        RubricLevel,
+        RubricCell,
+        AuditEvent,
+    )
+    return {
+        m.__tablename__: db.session.scalar(select(func.count()).select_from(m)) or 0 for m in models
+    }
 
 
 @pytest.fixture
@@ -54,8 +63,14 @@ def test_realistic_package_imports_tree_and_rubric_draft(admin_org) -> None:
     assert fw.title == "Welding Competencies" and fw.version == "2024.1"
     assert fw.source_url == "https://example-trades.org/frameworks/welding"
     tree = [(c.code, depth) for c, depth in services.competency_tree(fw)]
-    assert tree[:6] == [("WLD-1", 0), ("WLD-1.1", 1), ("WLD-1.1.1", 2), ("WLD-1.1.2", 2),
-                        ("WLD-1.2", 1), ("WLD-1.2.1", 2)]
+    assert tree[:6] == [
+        ("WLD-1", 0),
+        ("WLD-1.1", 1),
+        ("WLD-1.1.1", 2),
+        ("WLD-1.1.2", 2),
+        ("WLD-1.2", 1),
+        ("WLD-1.2.1", 2),
+    ]
     assert max(depth for _, depth in tree) == 2 and len(tree) == 13
     comp = db.session.scalar(select(Competency).where(Competency.code == "WLD-2.3"))
     assert comp.case_identifier == WLD_2_3
@@ -67,7 +82,11 @@ def test_realistic_package_imports_tree_and_rubric_draft(admin_org) -> None:
     assert version.published_at is None  # imported as a draft
     assert [lv.name for lv in version.levels] == ["Not yet", "Developing", "Meets", "Exceeds"]
     assert [el.title for el in version.elements] == [
-        "Joint preparation", "Weld quality", "Safe work practice", "Visual inspection"]
+        "Joint preparation",
+        "Weld quality",
+        "Safe work practice",
+        "Visual inspection",
+    ]
     weld = version.elements[1]
     assert weld.weight == 2 and weld.competency.code == "WLD-2.3.1"
     assert version.cell(weld, version.levels[2]).descriptor == "Weld quality: meets the standard."
@@ -76,26 +95,41 @@ def test_realistic_package_imports_tree_and_rubric_draft(admin_org) -> None:
     assert event is not None and event.data["items"] == 13
 
 
-@pytest.mark.parametrize(("filename", "expected"), [
-    ("broken_missing_identifiers.json", [
-        "broken_missing_identifiers.json: CFItems[4]: field “identifier”: is missing",
-        "CFRubricCriterionLevels[2]: field “identifier”: is missing",
-    ]),
-    ("broken_dangling_association.json", [
-        "CFAssociations[5] ",
-        "field “destinationNodeURI”: points at 00000000-0000-0000-0000-00000000dead, which is "
-        "neither the CFDocument nor a CFItem of this package",
-    ]),
-    ("broken_cycle.json", ["isChildOf associations form a cycle"]),
-    ("broken_wrong_types.json", [
-        "CFItems[2] ", "field “fullStatement”: must be a string, not a number",
-        "field “sequenceNumber”: must be a whole number, not a string",
-        "field “score”: must be a number, not 'lots'",
-        "field “weight”: must be a number, not true/false",
-    ]),
-])
-def test_broken_packages_fail_precisely_and_change_nothing(admin_org, filename: str,
-                                                           expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("filename", "expected"),
+    [
+        (
+            "broken_missing_identifiers.json",
+            [
+                "broken_missing_identifiers.json: CFItems[4]: field “identifier”: is missing",
+                "CFRubricCriterionLevels[2]: field “identifier”: is missing",
+            ],
+        ),
+        (
+            "broken_dangling_association.json",
+            [
+                "CFAssociations[5] ",
+                "field “destinationNodeURI”: points at 00000000-0000-0000-0000-00000000dead, "
+                "which is "
+                "neither the CFDocument nor a CFItem of this package",
+            ],
+        ),
+        ("broken_cycle.json", ["isChildOf associations form a cycle"]),
+        (
+            "broken_wrong_types.json",
+            [
+                "CFItems[2] ",
+                "field “fullStatement”: must be a string, not a number",
+                "field “sequenceNumber”: must be a whole number, not a string",
+                "field “score”: must be a number, not 'lots'",
+                "field “weight”: must be a number, not true/false",
+            ],
+        ),
+    ],
+)
+def test_broken_packages_fail_precisely_and_change_nothing(
+    admin_org, filename: str, expected: list[str]
+) -> None:
     admin, org = admin_org
     before = row_counts()
     with pytest.raises(case.ImportFailed) as info:
@@ -120,14 +154,19 @@ def test_cycle_names_the_items_in_the_loop(admin_org) -> None:
     assert problem.file == "broken_cycle.json"
 
 
-@pytest.mark.parametrize(("raw", "reason"), [
-    (b"{not json", "is not valid JSON"),
-    (b"[]", "must be a JSON object with a CFDocument"),
-    (b'{"CFItems": []}', "field “CFDocument”: is missing"),
-    (b'{"CFDocument": {"identifier": "x", "title": "T"}, "CFItems": {}}',
-     "field “CFItems”: must be a list, not an object"),
-    (b"\xff\xfe", "is not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "is not valid JSON"),
+        (b"[]", "must be a JSON object with a CFDocument"),
+        (b'{"CFItems": []}', "field “CFDocument”: is missing"),
+        (
+            b'{"CFDocument": {"identifier": "x", "title": "T"}, "CFItems": {}}',
+            "field “CFItems”: must be a list, not an object",
+        ),
+        (b"\xff\xfe", "is not UTF-8 text"),
+    ],
+)
 def test_malformed_files(admin_org, raw: bytes, reason: str) -> None:
     admin, org = admin_org
     with pytest.raises(case.ImportFailed) as info:
@@ -159,8 +198,9 @@ def test_duplicate_import_is_detected_and_offered_as_update(admin_org) -> None:
     pkg = json.loads(read("welding_case.json"))
     pkg["CFDocument"]["title"] = "Welding Competencies (revised)"
     pkg["CFItems"][0]["fullStatement"] = "Safety, preparation and housekeeping"
-    second = case.import_case_package(admin, org, json.dumps(pkg).encode(), "a.json",
-                                      update_existing=True)
+    second = case.import_case_package(
+        admin, org, json.dumps(pkg).encode(), "a.json", update_existing=True
+    )
     db.session.commit()
     assert second.updated and second.framework.id == first.framework.id
     assert db.session.scalar(select(func.count()).select_from(Framework)) == 1
@@ -176,8 +216,7 @@ def test_update_of_a_published_rubric_creates_a_new_draft_version(admin_org) -> 
     db.session.commit()
     published = result.rubrics[0].latest
     snapshot = case.export_rubric(published, result.rubrics[0])
-    case.import_case_package(admin, org, read("welding_case.json"), "a.json",
-                             update_existing=True)
+    case.import_case_package(admin, org, read("welding_case.json"), "a.json", update_existing=True)
     db.session.commit()
     rubric = result.rubrics[0]
     assert [v.number for v in rubric.versions] == [1, 2]
@@ -209,13 +248,15 @@ def test_import_export_import_is_stable(make, admin_org) -> None:
     original = json.loads(read("welding_case.json"))
     assert exported["CFDocument"]["identifier"] == original["CFDocument"]["identifier"]
     assert {i["identifier"] for i in exported["CFItems"]} == {
-        i["identifier"] for i in original["CFItems"]}
+        i["identifier"] for i in original["CFItems"]
+    }
     assert {i["uri"] for i in exported["CFItems"]} == {i["uri"] for i in original["CFItems"]}
 
     other = make.org("Elsewhere")
     other_admin = make.user((other, Role.ADMIN))
-    second = case.import_case_package(other_admin, other, json.dumps(exported).encode(),
-                                      "export.json")
+    second = case.import_case_package(
+        other_admin, other, json.dumps(exported).encode(), "export.json"
+    )
     db.session.commit()
     again = case.export_case_package(second.framework)
     assert normalized(again) == normalized(exported)
@@ -225,13 +266,23 @@ def test_import_export_import_is_stable(make, admin_org) -> None:
         v = result.rubrics[0].latest
         return (
             (fw.title, fw.version, fw.description, fw.source_url, fw.case_identifier),
-            [(c.code, c.statement, c.case_identifier, c.case_uri, d)
-             for c, d in services.competency_tree(fw)],
+            [
+                (c.code, c.statement, c.case_identifier, c.case_uri, d)
+                for c, d in services.competency_tree(fw)
+            ],
             (v.title, v.pass_level_position, v.min_total_points),
             [(lv.name, lv.points) for lv in v.levels],
-            [(e.title, e.weight, e.is_required, e.case_identifier,
-              e.competency.case_identifier if e.competency else None,
-              [v.cell(e, lv).descriptor for lv in v.levels]) for e in v.elements],
+            [
+                (
+                    e.title,
+                    e.weight,
+                    e.is_required,
+                    e.case_identifier,
+                    e.competency.case_identifier if e.competency else None,
+                    [v.cell(e, lv).descriptor for lv in v.levels],
+                )
+                for e in v.elements
+            ],
         )
 
     assert shape(first) == shape(second)

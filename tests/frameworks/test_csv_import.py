@@ -19,8 +19,9 @@ DATA = Path(__file__).parent / "data"
 def test_csv_rubric_imports_as_a_draft(make) -> None:
     org = make.org()
     admin = make.user((org, Role.ADMIN))
-    rubric = csv_import.import_rubric_csv(admin, org, (DATA / "rubric.csv").read_bytes(),
-                                          "rubric.csv", title="Fillet weld")
+    rubric = csv_import.import_rubric_csv(
+        admin, org, (DATA / "rubric.csv").read_bytes(), "rubric.csv", title="Fillet weld"
+    )
     db.session.commit()
     v = rubric.latest
     assert v.published_at is None
@@ -36,11 +37,13 @@ def test_csv_rubric_imports_as_a_draft(make) -> None:
 def test_broken_csv_names_lines_and_columns_and_writes_nothing(make) -> None:
     org = make.org()
     admin = make.user((org, Role.ADMIN))
-    raw = (b"element,level,points,descriptor,required\n"
-           b"Weld,Not yet,0,Defects,yes\n"
-           b"Weld,Meets,two,Good,perhaps\n"
-           b"Prep,Not yet,0,,yes\n"
-           b"Prep,Not yet,0,Again,yes\n")
+    raw = (
+        b"element,level,points,descriptor,required\n"
+        b"Weld,Not yet,0,Defects,yes\n"
+        b"Weld,Meets,two,Good,perhaps\n"
+        b"Prep,Not yet,0,,yes\n"
+        b"Prep,Not yet,0,Again,yes\n"
+    )
     with pytest.raises(ImportFailed) as info:
         csv_import.import_rubric_csv(admin, org, raw, "r.csv", title="Broken")
     db.session.rollback()
@@ -57,8 +60,9 @@ def test_missing_columns_and_missing_cells(make) -> None:
     org = make.org()
     admin = make.user((org, Role.ADMIN))
     with pytest.raises(ImportFailed, match="field “descriptor”: column is missing"):
-        csv_import.import_rubric_csv(admin, org, b"element,level,points\nA,B,1\n", "x.csv",
-                                     title="T")
+        csv_import.import_rubric_csv(
+            admin, org, b"element,level,points\nA,B,1\n", "x.csv", title="T"
+        )
     raw = b"element,level,points,descriptor\nA,Low,0,a\nA,High,1,b\nB,Low,0,c\n"
     with pytest.raises(ImportFailed, match="element “B” has no row for level “High”"):
         csv_import.import_rubric_csv(admin, org, raw, "x.csv", title="T")

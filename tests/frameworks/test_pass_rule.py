@@ -10,11 +10,17 @@ from hypothesis import strategies as st
 
 from portfolio.frameworks.pass_rule import ElementSpec, IncompleteScores, LevelSpec, evaluate
 
-LEVELS = [LevelSpec(0, "Not yet", Decimal(0)), LevelSpec(1, "Developing", Decimal(1)),
-          LevelSpec(2, "Meets", Decimal(2)), LevelSpec(3, "Exceeds", Decimal(3))]
-ELEMENTS = [ElementSpec(1, "Prepare the joint", True, Decimal(1)),
-            ElementSpec(2, "Weld the joint", True, Decimal(2)),
-            ElementSpec(3, "Tidy the workplace", False, Decimal(1))]
+LEVELS = [
+    LevelSpec(0, "Not yet", Decimal(0)),
+    LevelSpec(1, "Developing", Decimal(1)),
+    LevelSpec(2, "Meets", Decimal(2)),
+    LevelSpec(3, "Exceeds", Decimal(3)),
+]
+ELEMENTS = [
+    ElementSpec(1, "Prepare the joint", True, Decimal(1)),
+    ElementSpec(2, "Weld the joint", True, Decimal(2)),
+    ElementSpec(3, "Tidy the workplace", False, Decimal(1)),
+]
 
 
 def test_all_required_at_pass_level_passes() -> None:

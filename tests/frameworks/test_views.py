@@ -25,8 +25,9 @@ def setup(make):  # type: ignore[no-untyped-def]
     learner = make.user((org, Role.LEARNER), email="learner@example.org")
     make.user((org, Role.ASSESSOR), email="assessor@example.org")
     make.user((other, Role.ADMIN), email="other@example.org")
-    fw = case.import_case_package(admin, org, (DATA / "welding_case.json").read_bytes(),
-                                  "w.json").framework
+    fw = case.import_case_package(
+        admin, org, (DATA / "welding_case.json").read_bytes(), "w.json"
+    ).framework
     rubric = make_published_rubric(admin, org)
     db.session.commit()
     return {"org": org, "admin": admin, "learner": learner, "fw": fw, "rubric": rubric}
@@ -38,8 +39,10 @@ def urls(s) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     v = rubric.latest
     base = "/o/northwind"
     return [
-        ("GET", f"{base}/frameworks"), ("GET", f"{base}/frameworks/new"),
-        ("POST", f"{base}/frameworks/new"), ("GET", f"{base}/frameworks/{fw.public_id}"),
+        ("GET", f"{base}/frameworks"),
+        ("GET", f"{base}/frameworks/new"),
+        ("POST", f"{base}/frameworks/new"),
+        ("GET", f"{base}/frameworks/{fw.public_id}"),
         ("POST", f"{base}/frameworks/{fw.public_id}/edit"),
         ("POST", f"{base}/frameworks/{fw.public_id}/delete"),
         ("POST", f"{base}/frameworks/{fw.public_id}/competencies"),
@@ -47,8 +50,10 @@ def urls(s) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
         ("POST", f"{base}/frameworks/{fw.public_id}/competencies/{comp.public_id}/delete"),
         ("POST", f"{base}/frameworks/import"),
         ("GET", f"{base}/frameworks/{fw.public_id}/case.json"),
-        ("GET", f"{base}/rubrics"), ("POST", f"{base}/rubrics/new"),
-        ("POST", f"{base}/rubrics/import-csv"), ("GET", f"{base}/rubrics/{rubric.public_id}"),
+        ("GET", f"{base}/rubrics"),
+        ("POST", f"{base}/rubrics/new"),
+        ("POST", f"{base}/rubrics/import-csv"),
+        ("GET", f"{base}/rubrics/{rubric.public_id}"),
         ("GET", f"{base}/rubrics/{rubric.public_id}/versions/{v.public_id}"),
         ("POST", f"{base}/rubrics/{rubric.public_id}/versions/{v.public_id}/edit"),
         ("POST", f"{base}/rubrics/{rubric.public_id}/versions/{v.public_id}/publish"),
@@ -105,8 +110,7 @@ def editor_form(html: str) -> dict[str, object]:
         if kind and kind.group(1) in ("checkbox", "radio") and "checked" not in tag:
             continue
         put(name.group(1), value.group(1) if value else "")
-    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html,
-                                 re.S):
+    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
         put(name, body)
     for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
         selected = re.search(r'<option value="([^"]*)" selected', body)
@@ -159,10 +163,16 @@ def test_published_version_cannot_be_changed_by_any_route(client: Client, setup)
     token = client.csrf_token("/account/password")
     el = version.elements[0]
     for action in ("save", "add_element", "add_level", f"remove_element:e{el.public_id}"):
-        resp = client.post(base + "/edit", data={
-            "csrf_token": token, "action": action, "title": "Changed",
-            "element_keys": [f"e{e.public_id}" for e in version.elements],
-            f"element-e{el.public_id}-title": "Changed"})
+        resp = client.post(
+            base + "/edit",
+            data={
+                "csrf_token": token,
+                "action": action,
+                "title": "Changed",
+                "element_keys": [f"e{e.public_id}" for e in version.elements],
+                f"element-e{el.public_id}-title": "Changed",
+            },
+        )
         assert resp.status_code == 409, action
     assert client.post(base + "/publish", data={"csrf_token": token}).status_code == 409
     # The editor page of a published version does not offer editing.
@@ -218,16 +228,24 @@ def test_editor_keeps_typed_text_when_saving_fails(client: Client, setup) -> Non
 def test_case_import_page_reports_problems_and_duplicates(client: Client, setup) -> None:
     client.login("admin@example.org")
     url = "/o/northwind/frameworks/import"
-    resp = client.submit(url, {"package": ((DATA / "broken_cycle.json").open("rb"),
-                                           "broken_cycle.json")},
-                         content_type="multipart/form-data")
+    resp = client.submit(
+        url,
+        {"package": ((DATA / "broken_cycle.json").open("rb"), "broken_cycle.json")},
+        content_type="multipart/form-data",
+    )
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "Nothing was imported" in html and "cycle" in html
-    resp = client.submit(url, {"package": ((DATA / "welding_case.json").open("rb"), "w.json")},
-                         content_type="multipart/form-data")
+    resp = client.submit(
+        url,
+        {"package": ((DATA / "welding_case.json").open("rb"), "w.json")},
+        content_type="multipart/form-data",
+    )
     assert "imported before" in resp.get_data(as_text=True)
-    resp = client.submit(url, {"package": ((DATA / "welding_case.json").open("rb"), "w.json"),
-                               "update_existing": "y"}, content_type="multipart/form-data")
+    resp = client.submit(
+        url,
+        {"package": ((DATA / "welding_case.json").open("rb"), "w.json"), "update_existing": "y"},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 302
     assert db.session.scalar(select(func.count()).select_from(Framework)) == 1
 
@@ -246,12 +264,16 @@ def test_framework_and_competency_forms(client: Client, setup) -> None:
     assert resp.status_code == 302
     fw = db.session.scalar(select(Framework).where(Framework.title == "Electrical"))
     page = f"/o/northwind/frameworks/{fw.public_id}"
-    client.submit(page + "/competencies", {"code": "EL-1", "statement": "Isolate", "parent": ""},
-                  page=page)
+    client.submit(
+        page + "/competencies", {"code": "EL-1", "statement": "Isolate", "parent": ""}, page=page
+    )
     db.session.expire_all()
     top = fw.competencies[0]
-    client.submit(page + "/competencies", {"code": "EL-1.1", "statement": "Lock out",
-                                           "parent": top.public_id}, page=page)
+    client.submit(
+        page + "/competencies",
+        {"code": "EL-1.1", "statement": "Lock out", "parent": top.public_id},
+        page=page,
+    )
     db.session.expire_all()
     assert [(c.code, d) for c, d in services.competency_tree(fw)] == [("EL-1", 0), ("EL-1.1", 1)]
     html = client.get(page).get_data(as_text=True)
@@ -263,7 +285,9 @@ def test_upload_too_large_is_refused_by_the_form(client: Client, setup, monkeypa
 
     monkeypatch.setattr(forms.ImportCaseForm.package.kwargs["validators"][1], "max_bytes", 100)
     client.login("admin@example.org")
-    resp = client.submit("/o/northwind/frameworks/import",
-                         {"package": ((DATA / "welding_case.json").open("rb"), "w.json")},
-                         content_type="multipart/form-data")
+    resp = client.submit(
+        "/o/northwind/frameworks/import",
+        {"package": ((DATA / "welding_case.json").open("rb"), "w.json")},
+        content_type="multipart/form-data",
+    )
     assert "larger than" in resp.get_data(as_text=True)

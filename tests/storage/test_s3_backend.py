@@ -20,7 +20,10 @@ MiB = 1024 * 1024
 
 def s3_client(endpoint: str):  # type: ignore[no-untyped-def]
     return boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
         aws_secret_access_key="test",
         config=BotoConfig(signature_version="s3v4", s3={"addressing_style": "path"}),
     )
@@ -40,11 +43,16 @@ def storage(s3_endpoint: str) -> Iterator[S3Storage]:
     client.delete_bucket(Bucket=bucket)
 
 
-def fetch(url: str, *, method: str = "GET", data: bytes | None = None,
-          headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
+def fetch(
+    url: str,
+    *,
+    method: str = "GET",
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any, bytes]:
     headers = {"Content-Type": "application/octet-stream", **(headers or {})}
-    req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - local moto server
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    with urllib.request.urlopen(req, timeout=10) as resp:
         return resp.status, resp.headers, resp.read()
 
 
@@ -84,26 +92,28 @@ def test_copy(storage: S3Storage) -> None:
 def test_signed_download_url_sets_type_and_disposition(storage: S3Storage) -> None:
     key = new_object_key("evidence/u1")
     storage.put(key, io.BytesIO(b"%PDF-1.4 fake"), "application/octet-stream")
-    url = storage.signed_download_url(key, filename="Rapport été.pdf",
-                                      content_type="application/pdf")
+    url = storage.signed_download_url(
+        key, filename="Rapport été.pdf", content_type="application/pdf"
+    )
     assert "X-Amz-Signature" in url and "X-Amz-Expires=60" in url
     status, headers, body = fetch(url)
     assert status == 200 and body == b"%PDF-1.4 fake"
     assert headers["Content-Type"] == "application/pdf"
     assert headers["Content-Disposition"].startswith("attachment;")
     assert "filename*=UTF-8''Rapport%20%C3%A9t%C3%A9.pdf" in headers["Content-Disposition"]
-    inline = storage.signed_download_url(key, filename="a.pdf", content_type="application/pdf",
-                                         inline=True)
+    inline = storage.signed_download_url(
+        key, filename="a.pdf", content_type="application/pdf", inline=True
+    )
     assert fetch(inline)[1]["Content-Disposition"].startswith("inline;")
 
 
 def test_presigned_upload_put(storage: S3Storage) -> None:
     key = new_object_key("evidence/u1")
-    ticket = storage.presigned_upload(key, content_type="application/octet-stream",
-                                      max_bytes=100)
+    ticket = storage.presigned_upload(key, content_type="application/octet-stream", max_bytes=100)
     assert ticket.method == "PUT"
-    status, headers, _ = fetch(ticket.url, method="PUT", data=b"browser bytes",
-                               headers=ticket.headers)
+    status, headers, _ = fetch(
+        ticket.url, method="PUT", data=b"browser bytes", headers=ticket.headers
+    )
     assert status == 200 and headers.get("ETag")
     assert storage.open(key).read() == b"browser bytes"
 
@@ -121,8 +131,9 @@ def test_multipart_presigned_parts_list_complete(storage: S3Storage) -> None:
     _, headers, _ = fetch(storage.presign_upload_part(key, upload_id, 2), method="PUT", data=part2)
     parts = storage.list_parts(key, upload_id)
     assert [(p.part_number, p.size) for p in parts] == [(1, 5 * MiB), (2, 4)]
-    storage.complete_multipart_upload(key, upload_id, [UploadedPart(2, headers["ETag"]),
-                                                       UploadedPart(1, etags[1])])
+    storage.complete_multipart_upload(
+        key, upload_id, [UploadedPart(2, headers["ETag"]), UploadedPart(1, etags[1])]
+    )
     assert storage.head(key).size == 5 * MiB + 4  # type: ignore[union-attr]
     assert storage.open(key).read()[-5:] == b"atail"
 

@@ -22,8 +22,9 @@ def _login(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_url("**/dashboard")
 
 
-def test_submit_claim_score_and_read_feedback(live_server, browser, scenario: Scenario,
-                                              screenshot_dir: Path) -> None:
+def test_submit_claim_score_and_read_feedback(
+    live_server, browser, scenario: Scenario, screenshot_dir: Path
+) -> None:
     base = live_server.url
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     worker = phone.new_page()
@@ -31,8 +32,12 @@ def test_submit_claim_score_and_read_feedback(live_server, browser, scenario: Sc
     worker.goto(f"{base}/o/{scenario.org.slug}/catalogue/{scenario.credential.public_id}")
     worker.get_by_role("button", name="Start a submission").click()
     worker.wait_for_url("**/submissions/*")
-    items = ["Joint photo (file)", "Inspection report (file)", "What I learned (text)",
-             "Site log (link)"]
+    items = [
+        "Joint photo (file)",
+        "Inspection report (file)",
+        "What I learned (text)",
+        "Site log (link)",
+    ]
     for element, item in zip(scenario.elements, items, strict=True):
         section = worker.locator(f"#element-{element.public_id}")
         section.get_by_label("Add evidence from your portfolio").select_option(label=item)
@@ -70,10 +75,12 @@ def test_submit_claim_score_and_read_feedback(live_server, browser, scenario: Sc
     assessor.keyboard.type("Clean bevel, keyboard scored", delay=10)
     expect(remark).to_have_value("Clean bevel, keyboard scored")
     # Mouse for the rest.
-    for element, level in zip(scenario.elements[1:], ["Developing", "Meets", "Not yet"],
-                              strict=True):
-        row = assessor.locator("section.review-row", has=assessor.locator(
-            f"input[name='level-{element.public_id}']"))
+    for element, level in zip(
+        scenario.elements[1:], ["Developing", "Meets", "Not yet"], strict=True
+    ):
+        row = assessor.locator(
+            "section.review-row", has=assessor.locator(f"input[name='level-{element.public_id}']")
+        )
         row.locator("label.level-option", has_text=level).click()
         row.get_by_label("Remark").fill(f"{element.title}: {level}")
     assessor.get_by_label("Overall feedback to the worker").fill("Work on penetration.")
@@ -88,9 +95,11 @@ def test_submit_claim_score_and_read_feedback(live_server, browser, scenario: Sc
     worker.reload()
     expect(worker.locator("#submission-state")).to_have_text("Needs revision")
     expect(worker.locator(f"#element-{first.public_id} .score")).to_have_text(
-        "Level achieved: Meets — Clean bevel, keyboard scored")
+        "Level achieved: Meets — Clean bevel, keyboard scored"
+    )
     expect(worker.locator(f"#element-{scenario.elements[1].public_id} .score")).to_have_text(
-        "Level achieved: Developing — Weld the joint: Developing")
+        "Level achieved: Developing — Weld the joint: Developing"
+    )
     expect(worker.locator(".feedback")).to_contain_text("Work on penetration.")
     worker.screenshot(path=str(screenshot_dir / "feedback-phone.png"), full_page=True)
     phone.close()

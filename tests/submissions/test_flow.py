@@ -29,13 +29,16 @@ def test_worker_sees_rubric_guidance_and_descriptors(client: Client, scenario: S
     assert "Draft" in page
 
 
-def test_submit_requires_evidence_for_every_required_element(client: Client,
-                                                             scenario: Scenario) -> None:
+def test_submit_requires_evidence_for_every_required_element(
+    client: Client, scenario: Scenario
+) -> None:
     client.login("wren@example.org")
     pid = start(client, scenario)
-    client.submit(f"/submissions/{pid}/evidence", {
-        "element": scenario.elements[0].public_id, "item": scenario.items["photo"].public_id},
-        page=f"/submissions/{pid}")
+    client.submit(
+        f"/submissions/{pid}/evidence",
+        {"element": scenario.elements[0].public_id, "item": scenario.items["photo"].public_id},
+        page=f"/submissions/{pid}",
+    )
     resp = submit(client, pid)
     page = client.get(resp.location).get_data(as_text=True)
     assert "Add evidence for every required element" in page
@@ -48,8 +51,9 @@ def test_submit_needs_confirmation(client: Client, scenario: Scenario) -> None:
     client.login("wren@example.org")
     pid = start(client, scenario)
     attach_all(client, scenario, pid)
-    resp = client.submit(f"/submissions/{pid}/submit", {}, page=f"/submissions/{pid}",
-                         follow_redirects=True)
+    resp = client.submit(
+        f"/submissions/{pid}/submit", {}, page=f"/submissions/{pid}", follow_redirects=True
+    )
     assert "Tick the box to confirm" in resp.get_data(as_text=True)
     assert _sub(pid).state == SubmissionState.DRAFT
 
@@ -69,23 +73,32 @@ def test_submit_freezes_evidence_and_copies_files(client: Client, scenario: Scen
         assert hashlib.sha256(data).hexdigest() == link.sha256
     photo = scenario.items["photo"]
     # The library item is now frozen: every route that changes it says why.
-    resp = client.submit(f"/portfolio/items/{photo.public_id}/delete", {},
-                         page=f"/portfolio/items/{photo.public_id}", follow_redirects=True)
+    resp = client.submit(
+        f"/portfolio/items/{photo.public_id}/delete",
+        {},
+        page=f"/portfolio/items/{photo.public_id}",
+        follow_redirects=True,
+    )
     assert "part of a submitted submission" in resp.get_data(as_text=True)
     assert db.session.get(EvidenceItem, photo.id) is not None
     # The mapping cannot change either.
-    resp = client.submit(f"/submissions/{pid}/evidence", {
-        "element": scenario.elements[3].public_id, "item": scenario.items["pdf"].public_id},
-        page="/submissions", follow_redirects=True)
+    resp = client.submit(
+        f"/submissions/{pid}/evidence",
+        {"element": scenario.elements[3].public_id, "item": scenario.items["pdf"].public_id},
+        page="/submissions",
+        follow_redirects=True,
+    )
     assert "can no longer be changed" in resp.get_data(as_text=True)
     # A second submit (double click) changes nothing.
-    resp = client.submit(f"/submissions/{pid}/submit", {"confirm": "y"}, page="/submissions",
-                         follow_redirects=True)
+    resp = client.submit(
+        f"/submissions/{pid}/submit", {"confirm": "y"}, page="/submissions", follow_redirects=True
+    )
     assert "already been submitted" in resp.get_data(as_text=True)
 
 
-def test_frozen_copy_still_matches_after_library_edits(app, client: Client,
-                                                       scenario: Scenario) -> None:
+def test_frozen_copy_still_matches_after_library_edits(
+    app, client: Client, scenario: Scenario
+) -> None:
     client.login("wren@example.org")
     pid = start(client, scenario)
     attach_all(client, scenario, pid)
@@ -101,8 +114,9 @@ def test_frozen_copy_still_matches_after_library_edits(app, client: Client,
     assert hashlib.sha256(data).hexdigest() == link.sha256
 
 
-def test_assessor_claims_scores_and_worker_sees_feedback(client: Client, other_client: Client,
-                                                         scenario: Scenario) -> None:
+def test_assessor_claims_scores_and_worker_sees_feedback(
+    client: Client, other_client: Client, scenario: Scenario
+) -> None:
     client.login("wren@example.org")
     pid = start(client, scenario)
     attach_all(client, scenario, pid)
@@ -111,45 +125,53 @@ def test_assessor_claims_scores_and_worker_sees_feedback(client: Client, other_c
     other_client.login("sam@example.org")
     queue = other_client.get(f"/o/{scenario.org.slug}/queue").get_data(as_text=True)
     assert "Wren Worker" in queue and "Fillet Welding" in queue
-    resp = other_client.submit(f"/o/{scenario.org.slug}/queue/{pid}/claim", {},
-                               page=f"/o/{scenario.org.slug}/queue")
+    resp = other_client.submit(
+        f"/o/{scenario.org.slug}/queue/{pid}/claim", {}, page=f"/o/{scenario.org.slug}/queue"
+    )
     assert resp.status_code == 302 and resp.location.endswith(f"/review/{pid}")
     review_page = other_client.get(resp.location).get_data(as_text=True)
     assert "joint.png" in review_page and "What I learned" in review_page
     assert "https://example.org/log" in review_page
 
-    data = score_form(scenario, ["Meets", "Developing", "Meets", "Not yet"],
-                      feedback="Your weld needs *more* penetration.")
-    preview = other_client.submit(f"/o/{scenario.org.slug}/review/{pid}",
-                                  {**data, "action": "preview"},
-                                  page=f"/o/{scenario.org.slug}/review/{pid}")
+    data = score_form(
+        scenario,
+        ["Meets", "Developing", "Meets", "Not yet"],
+        feedback="Your weld needs *more* penetration.",
+    )
+    preview = other_client.submit(
+        f"/o/{scenario.org.slug}/review/{pid}",
+        {**data, "action": "preview"},
+        page=f"/o/{scenario.org.slug}/review/{pid}",
+    )
     text = preview.get_data(as_text=True)
     assert "The pass rule gives: Needs revision" in text
     assert "“Weld the joint” is below Meets." in text
     assert _sub(pid).review is None
 
-    done = other_client.submit(f"/o/{scenario.org.slug}/review/{pid}",
-                               {**data, "action": "confirm"},
-                               page=f"/o/{scenario.org.slug}/review/{pid}")
+    done = other_client.submit(
+        f"/o/{scenario.org.slug}/review/{pid}",
+        {**data, "action": "confirm"},
+        page=f"/o/{scenario.org.slug}/review/{pid}",
+    )
     assert done.status_code == 302
     sub = _sub(pid)
     assert sub.state == SubmissionState.NEEDS_REVISION
-    assert [s.level.name for s in sub.review.scores] == ["Meets", "Developing", "Meets",
-                                                         "Not yet"]
+    assert [s.level.name for s in sub.review.scores] == ["Meets", "Developing", "Meets", "Not yet"]
 
     page = client.get(f"/submissions/{pid}").get_data(as_text=True)
     assert "Needs revision" in page
     assert "Level achieved: Developing" in page and "Remark on Weld the joint" in page
     assert "<em>more</em>" in page
     assert "has been decided" in client.get("/notifications").get_data(as_text=True)
-    actions = [e.action for e in db.session.scalars(
-        select(AuditEvent).where(AuditEvent.subject_id == pid))]
-    assert actions == ["submission.start", "submission.submit", "submission.claim",
-                       "review.record"]
+    actions = [
+        e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.subject_id == pid))
+    ]
+    assert actions == ["submission.start", "submission.submit", "submission.claim", "review.record"]
 
 
-def test_revision_then_pass_and_attempt_limit(client: Client, other_client: Client,
-                                              scenario: Scenario) -> None:
+def test_revision_then_pass_and_attempt_limit(
+    client: Client, other_client: Client, scenario: Scenario
+) -> None:
     client.login("wren@example.org")
     other_client.login("sam@example.org")
     slug = scenario.org.slug
@@ -157,9 +179,11 @@ def test_revision_then_pass_and_attempt_limit(client: Client, other_client: Clie
     attach_all(client, scenario, pid)
     submit(client, pid)
     other_client.submit(f"/o/{slug}/queue/{pid}/claim", {}, page=f"/o/{slug}/queue")
-    other_client.submit(f"/o/{slug}/review/{pid}", {
-        **score_form(scenario, ["Not yet"] * 4), "action": "confirm"},
-        page=f"/o/{slug}/review/{pid}")
+    other_client.submit(
+        f"/o/{slug}/review/{pid}",
+        {**score_form(scenario, ["Not yet"] * 4), "action": "confirm"},
+        page=f"/o/{slug}/review/{pid}",
+    )
 
     resp = client.submit(f"/submissions/{pid}/retry", {}, page=f"/submissions/{pid}")
     second = resp.location.rsplit("/", 1)[1]
@@ -169,15 +193,21 @@ def test_revision_then_pass_and_attempt_limit(client: Client, other_client: Clie
     assert len(sub2.evidence_links) == 4  # pre-filled from the last attempt
     submit(client, second)
     other_client.submit(f"/o/{slug}/queue/{second}/claim", {}, page=f"/o/{slug}/queue")
-    other_client.submit(f"/o/{slug}/review/{second}", {
-        **score_form(scenario, ["Developing"] * 4), "action": "confirm"},
-        page=f"/o/{slug}/review/{second}")
+    other_client.submit(
+        f"/o/{slug}/review/{second}",
+        {**score_form(scenario, ["Developing"] * 4), "action": "confirm"},
+        page=f"/o/{slug}/review/{second}",
+    )
     final = _sub(second)
     assert final.state == SubmissionState.FAILED  # max_attempts=2 used up
     page = client.get(f"/submissions/{second}").get_data(as_text=True)
     assert "You have used every attempt" in page and "badges@acme.example" in page
-    resp = client.submit(f"/o/{slug}/credentials/{scenario.credential.public_id}/start", {},
-                         page="/dashboard", follow_redirects=True)
+    resp = client.submit(
+        f"/o/{slug}/credentials/{scenario.credential.public_id}/start",
+        {},
+        page="/dashboard",
+        follow_redirects=True,
+    )
     assert "used every attempt" in resp.get_data(as_text=True)
 
 
@@ -189,21 +219,27 @@ def test_pass_decides_passed(client: Client, other_client: Client, scenario: Sce
     attach_all(client, scenario, pid)
     submit(client, pid)
     other_client.submit(f"/o/{slug}/queue/{pid}/claim", {}, page=f"/o/{slug}/queue")
-    other_client.submit(f"/o/{slug}/review/{pid}", {
-        **score_form(scenario, ["Meets", "Exceeds", "Meets", "Not yet"]), "action": "confirm"},
-        page=f"/o/{slug}/review/{pid}")
+    other_client.submit(
+        f"/o/{slug}/review/{pid}",
+        {**score_form(scenario, ["Meets", "Exceeds", "Meets", "Not yet"]), "action": "confirm"},
+        page=f"/o/{slug}/review/{pid}",
+    )
     assert _sub(pid).state == SubmissionState.PASSED
     # A retried confirm records nothing more.
-    resp = other_client.submit(f"/o/{slug}/review/{pid}", {
-        **score_form(scenario, ["Not yet"] * 4), "action": "confirm"},
-        page=f"/o/{slug}/review/{pid}", follow_redirects=True)
+    resp = other_client.submit(
+        f"/o/{slug}/review/{pid}",
+        {**score_form(scenario, ["Not yet"] * 4), "action": "confirm"},
+        page=f"/o/{slug}/review/{pid}",
+        follow_redirects=True,
+    )
     assert "already been decided" in resp.get_data(as_text=True)
     assert db.session.query(Review).count() == 1
     assert _sub(pid).state == SubmissionState.PASSED
 
 
-def test_unscored_element_is_named_and_nothing_recorded(client: Client, other_client: Client,
-                                                        scenario: Scenario) -> None:
+def test_unscored_element_is_named_and_nothing_recorded(
+    client: Client, other_client: Client, scenario: Scenario
+) -> None:
     client.login("wren@example.org")
     other_client.login("sam@example.org")
     slug = scenario.org.slug
@@ -213,8 +249,9 @@ def test_unscored_element_is_named_and_nothing_recorded(client: Client, other_cl
     other_client.submit(f"/o/{slug}/queue/{pid}/claim", {}, page=f"/o/{slug}/queue")
     data = score_form(scenario, ["Meets"] * 4)
     del data[f"level-{scenario.elements[2].public_id}"]
-    resp = other_client.submit(f"/o/{slug}/review/{pid}", {**data, "action": "confirm"},
-                               page=f"/o/{slug}/review/{pid}")
+    resp = other_client.submit(
+        f"/o/{slug}/review/{pid}", {**data, "action": "confirm"}, page=f"/o/{slug}/review/{pid}"
+    )
     assert resp.status_code == 200
     assert "Choose a level for every element: Inspect the weld." in resp.get_data(as_text=True)
     # What the assessor typed is still there.
@@ -222,8 +259,9 @@ def test_unscored_element_is_named_and_nothing_recorded(client: Client, other_cl
     assert db.session.query(Review).count() == 0
 
 
-def test_second_assessor_is_told_it_is_claimed(client: Client, other_client: Client,
-                                               app, scenario: Scenario) -> None:
+def test_second_assessor_is_told_it_is_claimed(
+    client: Client, other_client: Client, app, scenario: Scenario
+) -> None:
     client.login("wren@example.org")
     pid = start(client, scenario)
     attach_all(client, scenario, pid)
@@ -233,17 +271,22 @@ def test_second_assessor_is_told_it_is_claimed(client: Client, other_client: Cli
     other_client.submit(f"/o/{slug}/queue/{pid}/claim", {}, page=f"/o/{slug}/queue")
     third = app.test_client()
     third.login("sue@example.org")
-    resp = third.submit(f"/o/{slug}/queue/{pid}/claim", {}, page=f"/o/{slug}/queue",
-                        follow_redirects=True)
+    resp = third.submit(
+        f"/o/{slug}/queue/{pid}/claim", {}, page=f"/o/{slug}/queue", follow_redirects=True
+    )
     assert "Sam Assessor is already reviewing this submission." in resp.get_data(as_text=True)
     # Nor can she record a review.
-    resp = third.submit(f"/o/{slug}/review/{pid}", {
-        **score_form(scenario, ["Meets"] * 4), "action": "confirm"},
-        page=f"/o/{slug}/queue", follow_redirects=True)
+    resp = third.submit(
+        f"/o/{slug}/review/{pid}",
+        {**score_form(scenario, ["Meets"] * 4), "action": "confirm"},
+        page=f"/o/{slug}/queue",
+        follow_redirects=True,
+    )
     assert "Claim this submission before recording a review" in resp.get_data(as_text=True)
     # Worker cannot withdraw once claimed.
-    resp = client.submit(f"/submissions/{pid}/withdraw", {}, page=f"/submissions/{pid}",
-                         follow_redirects=True)
+    resp = client.submit(
+        f"/submissions/{pid}/withdraw", {}, page=f"/submissions/{pid}", follow_redirects=True
+    )
     assert "can no longer be withdrawn" in resp.get_data(as_text=True)
     # Release returns it to the queue; then Sue can claim.
     other_client.submit(f"/o/{slug}/queue/{pid}/release", {}, page=f"/o/{slug}/queue")
@@ -252,8 +295,9 @@ def test_second_assessor_is_told_it_is_claimed(client: Client, other_client: Cli
     assert _sub(pid).claimed_by_id == scenario.assessor2.id
 
 
-def test_expired_lease_returns_to_queue(client: Client, other_client: Client, app,
-                                        scenario: Scenario) -> None:
+def test_expired_lease_returns_to_queue(
+    client: Client, other_client: Client, app, scenario: Scenario
+) -> None:
     from datetime import timedelta
 
     from portfolio.core.db import utcnow
@@ -279,8 +323,9 @@ def test_withdraw_before_claim(client: Client, scenario: Scenario) -> None:
     pid = start(client, scenario)
     attach_all(client, scenario, pid)
     submit(client, pid)
-    resp = client.submit(f"/submissions/{pid}/withdraw", {}, page=f"/submissions/{pid}",
-                         follow_redirects=True)
+    resp = client.submit(
+        f"/submissions/{pid}/withdraw", {}, page=f"/submissions/{pid}", follow_redirects=True
+    )
     assert "has been withdrawn" in resp.get_data(as_text=True)
     assert _sub(pid).state == SubmissionState.WITHDRAWN
 

@@ -25,8 +25,9 @@ def _submitted(client: Client, s: Scenario) -> str:
     return pid
 
 
-def test_outsiders_cannot_see_queue_or_submission(app, client: Client, make,
-                                                  scenario: Scenario) -> None:
+def test_outsiders_cannot_see_queue_or_submission(
+    app, client: Client, make, scenario: Scenario
+) -> None:
     pid = _submitted(client, scenario)
     slug = scenario.org.slug
     other_org = make.org("Other")
@@ -48,8 +49,10 @@ def test_outsiders_cannot_see_queue_or_submission(app, client: Client, make,
         link = _sub(pid).evidence_links[0].public_id
         assert c.get(f"/submissions/{pid}/evidence/{link}/file").status_code in (403, 404)
         token = c.csrf_token("/dashboard")
-        assert c.post(f"/o/{slug}/queue/{pid}/claim",
-                      data={"csrf_token": token}).status_code in (403, 404)
+        assert c.post(f"/o/{slug}/queue/{pid}/claim", data={"csrf_token": token}).status_code in (
+            403,
+            404,
+        )
     assert _sub(pid).claimed_by_id is None
 
 
@@ -71,14 +74,16 @@ def test_assessor_never_reviews_own_submission(app, client: Client, scenario: Sc
     db.session.commit()
     pid = start(client, scenario)
     for element in scenario.elements:
-        client.submit(f"/submissions/{pid}/evidence", {
-            "element": element.public_id, "item": item.public_id}, page=f"/submissions/{pid}")
+        client.submit(
+            f"/submissions/{pid}/evidence",
+            {"element": element.public_id, "item": item.public_id},
+            page=f"/submissions/{pid}",
+        )
     submit(client, pid)
     assert "Wren" not in client.get(f"/o/{scenario.org.slug}/queue").get_data(as_text=True)
     queue = client.get(f"/o/{scenario.org.slug}/queue").get_data(as_text=True)
     assert "Nothing is waiting" in queue
-    resp = client.submit(f"/o/{scenario.org.slug}/queue/{pid}/claim", {},
-                         page="/dashboard")
+    resp = client.submit(f"/o/{scenario.org.slug}/queue/{pid}/claim", {}, page="/dashboard")
     assert resp.status_code == 403
 
 
@@ -88,19 +93,41 @@ def _bulk_submissions(s: Scenario, n: int, start: int = 0) -> None:
     from portfolio.accounts.models import User
 
     for i in range(start, start + n):
-        users.append({"email": f"bulk{i}@example.org", "display_name": f"Bulk {i}",
-                      "password_hash": "x", "public_id": f"bulkuser{i:014d}",
-                      "session_token": f"bulk-session-{i}", "is_active_account": True,
-                      "failed_logins": 0, "created_at": now})
+        users.append(
+            {
+                "email": f"bulk{i}@example.org",
+                "display_name": f"Bulk {i}",
+                "password_hash": "x",
+                "public_id": f"bulkuser{i:014d}",
+                "session_token": f"bulk-session-{i}",
+                "is_active_account": True,
+                "failed_logins": 0,
+                "created_at": now,
+            }
+        )
     db.session.execute(insert(User), users)
     ids = db.session.scalars(
-        select(User.id).where(User.email.like("bulk%")).order_by(User.id)).all()[start:]
-    db.session.execute(insert(Submission), [
-        {"public_id": f"bulksub{start + i:015d}", "learner_id": uid, "organization_id": s.org.id,
-         "credential_id": s.credential.id, "rubric_version_id": s.version.id, "attempt": 1,
-         "state": SubmissionState.SUBMITTED, "note": "",
-         "submitted_at": now - timedelta(hours=n - i), "created_at": now, "updated_at": now}
-        for i, uid in enumerate(ids)])
+        select(User.id).where(User.email.like("bulk%")).order_by(User.id)
+    ).all()[start:]
+    db.session.execute(
+        insert(Submission),
+        [
+            {
+                "public_id": f"bulksub{start + i:015d}",
+                "learner_id": uid,
+                "organization_id": s.org.id,
+                "credential_id": s.credential.id,
+                "rubric_version_id": s.version.id,
+                "attempt": 1,
+                "state": SubmissionState.SUBMITTED,
+                "note": "",
+                "submitted_at": now - timedelta(hours=n - i),
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i, uid in enumerate(ids)
+        ],
+    )
     db.session.commit()
 
 
@@ -181,8 +208,7 @@ def _race(app, n: int, action) -> list[str]:  # type: ignore[no-untyped-def]
     return results
 
 
-def test_parallel_claims_exactly_one_wins(app, make, client: Client,
-                                          scenario: Scenario) -> None:
+def test_parallel_claims_exactly_one_wins(app, make, client: Client, scenario: Scenario) -> None:
     pid = _submitted(client, scenario)
     org_id = scenario.org.id
     assessors = [make.user((scenario.org, Role.ASSESSOR)) for _ in range(6)]
@@ -201,16 +227,19 @@ def test_parallel_claims_exactly_one_wins(app, make, client: Client,
     assert _sub(pid).claimed_by_id in ids
 
 
-def test_double_submitted_review_records_one(app, client: Client, other_client: Client,
-                                             scenario: Scenario) -> None:
+def test_double_submitted_review_records_one(
+    app, client: Client, other_client: Client, scenario: Scenario
+) -> None:
     pid = _submitted(client, scenario)
     slug = scenario.org.slug
     other_client.login("sam@example.org")
     other_client.submit(f"/o/{slug}/queue/{pid}/claim", {}, page=f"/o/{slug}/queue")
     org_id, assessor_id = scenario.org.id, scenario.assessor.id
     form = score_form(scenario, ["Meets", "Meets", "Meets", "Meets"])
-    inputs = [services.ScoreInput(e.public_id, int(form[f"level-{e.public_id}"]), "ok")
-              for e in scenario.elements]
+    inputs = [
+        services.ScoreInput(e.public_id, int(form[f"level-{e.public_id}"]), "ok")
+        for e in scenario.elements
+    ]
 
     def decide(i: int) -> None:
         from portfolio.accounts.models import Organization, User

@@ -27,8 +27,13 @@ def main(path):
         spec = json.load(handle)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add_passthru(spec["origin"] + "/")
-        mock.add(responses.GET, OB2_CONTEXT, body=json.dumps(spec["context"]), status=200,
-                 content_type="application/ld+json")
+        mock.add(
+            responses.GET,
+            OB2_CONTEXT,
+            body=json.dumps(spec["context"]),
+            status=200,
+            content_type="application/ld+json",
+        )
         if "input_png" in spec:
             badge_input = io.BytesIO(base64.b64decode(spec["input_png"]))
             badge_input.name = "badge.png"
@@ -40,9 +45,18 @@ def main(path):
         result = verify(badge_input, spec.get("recipient"), use_cache=False)
         requested = [call.request.url for call in mock.calls]
     report = result.get("report", {})
-    print(json.dumps({"valid": bool(report.get("valid")), "errorCount": report.get("errorCount"),
-                      "messages": report.get("messages", []), "requested": requested},
-                     indent=2, default=str))
+    print(
+        json.dumps(
+            {
+                "valid": bool(report.get("valid")),
+                "errorCount": report.get("errorCount"),
+                "messages": report.get("messages", []),
+                "requested": requested,
+            },
+            indent=2,
+            default=str,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,14 @@ pytestmark = pytest.mark.browser
 
 
 def test_anonymous_visitor_checks_a_badge_and_its_evidence(
-        app: Flask, live_server: Any, browser: Any, screenshot_dir: Path, client: Client,
-        other_client: Client, scenario: Scenario) -> None:
+    app: Flask,
+    live_server: Any,
+    browser: Any,
+    screenshot_dir: Path,
+    client: Client,
+    other_client: Client,
+    scenario: Scenario,
+) -> None:
     cfg = app.config["PORTFOLIO"]
     app.config["PORTFOLIO"] = dataclasses.replace(cfg, public_base_url=live_server.url)
     client.login("wren@example.org")

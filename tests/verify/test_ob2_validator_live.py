@@ -33,8 +33,9 @@ RUNNER = Path(__file__).parent / "ob2_live_runner.py"
 
 
 @pytest.fixture
-def live_award(app: Flask, live_server: Any, client: Client, other_client: Client,
-               scenario: Scenario) -> tuple[str, Award]:
+def live_award(
+    app: Flask, live_server: Any, client: Client, other_client: Client, scenario: Scenario
+) -> tuple[str, Award]:
     """A badge issued while PUBLIC_BASE_URL is the live server's URL."""
     cfg = app.config["PORTFOLIO"]
     app.config["PORTFOLIO"] = dataclasses.replace(cfg, public_base_url=live_server.url)
@@ -56,10 +57,19 @@ def live_award(app: Flask, live_server: Any, client: Client, other_client: Clien
 
 def run(python: Path, tmp_path: Path, origin: str, **spec: Any) -> dict[str, Any]:
     path = tmp_path / "input.json"
-    path.write_text(json.dumps({"origin": origin, "context": loader.load_context(
-        common.OB2_CONTEXT), "recipient": {"email": "wren@example.org"}, **spec}))
-    result = subprocess.run([str(python), str(RUNNER), str(path)], capture_output=True,
-                            text=True, timeout=300)
+    path.write_text(
+        json.dumps(
+            {
+                "origin": origin,
+                "context": loader.load_context(common.OB2_CONTEXT),
+                "recipient": {"email": "wren@example.org"},
+                **spec,
+            }
+        )
+    )
+    result = subprocess.run(
+        [str(python), str(RUNNER), str(path)], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     report: dict[str, Any] = json.loads(result.stdout)
     return report
@@ -70,12 +80,13 @@ def errors(report: dict[str, Any]) -> list[str]:
 
 
 def _fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - the local live server
+    with urllib.request.urlopen(url, timeout=10) as resp:
         return bytes(resp.read())
 
 
 def test_validator_accepts_hosted_assertion_by_url_png_and_svg(
-        validator_python: Path, tmp_path: Path, live_award: tuple[str, Award]) -> None:  # noqa: F811
+    validator_python: Path, tmp_path: Path, live_award: tuple[str, Award]
+) -> None:
     origin, award = live_award
     url = f"{origin}/badges/{award.public_id}"
     report = run(validator_python, tmp_path, origin, input_url=url)
@@ -86,21 +97,30 @@ def test_validator_accepts_hosted_assertion_by_url_png_and_svg(
     assert f"/badgeclasses/{award.credential.public_id}" in served
     assert f"/issuers/{award.organization.public_id}" in served
     png = _fetch(f"{url}/badge-ob2.png")
-    report = run(validator_python, tmp_path, origin,
-                 input_png=base64.b64encode(png).decode("ascii"))
+    report = run(
+        validator_python, tmp_path, origin, input_png=base64.b64encode(png).decode("ascii")
+    )
     assert errors(report) == [] and report["valid"] is True, report["messages"]
     svg = _fetch(f"{url}/badge-ob2.svg").decode("utf-8")
     report = run(validator_python, tmp_path, origin, input_svg=svg)
     assert errors(report) == [] and report["valid"] is True, report["messages"]
     # A different recipient does not match the hashed identity.
-    report = run(validator_python, tmp_path, origin, input_url=url,
-                 recipient={"email": "someone.else@example.org"})
+    report = run(
+        validator_python,
+        tmp_path,
+        origin,
+        input_url=url,
+        recipient={"email": "someone.else@example.org"},
+    )
     assert report["valid"] is False
 
 
 def test_validator_rejects_revoked_and_expired_badges(
-        validator_python: Path, tmp_path: Path, live_award: tuple[str, Award],  # noqa: F811
-        scenario: Scenario) -> None:
+    validator_python: Path,
+    tmp_path: Path,
+    live_award: tuple[str, Award],
+    scenario: Scenario,
+) -> None:
     origin, award = live_award
     url = f"{origin}/badges/{award.public_id}"
     png = _fetch(f"{url}/badge-ob2.png")
@@ -108,14 +128,21 @@ def test_validator_rejects_revoked_and_expired_badges(
     db.session.commit()
     report = run(validator_python, tmp_path, origin, input_url=url)
     assert report["valid"] is False, report
-    report = run(validator_python, tmp_path, origin,
-                 input_png=base64.b64encode(png).decode("ascii"))
+    report = run(
+        validator_python, tmp_path, origin, input_png=base64.b64encode(png).decode("ascii")
+    )
     assert report["valid"] is False, report
 
 
-def test_validator_rejects_an_expired_badge(validator_python: Path, tmp_path: Path,  # noqa: F811
-                                            app: Flask, live_server: Any, client: Client,
-                                            other_client: Client, scenario: Scenario) -> None:
+def test_validator_rejects_an_expired_badge(
+    validator_python: Path,
+    tmp_path: Path,
+    app: Flask,
+    live_server: Any,
+    client: Client,
+    other_client: Client,
+    scenario: Scenario,
+) -> None:
     cfg = app.config["PORTFOLIO"]
     app.config["PORTFOLIO"] = dataclasses.replace(cfg, public_base_url=live_server.url)
     scenario.credential.expiry_months = 1

@@ -28,8 +28,13 @@ from tests.submissions.conftest import Scenario
 
 
 @pytest.fixture(params=["http://localhost", "https://badges.example.org"])
-def issued(request: pytest.FixtureRequest, app: Flask, client: Client, other_client: Client,
-           scenario: Scenario) -> tuple[Scenario, Award]:
+def issued(
+    request: pytest.FixtureRequest,
+    app: Flask,
+    client: Client,
+    other_client: Client,
+    scenario: Scenario,
+) -> tuple[Scenario, Award]:
     """A badge issued with PUBLIC_BASE_URL on http (a Multikey controller document) or https
     (a did:web issuer)."""
     cfg = app.config["PORTFOLIO"]
@@ -56,8 +61,9 @@ def _controller(app: Flask, credential: dict[str, Any]) -> dict[str, Any]:
     return dict(document)
 
 
-def test_issued_credential_is_valid_everywhere(app: Flask, issued: Any, tmp_path: Path,
-                                               node_verifier: Path) -> None:  # noqa: F811
+def test_issued_credential_is_valid_everywhere(
+    app: Flask, issued: Any, tmp_path: Path, node_verifier: Path
+) -> None:
     s, award = issued
     credential = json.loads(award.ob3_credential)
     assert_schema_valid(credential)

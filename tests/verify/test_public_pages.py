@@ -64,8 +64,11 @@ def test_badge_url_negotiates_json_ld(app: Flask, earned: Any) -> None:
     assert profile["type"] == "Issuer" and profile["name"] == "Acme Welding"
     keys = client.get(f"/issuers/{s.org.public_id}/keys").get_json()
     assert keys["verificationMethod"][0]["type"] == "Multikey"
-    assert client.get(f"/badges/{award.public_id}/credential.json").headers[
-        "Content-Disposition"].startswith("attachment")
+    assert (
+        client.get(f"/badges/{award.public_id}/credential.json")
+        .headers["Content-Disposition"]
+        .startswith("attachment")
+    )
     assert client.get("/badges/AAAAAAAAAAAAAAAAAAAAAA", headers=LD).status_code == 404
     assert client.get("/badges/1", headers=LD).status_code == 404
 
@@ -75,7 +78,8 @@ def test_evidence_page_shows_the_frozen_file(app: Flask, earned: Any) -> None:
     client = _anon(app)
     photo = next(i for i in award.evidence if i.media_type == "image/png")
     page = client.get(f"/badges/{award.public_id}/evidence/{photo.public_id}").get_data(
-        as_text=True)
+        as_text=True
+    )
     assert photo.sha256 in page and "Prepare the joint" in page and "photo shows it" in page
     assert "<img" in page
     resp = client.get(f"/badges/{award.public_id}/evidence/{photo.public_id}/file?inline=1")
@@ -85,14 +89,15 @@ def test_evidence_page_shows_the_frozen_file(app: Flask, earned: Any) -> None:
     assert hashlib.sha256(file_resp.get_data()).hexdigest() == photo.sha256
     reflection = next(i for i in award.evidence if i.kind == "text")
     page = client.get(f"/badges/{award.public_id}/evidence/{reflection.public_id}").get_data(
-        as_text=True)
+        as_text=True
+    )
     assert "<strong>arc</strong>" in page
     link = next(i for i in award.evidence if i.kind == "link")
-    page = client.get(f"/badges/{award.public_id}/evidence/{link.public_id}").get_data(
-        as_text=True)
+    page = client.get(f"/badges/{award.public_id}/evidence/{link.public_id}").get_data(as_text=True)
     assert "https://example.org/log" in page
-    assert client.get(f"/badges/{award.public_id}/evidence/{link.public_id}/file"
-                      ).status_code == 404
+    assert (
+        client.get(f"/badges/{award.public_id}/evidence/{link.public_id}/file").status_code == 404
+    )
 
 
 def test_baked_downloads_carry_the_documents_and_are_cached(app: Flask, earned: Any) -> None:
@@ -111,8 +116,7 @@ def test_baked_downloads_carry_the_documents_and_are_cached(app: Flask, earned: 
             digest = award.ob2_sha256 if major == "2" else award.ob3_sha256
             key = f"badges/baked/{award.public_id}/ob{major}-{digest[:32]}.{fmt}"
             assert get_storage().exists(key)
-            assert client.get(f"/badges/{award.public_id}/badge-ob{major}.{fmt}"
-                              ).get_data() == data
+            assert client.get(f"/badges/{award.public_id}/badge-ob{major}.{fmt}").get_data() == data
     assert client.get(f"/badges/{award.public_id}/badge-ob4.png").status_code == 404
 
 
@@ -121,27 +125,40 @@ def test_verify_button_and_endpoint(app: Flask, earned: Any) -> None:
     client = _anon(app)
     page = client.get(f"/badges/{award.public_id}/verify").get_data(as_text=True)
     assert 'data-result="valid"' in page and "Signed by Acme Welding" in page
-    report = client.get(f"/badges/{award.public_id}/verify",
-                        headers={"Accept": "application/json"}).get_json()
+    report = client.get(
+        f"/badges/{award.public_id}/verify", headers={"Accept": "application/json"}
+    ).get_json()
     assert report["valid"] is True and report["status"] == "valid"
     # By URL of this service.
-    report = client.post("/verify", data={"url": f"http://localhost/badges/{award.public_id}"},
-                         headers={"Accept": "application/json"}).get_json()
+    report = client.post(
+        "/verify",
+        data={"url": f"http://localhost/badges/{award.public_id}"},
+        headers={"Accept": "application/json"},
+    ).get_json()
     assert report["valid"] is True and report["badge"]["recipient"] == "Wren Worker"
     # Other sites are never fetched.
-    report = client.post("/verify", data={"url": "http://169.254.169.254/latest/meta-data"},
-                         headers={"Accept": "application/json"}).get_json()
+    report = client.post(
+        "/verify",
+        data={"url": "http://169.254.169.254/latest/meta-data"},
+        headers={"Accept": "application/json"},
+    ).get_json()
     assert report["valid"] is False and report["status"] == "unknown"
     # A baked image, uploaded.
     png = client.get(f"/badges/{award.public_id}/badge-ob3.png").get_data()
-    report = client.post("/verify", data={"file": (io.BytesIO(png), "badge.png")},
-                         headers={"Accept": "application/json"},
-                         content_type="multipart/form-data").get_json()
+    report = client.post(
+        "/verify",
+        data={"file": (io.BytesIO(png), "badge.png")},
+        headers={"Accept": "application/json"},
+        content_type="multipart/form-data",
+    ).get_json()
     assert report["valid"] is True and report["format"].startswith("png")
     svg = client.get(f"/badges/{award.public_id}/badge-ob2.svg").get_data()
-    report = client.post("/verify", data={"file": (io.BytesIO(svg), "badge.svg")},
-                         headers={"Accept": "application/json"},
-                         content_type="multipart/form-data").get_json()
+    report = client.post(
+        "/verify",
+        data={"file": (io.BytesIO(svg), "badge.svg")},
+        headers={"Accept": "application/json"},
+        content_type="multipart/form-data",
+    ).get_json()
     assert report["valid"] is True, report
     # Credential JSON posted by a program; a tampered one fails.
     credential = json.loads(award.ob3_credential)
@@ -162,8 +179,11 @@ def test_withheld_evidence_is_not_reachable(app: Flask, client: Client, earned: 
     anon = _anon(app)
     file_url = f"/badges/{award.public_id}/evidence/{photo.public_id}/file"
     assert anon.get(file_url).status_code == 302
-    resp = client.submit(f"/badges/{award.public_id}/visibility",
-                         {"hidden": "1", "evidence": photo.public_id}, page="/badges")
+    resp = client.submit(
+        f"/badges/{award.public_id}/visibility",
+        {"hidden": "1", "evidence": photo.public_id},
+        page="/badges",
+    )
     assert resp.status_code == 302
     page = anon.get(f"/badges/{award.public_id}/evidence/{photo.public_id}")
     assert page.status_code == 403 and "withheld by the earner" in page.get_data(as_text=True)
@@ -177,10 +197,15 @@ def test_withheld_evidence_is_not_reachable(app: Flask, client: Client, earned: 
     badge = anon.get(f"/badges/{award.public_id}").get_data(as_text=True)
     assert "This badge is valid" in badge and "Prepare the joint" not in badge
     for item in award.evidence:
-        assert anon.get(f"/badges/{award.public_id}/evidence/{item.public_id}/file"
-                        ).status_code == 404
-    assert anon.get(f"/badges/{award.public_id}/verify",
-                    headers={"Accept": "application/json"}).get_json()["valid"] is True
+        assert (
+            anon.get(f"/badges/{award.public_id}/evidence/{item.public_id}/file").status_code == 404
+        )
+    assert (
+        anon.get(
+            f"/badges/{award.public_id}/verify", headers={"Accept": "application/json"}
+        ).get_json()["valid"]
+        is True
+    )
     # Showing it again brings the page back.
     client.submit(f"/badges/{award.public_id}/visibility", {"hidden": "0"}, page="/badges")
     assert "Prepare the joint" in anon.get(f"/badges/{award.public_id}").get_data(as_text=True)
