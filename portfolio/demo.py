@@ -41,6 +41,7 @@ def load_demo() -> dict[str, Any]:
 
     load_evidence_demo(services.find_user_by_email("worker@northwind.example"))
     badge_url = load_badge_demo(org, credential)
+    load_queue_demo(credential)
     return {
         "organization": org,
         "accounts": [(str(role), email) for role, email, _ in DEMO_ACCOUNTS],
@@ -252,3 +253,33 @@ def load_badge_demo(org: Organization, credential: Any) -> str | None:
     if award is None:
         return None
     return issuance.public_url("verify.badge", aid=award.public_id)
+
+
+def load_queue_demo(credential: Any) -> None:
+    """Wren Worker's submission waiting in the review queue (skipped once she has one)."""
+    from sqlalchemy import select
+
+    from portfolio.evidence.models import EvidenceItem, EvidenceState
+    from portfolio.submissions import services as subs
+    from portfolio.submissions.models import Submission
+
+    worker = services.find_user_by_email("worker@northwind.example")
+    if credential is None or worker is None:
+        return
+    if db.session.scalar(select(Submission.id).where(Submission.learner_id == worker.id)):
+        return
+    items = list(
+        db.session.scalars(
+            select(EvidenceItem)
+            .where(EvidenceItem.owner_id == worker.id, EvidenceItem.state == EvidenceState.READY)
+            .order_by(EvidenceItem.id)
+        )
+    )
+    if not items:
+        return
+    sub = subs.start_submission(worker, credential)
+    for i, element in enumerate(sub.rubric_version.elements):
+        item = items[i % len(items)]
+        subs.attach_evidence(worker, sub, element.public_id, item.public_id, "From last week.")
+    subs.submit(worker, sub, "My first go at this credential.")
+    db.session.commit()

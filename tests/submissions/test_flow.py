@@ -340,3 +340,13 @@ def test_admin_reads_history(client: Client, other_client: Client, scenario: Sce
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "submission.start" in text and "submission.submit" in text
+
+
+def test_demo_has_work_waiting_in_the_queue(app, client: Client) -> None:
+    from portfolio.demo import DEMO_ORG_SLUG, DEMO_PASSWORD, load_demo
+
+    load_demo()
+    load_demo()
+    client.login("assessor@northwind.example", DEMO_PASSWORD)
+    page = client.get(f"/o/{DEMO_ORG_SLUG}/queue").get_data(as_text=True)
+    assert "Wren Worker" in page and "1 waiting or in review" in page
