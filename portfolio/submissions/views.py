@@ -3,6 +3,8 @@ review)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -129,6 +131,19 @@ def _back(sub_public_id: str, anchor: str = "") -> Response:
     return redirect(url_for("submissions.show_submission", public_id=sub_public_id) + anchor)
 
 
+def _commit_or_flash(action: Callable[[], object], success: str) -> bool:
+    """Run one service call: commit and confirm it, or roll back and show the rule it broke."""
+    try:
+        action()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True
+
+
 @bp.post("/submissions/<public_id>/evidence")
 def attach_evidence(public_id: str) -> Response:
     """Attach a library item to an element (saved at once: drafts save as they go)."""
@@ -137,16 +152,12 @@ def attach_evidence(public_id: str) -> Response:
     if not form.validate_on_submit():
         flash("Choose an evidence item to attach.", "error")
         return _back(public_id, f"#element-{form.element.data or ''}")
-    try:
-        services.attach_evidence(
+    _commit_or_flash(
+        lambda: services.attach_evidence(
             _user(), sub, form.element.data or "", form.item.data or "", form.note.data or ""
-        )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash("Evidence attached and saved.", "success")
+        ),
+        "Evidence attached and saved.",
+    )
     return _back(public_id, f"#element-{form.element.data}")
 
 
@@ -158,14 +169,10 @@ def update_note(public_id: str, link_id: str) -> Response:
     if not form.validate_on_submit():
         flash("The note is too long (2000 characters at most).", "error")
         return _back(public_id)
-    try:
-        services.update_evidence_note(_user(), sub, link_id, form.note.data or "")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash("Note saved.", "success")
+    _commit_or_flash(
+        lambda: services.update_evidence_note(_user(), sub, link_id, form.note.data or ""),
+        "Note saved.",
+    )
     return _back(public_id)
 
 
@@ -175,14 +182,10 @@ def detach_evidence(public_id: str, link_id: str) -> Response:
     sub = services.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        services.detach_evidence(_user(), sub, link_id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash("Removed from this element (it stays in your portfolio).", "success")
+    _commit_or_flash(
+        lambda: services.detach_evidence(_user(), sub, link_id),
+        "Removed from this element (it stays in your portfolio).",
+    )
     return _back(public_id)
 
 
@@ -215,14 +218,7 @@ def withdraw(public_id: str) -> Response:
     sub = services.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        services.withdraw(_user(), sub)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash("Your submission has been withdrawn.", "success")
+    _commit_or_flash(lambda: services.withdraw(_user(), sub), "Your submission has been withdrawn.")
     return _back(public_id)
 
 
@@ -330,17 +326,11 @@ def claim(slug: str, public_id: str) -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
     sub = services.get_submission_for_assessor(_user(), org, public_id)
-    try:
-        services.claim(_user(), org, sub)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    if not _commit_or_flash(
+        lambda: services.claim(_user(), org, sub),
+        "Claimed: nobody else can score it while you hold it.",
+    ):
         return redirect(url_for("submissions.queue", slug=slug))
-    db.session.commit()
-    flash(
-        f"Claimed. It is yours for the next {services._lease().seconds // 3600 or 1} hours.",
-        "success",
-    )
     return redirect(url_for("submissions.review", slug=slug, public_id=public_id))
 
 
@@ -351,14 +341,7 @@ def release(slug: str, public_id: str) -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
     sub = services.get_submission_for_assessor(_user(), org, public_id)
-    try:
-        services.release(_user(), org, sub)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash("Released back to the queue.", "success")
+    _commit_or_flash(lambda: services.release(_user(), org, sub), "Released back to the queue.")
     return redirect(url_for("submissions.queue", slug=slug))
 
 
