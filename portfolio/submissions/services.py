@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from blinker import Namespace
 from flask import current_app, url_for
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -385,7 +385,20 @@ class QueuePage:
 
     rows: Sequence[Submission]
     next_cursor: str | None
+    #: Waiting work counted up to `QUEUE_COUNT_CAP`; `more_waiting` says there is more.
     total_waiting: int
+    more_waiting: bool = False
+
+
+#: The queue header counts waiting work exactly up to this number, then says "more than".
+QUEUE_COUNT_CAP = 1000
+
+
+def _waiting() -> ColumnElement[bool]:
+    """The queue's states with their values written into the SQL (not bound), so PostgreSQL
+    can always prove the predicate of the partial index `ix_submissions_waiting`, also in a
+    prepared statement's generic plan."""
+    return Submission.state.in_([literal(str(s), literal_execute=True) for s in QUEUE_STATES])
 
 
 def encode_cursor(sub: Submission) -> str:
@@ -418,7 +431,7 @@ def review_queue(
     now = utcnow()
     conditions = [
         Submission.organization_id == org.id,
-        Submission.state.in_(QUEUE_STATES),
+        _waiting(),
         Submission.learner_id != assessor.id,
     ]
     if filters.credential_id is not None:
@@ -443,15 +456,20 @@ def review_queue(
         )
     )
     next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    total = (
-        db.session.scalar(
-            select(func.count(Submission.id)).where(
-                Submission.organization_id == org.id, Submission.state.in_(QUEUE_STATES)
-            )
-        )
-        or 0
+    # Counted up to the cap only: an exact count reads every waiting entry of the index.
+    waiting = (
+        select(Submission.id)
+        .where(Submission.organization_id == org.id, _waiting())
+        .limit(QUEUE_COUNT_CAP + 1)
+        .subquery()
     )
-    return QueuePage(rows=rows[:limit], next_cursor=next_cursor, total_waiting=total)
+    total = db.session.scalar(select(func.count()).select_from(waiting)) or 0
+    return QueuePage(
+        rows=rows[:limit],
+        next_cursor=next_cursor,
+        total_waiting=min(total, QUEUE_COUNT_CAP),
+        more_waiting=total > QUEUE_COUNT_CAP,
+    )
 
 
 def claim(assessor: User, org: Organization, sub: Submission) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event, insert, select
 
 from portfolio.accounts.models import Role
@@ -158,13 +160,26 @@ def test_queue_query_count_is_constant(client: Client, scenario: Scenario) -> No
     assert small == large, f"{small} statements for 5 submissions, {large} for 500"
 
 
+def test_queue_header_counts_up_to_the_cap(
+    client: Client, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "QUEUE_COUNT_CAP", 3)
+    _bulk_submissions(scenario, 3)
+    client.login("sam@example.org")
+    path = f"/o/{scenario.org.slug}/queue"
+    assert "· 3 waiting or in review" in client.get(path).get_data(as_text=True)
+    _bulk_submissions(scenario, 2, start=3)
+    page = client.get(path).get_data(as_text=True)
+    assert "more than 3 waiting or in review" in page
+    assert len(re.findall(r"Bulk (\d+)</td>", page)) == 5  # the rows themselves are not capped
+
+
 def test_queue_keyset_pages_and_filters(client: Client, scenario: Scenario) -> None:
     _bulk_submissions(scenario, 60)
     client.login("sam@example.org")
     slug = scenario.org.slug
     seen: list[str] = []
     path = f"/o/{slug}/queue"
-    import re
 
     while path:
         page = client.get(path).get_data(as_text=True)
