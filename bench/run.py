@@ -1,0 +1,730 @@
+# Throwaway secrets and subprocesses for local servers the benchmark itself starts:
+# ruff: noqa: S603, S607
+"""`make bench`: the performance benchmark, measured side by side in one run.
+
+1. Starts a throwaway PostgreSQL cluster on 127.0.0.1:31432 and builds the data set
+   (bench/dataset.py: 100k workers, 1M evidence items, 201k submissions, 100k awards).
+2. Starts the app under gunicorn with production settings (APP_ENV=production, local storage)
+   on :31500, and bench/minimal_app.py under the same gunicorn settings on :31501, answering
+   with the bytes the app answered for one award, from memory.
+3. With wrk (bench/wrk.lua), in several interleaved rounds so that noise hits both sides alike:
+   - the OB 2.0 assertion and the OB 3.0 credential JSON of random awards, and the public badge
+     page, each against the minimal endpoint with the same bytes (32 connections);
+   - the review queue, first page and a deep keyset page, of the organization with 100k waiting
+     and of the one with 1k waiting, at ONE connection: with nothing queued in front of it, wrk's
+     latency is the server's time plus a loopback round trip (~0.1 ms).
+4. In this process (one worker): passing decisions per second (claim, review, sign OB 3.0, store
+   the documents, commit) and baked PNGs per second (first download: bake and store).
+5. bench/upload_stream.py with a smaller file (--upload-mib).
+6. EXPLAIN ANALYZE of the hot queries into bench/explain.txt, and the table into bench/README.md.
+
+    .venv/bin/python bench/run.py [--runs 3] [--duration 8] [--upload-mib 256] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).absolute().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+import dataset  # noqa: E402
+
+PG_PORT, APP_PORT, MINIMAL_PORT = 31432, 31500, 31501
+GUNICORN_WORKERS = 4  # as in the README's production command
+BIN = Path(sys.executable).parent
+JSONLD = "application/ld+json"
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# -- processes -----------------------------------------------------------------------------------
+def as_postgres(cmd: list[str]) -> list[str]:
+    """initdb refuses to run as root: run the cluster as the postgres user then."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@contextmanager
+def postgres(work: Path) -> Iterator[str]:
+    pgbin = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: p.parent.name)[-1]
+    data = work / "pg"
+    data.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(work, "postgres")
+        shutil.chown(data, "postgres")
+    subprocess.run(
+        as_postgres(
+            [
+                str(pgbin / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {PG_PORT} -k {data} -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100 "
+        "-c shared_buffers=512MB -c maintenance_work_mem=256MB"
+    )
+    subprocess.run(
+        as_postgres(
+            [
+                str(pgbin / "pg_ctl"),
+                "-D",
+                str(data),
+                "-w",
+                "-l",
+                str(data / "log"),
+                "-o",
+                options,
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        subprocess.run(
+            as_postgres(
+                [
+                    str(pgbin / "createdb"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(PG_PORT),
+                    "-U",
+                    "postgres",
+                    "bench",
+                ]
+            ),
+            check=True,
+        )
+        yield f"postgresql://postgres@127.0.0.1:{PG_PORT}/bench"
+    finally:
+        subprocess.run(
+            as_postgres([str(pgbin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            capture_output=True,
+        )
+
+
+def wait_for(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - our own local servers
+            return
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextmanager
+def gunicorn(app: str, port: int, env: dict[str, str], work: Path) -> Iterator[None]:
+    """The same settings for the app and the reference: sync workers, no access log."""
+    logfile = (work / f"gunicorn-{port}.log").open("w")
+    proc = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(GUNICORN_WORKERS),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--forwarded-allow-ips",
+            "127.0.0.1",
+            "--chdir",
+            str(ROOT),
+            "--pythonpath",
+            f"{ROOT},{BENCH}",
+            app,
+        ],
+        env=env,
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(
+            f"http://127.0.0.1:{port}/healthz"
+            if app == "wsgi:app"
+            else f"http://127.0.0.1:{port}/ob2"
+        )
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        logfile.close()
+
+
+# -- HTTP helpers ------------------------------------------------------------------------------
+def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path, headers=headers or {})
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp.status, resp.headers, body
+
+
+def session_cookie(headers: Any) -> str:
+    for value in headers.get_all("Set-Cookie") or []:
+        if value.startswith("session="):
+            return value.split(";", 1)[0]
+    raise RuntimeError("no session cookie in the response")
+
+
+def login(email: str, password: str) -> str:
+    """One real sign-in (the login form's CSRF token, then the post); returns the Cookie header.
+    The session cookie is marked Secure in production; we send it back over plain HTTP here."""
+    status, headers, body = fetch(APP_PORT, "/login")
+    token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body)
+    assert status == 200 and token, status
+    cookie = session_cookie(headers)
+    form = urllib.parse.urlencode(
+        {"csrf_token": token.group(1).decode(), "email": email, "password": password}
+    )
+    conn = http.client.HTTPConnection("127.0.0.1", APP_PORT, timeout=30)
+    conn.request(
+        "POST",
+        "/login",
+        body=form,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": cookie,
+            "User-Agent": "portfolio-bench",
+        },
+    )
+    resp = conn.getresponse()
+    resp.read()
+    assert resp.status == 302, f"sign-in failed: {resp.status}"
+    return session_cookie(resp.headers)
+
+
+def wrk(
+    port: int,
+    path: str,
+    *,
+    connections: int,
+    threads: int,
+    seconds: float,
+    ids: Path | None = None,
+    cookie: str = "",
+    accept: str = "",
+) -> dict[str, float]:
+    env = {
+        **os.environ,
+        "WRK_PATH": path,
+        "WRK_IDS": str(ids or ""),
+        "WRK_COOKIE": cookie,
+        "WRK_ACCEPT": accept,
+    }
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{round(seconds)}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(BENCH / "wrk.lua"),
+            f"http://127.0.0.1:{port}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRK_JSON "))
+    data = json.loads(line.removeprefix("WRK_JSON "))
+    data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+    if data["errors"] or data["non2xx"]:
+        raise RuntimeError(f"wrk {path}: {data['errors']} errors, {data['non2xx']} non-2xx")
+    return data
+
+
+# -- in-process measurements -------------------------------------------------------------------
+def capture_sql(engine: Any, action: Callable[[], Any]) -> list[tuple[str, Any]]:
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+
+    def before(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return seen
+
+
+def explain(engine: Any, statement: str, params: Any) -> str:
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
+        return "\n".join(row[0] for row in cur.fetchall())
+    finally:
+        raw.close()
+
+
+def deep_cursor(app: Any, slug: str, position: int) -> str:
+    """The keyset cursor after `position` rows of the organization's queue."""
+    from sqlalchemy import select
+
+    from portfolio.accounts.models import Organization
+    from portfolio.extensions import db
+    from portfolio.submissions import services as subs
+    from portfolio.submissions.models import Submission
+
+    with app.app_context():
+        org = db.session.scalar(select(Organization).where(Organization.slug == slug))
+        sub = db.session.scalar(
+            select(Submission)
+            .where(Submission.organization_id == org.id, Submission.state.in_(subs.QUEUE_STATES))
+            .order_by(Submission.submitted_at, Submission.id)
+            .offset(position - 1)
+            .limit(1)
+        )
+        return subs.encode_cursor(sub)
+
+
+def write_explain(app: Any, data: dataset.DataSet, cursors: dict[str, str]) -> str:
+    from sqlalchemy import select
+
+    from portfolio.accounts.models import Organization, User
+    from portfolio.badges import issuance
+    from portfolio.extensions import db
+    from portfolio.submissions import services as subs
+
+    sections = []
+    with app.app_context():
+        engine = db.engine
+        assessor = db.session.scalar(select(User).where(User.email == data.assessor_email))
+        org = db.session.scalar(select(Organization).where(Organization.slug == data.big_slug))
+        cases = [
+            (
+                "Award lookup by public id (every badge URL)",
+                lambda: issuance.get_award(data.award_ids[len(data.award_ids) // 2]),
+                "FROM awards",
+            ),
+            (
+                "Review queue, 100k waiting: first page",
+                lambda: subs.review_queue(assessor, org, subs.QueueFilter()),
+                "ORDER BY",
+            ),
+            (
+                "Review queue, 100k waiting: deep keyset page",
+                lambda: subs.review_queue(assessor, org, subs.QueueFilter(), cursors["big"]),
+                "ORDER BY",
+            ),
+            (
+                "Review queue, 100k waiting: the count of waiting work",
+                lambda: subs.review_queue(assessor, org, subs.QueueFilter()),
+                "count(",
+            ),
+        ]
+        for title, action, marker in cases:
+            statements = capture_sql(engine, action)
+            db.session.rollback()
+            statement, params = next(s for s in statements if marker in s[0])
+            sections.append(
+                f"== {title}\n\n{statement}\n\n{json.dumps(params, default=str)}\n\n"
+                f"{explain(engine, statement, params)}\n"
+            )
+    return "\n".join(sections)
+
+
+def issuance_rate(app: Any, data: dataset.DataSet, count: int) -> float:
+    """Passing decisions per second in one process: claim, score every element at the top
+    level, record the review (the badge is signed and its documents stored in the same
+    transaction), commit. Takes the newest waiting submissions of the big organization."""
+    from sqlalchemy import select
+
+    from portfolio.accounts.models import Organization, User
+    from portfolio.extensions import db
+    from portfolio.submissions import services as subs
+    from portfolio.submissions.models import Submission
+
+    cfg = app.config["PORTFOLIO"]
+    with app.test_request_context(base_url=cfg.public_base_url):
+        assessor = db.session.scalar(select(User).where(User.email == data.assessor_email))
+        org = db.session.scalar(select(Organization).where(Organization.slug == data.big_slug))
+        ids = list(
+            db.session.scalars(
+                select(Submission.public_id)
+                .where(Submission.organization_id == org.id, Submission.state == "submitted")
+                .order_by(Submission.submitted_at.desc())
+                .limit(count)
+            )
+        )
+        first = subs.get_submission(ids[0])
+        version = first.rubric_version
+        top = max(version.levels, key=lambda lv: lv.position)
+        scores = [subs.ScoreInput(e.public_id, top.id, "Fine.") for e in version.elements]
+        db.session.commit()
+        started = time.perf_counter()
+        for public_id in ids:
+            sub = subs.get_submission(public_id)
+            subs.claim(assessor, org, sub)
+            review = subs.record_review(assessor, org, sub, scores, "Passed.")
+            db.session.commit()
+            assert review.outcome == "pass"
+        elapsed = time.perf_counter() - started
+    return len(ids) / elapsed
+
+
+def baking_rate(app: Any, award_ids: list[str]) -> float:
+    """Baked OB 3.0 PNGs per second on first download (bake and store), in one process."""
+    from portfolio.badges import issuance
+
+    with app.app_context():
+        awards = [issuance.get_award(a) for a in award_ids]
+        started = time.perf_counter()
+        for award in awards:
+            body, content_type = issuance.baked_badge(award, "3.0", "png")
+            assert content_type == "image/png" and body
+        return len(awards) / (time.perf_counter() - started)
+
+
+def upload_figures(size_mib: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "upload_stream.py"), "--size-mib", str(size_mib)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    plain = re.search(r"plain boto3 upload\s+([\d.]+) s\s+([\d.]+) MiB/s", out)
+    stream = re.search(r"app streaming path\s+([\d.]+) s\s+([\d.]+) MiB/s\s+\(([\d.]+)x", out)
+    growth = re.search(r"peak memory growth\s+([\d.]+) MiB", out)
+    assert plain and stream and growth, out
+    return {
+        "size_mib": size_mib,
+        "plain_mibs": float(plain.group(2)),
+        "stream_mibs": float(stream.group(2)),
+        "ratio": float(stream.group(3)),
+        "growth_mib": float(growth.group(1)),
+    }
+
+
+# -- the report ----------------------------------------------------------------------------------
+def machine() -> str:
+    cores = os.cpu_count()
+    mem = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    model = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+    cpu = model.group(1).strip() if model else platform.machine()
+    return (
+        f"{cores} cores ({cpu}), {mem / 1024 / 1024:.0f} GiB RAM, Linux {platform.release()}, "
+        f"Python {platform.python_version()}, PostgreSQL {pg_version()}"
+    )
+
+
+def pg_version() -> str:
+    found = sorted(p.name for p in Path("/usr/lib/postgresql").iterdir())
+    return found[-1] if found else "?"
+
+
+def commit() -> str:
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return head or "unknown"
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def ms(us: float) -> str:
+    return f"{us / 1000:.1f} ms"
+
+
+def table(results: dict[str, Any]) -> str:
+    r = results
+    rows = []
+
+    def add(name: str, figure: str, ratio: str, target: str, met: bool | None) -> None:
+        verdict = "" if met is None else ("met" if met else "**missed**")
+        rows.append(f"| {name} | {figure} | {ratio} | {target} | {verdict} |")
+
+    for key, label in (
+        ("ob2", "OB 2.0 assertion JSON, random award"),
+        ("ob3", "OB 3.0 credential JSON, random award"),
+        ("html", "Public badge page (HTML), random award"),
+    ):
+        app_rps = median([x["rps"] for x in r["app"][key]])
+        min_rps = median([x["rps"] for x in r["minimal"][key]])
+        p99 = median([x["p99_us"] for x in r["app"][key]])
+        ratio = app_rps / min_rps
+        floor = 0.4 if key == "html" else 0.6
+        target = f"≥ {floor}x" + ("" if key == "html" else ", p99 < 30 ms")
+        met = ratio >= floor and (key == "html" or p99 < 30_000)
+        add(
+            label,
+            f"{app_rps:,.0f} req/s, p99 {ms(p99)}",
+            f"**{ratio:.2f}x** of {min_rps:,.0f} req/s (p99 "
+            f"{ms(median([x['p99_us'] for x in r['minimal'][key]]))})",
+            target,
+            met,
+        )
+    for page, label in (("first", "first page"), ("deep", "deep keyset page")):
+        big = median([x["p95_us"] for x in r["queue"][f"big-{page}"]])
+        small = median([x["p95_us"] for x in r["queue"][f"small-{page}"]])
+        big50 = median([x["p50_us"] for x in r["queue"][f"big-{page}"]])
+        small50 = median([x["p50_us"] for x in r["queue"][f"small-{page}"]])
+        add(
+            f"Review queue, {label}, 100k waiting",
+            f"p95 {ms(big)} (p50 {ms(big50)})",
+            f"**{big / small:.2f}x** of 1k waiting: p95 {ms(small)} (p50 {ms(small50)})",
+            "p95 < 50 ms, ≤ 1.5x",
+            big < 50_000 and big / small <= 1.5,
+        )
+    issue = median(r["issuance"])
+    add(
+        "Issuance: passing decisions (claim, review, sign OB 3.0, store), one process",
+        f"{issue:,.0f} awards/s",
+        "",
+        "≥ 200/s",
+        issue >= 200,
+    )
+    bake = median(r["baking"])
+    add(
+        "Baking OB 3.0 PNGs on first download (bake + store), one process",
+        f"{bake:,.0f} PNGs/s",
+        "",
+        "≥ 100/s",
+        bake >= 100,
+    )
+    up = r.get("upload")
+    if up:
+        add(
+            f"Streaming upload, {up['size_mib']} MiB WAV (S3 backend on moto), one run",
+            f"{up['stream_mibs']:.1f} MiB/s, peak memory growth {up['growth_mib']:.1f} MiB",
+            f"**{up['ratio']:.2f}x** of plain boto3 {up['plain_mibs']:.1f} MiB/s",
+            "≥ 0.8x, < 64 MiB",
+            up["ratio"] >= 0.8 and up["growth_mib"] < 64,
+        )
+    header = [
+        f"Run of {r['date']} · commit `{r['commit']}` · {r['machine']}",
+        "",
+        f"Medians of {r['runs']} interleaved rounds (wrk {r['duration']} s each, "
+        f"{r['connections']} connections, 2 threads; queue pages at 1 connection). Data set: "
+        + ", ".join(f"{k} {v:,}" for k, v in r["counts"].items())
+        + f". Gunicorn: {GUNICORN_WORKERS} sync workers for both the app and the minimal "
+        f"endpoint. Conditions: {r['conditions']}",
+        "",
+        "| benchmark | figure | ratio (same run) | target | |",
+        "|---|---|---|---|---|",
+    ]
+    return "\n".join(header + rows) + "\n"
+
+
+def write_readme(report: str) -> None:
+    readme = BENCH / "README.md"
+    text = readme.read_text()
+    start, end = "<!-- bench:results -->", "<!-- /bench:results -->"
+    block = f"{start}\n{report}{end}"
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    readme.write_text(text)
+
+
+# -- main --------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
+    parser.add_argument("--queue-duration", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--decisions", type=int, default=300)
+    parser.add_argument("--bakes", type=int, default=300)
+    parser.add_argument("--upload-mib", type=int, default=256, help="0 skips the upload run")
+    parser.add_argument("--conditions", default="2 cores shared with other work; noisy.")
+    parser.add_argument("--no-write", action="store_true", help="print, do not write README")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: scripts/apt-install wrk")
+
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="portfolio-bench."))
+    try:
+        with postgres(work) as database_url:
+            env = {
+                **os.environ,
+                "APP_ENV": "production",
+                "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+                "SIGNING_KEY_SECRET": "bench-signing-secret-" + "y" * 40,
+                "DATABASE_URL": database_url,
+                "STORAGE_BACKEND": "local",
+                "INSTANCE_PATH": str(work / "instance"),
+                "PUBLIC_BASE_URL": f"http://127.0.0.1:{APP_PORT}",
+                "LOG_LEVEL": "WARNING",
+                "PYTHONPATH": str(ROOT),
+                "FLASK_APP": "wsgi",
+            }
+            subprocess.run(
+                [str(BIN / "flask"), "db", "upgrade"],
+                env=env,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+            )
+            from portfolio import create_app
+            from portfolio.config import Config
+
+            app = create_app(Config.from_env(env))
+            log("Building the data set")
+            data = dataset.build(app, log)
+            from portfolio.extensions import db
+
+            with app.app_context():
+                counts = dataset.counts(db.engine)
+            ids_file = work / "award_ids.txt"
+            ids_file.write_text("\n".join(data.award_ids) + "\n")
+            capture = work / "capture"
+            capture.mkdir()
+            with gunicorn("wsgi:app", APP_PORT, env, work):
+                sample = data.award_ids[0]
+                for name, path, accept in (
+                    ("ob2", f"/badges/{sample}/assertion.json", ""),
+                    ("ob3", f"/badges/{sample}/credential.json", ""),
+                    ("html", f"/badges/{sample}", "text/html"),
+                ):
+                    status, headers, body = fetch(APP_PORT, path, {"Accept": accept})
+                    assert status == 200, (path, status)
+                    (capture / f"{name}.body").write_bytes(body)
+                    (capture / f"{name}.type").write_text(headers["Content-Type"])
+                cookie = login(data.assessor_email, data.password)
+                cursors = {
+                    "big": deep_cursor(app, data.big_slug, 90_000),
+                    "small": deep_cursor(app, data.small_slug, 900),
+                }
+                (BENCH / "explain.txt").write_text(
+                    "EXPLAIN (ANALYZE, BUFFERS) of the hot queries, captured from the services "
+                    f"on the benchmark data set ({commit()}, {dt.date.today()}).\n\n"
+                    + write_explain(app, data, cursors)
+                )
+                menv = {**env, "BENCH_CAPTURE_DIR": str(capture)}
+                with gunicorn("minimal_app:app", MINIMAL_PORT, menv, work):
+                    results = measure(args, data, ids_file, cookie, cursors)
+            log("Issuance and baking (one process)")
+            results["issuance"] = [
+                issuance_rate(app, data, args.decisions) for _ in range(args.runs)
+            ]
+            # Each round bakes awards not baked before (a first download).
+            results["baking"] = [
+                baking_rate(app, data.award_ids[-(i + 1) * args.bakes :][: args.bakes])
+                for i in range(args.runs)
+            ]
+        if args.upload_mib:
+            log(f"Streaming upload ({args.upload_mib} MiB)")
+            results["upload"] = upload_figures(args.upload_mib)
+        results.update(
+            date=dt.date.today().isoformat(),
+            commit=commit(),
+            machine=machine(),
+            runs=args.runs,
+            duration=args.duration,
+            connections=args.connections,
+            counts=counts,
+            conditions=args.conditions + f" Whole run {time.monotonic() - started:.0f} s.",
+        )
+        (work / "results.json").write_text(json.dumps(results, indent=2))
+        report = table(results)
+        print(report)
+        (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        if not args.no_write:
+            write_readme(report)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(
+    args: argparse.Namespace, data: dataset.DataSet, ids: Path, cookie: str, cursors: dict[str, str]
+) -> dict[str, Any]:
+    """Interleaved rounds: every target once per round, app and reference back to back."""
+    targets = {
+        "ob2": ("/badges/{id}/assertion.json", "/ob2", ""),
+        "ob3": ("/badges/{id}/credential.json", "/ob3", ""),
+        "html": ("/badges/{id}", "/html", "text/html"),
+    }
+    queue_pages = {
+        "big-first": f"/o/{data.big_slug}/queue",
+        "big-deep": f"/o/{data.big_slug}/queue?after={cursors['big']}",
+        "small-first": f"/o/{data.small_slug}/queue",
+        "small-deep": f"/o/{data.small_slug}/queue?after={cursors['small']}",
+    }
+    results: dict[str, Any] = {"app": {}, "minimal": {}, "queue": {}}
+    log("Warming up")
+    for path, ref, accept in targets.values():
+        wrk(APP_PORT, path, connections=8, threads=2, seconds=2, ids=ids, accept=accept)
+        wrk(MINIMAL_PORT, ref, connections=8, threads=2, seconds=1)
+    for path in queue_pages.values():
+        wrk(APP_PORT, path, connections=1, threads=1, seconds=1, cookie=cookie)
+    for round_no in range(1, args.runs + 1):
+        for key, (path, ref, accept) in targets.items():
+            a = wrk(
+                APP_PORT,
+                path,
+                connections=args.connections,
+                threads=2,
+                seconds=args.duration,
+                ids=ids,
+                accept=accept,
+            )
+            m = wrk(
+                MINIMAL_PORT, ref, connections=args.connections, threads=2, seconds=args.duration
+            )
+            results["app"].setdefault(key, []).append(a)
+            results["minimal"].setdefault(key, []).append(m)
+            log(
+                f"  round {round_no} {key}: app {a['rps']:,.0f} req/s p99 {ms(a['p99_us'])}, "
+                f"minimal {m['rps']:,.0f} req/s ({a['rps'] / m['rps']:.2f}x)"
+            )
+        for key, path in queue_pages.items():
+            q = wrk(
+                APP_PORT, path, connections=1, threads=1, seconds=args.queue_duration, cookie=cookie
+            )
+            results["queue"].setdefault(key, []).append(q)
+            log(f"  round {round_no} queue {key}: p50 {ms(q['p50_us'])} p95 {ms(q['p95_us'])}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
