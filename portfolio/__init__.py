@@ -89,6 +89,7 @@ def _register_models() -> None:
     import portfolio.accounts.models
     import portfolio.badges.awards
     import portfolio.badges.models
+    import portfolio.badges.pathways
     import portfolio.core.audit
     import portfolio.evidence.models
     import portfolio.frameworks.models
@@ -116,6 +117,15 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(awards_bp)
     app.register_blueprint(verify_bp)
+    from portfolio.badges.pathway_views import bp as pathways_bp
+
+    app.register_blueprint(pathways_bp)
+    from portfolio.badges.portability_views import bp as portability_bp
+
+    app.register_blueprint(portability_bp)
+    from portfolio.reports.views import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
     if app.config["PORTFOLIO"].storage_backend == "local":
         from portfolio.storage.views import bp as storage_bp
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -51,7 +52,8 @@ class IssuerKey(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
 
 
 class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
-    """A credential awarded to a worker for one passing submission (exactly one per submission).
+    """A credential awarded to a worker for one passing submission (exactly one per submission),
+    or for completing a pathway (a stacked credential: exactly one per pathway and worker).
 
     The rendered documents are stored at issuance, so public endpoints answer with one indexed
     lookup and what was signed is what is served.
@@ -61,6 +63,10 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         # Exactly once per passing submission, whatever the retries or races.
         UniqueConstraint("submission_id", name="uq_awards_submission_id"),
+        # Exactly once per pathway and worker (NULLs, i.e. submission awards, never clash).
+        UniqueConstraint("pathway_id", "recipient_id", name="uq_awards_pathway_id_recipient_id"),
+        # Earned either by a submission or by a pathway, never both, never neither.
+        CheckConstraint("(submission_id IS NULL) <> (pathway_id IS NULL)", name="award_source"),
         Index("ix_awards_recipient_id_issued_at", "recipient_id", "issued_at"),
         Index("ix_awards_organization_id_issued_at", "organization_id", "issued_at"),
     )
@@ -77,9 +83,12 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     recipient_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), nullable=False
     )
-    submission_id: Mapped[int] = mapped_column(
-        ForeignKey("submissions.id", ondelete="RESTRICT"), nullable=False
+    #: The passing submission; null for a stacked credential earned through a pathway.
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="RESTRICT")
     )
+    #: The pathway completed (stacked credentials only).
+    pathway_id: Mapped[int | None] = mapped_column(ForeignKey("pathways.id", ondelete="RESTRICT"))
     review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
     #: The key that signed the OB 3.0 credential.
     issuer_key_id: Mapped[int | None] = mapped_column(
@@ -105,7 +114,7 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     organization: Mapped[Organization] = relationship(lazy="joined")
     credential: Mapped[Credential] = relationship("Credential", lazy="joined")
     recipient: Mapped[User] = relationship(foreign_keys=[recipient_id], lazy="joined")
-    submission: Mapped[Submission] = relationship("Submission")
+    submission: Mapped[Submission | None] = relationship("Submission")
     review: Mapped[Review | None] = relationship("Review")
     issuer_key: Mapped[IssuerKey | None] = relationship()
     evidence: Mapped[list[AwardEvidence]] = relationship(
@@ -159,6 +168,8 @@ class AwardEvidence(db.Model):  # type: ignore[name-defined,misc]
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     #: The earner withheld this item from the public.
     is_hidden: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: The earner deleted their account: the file and its text are gone for good.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     award: Mapped[Award] = relationship(back_populates="evidence")
     submission_evidence: Mapped[SubmissionEvidence | None] = relationship("SubmissionEvidence")

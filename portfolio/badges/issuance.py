@@ -356,6 +356,10 @@ def award_credential(sub: Submission, review: Review) -> Award:
         submission=sub.public_id,
         credential=cred.public_id,
     )
+    # Imported here: pathways build on this module (a stack is issued like any award).
+    from portfolio.badges.pathways import check_pathways
+
+    check_pathways(award)
     return award
 
 
@@ -368,9 +372,7 @@ def _render_documents(
     signing_key: IssuerKey,
     email: str,
 ) -> None:
-    issuer = issuer_info(org)
     achievement = achievement_info(cred, version)
-    badge_url = public_url("verify.badge", aid=award.public_id)
     results = tuple(
         ElementResult(
             rubric_ids(version, s.element.public_id),
@@ -389,6 +391,22 @@ def _render_documents(
         )
         for item in award.evidence
     )
+    sign_award_documents(award, org, achievement, evidence, results, signing_key, email)
+
+
+def sign_award_documents(
+    award: Award,
+    org: Organization,
+    achievement: AchievementInfo,
+    evidence: tuple[EvidenceEntry, ...],
+    results: tuple[ElementResult, ...],
+    signing_key: IssuerKey,
+    email: str,
+) -> None:
+    """Render the OB 2.0 assertion and the signed OB 3.0 credential of `award` and store them
+    (with their hashes) on the award."""
+    issuer = issuer_info(org)
+    badge_url = public_url("verify.badge", aid=award.public_id)
     info = AwardInfo(
         id=badge_url,
         recipient_email=email,
@@ -551,6 +569,9 @@ def revoke_award(admin: User, award: Award, reason: str) -> None:
         subject_id=award.public_id,
         reason=reason,
     )
+    from portfolio.badges.pathways import component_lapsed
+
+    component_lapsed(award, f"revoked: {reason}")
 
 
 def get_own_award(user: User, public_id: str) -> Award:
@@ -586,8 +607,8 @@ def set_visibility(
 
 
 def is_evidence_public(award: Award, item: AwardEvidence) -> bool:
-    """Whether the public may see this evidence (not withheld by the earner)."""
-    return not (award.is_hidden or item.is_hidden)
+    """Whether the public may see this evidence (not withheld nor withdrawn by the earner)."""
+    return not (award.is_hidden or item.is_hidden or item.withdrawn_at is not None)
 
 
 def evidence_file_url(award: Award, item: AwardEvidence, *, inline: bool) -> str:

@@ -197,10 +197,13 @@ def badge(aid: str) -> BaseResponse | str:
 
 
 def _badge_page(award: Award, verification: issuance.VerificationResult | None) -> str:
+    from portfolio.badges.pathways import stack_components
+
     submission = award.submission
-    review = award.review
-    version = submission.rubric_version
-    scores = scores_by_element(review)
+    # A stacked credential (earned through a pathway) has components instead of a rubric.
+    components = stack_components(award) if submission is None else None
+    version = submission.rubric_version if submission is not None else None
+    scores = scores_by_element(award.review)
     return render_template(
         "verify/badge.html",
         award=award,
@@ -209,6 +212,7 @@ def _badge_page(award: Award, verification: issuance.VerificationResult | None) 
         status=award.status(),
         version=version,
         scores=scores,
+        components=components,
         verification=verification,
         badge_url=issuance.public_url("verify.badge", aid=award.public_id),
         linkedin_url=_linkedin_url(award),
@@ -278,6 +282,8 @@ def evidence(aid: str, eid: str) -> tuple[str, int] | str:
         item = issuance.get_award_evidence(award, eid)
     except NotFound:
         abort(404)
+    if item.withdrawn_at is not None:
+        return render_template("verify/evidence.html", award=award, item=item, withdrawn=True), 410
     if not issuance.is_evidence_public(award, item):
         return render_template("verify/evidence.html", award=award, item=item, withheld=True), 403
     return render_template(

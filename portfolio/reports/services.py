@@ -1,0 +1,296 @@
+"""Report figures, counted in SQL; only the percentiles of decision times are taken in Python
+(SQLite has no percentile function), from one column of durations.
+
+Percentiles use the nearest-rank method: the p-th percentile of n sorted values is the value at
+rank ceil(p/100 * n). The median is the usual middle value (mean of the two middle ones for an
+even count).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Select, case, func, select
+
+from portfolio.accounts.models import Organization, Role, User
+from portfolio.accounts.services import require_role
+from portfolio.badges.models import Credential
+from portfolio.core.db import utcnow
+from portfolio.core.errors import DomainError
+from portfolio.core.ids import is_public_id
+from portfolio.extensions import db
+from portfolio.frameworks.models import RubricElement, RubricLevel, RubricVersion
+from portfolio.submissions.models import Review, Score, Submission, SubmissionState
+
+WAITING = (SubmissionState.SUBMITTED, SubmissionState.IN_REVIEW)
+DECIDED = (SubmissionState.PASSED, SubmissionState.NEEDS_REVISION, SubmissionState.FAILED)
+#: Default period: the last 90 days.
+DEFAULT_DAYS = 90
+MAX_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Decisions from `start` to `end` (both whole days, UTC), optionally for one credential."""
+
+    start: date
+    end: date
+    credential: Credential | None = None
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, time.min, tzinfo=UTC)
+
+    @property
+    def until(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def parse_filter(
+    org: Organization,
+    start: str | None,
+    end: str | None,
+    credential: str | None,
+    today: date | None = None,
+) -> ReportFilter:
+    """A filter from query-string values, with readable errors."""
+    today = today or utcnow().date()
+    try:
+        end_day = date.fromisoformat(end) if end else today
+        start_day = date.fromisoformat(start) if start else end_day - timedelta(days=DEFAULT_DAYS)
+    except ValueError as exc:
+        raise DomainError("Dates must look like 2024-03-31.") from exc
+    if start_day > end_day:
+        raise DomainError("The start date is after the end date.")
+    if (end_day - start_day).days > MAX_DAYS:
+        raise DomainError("Choose a period of at most ten years.")
+    cred = None
+    if credential:
+        cred = (
+            db.session.scalar(
+                select(Credential).where(
+                    Credential.public_id == credential, Credential.organization_id == org.id
+                )
+            )
+            if is_public_id(credential)
+            else None
+        )
+        if cred is None:
+            raise DomainError("No such credential in this organization.")
+    return ReportFilter(start_day, end_day, cred)
+
+
+@dataclass
+class QueueFigures:
+    waiting: int
+    oldest_hours: float | None
+    median_age_hours: float | None
+
+
+@dataclass
+class TimingFigures:
+    decided: int
+    median_hours: float | None
+    p90_hours: float | None
+    #: Counts of decisions by time taken: (label, count) per bucket.
+    histogram: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class RateRow:
+    label: str
+    decided: int
+    passed: int
+
+    @property
+    def rate(self) -> float:
+        return self.passed / self.decided if self.decided else 0.0
+
+
+@dataclass
+class ElementRow:
+    credential: str
+    element: str
+    scored: int
+    below: int
+
+    @property
+    def rate(self) -> float:
+        return self.below / self.scored if self.scored else 0.0
+
+
+@dataclass
+class Report:
+    filter: ReportFilter
+    queue: QueueFigures
+    timing: TimingFigures
+    by_credential: list[RateRow]
+    by_attempt: list[RateRow]
+    by_element: list[ElementRow]
+
+
+def _hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile of `values` (None when empty)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _scoped(query: Select, org: Organization, flt: ReportFilter) -> Select:  # type: ignore[type-arg]
+    query = query.where(Submission.organization_id == org.id)
+    if flt.credential is not None:
+        query = query.where(Submission.credential_id == flt.credential.id)
+    return query
+
+
+def _decided(query: Select, org: Organization, flt: ReportFilter) -> Select:  # type: ignore[type-arg]
+    return _scoped(query, org, flt).where(
+        Submission.state.in_(DECIDED),
+        Submission.decided_at >= flt.since,
+        Submission.decided_at < flt.until,
+    )
+
+
+def queue_figures(
+    org: Organization, flt: ReportFilter, now: datetime | None = None
+) -> QueueFigures:
+    """What waits for an assessor right now (the date range does not apply)."""
+    now = now or utcnow()
+    submitted = db.session.scalars(
+        _scoped(select(Submission.submitted_at), org, flt).where(Submission.state.in_(WAITING))
+    )
+    ages = [_hours(now - t) for t in submitted if t is not None]
+    return QueueFigures(
+        waiting=len(ages),
+        oldest_hours=max(ages) if ages else None,
+        median_age_hours=statistics.median(ages) if ages else None,
+    )
+
+
+BUCKETS = [(24, "< 1 day"), (72, "1 to 3 days"), (168, "3 to 7 days"), (336, "1 to 2 weeks")]
+
+
+def timing_figures(org: Organization, flt: ReportFilter) -> TimingFigures:
+    """Time from submission to decision, for decisions in the period."""
+    rows = db.session.execute(
+        _decided(select(Submission.submitted_at, Submission.decided_at), org, flt)
+    ).all()
+    hours = [_hours(decided - submitted) for submitted, decided in rows if submitted and decided]
+    histogram = []
+    lower = 0.0
+    for upper, label in BUCKETS:
+        histogram.append((label, sum(1 for h in hours if lower <= h < upper)))
+        lower = upper
+    histogram.append(("2 weeks or more", sum(1 for h in hours if h >= lower)))
+    return TimingFigures(
+        decided=len(hours),
+        median_hours=statistics.median(hours) if hours else None,
+        p90_hours=percentile(hours, 90),
+        histogram=histogram,
+    )
+
+
+def _passed_sum():  # type: ignore[no-untyped-def]
+    return func.sum(case((Submission.state == SubmissionState.PASSED, 1), else_=0))
+
+
+def pass_rates_by_credential(org: Organization, flt: ReportFilter) -> list[RateRow]:
+    """Decided and passed attempts per credential in the period, by name."""
+    rows = db.session.execute(
+        _decided(
+            select(Credential.name, func.count(Submission.id), _passed_sum()).join(
+                Credential, Credential.id == Submission.credential_id
+            ),
+            org,
+            flt,
+        )
+        .group_by(Credential.id, Credential.name)
+        .order_by(Credential.name)
+    ).all()
+    return [RateRow(name, int(n), int(p or 0)) for name, n, p in rows]
+
+
+def pass_rates_by_attempt(org: Organization, flt: ReportFilter) -> list[RateRow]:
+    """Decided and passed attempts by attempt number (first try, second try...)."""
+    rows = db.session.execute(
+        _decided(select(Submission.attempt, func.count(Submission.id), _passed_sum()), org, flt)
+        .group_by(Submission.attempt)
+        .order_by(Submission.attempt)
+    ).all()
+    return [RateRow(f"Attempt {attempt}", int(n), int(p or 0)) for attempt, n, p in rows]
+
+
+def below_pass_by_element(org: Organization, flt: ReportFilter) -> list[ElementRow]:
+    """Per rubric element: how many scores in the period, and how many below the pass level."""
+    below = func.sum(case((RubricLevel.position < RubricVersion.pass_level_position, 1), else_=0))
+    rows = db.session.execute(
+        _scoped(
+            select(Credential.name, RubricElement.title, func.count(Score.id), below)
+            .select_from(Score)
+            .join(Review, Review.id == Score.review_id)
+            .join(Submission, Submission.id == Review.submission_id)
+            .join(Credential, Credential.id == Submission.credential_id)
+            .join(RubricElement, RubricElement.id == Score.element_id)
+            .join(RubricLevel, RubricLevel.id == Score.level_id)
+            .join(RubricVersion, RubricVersion.id == RubricElement.version_id),
+            org,
+            flt,
+        )
+        .where(Review.created_at >= flt.since, Review.created_at < flt.until)
+        .group_by(Credential.name, RubricElement.id, RubricElement.title, RubricElement.position)
+        .order_by(Credential.name, RubricElement.position, RubricElement.id)
+    ).all()
+    return [ElementRow(c, e, int(n), int(b or 0)) for c, e, n, b in rows]
+
+
+def build_report(admin: User, org: Organization, flt: ReportFilter) -> Report:
+    """Every figure of the dashboard (admins only)."""
+    require_role(admin, org, Role.ADMIN)
+    return Report(
+        filter=flt,
+        queue=queue_figures(org, flt),
+        timing=timing_figures(org, flt),
+        by_credential=pass_rates_by_credential(org, flt),
+        by_attempt=pass_rates_by_attempt(org, flt),
+        by_element=below_pass_by_element(org, flt),
+    )
+
+
+def csv_rows(report: Report, table: str) -> tuple[list[str], list[list[object]]]:
+    """Header and rows of one table of the report, for CSV download."""
+    if table == "credentials":
+        return ["credential", "decided", "passed", "pass_rate"], [
+            [r.label, r.decided, r.passed, f"{r.rate:.4f}"] for r in report.by_credential
+        ]
+    if table == "attempts":
+        return ["attempt", "decided", "passed", "pass_rate"], [
+            [r.label, r.decided, r.passed, f"{r.rate:.4f}"] for r in report.by_attempt
+        ]
+    if table == "elements":
+        return ["credential", "element", "scored", "below_pass", "below_pass_rate"], [
+            [r.credential, r.element, r.scored, r.below, f"{r.rate:.4f}"] for r in report.by_element
+        ]
+    if table == "timing":
+        t, q = report.timing, report.queue
+        return ["figure", "value"], [
+            ["waiting_now", q.waiting],
+            ["oldest_waiting_hours", _fmt(q.oldest_hours)],
+            ["decided", t.decided],
+            ["median_hours_to_decision", _fmt(t.median_hours)],
+            ["p90_hours_to_decision", _fmt(t.p90_hours)],
+            *[[f"decided_in {label}", n] for label, n in t.histogram],
+        ]
+    raise DomainError("No such table.")
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
