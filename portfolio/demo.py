@@ -143,7 +143,7 @@ def load_welding_demo(org: Organization) -> Any:
         source_url="https://northwind.example/frameworks/welding",
     )
     framework.case_identifier = DEMO_FRAMEWORK_ID
-    by_code = {}
+    by_code: dict[str, Any] = {}
     for code, statement, parent in DEMO_TREE:
         by_code[code] = fw.add_competency(
             admin,

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    session,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from portfolio.accounts import services
 from portfolio.accounts.forms import (
@@ -97,6 +88,11 @@ def login() -> Response | str:
 @bp.post("/logout")
 def logout() -> Response:
     """Sign out and forget the session."""
+    # The session cookie is signed, not stored on the server: a copy taken before sign-out
+    # would still name the user. Rotating the token that cookies carry makes every copy
+    # worthless (the person's other devices are signed out too).
+    services.rotate_session(current_user._get_current_object())  # type: ignore[attr-defined]
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "success")

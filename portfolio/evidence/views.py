@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     jsonify,
@@ -17,6 +16,7 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
 from portfolio.core.errors import DomainError
@@ -120,9 +120,9 @@ def upload_form() -> Response | tuple[str, int]:
         return redirect(url_for("evidence.upload_page"))
     item = services.upload_stream(
         current_user,
-        body,
+        body,  # type: ignore[arg-type]
         filename=body.filename,
-        declared_size=None,  # type: ignore[arg-type]
+        declared_size=None,
         title=fields.get("title", ""),
         description=fields.get("description", ""),
         tags=fields.get("tags", ""),

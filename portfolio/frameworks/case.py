@@ -404,7 +404,7 @@ def _parse_rubric(
     )
     where = _where("CFRubrics", r_index, ident)
     title = check.string(rub, "title", where, required=True)
-    ext = rub.get(EXT) if isinstance(rub.get(EXT), dict) else {}
+    ext: dict[str, Any] = rub[EXT] if isinstance(rub.get(EXT), dict) else {}
     criteria: list[ParsedCriterion] = []
     raw_criteria = check.obj_list(rub, "CFRubricCriteria", where, required=True)
     if not raw_criteria and "CFRubricCriteria" in rub and isinstance(rub["CFRubricCriteria"], list):
@@ -435,7 +435,7 @@ def _parse_rubric(
                     "CFItemURI",
                     f"points at {item_id}, which is not a CFItem of this package",
                 )
-        c_ext = crit.get(EXT) if isinstance(crit.get(EXT), dict) else {}
+        c_ext: dict[str, Any] = crit[EXT] if isinstance(crit.get(EXT), dict) else {}
         required = c_ext.get(EXT_REQUIRED, True)
         if not isinstance(required, bool):
             check.add(c_where, f"{EXT}.{EXT_REQUIRED}", "must be true or false")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -217,7 +218,6 @@ def new_key(prefix: str) -> str:
 def apply_action(state: EditorState, action: str) -> None:
     """Add, remove or move a row or column of the grid, as the pressed button asks."""
     verb, _, key = action.partition(":")
-    rows: list[EditorElement] | list[EditorLevel]
     if verb == "add_element":
         state.elements.append(EditorElement(new_key("n"), None, "New element"))
         return
@@ -225,7 +225,7 @@ def apply_action(state: EditorState, action: str) -> None:
         top = max((_decimal(lv.points) or Decimal(0) for lv in state.levels), default=Decimal(-1))
         state.levels.append(EditorLevel(new_key("m"), None, "New level", _num(top + 1)))
         return
-    rows = state.elements if verb.endswith("_element") else state.levels
+    rows: list[Any] = state.elements if verb.endswith("_element") else state.levels
     index = next((i for i, r in enumerate(rows) if r.key == key), None)
     if index is None:
         return
@@ -234,9 +234,9 @@ def apply_action(state: EditorState, action: str) -> None:
         if state.pass_level == key:
             state.pass_level = ""
     elif verb.startswith("up") and index > 0:
-        rows[index - 1], rows[index] = rows[index], rows[index - 1]  # type: ignore[assignment]
+        rows[index - 1], rows[index] = rows[index], rows[index - 1]
     elif verb.startswith("down") and index < len(rows) - 1:
-        rows[index + 1], rows[index] = rows[index], rows[index + 1]  # type: ignore[assignment]
+        rows[index + 1], rows[index] = rows[index], rows[index + 1]
 
 
 def _decimal(value: str) -> Decimal | None:

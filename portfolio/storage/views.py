@@ -6,7 +6,8 @@ use it, exactly like an S3 presigned URL.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request, stream_with_context
+from flask import Blueprint, abort, request, stream_with_context
+from werkzeug.wrappers import Response
 
 from portfolio.core.security import public
 from portfolio.extensions import csrf

@@ -89,27 +89,6 @@ def get_submission_for_assessor(assessor: User, org: Organization, public_id: st
     return sub
 
 
-def can_assessor_view_item(user: User, item: EvidenceItem) -> bool:
-    """True when the item is evidence in a submitted submission of an organization where the
-    user assesses (and the user is not its owner): the only way assessors see evidence."""
-    orgs = [m.organization_id for m in user.memberships if m.role in (Role.ASSESSOR, Role.ADMIN)]
-    if not orgs:
-        return False
-    return (
-        db.session.scalar(
-            select(func.count(SubmissionEvidence.id))
-            .join(Submission, Submission.id == SubmissionEvidence.submission_id)
-            .where(
-                SubmissionEvidence.evidence_item_id == item.id,
-                Submission.organization_id.in_(orgs),
-                Submission.state != SubmissionState.DRAFT,
-                Submission.learner_id != user.id,
-            )
-        )
-        > 0
-    )
-
-
 # -- worker side -------------------------------------------------------------------------------
 def attempts_of(learner: User, credential: Credential) -> list[Submission]:
     """The learner's attempts at a credential, oldest first."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Role
 from portfolio.accounts.services import get_organization, require_role
@@ -190,13 +191,14 @@ def detach_evidence(public_id: str, link_id: str) -> Response:
 
 
 @bp.post("/submissions/<public_id>/submit")
-def submit(public_id: str) -> Response | str:
-    """Submit after confirmation; evidence is frozen."""
+def submit(public_id: str) -> Response | str | tuple[str, int]:
+    """Submit after confirmation; evidence is frozen. A refusal shows the page again with the
+    worker's note and tick still in the form (they are bound from the posted data)."""
     sub = services.get_own_submission(_user(), public_id)
     form = SubmitForm()
     if not form.validate_on_submit():
         flash("Tick the box to confirm before submitting.", "error")
-        return _back(public_id, "#submit")
+        return show_submission(public_id), 422
     try:
         services.submit(_user(), sub, form.note.data or "")
     except Conflict as exc:
@@ -205,7 +207,7 @@ def submit(public_id: str) -> Response | str:
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return _back(public_id, "#submit")
+        return show_submission(public_id), 422
     else:
         db.session.commit()
         flash("Submitted. An assessor will review your evidence; you will be notified.", "success")

@@ -188,7 +188,7 @@ def test_concurrent_issuance_writes_exactly_one_award(app: Any, earned: Any) -> 
                 sub = db.session.get(Submission, sub_id)
                 assert sub is not None
                 review = sub.review
-                barrier.wait(10)
+                barrier.wait(60)
                 got = issuance.award_credential(sub, review)
                 db.session.commit()
                 with lock:

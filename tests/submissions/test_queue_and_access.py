@@ -203,7 +203,7 @@ def _race(app, n: int, action) -> list[str]:  # type: ignore[no-untyped-def]
     def worker(i: int) -> None:
         with app.app_context():
             try:
-                barrier.wait(10)
+                barrier.wait(60)
                 action(i)
                 db.session.commit()
                 outcome = "won"
