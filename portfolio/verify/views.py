@@ -169,6 +169,30 @@ def _award(aid: str) -> Award:
         abort(404)
 
 
+def _stored(aid: str, *columns: Any) -> Any:
+    """Stored columns of one award by public id: one indexed lookup of exactly what a hosted
+    document needs, without loading the award's organization, credential and recipient as
+    objects (which cost more than the lookup itself)."""
+    if not is_public_id(aid):
+        abort(404)
+    row = db.session.execute(
+        select(Award.revoked_at, *columns)
+        .join(Credential, Credential.id == Award.credential_id)
+        .where(Award.public_id == aid)
+    ).one_or_none()
+    if row is None:
+        abort(404)
+    return row
+
+
+def _assertion_response(aid: str) -> BaseResponse:
+    row = _stored(aid, Award.ob2_assertion, Award.ob2_sha256)
+    if row.revoked_at is not None:  # rare: the 410 body is built by the issuance service
+        status, body = issuance.assertion_document(_award(aid))
+        return _document(body, status=status)
+    return _document(row.ob2_assertion, etag=row.ob2_sha256)
+
+
 def _linkedin_url(award: Award) -> str:
     query = urlencode(
         {
@@ -189,11 +213,9 @@ def _linkedin_url(award: Award) -> str:
 def badge(aid: str) -> BaseResponse | str:
     """The badge: HTML for browsers; the hosted OB 2.0 assertion for JSON-LD clients (410 Gone
     with the reason once revoked)."""
-    award = _award(aid)
     if _wants_json():
-        status, body = issuance.assertion_document(award)
-        return _document(body, status=status, etag=award.ob2_sha256 if status == 200 else None)
-    return _badge_page(award, verification=None)
+        return _assertion_response(aid)
+    return _badge_page(_award(aid), verification=None)
 
 
 def _badge_page(award: Award, verification: issuance.VerificationResult | None) -> str:
@@ -225,21 +247,19 @@ def _badge_page(award: Award, verification: issuance.VerificationResult | None) 
 @public
 def assertion(aid: str) -> BaseResponse:
     """The hosted OB 2.0 assertion, whatever the Accept header says."""
-    award = _award(aid)
-    status, body = issuance.assertion_document(award)
-    return _document(body, status=status, etag=award.ob2_sha256 if status == 200 else None)
+    return _assertion_response(aid)
 
 
 @bp.get("/badges/<aid>/credential.json")
 @public
 def credential(aid: str) -> BaseResponse:
     """The signed OB 3.0 credential, as a download."""
-    award = _award(aid)
+    row = _stored(aid, Award.ob3_credential, Award.ob3_sha256, Credential.name)
     return _document(
-        award.ob3_credential,
-        etag=award.ob3_sha256,
+        row.ob3_credential,
+        etag=row.ob3_sha256,
         mimetype="application/json",
-        attachment=f"{award.credential.name[:60]}-ob3.json".replace('"', ""),
+        attachment=f"{row.name[:60]}-ob3.json".replace('"', ""),
     )
 
 
