@@ -53,7 +53,13 @@ test: system-deps-test vendor $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check portfolio tests
-	$(BIN)/pip-audit --skip-editable --progress-spinner off
+	$(BIN)/python scripts/audit_deps.py
+
+# Performance at scale: a throwaway PostgreSQL with 100k workers, the app under gunicorn, wrk
+# side by side with a minimal endpoint; rewrites the table in bench/README.md (about 10 minutes).
+bench: system-deps $(VENV)/.installed-dev
+	@scripts/apt-install postgresql wrk
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # 1 GiB through the streaming upload path vs a plain boto3 upload to the same moto endpoint.
 bench-upload: system-deps $(VENV)/.installed-dev

@@ -459,6 +459,8 @@ def pg_version() -> str:
 
 
 def commit() -> str:
+    if os.environ.get("BENCH_COMMIT"):  # a run from an exported tree names its commit
+        return os.environ["BENCH_COMMIT"]
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
