@@ -29,7 +29,17 @@ from portfolio.core.sanitize import clean_text
 from portfolio.extensions import db
 
 #: Argon2id with the library's current recommended parameters.
-_hasher = PasswordHasher()
+_STRONG_HASHER = PasswordHasher()
+#: Only for APP_ENV=testing: the same algorithm with minimal cost, so a test suite that creates
+#: hundreds of accounts does not spend minutes hashing. Never used in development or production.
+_TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def _hasher() -> PasswordHasher:
+    if current_app and current_app.config["PORTFOLIO"].env == "testing":
+        return _TEST_HASHER
+    return _STRONG_HASHER
+
 
 MIN_PASSWORD_LENGTH = 10
 MAX_FAILED_LOGINS = 5
@@ -49,7 +59,7 @@ def normalize_email(email: str) -> str:
 
 def hash_password(password: str) -> str:
     """Argon2id hash of a password."""
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def check_password_strength(password: str) -> None:
@@ -61,11 +71,11 @@ def check_password_strength(password: str) -> None:
 def verify_password(user: User, password: str) -> bool:
     """Check a password; upgrade the hash when the parameters have changed."""
     try:
-        _hasher.verify(user.password_hash, password)
+        _hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if _hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher().hash(password)
     return True
 
 
@@ -102,7 +112,7 @@ def authenticate(email: str, password: str) -> User:
     user = find_user_by_email(email)
     generic = DomainError("Wrong email or password.")
     if user is None:
-        _hasher.hash(password)  # spend the same time as a real check: no account probing
+        _hasher().hash(password)  # spend the same time as a real check: no account probing
         raise generic
     now = utcnow()
     if user.locked_until is not None and user.locked_until > now:

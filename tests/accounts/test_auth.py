@@ -221,3 +221,13 @@ def test_demo_accounts_sign_in(app: Flask, client: Client) -> None:
         client.login(email, DEMO_PASSWORD)
         assert client.get("/dashboard").status_code == 200
         client.submit("/logout", page="/dashboard")
+
+
+def test_passwords_are_hashed_with_argon2id_at_full_cost_outside_tests(tmp_path: Path) -> None:
+    from portfolio.config import Config
+
+    app = create_app(Config(env="development", instance_path=str(tmp_path)))
+    with app.app_context():
+        stored = services.hash_password("correct horse battery")
+    assert stored.startswith("$argon2id$")
+    assert "m=65536,t=3" in stored
