@@ -68,6 +68,10 @@ def is_safe_redirect(target: str | None) -> bool:
     """Only same-site relative paths: no `//evil`, `https://evil`, backslashes or `javascript:`."""
     if not target:
         return False
+    # Browsers drop tabs and newlines inside URLs ("/\t/evil" becomes "//evil"), and a newline
+    # cannot go into a Location header at all: refuse whitespace and control characters.
+    if any(ch <= " " or ch == "\x7f" for ch in target):
+        return False
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         return False
     parts = urlsplit(target)

@@ -147,6 +147,7 @@ class Storage(Protocol):
 def create_storage(app: Flask) -> Storage:
     """The backend chosen by `STORAGE_BACKEND`."""
     cfg = app.config["PORTFOLIO"]
+    app.register_error_handler(StorageError, _storage_unavailable)
     if cfg.storage_backend == "s3":
         from portfolio.storage.s3 import S3Storage
 
@@ -155,6 +156,21 @@ def create_storage(app: Flask) -> Storage:
 
     return LocalStorage(
         cfg.local_storage_path, secret_key=cfg.secret_key, default_expiry=cfg.signed_url_seconds
+    )
+
+
+def _storage_unavailable(exc: StorageError) -> object:
+    """An unreachable or failing object store is a temporary outage, not a bug: answer 503
+    with a message to retry (the request's transaction is rolled back, so nothing is half
+    written), through the application's page for HTTP errors."""
+    from werkzeug.exceptions import ServiceUnavailable
+
+    current_app.logger.warning("object storage failed: %s", exc)
+    return current_app.handle_http_exception(
+        ServiceUnavailable(
+            "The file store cannot be reached right now. Nothing was lost; "
+            "please try again in a few minutes."
+        )
     )
 
 
