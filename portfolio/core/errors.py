@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, jsonify, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -46,11 +49,50 @@ def _error_response(status: int, title: str, message: str) -> tuple[Response | s
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+#: Posted fields never shown back: the token itself and anything that looks like a secret.
+_NOT_ECHOED = ("csrf_token", "password", "secret", "token")
+
+
+def _is_same_origin() -> bool:
+    """The post came from one of our own pages (Origin, else Referer, names this host)."""
+    source = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    parts = urlsplit(source)
+    return bool(parts.netloc) and parts.netloc == request.host
+
+
+def _typed_fields() -> list[tuple[str, str]]:
+    """What the user typed into the expired form, in order, without tokens or passwords."""
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return []
+    return [
+        (name, value)
+        for name, values in request.form.lists()
+        if not any(word in name.lower() for word in _NOT_ECHOED)
+        for value in values
+    ]
+
+
+def _form_expired() -> tuple[str, int]:
+    """The form's token expired or the session ended while the user was typing: say so, keep
+    what they typed on screen and, while they are still signed in, offer to send it again with
+    a fresh token. Only for posts from our own pages: a cross-site post gets the message alone,
+    so no other site can put its text on our page or have it sent with a valid token."""
+    fields = _typed_fields() if _is_same_origin() else []
+    return render_template(
+        "errors/form_expired.html",
+        fields=fields,
+        can_resend=bool(fields) and current_user.is_authenticated,
+        action=request.full_path.rstrip("?"),
+    ), 400
+
+
 def register_error_handlers(app: Flask) -> None:
     """Readable error pages (and JSON for API clients) for every HTTP error."""
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[Response | str, int]:
+        if request.method == "POST" and not _wants_json():
+            return _form_expired()
         return _error_response(
             400,
             "Form expired",

@@ -1,0 +1,65 @@
+"""Whole journeys in Chromium against the live app: storage on the S3 endpoint, the database of
+the run (SQLite or PostgreSQL), screenshots under PORTFOLIO_SCREENSHOTS/e2e."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from portfolio.storage import get_storage
+from portfolio.storage.s3 import S3Storage
+from tests.e2e.axe import Auditor
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture
+def config_overrides(s3_endpoint: str) -> dict[str, Any]:
+    return {
+        "storage_backend": "s3",
+        "s3_endpoint_url": s3_endpoint,
+        "s3_bucket": f"e2e-{uuid.uuid4().hex[:16]}",
+        "s3_access_key_id": "test",
+        "s3_secret_access_key": "test",
+    }
+
+
+@pytest.fixture
+def site(app: Flask, live_server: Any) -> str:
+    """The live app's address, also used as its public base URL (badge links, documents)."""
+    app.config["PORTFOLIO"] = dataclasses.replace(
+        app.config["PORTFOLIO"], public_base_url=live_server.url
+    )
+    storage = get_storage()
+    assert isinstance(storage, S3Storage)
+    storage.ensure_bucket()
+    storage.apply_cors([live_server.url])
+    return str(live_server.url)
+
+
+@pytest.fixture
+def auditor(request: pytest.FixtureRequest, screenshot_dir: Path) -> Iterator[Auditor]:
+    folder = screenshot_dir / "e2e" / request.node.name
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\nScreenshots of {request.node.name}: {folder.resolve()}")
+    yield Auditor(folder)
+
+
+def watch(page: Any, errors: list[str]) -> None:
+    """Collect script errors and CSP violations reported in the console."""
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(f"{page.url}: {m.text}")
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
