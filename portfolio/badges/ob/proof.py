@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,9 @@ PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-rdfc-2022"
 PROOF_PURPOSE = "assertionMethod"
 
+#: pyld keeps module-level context caches (cachetools LRUCache) that are not thread-safe:
+#: concurrent use from threads can corrupt them (KeyError). Every pyld call goes through this lock.
+_PYLD_LOCK = threading.Lock()
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 KeyResolver = Callable[[str], Ed25519PublicKey | None]
@@ -65,7 +69,8 @@ def canonicalize(document: Mapping[str, Any], loader: DocumentLoader | None = No
         # against a made-up base as pyld does by default; other implementations use null too.
         "base": None,
     }
-    result: str = jsonld.normalize(copy.deepcopy(dict(document)), options)
+    with _PYLD_LOCK:
+        result: str = jsonld.normalize(copy.deepcopy(dict(document)), options)
     return result
 
 
@@ -105,7 +110,8 @@ def check_defined_terms(document: Mapping[str, Any], loader: DocumentLoader | No
     `@type` entry or an `@value`; a shortfall means a term (or a relative IRI) was dropped.
     """
     options = {"documentLoader": loader or document_loader, "base": None}
-    expanded = jsonld.expand(copy.deepcopy(dict(document)), options)
+    with _PYLD_LOCK:
+        expanded = jsonld.expand(copy.deepcopy(dict(document)), options)
     given, kept = _count_input_values(document), _count_expanded_values(expanded)
     if given != kept:
         raise UndefinedTermError(
