@@ -524,10 +524,9 @@ def issuer_profile_document(org: Organization) -> dict[str, Any]:
 
 
 def badge_class_document(cred: Credential) -> dict[str, Any]:
-    return ob2.badge_class(
-        achievement_info(cred, cred.rubric_version),
-        issuer_info(db.session.get(Organization, cred.organization_id)),
-    )  # type: ignore[arg-type]
+    org = db.session.get(Organization, cred.organization_id)
+    assert org is not None
+    return ob2.badge_class(achievement_info(cred, cred.rubric_version), issuer_info(org))
 
 
 def credential_has_awards(cred: Credential) -> bool:
