@@ -52,7 +52,7 @@ def list_pathways(slug: str) -> str:
 
 
 @bp.route("/o/<slug>/pathways/new", methods=["GET", "POST"])
-def create_pathway(slug: str) -> Response | str:
+def create_pathway(slug: str) -> Response | tuple[str, int]:
     """Define a stacked credential: components, rule, window, trusted issuers (admins)."""
     org = get_organization(slug)
     require_role(current_user, org, Role.ADMIN)

@@ -642,7 +642,7 @@ def pathway_progress(worker: User, pathway: Pathway) -> PathwayProgress:
         else:
             status = ComponentStatus.MISSING
         items.append(
-            ComponentProgress(cred, org, status, (valid or mine or [None])[0], sub)  # type: ignore[arg-type]
+            ComponentProgress(cred, org, status, (valid or mine or [None])[0], sub)  # type: ignore[arg-type,list-item]
         )
     return PathwayProgress(pathway, items, stack_award(pathway, worker.id))
 

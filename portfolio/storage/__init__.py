@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from flask import Flask, current_app
 
@@ -159,7 +159,7 @@ def create_storage(app: Flask) -> Storage:
     )
 
 
-def _storage_unavailable(exc: StorageError) -> object:
+def _storage_unavailable(exc: StorageError) -> Any:
     """An unreachable or failing object store is a temporary outage, not a bug: answer 503
     with a message to retry (the request's transaction is rolled back, so nothing is half
     written), through the application's page for HTTP errors."""
