@@ -68,14 +68,20 @@
     autoProceed: false,
     restrictions: { maxFileSize: Number(cfg.maxBytes) || null }
   });
+  var coarse = window.matchMedia && window.matchMedia('(pointer: coarse)').matches;
   uppy.use(Uppy.Dashboard, {
     inline: true,
     target: el,
     width: '100%',
-    height: 380,
+    height: coarse ? 260 : 380,
     proudlyDisplayPoweredByUppy: false,
     showRemoveButtonAfterComplete: false,
-    note: 'Files are checked by their content after upload.'
+    note: 'Files are checked by their content after upload.',
+    // On a phone nothing is dragged: offer the camera roll and files in plain words.
+    locale: coarse
+      ? { strings: { dropPasteFiles: '%{browseFiles} from your phone: photos, videos or documents',
+                     browseFiles: 'Choose files' } }
+      : undefined
   });
   uppy.use(Uppy.AwsS3, {
     limit: 3,
