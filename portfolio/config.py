@@ -73,6 +73,11 @@ class Config:
     s3_secret_access_key: str | None = None
     #: S3_ADDRESSING_STYLE: path | virtual (path suits MinIO, Ceph and most self-hosted stores).
     s3_addressing_style: str = "path"
+    #: S3_TIMEOUT_SECONDS / S3_MAX_ATTEMPTS: how long one S3 call may wait for the endpoint
+    #: (connect and read) and how often it is tried; a slow store then fails fast with "try
+    #: again" instead of holding the request.
+    s3_timeout_seconds: int = 10
+    s3_max_attempts: int = 2
     #: SIGNED_URL_SECONDS: lifetime of signed download and upload URLs.
     signed_url_seconds: int = 300
 
@@ -137,6 +142,8 @@ class Config:
             s3_secret_access_key=env.get("S3_SECRET_ACCESS_KEY")
             or env.get("AWS_SECRET_ACCESS_KEY"),
             s3_addressing_style=env.get("S3_ADDRESSING_STYLE", "path"),
+            s3_timeout_seconds=_int(env, "S3_TIMEOUT_SECONDS", 10),
+            s3_max_attempts=_int(env, "S3_MAX_ATTEMPTS", 2),
             signed_url_seconds=_int(env, "SIGNED_URL_SECONDS", 300),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 512 * 1024 * 1024),
             max_form_bytes=_int(env, "MAX_FORM_BYTES", 16 * 1024 * 1024),

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from portfolio.badges import portability
 from portfolio.core.db import utcnow
 from portfolio.core.errors import DomainError
+from portfolio.evidence.export import check_storage_reachable
 from portfolio.extensions import db
 
 bp = Blueprint("portability", __name__)
@@ -32,6 +33,7 @@ def account_data() -> str:
 @bp.get("/account/export.zip")
 def export() -> Response:
     """The whole portfolio as one ZIP, streamed while it is made (never held in memory)."""
+    check_storage_reachable(current_user)
     chunks = portability.export_portfolio(current_user)
     response = Response(stream_with_context(chunks), mimetype="application/zip")
     name = f"portfolio-{utcnow():%Y%m%d}.zip"

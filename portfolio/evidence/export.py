@@ -86,6 +86,23 @@ def _item_meta(item: EvidenceItem) -> dict[str, Any]:
     }
 
 
+def check_storage_reachable(user: User) -> None:
+    """Ask the store for the first file before the download starts: once the ZIP is streaming,
+    an outage can only cut it short, while now it still gets a readable "try again" page
+    (`StorageError` is answered with 503)."""
+    first = db.session.scalar(
+        select(EvidenceItem.storage_key)
+        .where(
+            EvidenceItem.owner_id == user.id,
+            EvidenceItem.state == EvidenceState.READY,
+            EvidenceItem.storage_key.is_not(None),
+        )
+        .limit(1)
+    )
+    if first:
+        get_storage().head(first)
+
+
 def stream_portfolio(user: User, extras: Iterable[ExtraEntry] = ()) -> Iterator[bytes]:
     """The ZIP, chunk by chunk. Call inside an application context (storage is read lazily,
     while the response is sent)."""

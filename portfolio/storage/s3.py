@@ -62,9 +62,9 @@ class S3Storage:
             config=BotoConfig(
                 signature_version="s3v4",
                 s3={"addressing_style": cfg.s3_addressing_style},
-                connect_timeout=5,
-                read_timeout=30,
-                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=cfg.s3_timeout_seconds,
+                read_timeout=cfg.s3_timeout_seconds,
+                retries={"max_attempts": cfg.s3_max_attempts, "mode": "standard"},
             ),
         )
         return cls(client, cfg.s3_bucket, cfg.signed_url_seconds)

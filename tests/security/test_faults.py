@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from portfolio.badges.awards import Award
 from portfolio.evidence.models import EvidenceItem
@@ -207,3 +207,114 @@ def test_database_connection_dropped_mid_review(
     db.session.expire_all()
     assert db.session.query(Review).count() == 1
     assert db.session.query(Award).count() == 1
+
+
+def test_storage_down_before_the_export_starts_then_retry(
+    app: Flask, client: Client, make, moto: MotoServer
+) -> None:
+    """The export asks the store before the ZIP starts streaming: an outage answers a readable
+    503 instead of a download that breaks off; the retry gives the whole ZIP."""
+    import io
+    import zipfile
+
+    from portfolio.evidence import services as evidence_services
+
+    _storage().ensure_bucket()
+    user = make.user(email="wren@example.org")
+    data = samples.pdf()
+    item = evidence_services.upload_stream(
+        user, io.BytesIO(data), filename="report.pdf", declared_size=None
+    )
+    db.session.commit()
+    client.login("wren@example.org")
+
+    moto.stop()
+    resp = client.get("/account/export.zip")
+    assert resp.status_code == 503
+    assert "try again" in resp.get_data(as_text=True).lower()
+
+    moto.start()  # back, but empty: put back what a real store would have kept
+    _storage().ensure_bucket()
+    _storage().client.put_object(Bucket=_storage().bucket, Key=item.storage_key, Body=data)
+    resp = client.get("/account/export.zip")
+    assert resp.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(resp.data)) as zf:
+        files = [n for n in zf.namelist() if n.startswith("evidence/")]
+        assert len(files) == 1 and zf.read(files[0]) == data
+
+
+class _SilentEndpoint:
+    """A TCP server that accepts connections and never answers: a hung S3 endpoint."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.held: list[Any] = []
+        self._stop = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self) -> None:
+        self._stop = True
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+
+def test_slow_storage_fails_fast_with_try_again(tmp_path, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    """A store that accepts connections but never answers: the request gives up after the
+    configured timeout with a 503 "try again", and leaves no row behind."""
+    from portfolio import create_app
+    from tests.conftest import make_config, reset_database
+
+    silent = _SilentEndpoint()
+    try:
+        app = create_app(
+            make_config(
+                tmp_path,
+                database_url,
+                storage_backend="s3",
+                s3_endpoint_url=silent.url,
+                s3_bucket="slow",
+                s3_access_key_id="test",
+                s3_secret_access_key="test",
+                s3_timeout_seconds=1,
+                s3_max_attempts=1,
+            )
+        )
+        reset_database(app)
+        app.test_client_class = Client
+        with app.app_context():
+            from portfolio.accounts import services as accounts
+
+            accounts.create_user("wren@example.org", "Wren", "correct horse battery")
+            db.session.commit()
+        client = app.test_client()
+        client.login("wren@example.org")
+        token = client.csrf_token("/portfolio/upload")
+        resp = client.put(
+            "/portfolio/api/files",
+            data=samples.png(),
+            query_string={"filename": "a.png"},
+            headers={"X-CSRFToken": token, "Accept": "application/json"},
+        )
+        assert resp.status_code == 503
+        assert "try again" in resp.get_json()["message"].lower()
+        with app.app_context():
+            assert db.session.scalar(select(func.count(EvidenceItem.id))) == 0
+            db.engine.dispose()
+    finally:
+        silent.close()
