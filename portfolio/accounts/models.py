@@ -47,8 +47,10 @@ class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    #: Loaded when first used (the signed-in user's navigation), not with every user a page
+    #: lists (queue rows, badge recipients).
     memberships: Mapped[list[Membership]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="user", cascade="all, delete-orphan"
     )
 
     # -- Flask-Login ---------------------------------------------------------------------

@@ -12,18 +12,20 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 
 from portfolio.accounts.models import Organization
 from portfolio.badges import issuance
 from portfolio.badges.awards import Award
 from portfolio.badges.images import SVG_CSP
-from portfolio.badges.models import Credential, CredentialState
+from portfolio.badges.models import Credential, CredentialAlignment, CredentialState
 from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.ids import is_public_id
 from portfolio.core.security import public
 from portfolio.extensions import csrf, db, limiter
-from portfolio.frameworks.models import RubricVersion
+from portfolio.frameworks.models import Competency, RubricElement, RubricVersion
+from portfolio.submissions.models import Review, Submission
 from portfolio.submissions.services import scores_by_element
 
 bp = Blueprint("verify", __name__)
@@ -169,6 +171,31 @@ def _award(aid: str) -> Award:
         abort(404)
 
 
+def _award_for_page(aid: str) -> Award:
+    """The award with everything its public page shows, loaded in a handful of queries rather
+    than one lazy load per element, level, score and alignment."""
+    if not is_public_id(aid):
+        abort(404)
+    version = selectinload(Award.submission).selectinload(Submission.rubric_version)
+    award = db.session.scalar(
+        select(Award)
+        .where(Award.public_id == aid)
+        .options(
+            version.selectinload(RubricVersion.elements).selectinload(RubricElement.cells),
+            version.selectinload(RubricVersion.levels),
+            selectinload(Award.review).selectinload(Review.scores),
+            selectinload(Award.evidence),
+            selectinload(Award.credential)
+            .selectinload(Credential.alignments)
+            .selectinload(CredentialAlignment.competency)
+            .selectinload(Competency.framework),
+        )
+    )
+    if award is None:
+        abort(404)
+    return award
+
+
 def _stored(aid: str, *columns: Any) -> Any:
     """Stored columns of one award by public id: one indexed lookup of exactly what a hosted
     document needs, without loading the award's organization, credential and recipient as
@@ -215,7 +242,7 @@ def badge(aid: str) -> BaseResponse | str:
     with the reason once revoked)."""
     if _wants_json():
         return _assertion_response(aid)
-    return _badge_page(_award(aid), verification=None)
+    return _badge_page(_award_for_page(aid), verification=None)
 
 
 def _badge_page(award: Award, verification: issuance.VerificationResult | None) -> str:
