@@ -46,6 +46,8 @@ def create_app(config: Config | None = None) -> Flask:
         Path(cfg.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
+    if cfg.database_url.startswith("sqlite"):
+        _enforce_sqlite_foreign_keys(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -76,6 +78,22 @@ def create_app(config: Config | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _enforce_sqlite_foreign_keys(app: Flask) -> None:
+    """SQLite ignores foreign keys unless asked on each connection: without this, ON DELETE
+    rules never fire and a deleted row's id can be reused by a row that old references then
+    point at."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
 
 def _engine_options(url: str) -> dict[str, object]:
