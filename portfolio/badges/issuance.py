@@ -301,7 +301,7 @@ def award_credential(sub: Submission, review: Review) -> Award:
     existing = award_for_submission(sub)
     if existing is not None:
         return existing
-    if sub.state != SubmissionState.PASSED and review.outcome != "pass":
+    if sub.state != SubmissionState.PASSED or review.outcome != "pass":
         raise DomainError("Only a passing submission earns a badge.")
     cred: Credential = sub.credential
     org = db.session.get(Organization, sub.organization_id)
@@ -383,10 +383,12 @@ def _render_documents(
     evidence = tuple(
         EvidenceEntry(
             url=_evidence_url(award, item),
-            name=item.name,
+            # Signed documents cannot be changed later, so they hold no words of the worker
+            # (titles, file names, notes): those stay on the evidence page, which hiding or
+            # deleting the account withdraws. The element and the hash say what was assessed.
+            name=f"Evidence for “{item.element_title}”",
             genre=item.genre,
-            description=f"Supports “{item.element_title}”."
-            + (f" {item.note}" if item.note else ""),
+            description=f"Supports “{item.element_title}”.",
             sha256=item.sha256,
         )
         for item in award.evidence
@@ -848,7 +850,20 @@ def _verify_ob3(document: Mapping[str, Any], fmt: str) -> VerificationResult:
         )
         return result
     result.award = award
-    report = proof.verify_credential(document, key_resolver_for(award.organization))
+    # Our own award: the credential we signed and stored is the reference. A copy that differs
+    # in any way is not ours, whoever's key signed it (this also keeps untrusted documents away
+    # from RDF canonicalization, whose cost can explode on crafted input).
+    stored = json.loads(award.ob3_credential)
+    if dict(document) != stored:
+        result.checks.append(
+            Check(
+                "integrity",
+                False,
+                "This credential differs from the one this service issued: it has been altered.",
+            )
+        )
+        return result
+    report = proof.verify_credential(stored, key_resolver_for(award.organization))
     if report.valid:
         result.checks.append(
             Check(
@@ -941,7 +956,7 @@ def verify_input(
         raise DomainError("That is not valid JSON.")
     try:
         document = json.loads(payload)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise DomainError("That is not valid JSON.") from exc
     if not isinstance(document, dict):
         raise DomainError("That JSON is not a badge document.")

@@ -33,7 +33,7 @@ TRANSFER = TransferConfig(
 TRANSFER.max_in_memory_upload_chunks = 2
 
 
-def _content_disposition(filename: str, inline: bool) -> str:
+def content_disposition(filename: str, inline: bool) -> str:
     from urllib.parse import quote
 
     kind = "inline" if inline else "attachment"
@@ -173,7 +173,7 @@ class S3Storage:
                 "Bucket": self.bucket,
                 "Key": key,
                 "ResponseContentType": content_type,
-                "ResponseContentDisposition": _content_disposition(filename, inline),
+                "ResponseContentDisposition": content_disposition(filename, inline),
             },
             ExpiresIn=expires_in or self.default_expiry,
         )

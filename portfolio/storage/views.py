@@ -13,7 +13,7 @@ from portfolio.core.security import public
 from portfolio.extensions import csrf
 from portfolio.storage import get_storage
 from portfolio.storage.local import LocalStorage
-from portfolio.storage.s3 import _content_disposition
+from portfolio.storage.s3 import content_disposition
 
 bp = Blueprint("storage", __name__, url_prefix="/storage")
 
@@ -44,7 +44,7 @@ def download(token: str) -> Response:
     )
     if head is not None:
         response.content_length = head.size
-    response.headers["Content-Disposition"] = _content_disposition(data["n"], bool(data["i"]))
+    response.headers["Content-Disposition"] = content_disposition(data["n"], bool(data["i"]))
     response.headers["Cache-Control"] = "private, max-age=60"
     # Files from users never run as active content on our origin.
     response.headers["Content-Security-Policy"] = (
@@ -82,11 +82,14 @@ def upload(token: str) -> tuple[str, int]:
         except KeyError:
             abort(404)
         return "", 200, {"ETag": etag}  # type: ignore[return-value]
+    if storage.exists(data["k"]):
+        # An upload URL is good for one object: once the bytes are there (and perhaps already
+        # checked and in use), a second PUT with the same URL must not replace or delete them.
+        abort(409, "This upload link has already been used.")
     try:
         info = storage.put(data["k"], stream, data["t"])  # type: ignore[arg-type]
     except _TooLarge:
-        storage.delete(data["k"])
-        abort(413)
+        abort(413)  # put() wrote to a temporary file and removed it: nothing is left behind
     # Browser upload widgets read the ETag, as from S3; the size serves as a weak one here.
     return "", 200, {"ETag": f'"{info.size:x}"'}  # type: ignore[return-value]
 

@@ -4,6 +4,7 @@ claims with leases, recording a review by the pass rule, notifications and histo
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -86,6 +87,9 @@ def get_submission_for_assessor(assessor: User, org: Organization, public_id: st
         raise NotFound("No such submission.")
     if sub.learner_id == assessor.id:
         raise Forbidden("You cannot review your own submission.")
+    if sub.state == SubmissionState.DRAFT:
+        # A draft is the worker's private work in progress: assessors see submitted work only.
+        raise NotFound("No such submission.")
     return sub
 
 
@@ -177,6 +181,23 @@ def _prefill(sub: Submission, last: Submission) -> None:
         )
 
 
+def _lock_draft(sub: Submission, then_state: SubmissionState | None = None) -> None:
+    """Write to the submission row only while it is a draft: the database serializes this
+    against a concurrent submit, so no evidence is attached after the freeze."""
+    values: dict[str, object] = {"updated_at": utcnow()}
+    if then_state is not None:
+        values["state"] = then_state
+    result = db.session.execute(
+        update(Submission)
+        .where(Submission.id == sub.id, Submission.state == SubmissionState.DRAFT)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise Conflict("This submission has been submitted and can no longer be changed.")
+
+
 def _require_draft(sub: Submission) -> None:
     if sub.state != SubmissionState.DRAFT:
         raise Conflict("This submission has been submitted and can no longer be changed.")
@@ -196,6 +217,7 @@ def attach_evidence(
     if sub.learner_id != learner.id:
         raise NotFound("No such submission.")
     _require_draft(sub)
+    _lock_draft(sub)
     element = _element(sub, element_public_id)
     item = db.session.scalar(select(EvidenceItem).where(EvidenceItem.public_id == item_public_id))
     if item is None or item.owner_id != learner.id:
@@ -219,6 +241,7 @@ def update_evidence_note(learner: User, sub: Submission, link_public_id: str, no
     if sub.learner_id != learner.id:
         raise NotFound("No such submission.")
     _require_draft(sub)
+    _lock_draft(sub)
     link = _link(sub, link_public_id)
     link.note = clean_text(note, 2000)
 
@@ -235,6 +258,7 @@ def detach_evidence(learner: User, sub: Submission, link_public_id: str) -> None
     if sub.learner_id != learner.id:
         raise NotFound("No such submission.")
     _require_draft(sub)
+    _lock_draft(sub)
     link = _link(sub, link_public_id)
     sub.evidence_links.remove(link)
     db.session.delete(link)
@@ -263,13 +287,16 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
             + ", ".join(f"“{e.title}”" for e in missing)
             + "."
         )
+    # Take the draft first: a concurrent attach or a second submit waits for this transaction
+    # (row lock on PostgreSQL, the write lock on SQLite) and then finds it submitted.
+    _lock_draft(sub, then_state=SubmissionState.SUBMITTED)
     storage = get_storage()
     copied: list[str] = []
     now = utcnow()
     try:
         for link in sub.evidence_links:
             item = link.evidence_item
-            if item is None or item.state != EvidenceState.READY:
+            if item is None or item.state != EvidenceState.READY or item.owner_id != learner.id:
                 raise DomainError(
                     "One of the attached items is no longer available. Remove it and try again."
                 )
@@ -279,6 +306,16 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
                 frozen_key = f"frozen/{sub.public_id}/{link.public_id}"
                 storage.copy(item.storage_key, frozen_key)
                 copied.append(frozen_key)
+                # The frozen copy must be the bytes that were checked: an upload URL still valid
+                # could have replaced the library object since.
+                digest = hashlib.sha256()
+                for chunk in storage.iter_chunks(frozen_key):
+                    digest.update(chunk)
+                if digest.hexdigest() != item.sha256:
+                    raise DomainError(
+                        f"The file “{item.title}” changed after it was checked. Delete it from "
+                        "your portfolio, upload it again and attach the new copy."
+                    )
                 link.frozen_key = frozen_key
                 link.sha256, link.size = item.sha256, item.size
                 link.media_type = item.media_type
@@ -577,7 +614,18 @@ def _outcome_state(sub: Submission, evaluation: Evaluation) -> SubmissionState:
     if evaluation.passed:
         return SubmissionState.PASSED
     max_attempts = sub.credential.max_attempts
-    if max_attempts is not None and sub.attempt >= max_attempts:
+    if max_attempts is None:
+        return SubmissionState.NEEDS_REVISION
+    # Withdrawn attempts were never assessed and do not use up an attempt (as when starting one).
+    used = db.session.scalar(
+        select(func.count(Submission.id)).where(
+            Submission.learner_id == sub.learner_id,
+            Submission.credential_id == sub.credential_id,
+            Submission.attempt <= sub.attempt,
+            Submission.state != SubmissionState.WITHDRAWN,
+        )
+    )
+    if (used or 0) >= max_attempts:
         return SubmissionState.FAILED
     return SubmissionState.NEEDS_REVISION
 

@@ -306,7 +306,8 @@ def queue(slug: str) -> str:
     filters = services.QueueFilter(
         credential_id=by_public.get(request.args.get("credential", "")),
         mine=request.args.get("mine") in {"y", "1", "on", "true"},
-        older_than_days=int(older) if older.isdigit() else None,
+        # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
+        older_than_days=min(int(older), 3650) if older.isascii() and older.isdigit() else None,
     )
     page = services.review_queue(_user(), org, filters, request.args.get("after") or None)
     next_args = {k: v for k, v in request.args.items() if k != "after"}
@@ -354,7 +355,7 @@ def _score_inputs(sub) -> list[services.ScoreInput]:  # type: ignore[no-untyped-
         inputs.append(
             services.ScoreInput(
                 element_public_id=element.public_id,
-                level_id=int(raw) if raw.isdigit() else None,
+                level_id=int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None,
                 remark=request.form.get(f"remark-{element.public_id}", ""),
             )
         )

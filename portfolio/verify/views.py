@@ -25,6 +25,7 @@ from portfolio.core.ids import is_public_id
 from portfolio.core.security import public
 from portfolio.extensions import csrf, db, limiter
 from portfolio.frameworks.models import Competency, RubricElement, RubricVersion
+from portfolio.storage.s3 import content_disposition
 from portfolio.submissions.models import Review, Submission
 from portfolio.submissions.services import scores_by_element
 
@@ -57,7 +58,8 @@ def _document(
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.vary.add("Accept")
     if attachment:
-        response.headers["Content-Disposition"] = f'attachment; filename="{attachment}"'
+        # Names may hold any character: an ASCII fallback plus the RFC 6266 UTF-8 form.
+        response.headers["Content-Disposition"] = content_disposition(attachment, inline=False)
     response.set_etag(etag or issuance._sha(text))
     return response.make_conditional(request)
 
@@ -286,7 +288,7 @@ def credential(aid: str) -> BaseResponse:
         row.ob3_credential,
         etag=row.ob3_sha256,
         mimetype="application/json",
-        attachment=f"{row.name[:60]}-ob3.json".replace('"', ""),
+        attachment=f"{row.name[:60]}-ob3.json",
     )
 
 
@@ -311,6 +313,7 @@ def baked(aid: str, major: str, fmt: str) -> BaseResponse:
 
 @bp.get("/badges/<aid>/verify")
 @public
+@limiter.limit("60 per minute")
 def check_badge(aid: str) -> BaseResponse | str:
     """ "Verify this badge": re-check the signature and the status now."""
     award = _award(aid)
@@ -369,19 +372,22 @@ def _verification_json(result: issuance.VerificationResult) -> BaseResponse:
 @public
 # Read-only: checking a badge changes nothing, and programs post JSON without a session.
 @csrf.exempt
-@limiter.limit("60 per minute", methods=["POST"])
+# Every check re-verifies a signature (tens of milliseconds of CPU): bounded per address.
+@limiter.limit("60 per minute")
 def verify() -> BaseResponse | str | tuple[str, int]:
     """Check a badge URL of this service, a baked PNG/SVG, or a credential/assertion JSON.
     Other sites' URLs are never fetched (no server-side requests on a visitor's behalf)."""
     if request.method == "GET" and not request.args.get("url"):
         return render_template("verify/verify.html", result=None, error=None)
+    # A baked badge is a few kilobytes: refuse big bodies before they are read or spooled.
+    request.max_content_length = MAX_VERIFY_BYTES + 64 * 1024
     url = request.values.get("url", "").strip() or None
     data: bytes | None = None
     upload = request.files.get("file")
     if upload is not None and upload.filename:
         data = upload.stream.read(MAX_VERIFY_BYTES + 1)
-    elif request.is_json or (request.data and not url):
-        data = request.get_data(cache=False)[: MAX_VERIFY_BYTES + 1]
+    elif request.is_json or (not url and not request.form):
+        data = request.stream.read(MAX_VERIFY_BYTES + 1) or None
     elif request.form.get("json", "").strip():
         data = request.form["json"].encode("utf-8")
     if data is not None and len(data) > MAX_VERIFY_BYTES:

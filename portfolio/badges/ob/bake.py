@@ -117,17 +117,28 @@ def bake_png(image: bytes, document: Mapping[str, Any] | str, *, version: Versio
     return b"".join(out)
 
 
+#: Largest badge document accepted from a compressed chunk: a few kilobytes are normal; the bound
+#: stops a small "zip bomb" image from expanding into gigabytes in memory.
+MAX_BAKED_TEXT = 1024 * 1024
+
+
 def _itxt_text(data: bytes) -> str:
-    keyword_end = data.index(b"\x00")
-    flag, method = data[keyword_end + 1], data[keyword_end + 2]
-    rest = data[keyword_end + 3 :]
-    _language, _, rest = rest.partition(b"\x00")
-    _translated, _, text = rest.partition(b"\x00")
-    if flag == 1:
-        if method != 0:
-            raise BakingError("unknown iTXt compression method")
-        text = zlib.decompress(text)
-    return text.decode("utf-8")
+    try:
+        keyword_end = data.index(b"\x00")
+        flag, method = data[keyword_end + 1], data[keyword_end + 2]
+        rest = data[keyword_end + 3 :]
+        _language, _, rest = rest.partition(b"\x00")
+        _translated, _, text = rest.partition(b"\x00")
+        if flag == 1:
+            if method != 0:
+                raise BakingError("unknown iTXt compression method")
+            inflater = zlib.decompressobj()
+            text = inflater.decompress(text, MAX_BAKED_TEXT)
+            if inflater.unconsumed_tail:
+                raise BakingError("the baked badge is too large")
+        return text.decode("utf-8")
+    except (ValueError, IndexError, zlib.error) as exc:
+        raise BakingError(f"damaged badge chunk: {exc}") from exc
 
 
 def extract_png(image: bytes) -> BakedBadge | None:
