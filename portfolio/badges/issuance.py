@@ -303,6 +303,8 @@ def award_credential(sub: Submission, review: Review) -> Award:
         return existing
     if sub.state != SubmissionState.PASSED or review.outcome != "pass":
         raise DomainError("Only a passing submission earns a badge.")
+    if not sub.learner.is_active_account:
+        raise DomainError("This worker's account has been closed, so no badge can be issued.")
     cred: Credential = sub.credential
     org = db.session.get(Organization, sub.organization_id)
     assert org is not None

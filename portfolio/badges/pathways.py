@@ -382,6 +382,10 @@ def check_pathways(award: Award, _depth: int = 0) -> list[Award]:
     ).unique()
     issued: list[Award] = []
     for pathway in pathways:
+        # Only the pathway's own workers: trusting another issuer's badges must not let an
+        # organization badge (and so see) people who never joined it.
+        if not award.recipient.has_role(pathway.organization_id, Role.LEARNER):
+            continue
         if stack_award(pathway, award.recipient_id) is not None:
             continue
         if not _counts(pathway, award.credential):

@@ -107,6 +107,14 @@ def delete_account(user: User, password: str) -> dict[str, int]:
         link.body_html = None
         link.url = None
         link.evidence_item_id = None
+    # Work still waiting for an assessor is withdrawn: nobody may assess (and award) evidence
+    # that no longer exists, for a person who has left.
+    for sub in subs:
+        if sub.state in (SubmissionState.SUBMITTED, SubmissionState.IN_REVIEW):
+            sub.state = SubmissionState.WITHDRAWN
+            sub.withdrawn_at = now
+            sub.claimed_by_id = None
+            sub.claim_expires_at = None
     # Rows nobody else relies on: drafts and withdrawn attempts without a decision or award.
     removable = [
         s.id
