@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import (
@@ -110,23 +110,38 @@ def authenticate(email: str, password: str) -> User:
     """The user for these credentials, or a `DomainError` that does not reveal which part
     was wrong. Too many failures lock the account for a while."""
     user = find_user_by_email(email)
-    generic = DomainError("Wrong email or password.")
+    # The same words for an unknown address, a wrong password and a locked account, so the
+    # answer never tells whether an account exists; the lock itself is announced by email.
+    generic = DomainError(
+        "Wrong email or password. After several failed attempts, sign-in to an account pauses "
+        "for 15 minutes; resetting the password ends the pause."
+    )
     if user is None:
         _hasher().hash(password)  # spend the same time as a real check: no account probing
         raise generic
     now = utcnow()
     if user.locked_until is not None and user.locked_until > now:
-        raise DomainError(
-            "This account is locked after too many failed sign-ins. Try again in 15 minutes "
-            "or reset your password."
-        )
+        raise generic
     if not verify_password(user, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
+        # Counted in the database, not in Python: parallel wrong guesses each count.
+        failures = db.session.scalar(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_logins=User.failed_logins + 1)
+            .returning(User.failed_logins)
+        )
+        if (failures or 0) >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCKOUT
             user.failed_logins = 0
             audit.record(
                 "account.locked", actor_id=user.id, subject_type="user", subject_id=user.public_id
+            )
+            send_mail(
+                user.email,
+                "Sign-in to your Portfolio account is paused",
+                f"Hello {user.display_name},\n\nAfter {MAX_FAILED_LOGINS} failed sign-in attempts, "
+                "sign-in to your account is paused for 15 minutes. If this was not you, reset "
+                "your password.\n",
             )
         db.session.commit()
         raise generic

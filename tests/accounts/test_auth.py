@@ -65,13 +65,23 @@ def test_wrong_password_is_refused_without_saying_which_part(client: Client, mak
     assert client.get("/dashboard").status_code == 302
 
 
-def test_account_locks_after_repeated_failures(client: Client, make) -> None:
+def test_account_locks_after_repeated_failures(app: Flask, client: Client, make) -> None:
     user = make.user(email="wren@example.org")
     for _ in range(services.MAX_FAILED_LOGINS):
         client.submit("/login", {"email": "wren@example.org", "password": "not it at all"})
     resp = client.submit("/login", {"email": "wren@example.org", "password": PASSWORD})
-    assert "locked" in resp.get_data(as_text=True)
+    # Even the right password is refused while paused, with the words an unknown address gets.
+    unknown = client.submit("/login", {"email": "nobody@example.org", "password": PASSWORD})
+    assert "Wrong email or password." in resp.get_data(as_text=True)
+    import re
+
+    def alert(r):  # type: ignore[no-untyped-def]
+        return re.findall(r'role="alert">([^<]*)<', r.get_data(as_text=True))
+
+    assert alert(resp) == alert(unknown) != []
     assert client.get("/dashboard").status_code == 302
+    mail = _outbox(app)[-1]
+    assert mail["to"] == "wren@example.org" and "paused" in mail["subject"]
     db.session.refresh(user)
     user.locked_until = utcnow() - timedelta(seconds=1)
     db.session.commit()
