@@ -121,9 +121,37 @@ def update_framework(
     )
 
 
+def _refuse_if_in_use(competency_ids: set[int], what: str) -> None:
+    """Published rubric versions and credentials (and so issued badges) point at competencies:
+    deleting one would silently change what they say."""
+    if not competency_ids:
+        return
+    in_rubric = db.session.scalar(
+        select(func.count(RubricElement.id))
+        .join(RubricVersion, RubricVersion.id == RubricElement.version_id)
+        .where(
+            RubricElement.competency_id.in_(competency_ids),
+            RubricVersion.published_at.is_not(None),
+        )
+    )
+    # By table name: credentials belong to a later package than frameworks.
+    alignments = db.metadata.tables["credential_alignments"]
+    in_credential = db.session.scalar(
+        select(func.count())
+        .select_from(alignments)
+        .where(alignments.c.competency_id.in_(competency_ids))
+    )
+    if in_rubric or in_credential:
+        raise DomainError(
+            f"This {what} is used by a published rubric or a credential, so deleting it would "
+            "change what they (and badges already issued) say. Remove it from them first."
+        )
+
+
 def delete_framework(actor: User, fw: Framework) -> None:
-    """Delete a framework and its competencies."""
+    """Delete a framework and its competencies (not while published work uses them)."""
     require_admin(actor, _org(fw.organization_id))
+    _refuse_if_in_use({c.id for c in fw.competencies}, "framework")
     audit.record(
         "framework.delete",
         actor_id=actor.id,
@@ -254,6 +282,7 @@ def delete_competency(actor: User, comp: Competency) -> None:
             if c.parent_id in doomed and c.id not in doomed:
                 doomed.add(c.id)
                 changed = True
+    _refuse_if_in_use(doomed, "competency (or one below it)")
     for c in list(fw.competencies):
         if c.id in doomed:
             fw.competencies.remove(c)

@@ -133,7 +133,12 @@ def delete_framework(slug: str, fid: str) -> Response:
     org = _admin_org(slug)
     fw = services.get_framework(org, fid)
     if EmptyForm().validate_on_submit():
-        services.delete_framework(current_user, fw)
+        try:
+            services.delete_framework(current_user, fw)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
         db.session.commit()
         flash("Framework deleted.", "success")
     return redirect(url_for("frameworks.list_frameworks", slug=slug))
@@ -204,7 +209,12 @@ def delete_competency(slug: str, fid: str, cid: str) -> Response:
     fw = services.get_framework(org, fid)
     comp = services.get_competency(fw, cid)
     if EmptyForm().validate_on_submit():
-        services.delete_competency(current_user, comp)
+        try:
+            services.delete_competency(current_user, comp)
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
         db.session.commit()
         flash("Competency deleted.", "success")
     return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))

@@ -160,3 +160,22 @@ def test_deleting_the_account_withdraws_work_waiting_in_the_queue(
     queue = other_client.get(f"/o/{scenario.org.slug}/queue").get_data(as_text=True)
     assert "Nothing is waiting" in queue
     assert db.session.scalar(select(Award.id)) is None
+
+
+def test_a_competency_used_by_a_published_credential_cannot_be_deleted(client: Client) -> None:
+    from portfolio.demo import DEMO_ORG_SLUG, DEMO_PASSWORD, load_demo
+    from portfolio.frameworks.models import Competency, Framework
+
+    load_demo()
+    framework = db.session.scalar(select(Framework))
+    used = db.session.scalar(select(Competency).where(Competency.code == "WLD-2.3.1"))
+    client.login("admin@northwind.example", DEMO_PASSWORD)
+    page = f"/o/{DEMO_ORG_SLUG}/frameworks/{framework.public_id}"
+    resp = client.submit(
+        f"{page}/competencies/{used.public_id}/delete", {}, page=page, follow_redirects=True
+    )
+    assert "used by a published rubric or a credential" in resp.get_data(as_text=True)
+    resp = client.submit(f"{page}/delete", {}, page=page, follow_redirects=True)
+    assert "used by a published rubric or a credential" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Competency, used.id) is not None
