@@ -349,7 +349,14 @@ def sign_upload_part(user: User, public_id: str, part_number: int) -> str:
     if not item.upload_id or not 1 <= part_number <= 10000:
         raise DomainError("That part number is not valid for this upload.")
     assert item.storage_key
-    return get_storage().presign_upload_part(item.storage_key, item.upload_id, part_number)
+    # No part can be larger than the file the worker declared (and was allowed) to upload.
+    max_bytes, _quota = _settings()
+    return get_storage().presign_upload_part(
+        item.storage_key,
+        item.upload_id,
+        part_number,
+        max_bytes=min(item.size or max_bytes, max_bytes),
+    )
 
 
 def list_upload_parts(user: User, public_id: str) -> list[UploadedPart]:

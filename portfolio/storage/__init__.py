@@ -124,9 +124,16 @@ class Storage(Protocol):
         ...
 
     def presign_upload_part(
-        self, key: str, upload_id: str, part_number: int, *, expires_in: int | None = None
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        max_bytes: int | None = None,
+        expires_in: int | None = None,
     ) -> str:
-        """A short-lived URL accepting one PUT of part `part_number` (answers with an ETag)."""
+        """A short-lived URL accepting one PUT of part `part_number` (answers with an ETag),
+        of at most `max_bytes` where the backend can enforce it."""
         ...
 
     def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:

@@ -176,9 +176,15 @@ class LocalStorage:
         return folder
 
     def presign_upload_part(
-        self, key: str, upload_id: str, part_number: int, *, expires_in: int | None = None
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        max_bytes: int | None = None,
+        expires_in: int | None = None,
     ) -> str:
-        """A URL served by `storage.upload` that accepts one part."""
+        """A URL served by `storage.upload` that accepts one part of at most `max_bytes`."""
         self._check_upload(key, upload_id)
         token = self._signer.dumps(
             {
@@ -186,7 +192,7 @@ class LocalStorage:
                 "id": upload_id,
                 "p": int(part_number),
                 "t": "application/octet-stream",
-                "m": 5 * 1024**3,
+                "m": max_bytes or 5 * 1024**3,
                 "e": expires_in or self.default_expiry,
                 "u": True,
             }

@@ -209,9 +209,16 @@ class S3Storage:
         return str(resp["UploadId"])
 
     def presign_upload_part(
-        self, key: str, upload_id: str, part_number: int, *, expires_in: int | None = None
+        self,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        *,
+        max_bytes: int | None = None,
+        expires_in: int | None = None,
     ) -> str:
-        """A presigned UploadPart URL (the browser PUTs the part and reads the ETag header)."""
+        """A presigned UploadPart URL (the browser PUTs the part and reads the ETag header).
+        `max_bytes` is not enforceable here (part sizes vary); finalize checks the whole."""
         check_key(key)
         return self.client.generate_presigned_url(  # type: ignore[no-any-return]
             "upload_part",
