@@ -350,8 +350,9 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
     )
 
 
-def withdraw(learner: User, sub: Submission) -> None:
-    """Take a submission back before an assessor claims it."""
+def withdraw(learner: User, sub: Submission) -> list[str]:
+    """Take a submission back before an assessor claims it. Returns the keys of its frozen
+    copies, which nobody will assess: remove them with `discard_frozen_copies` after commit."""
     if sub.learner_id != learner.id:
         raise NotFound("No such submission.")
     now = utcnow()
@@ -382,7 +383,23 @@ def withdraw(learner: User, sub: Submission) -> None:
         subject_type="submission",
         subject_id=sub.public_id,
     )
+    keys = [link.frozen_key for link in sub.evidence_links if link.frozen_key]
+    for link in sub.evidence_links:
+        link.frozen_key = None
+    db.session.flush()
     db.session.expire(sub)
+    return keys
+
+
+def discard_frozen_copies(keys: Sequence[str]) -> None:
+    """Remove frozen copies of a withdrawn submission (after its commit; a failure only leaves
+    an unreferenced object behind, logged)."""
+    storage = get_storage()
+    for key in keys:
+        try:
+            storage.delete(key)
+        except StorageError:
+            current_app.logger.warning("could not remove frozen copy %s", key)
 
 
 # -- the queue --------------------------------------------------------------------------------

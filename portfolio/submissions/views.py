@@ -220,7 +220,12 @@ def withdraw(public_id: str) -> Response:
     sub = services.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    _commit_or_flash(lambda: services.withdraw(_user(), sub), "Your submission has been withdrawn.")
+    frozen: list[str] = []
+    if _commit_or_flash(
+        lambda: frozen.extend(services.withdraw(_user(), sub)),
+        "Your submission has been withdrawn.",
+    ):
+        services.discard_frozen_copies(frozen)
     return _back(public_id)
 
 

@@ -179,3 +179,17 @@ def test_a_competency_used_by_a_published_credential_cannot_be_deleted(client: C
     assert "used by a published rubric or a credential" in resp.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Competency, used.id) is not None
+
+
+def test_withdrawing_removes_the_frozen_copies(client: Client, scenario: Scenario) -> None:
+    client.login("wren@example.org")
+    pid = start(client, scenario)
+    attach_all(client, scenario, pid)
+    submit(client, pid)
+    keys = [link.frozen_key for link in _sub(pid).evidence_links if link.frozen_key]
+    assert keys and all(get_storage().exists(k) for k in keys)
+    client.submit(f"/submissions/{pid}/withdraw", {}, page=f"/submissions/{pid}")
+    assert _sub(pid).state == SubmissionState.WITHDRAWN
+    assert not any(get_storage().exists(k) for k in keys)
+    # The library items themselves are untouched.
+    assert get_storage().exists(scenario.items["photo"].storage_key)
