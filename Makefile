@@ -4,6 +4,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
+#: Port `make run` serves on; the default PUBLIC_BASE_URL follows it.
+PORT ?= 5000
+export PORT
 
 .PHONY: run test lint bench bench-upload system-deps system-deps-test clean vendor
 
@@ -45,8 +48,8 @@ run: system-deps vendor $(VENV)/.installed-runtime
 	mkdir -p instance
 	APP_ENV=development $(BIN)/flask db upgrade
 	APP_ENV=development $(BIN)/flask demo-data
-	@echo "Serving on http://127.0.0.1:5000  (Ctrl+C stops)"
-	APP_ENV=development $(BIN)/flask run --host 127.0.0.1 --port 5000
+	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl+C stops)"
+	APP_ENV=development $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 test: system-deps-test vendor $(VENV)/.installed-dev
 	scripts/test.sh $(PYTEST_ARGS)

@@ -10,6 +10,7 @@ import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 #: Placeholder used in development and tests only; refused anywhere else.
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused outside dev/testing below
@@ -60,6 +61,10 @@ class Config:
     instance_path: str = str(PROJECT_ROOT / "instance")
     #: PUBLIC_BASE_URL: scheme://host[:port] that outsiders use to reach the app (badge URLs).
     public_base_url: str = "http://127.0.0.1:5000"
+    #: TRUSTED_HOSTS: comma-separated host[:port] values a request may name in its Host header;
+    #: others get 400. Production defaults to PUBLIC_BASE_URL's host; development and tests
+    #: accept any host unless set.
+    trusted_hosts: tuple[str, ...] = ()
 
     #: STORAGE_BACKEND: local | s3.
     storage_backend: str = "local"
@@ -132,7 +137,13 @@ class Config:
             secret_key=env.get("SECRET_KEY", DEV_SECRET_KEY),
             database_url=env.get("DATABASE_URL", ""),
             instance_path=instance,
-            public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            # Without PUBLIC_BASE_URL, the address `make run` serves on (PORT, default 5000).
+            public_base_url=env.get(
+                "PUBLIC_BASE_URL", f"http://127.0.0.1:{env.get('PORT') or 5000}"
+            ).rstrip("/"),
+            trusted_hosts=tuple(
+                h.strip().lower() for h in env.get("TRUSTED_HOSTS", "").split(",") if h.strip()
+            ),
             storage_backend=env.get("STORAGE_BACKEND", "local"),
             local_storage_path=env.get("LOCAL_STORAGE_PATH", ""),
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
@@ -191,6 +202,9 @@ class Config:
                     "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
                 )
             cfg = replace(cfg, session_cookie_secure=True)
+            if not cfg.trusted_hosts:
+                # Only the public host: a forged Host header cannot reach any page.
+                cfg = replace(cfg, trusted_hosts=(urlsplit(cfg.public_base_url).netloc.lower(),))
             # Without it the issuers' private keys would be protected by nothing secret.
             if len(cfg.signing_key_secret) < 32:
                 raise ConfigError(

@@ -266,6 +266,38 @@ class LiveServer:
         self._thread.join(10)
 
 
+#: Browser journeys run on both configurations the product ships: the embedded default that
+#: `make run` serves (local storage) in the SQLite pass, S3 on the moto server in the PostgreSQL
+#: pass.
+BROWSER_STORAGE = "s3" if DB_KIND == "postgresql" else "local"
+
+
+def browser_storage_overrides(request: pytest.FixtureRequest, prefix: str) -> dict[str, Any]:
+    """Settings for a browser test: the storage backend of this run (see BROWSER_STORAGE)."""
+    if BROWSER_STORAGE == "local":
+        return {"storage_backend": "local"}
+    import uuid
+
+    return {
+        "storage_backend": "s3",
+        "s3_endpoint_url": request.getfixturevalue("s3_endpoint"),
+        "s3_bucket": f"{prefix}-{uuid.uuid4().hex[:16]}",
+        "s3_access_key_id": "test",
+        "s3_secret_access_key": "test",
+    }
+
+
+def prepare_browser_storage(origin: str) -> None:
+    """Create the bucket and allow the live server's origin to upload (S3 runs only)."""
+    from portfolio.storage import get_storage
+    from portfolio.storage.s3 import S3Storage
+
+    storage = get_storage()
+    if isinstance(storage, S3Storage):
+        storage.ensure_bucket()
+        storage.apply_cors([origin])
+
+
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[LiveServer]:
     server = LiveServer(app)

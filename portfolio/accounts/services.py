@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.mail import send_mail
 from portfolio.core.sanitize import clean_text
+from portfolio.core.urls import public_url
 from portfolio.extensions import db
 
 #: Argon2id with the library's current recommended parameters.
@@ -193,7 +194,7 @@ def request_password_reset(email: str) -> None:
     user = find_user_by_email(email)
     if user is None or not user.is_active_account:
         return
-    link = url_for("accounts.reset_password", token=make_reset_token(user), _external=True)
+    link = public_url("accounts.reset_password", token=make_reset_token(user))
     minutes = current_app.config["PORTFOLIO"].reset_max_age_seconds // 60
     send_mail(
         user.email,
@@ -367,7 +368,7 @@ def invite(actor: User, org: Organization, email: str, role: Role) -> tuple[Invi
     db.session.add(invitation)
     db.session.flush()
     token = _serializer("invitation").dumps({"i": invitation.public_id})
-    link = url_for("accounts.accept_invitation", token=token, _external=True)
+    link = public_url("accounts.accept_invitation", token=token)
     days = current_app.config["PORTFOLIO"].invitation_max_age_seconds // 86400
     send_mail(
         email,

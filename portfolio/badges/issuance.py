@@ -44,6 +44,7 @@ from portfolio.core import audit
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, NotFound
 from portfolio.core.ids import PUBLIC_ID_RE, is_public_id, new_public_id
+from portfolio.core.urls import public_url
 from portfolio.extensions import db
 from portfolio.frameworks.models import RubricVersion
 from portfolio.storage import get_storage
@@ -51,14 +52,6 @@ from portfolio.submissions.models import Review, Submission, SubmissionState
 from portfolio.submissions.services import submission_passed
 
 # -- URLs ------------------------------------------------------------------------------------
-
-
-def public_url(endpoint: str, **values: Any) -> str:
-    """An absolute URL under PUBLIC_BASE_URL, independent of the request's host (documents are
-    signed once and must name the same origin whoever triggered the issuance)."""
-    base = current_app.config["PORTFOLIO"].public_base_url.rstrip("/")
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return base + path
 
 
 def _is_https() -> bool:

@@ -89,6 +89,19 @@ def safe_next(default_endpoint: str = "accounts.dashboard") -> str:
 def init_security(app: Flask) -> None:
     """Install the login gate and the security headers."""
     csp = build_csp(storage_origins(app.config.get("PORTFOLIO")))
+    trusted = set(app.config["PORTFOLIO"].trusted_hosts)
+
+    @app.before_request
+    def require_trusted_host() -> Response | None:
+        # Nothing may answer a request that names another host: pages and mails would otherwise
+        # carry links to it. The health check is exempt: load balancers call it by address.
+        if not trusted or request.host.lower() in trusted or request.path == "/healthz":
+            return None
+        return Response(
+            "Bad request: this service does not answer for that host name.\n",
+            status=400,
+            mimetype="text/plain",
+        )
 
     @app.before_request
     def require_login() -> Response | None:

@@ -41,6 +41,10 @@
     });
   }
 
+  // The local store answers same-origin paths; S3 answers absolute URLs. The widget needs an
+  // absolute URL either way (it parses it once the bytes are sent).
+  function absolute(url) { return new URL(url, window.location.href).href; }
+
   function report(file, ok, text, item) {
     var li = document.createElement('li');
     li.className = ok ? 'ok' : 'bad';
@@ -99,7 +103,7 @@
       return api('POST', cfg.startUrl, { filename: file.name, size: file.size }, options && options.signal)
         .then(function (data) {
           evidenceIds[file.id] = data.id;
-          return { method: data.method, url: data.url, fields: data.fields, headers: data.headers };
+          return { method: data.method, url: absolute(data.url), fields: data.fields, headers: data.headers };
         });
     },
     createMultipartUpload: function (file) {
@@ -111,7 +115,10 @@
     },
     signPart: function (file, opts) {
       return api('GET', uploadsUrl + encodeURIComponent(opts.key) + '/parts/' + opts.partNumber,
-        undefined, opts.signal);
+        undefined, opts.signal).then(function (data) {
+        data.url = absolute(data.url);
+        return data;
+      });
     },
     listParts: function (file, opts) {
       return api('GET', uploadsUrl + encodeURIComponent(opts.key) + '/parts', undefined, opts.signal);

@@ -1,10 +1,10 @@
-"""Whole journeys in Chromium against the live app: storage on the S3 endpoint, the database of
-the run (SQLite or PostgreSQL), screenshots under PORTFOLIO_SCREENSHOTS/e2e."""
+"""Whole journeys in Chromium against the live app, on both shipped configurations: the embedded
+default (local storage) in the SQLite run and S3 on the moto server in the PostgreSQL run;
+screenshots under PORTFOLIO_SCREENSHOTS/e2e."""
 
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from portfolio.storage import get_storage
-from portfolio.storage.s3 import S3Storage
+from tests.conftest import browser_storage_overrides, prepare_browser_storage
 from tests.e2e.axe import Auditor
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -21,14 +20,8 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
 @pytest.fixture
-def config_overrides(s3_endpoint: str) -> dict[str, Any]:
-    return {
-        "storage_backend": "s3",
-        "s3_endpoint_url": s3_endpoint,
-        "s3_bucket": f"e2e-{uuid.uuid4().hex[:16]}",
-        "s3_access_key_id": "test",
-        "s3_secret_access_key": "test",
-    }
+def config_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return browser_storage_overrides(request, "e2e")
 
 
 @pytest.fixture
@@ -37,10 +30,7 @@ def site(app: Flask, live_server: Any) -> str:
     app.config["PORTFOLIO"] = dataclasses.replace(
         app.config["PORTFOLIO"], public_base_url=live_server.url
     )
-    storage = get_storage()
-    assert isinstance(storage, S3Storage)
-    storage.ensure_bucket()
-    storage.apply_cors([live_server.url])
+    prepare_browser_storage(live_server.url)
     return str(live_server.url)
 
 

@@ -1,9 +1,9 @@
-"""Two files uploaded through the Uppy widget in Chromium, straight to the moto S3 server."""
+"""Two files uploaded through the Uppy widget in Chromium, straight to the store of the run: the
+embedded default's local store in the SQLite run, the moto S3 server in the PostgreSQL run."""
 
 from __future__ import annotations
 
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +13,7 @@ from flask import Flask
 from portfolio.accounts.models import Role
 from portfolio.evidence.models import EvidenceItem, EvidenceState
 from portfolio.extensions import db
-from portfolio.storage import get_storage
-from portfolio.storage.s3 import S3Storage
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, browser_storage_overrides, prepare_browser_storage
 from tests.evidence import samples
 
 pytestmark = pytest.mark.browser
@@ -30,23 +28,14 @@ def wait_until(page: Any, expression: str, timeout: float = 15.0) -> None:
 
 
 @pytest.fixture
-def config_overrides(s3_endpoint: str) -> dict[str, Any]:
-    return {
-        "storage_backend": "s3",
-        "s3_endpoint_url": s3_endpoint,
-        "s3_bucket": f"br-{uuid.uuid4().hex[:16]}",
-        "s3_access_key_id": "test",
-        "s3_secret_access_key": "test",
-    }
+def config_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return browser_storage_overrides(request, "br")
 
 
 def test_upload_two_files_with_progress_and_thumbnails(
     app: Flask, live_server, browser, make, screenshot_dir: Path
 ) -> None:
-    storage = get_storage()
-    assert isinstance(storage, S3Storage)
-    storage.ensure_bucket()
-    storage.apply_cors([live_server.url])
+    prepare_browser_storage(live_server.url)
     org = make.org("Acme Welding")
     make.user((org, Role.LEARNER), email="wren@example.org", name="Wren")
 
@@ -78,8 +67,13 @@ def test_upload_two_files_with_progress_and_thumbnails(
     )
     page.locator(".uppy-StatusBar-actionBtn--upload").click()
     page.wait_for_selector("#upload-results li.ok >> nth=1", timeout=20000)
-    # Every file's progress reached the end and the status bar says it is done.
+    # Every file's progress reached the end and the status bar says it is done, with no
+    # failure text anywhere in the widget.
     page.wait_for_selector(".uppy-StatusBar.is-complete", timeout=10000)
+    widget = page.locator("#uploader").inner_text()
+    assert "failed" not in widget.lower() and "Retry" not in widget, widget
+    assert page.locator(".uppy-Dashboard-Item.is-error").count() == 0
+    assert page.locator("#upload-results li.bad").count() == 0
     assert page.locator(".uppy-Dashboard-Item.is-complete").count() == 2
     assert page.locator("#upload-results li.ok img").count() == 2
     page.screenshot(path=str(screenshot_dir / "evidence-upload-phone.png"), full_page=True)
