@@ -118,12 +118,12 @@ def test_production_cookies_are_secure_http_only_and_same_site(
     with prod.app_context():
         make.user(email="wren@example.org")
     client = prod.test_client()
-    page = client.get("/login", base_url="https://localhost")
+    page = client.get("/login", base_url="https://badges.example.org")
     token = page.get_data(as_text=True).split('name="csrf_token"', 1)[1].split('value="', 1)[1]
     resp = client.post(
         "/login",
-        base_url="https://localhost",
-        headers={"Referer": "https://localhost/login"},
+        base_url="https://badges.example.org",
+        headers={"Referer": "https://badges.example.org/login"},
         data={
             "csrf_token": token.split('"', 1)[0],
             "email": "wren@example.org",
