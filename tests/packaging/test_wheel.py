@@ -150,7 +150,8 @@ def test_installed_wheel_migrates_and_serves_outside_the_checkout(
     server = subprocess.Popen(
         [
             *(str(installed), "-m", "gunicorn", "--bind", f"127.0.0.1:{env['PORT']}"),
-            *("--workers", "1", "portfolio.wsgi:app"),
+            *("--workers", "1", "--timeout", "120", "--graceful-timeout", "5"),
+            "portfolio.wsgi:app",
         ],
         cwd=workdir,
         env=env,
@@ -158,7 +159,8 @@ def test_installed_wheel_migrates_and_serves_outside_the_checkout(
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_http(env["PUBLIC_BASE_URL"] + "/healthz", timeout=60)
+        # A loaded machine can take a while to boot the worker: wait generously, fail clearly.
+        wait_for_http(env["PUBLIC_BASE_URL"] + "/healthz", timeout=240)
         with urllib.request.urlopen(env["PUBLIC_BASE_URL"] + "/login", timeout=10) as resp:
             login = resp.read().decode()
         assert resp.status == 200
@@ -172,5 +174,9 @@ def test_installed_wheel_migrates_and_serves_outside_the_checkout(
                 assert resp.status == 200, src
     finally:
         server.terminate()
-        out, _ = server.communicate(timeout=20)
-        print(out.decode(errors="replace")[-2000:])
+        try:
+            out, _ = server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            out, _ = server.communicate()
+        print(out.decode(errors="replace")[-3000:])
