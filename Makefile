@@ -8,21 +8,34 @@ export FLASK_APP := wsgi
 PORT ?= 5000
 export PORT
 
-.PHONY: run test lint bench bench-upload system-deps system-deps-test clean vendor
+.PHONY: run test lint lock bench bench-upload system-deps system-deps-test clean vendor
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV) || { scripts/apt-install python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install --quiet --upgrade pip
 
-# Re-install when pyproject.toml changes.
-$(VENV)/.installed-runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Dependencies come from the hash-pinned locks in requirements/ (`make lock` regenerates them
+# from pyproject.toml); the project itself is installed on top without resolving anything.
+# Re-install when a lock or pyproject.toml changes.
+$(VENV)/.installed-runtime: requirements/runtime.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/runtime.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: requirements/dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed-runtime
+
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --universal \
+	--python-version 3.11 --no-emit-package portfolio --custom-compile-command "make lock"
+
+#: Re-resolve the locks after changing dependencies in pyproject.toml (`make lock UPGRADE=1`
+#: moves every pin to the newest release allowed); the runtime lock follows the dev lock's pins.
+lock: $(VENV)/.installed-dev
+	$(UV_COMPILE) --extra dev $(if $(UPGRADE),--upgrade) -o requirements/dev.lock
+	$(UV_COMPILE) -c requirements/dev.lock -o requirements/runtime.lock
 
 system-deps:
 	@scripts/apt-install libmagic1

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from portfolio.config import PROJECT_ROOT, Config
+from portfolio.config import RESOURCE_ROOT, Config
 from portfolio.extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -16,8 +16,8 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=cfg.instance_path,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(RESOURCE_ROOT / "templates"),
+        static_folder=str(RESOURCE_ROOT / "static"),
     )
     app.config.update(
         PORTFOLIO=cfg,
@@ -48,7 +48,7 @@ def create_app(config: Config | None = None) -> Flask:
     db.init_app(app)
     if cfg.database_url.startswith("sqlite"):
         _enforce_sqlite_foreign_keys(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(RESOURCE_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -16,6 +16,12 @@ from urllib.parse import urlsplit
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused outside dev/testing below
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: Where `templates/`, `static/` and `migrations/` live: the checkout's top-level folders, or the
+#: copies an installed wheel carries inside the package (see setup.py).
+_PACKAGED_RESOURCES = Path(__file__).resolve().parent / "_resources"
+RESOURCE_ROOT = (
+    _PACKAGED_RESOURCES if (_PACKAGED_RESOURCES / "templates").is_dir() else PROJECT_ROOT
+)
 
 
 class ConfigError(RuntimeError):

@@ -1,5 +1,7 @@
-"""Test fixtures: a fresh database per test (SQLite or the real PostgreSQL server started by
-`make test`), the moto S3 server over HTTP, factories and a client that handles CSRF tokens."""
+"""Test fixtures: a fresh database per test (on SQLite a copy of a schema template built once per
+session; on the real PostgreSQL server started by `make test` the schema is created once per
+session and truncated per test), the moto S3 server over HTTP, factories, a query counter and a
+client that handles CSRF tokens."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from werkzeug.serving import make_server
 
 from portfolio import create_app
@@ -117,21 +119,47 @@ def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
     return Config(**values)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file holding the empty schema, built once per test session (and worker); each
+    test gets its own copy of it, a real database file that live servers and other sessions
+    commit to like any other."""
+    folder = tmp_path_factory.mktemp("schema")
+    path = folder / "template.db"
+    application = create_app(make_config(folder, f"sqlite:///{path}"))
+    with application.app_context():
+        db.create_all()
+        db.engine.dispose()
+    return path
+
+
+#: Database URLs that are fresh copies of the schema template, not used by any app yet.
+_fresh_copies: set[str] = set()
+
+
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if DB_KIND == "postgresql":
         return str(request.getfixturevalue("pg_database"))
-    return f"sqlite:///{tmp_path / 'test.db'}"
+    path = tmp_path / "test.db"
+    shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+    url = f"sqlite:///{path}"
+    _fresh_copies.add(url)
+    return url
 
 
 _schema_ready: set[str] = set()
 
 
 def reset_database(app: Flask) -> None:
-    """Empty schema for each test: drop/create on SQLite, truncate on PostgreSQL."""
+    """Empty schema for each test: a fresh copy of the schema template needs nothing; other
+    SQLite files are dropped and created, PostgreSQL (schema created once per session) is
+    truncated."""
     with app.app_context():
         url = app.config["SQLALCHEMY_DATABASE_URI"]
-        if url.startswith("sqlite") or url not in _schema_ready:
+        if url in _fresh_copies:
+            _fresh_copies.discard(url)
+        elif url.startswith("sqlite") or url not in _schema_ready:
             db.drop_all()
             db.create_all()
             _schema_ready.add(url)
@@ -158,6 +186,42 @@ def app(tmp_path: Path, database_url: str, config_overrides: dict[str, Any]) -> 
     ctx.pop()
     with application.app_context():
         db.engine.dispose()
+
+
+# -- counting SQL statements -----------------------------------------------------------------
+class QueryCounter:
+    """The SQL statements the application's engine sends while a `with` block runs:
+
+    with query_counter as statements:
+        client.get(page)
+    assert len(statements) == ...
+    """
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    def __enter__(self) -> list[str]:
+        self.statements = []
+        event.listen(db.engine, "before_cursor_execute", self._record)
+        return self.statements
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(db.engine, "before_cursor_execute", self._record)
+
+    def get(self, client: FlaskClient, path: str) -> tuple[int, str]:
+        """GET `path` (expecting 200): the number of statements it took and the page."""
+        with self as statements:
+            resp = client.get(path)
+        assert resp.status_code == 200, (path, resp.status_code)
+        return len(statements), resp.get_data(as_text=True)
+
+
+@pytest.fixture
+def query_counter(app: Flask) -> QueryCounter:
+    return QueryCounter()
 
 
 # -- a client that fills in CSRF tokens like a browser does ------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 from werkzeug.wrappers import Response
 
 from portfolio.accounts import services
@@ -274,6 +275,7 @@ def members(slug: str) -> str:
     memberships = db.session.scalars(
         select(Membership)
         .join(User)
+        .options(contains_eager(Membership.user))
         .where(Membership.organization_id == org.id)
         .order_by(User.display_name, Membership.role)
     ).all()
