@@ -28,7 +28,7 @@ system-deps:
 	@scripts/apt-install libmagic1
 
 system-deps-test: system-deps
-	@scripts/apt-install postgresql chromium
+	@scripts/apt-install postgresql chromium redis-server
 
 # Front-end packages: installed from package-lock.json by npm (never copied into the repo),
 # re-installed when the lock changes, and the needed bundles copied to static/vendor/.
