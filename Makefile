@@ -48,8 +48,7 @@ run: system-deps vendor $(VENV)/.installed-runtime
 	mkdir -p instance
 	APP_ENV=development $(BIN)/flask db upgrade
 	APP_ENV=development $(BIN)/flask demo-data
-	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl+C stops)"
-	APP_ENV=development $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	scripts/run.sh
 
 test: system-deps-test vendor $(VENV)/.installed-dev
 	scripts/test.sh $(PYTEST_ARGS)
