@@ -41,7 +41,7 @@ system-deps:
 	@scripts/apt-install libmagic1
 
 system-deps-test: system-deps
-	@scripts/apt-install postgresql chromium
+	@scripts/apt-install postgresql chromium redis-server
 
 # Front-end packages: installed from package-lock.json by npm (never copied into the repo),
 # re-installed when the lock changes, and the needed bundles copied to static/vendor/.
@@ -61,8 +61,7 @@ run: system-deps vendor $(VENV)/.installed-runtime
 	mkdir -p instance
 	APP_ENV=development $(BIN)/flask db upgrade
 	APP_ENV=development $(BIN)/flask demo-data
-	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl+C stops)"
-	APP_ENV=development $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	scripts/run.sh
 
 test: system-deps-test vendor $(VENV)/.installed-dev
 	scripts/test.sh $(PYTEST_ARGS)

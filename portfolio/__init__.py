@@ -66,6 +66,11 @@ def create_app(config: Config | None = None) -> Flask:
     _register_models()
     _register_blueprints(app)
 
+    from portfolio.core.jobs import init_jobs
+
+    _register_jobs()
+    init_jobs(app)
+
     from portfolio.core.errors import register_error_handlers
     from portfolio.core.security import init_security
     from portfolio.core.templating import init_templating
@@ -109,9 +114,15 @@ def _register_models() -> None:
     import portfolio.badges.models
     import portfolio.badges.pathways
     import portfolio.core.audit
+    import portfolio.core.jobs
     import portfolio.evidence.models
     import portfolio.frameworks.models
     import portfolio.submissions.models  # noqa: F401
+
+
+def _register_jobs() -> None:
+    """Import every module that declares background jobs, before the queue is built."""
+    import portfolio.evidence.jobs  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -141,6 +152,9 @@ def _register_blueprints(app: Flask) -> None:
     from portfolio.badges.portability_views import bp as portability_bp
 
     app.register_blueprint(portability_bp)
+    from portfolio.accounts.jobs_views import bp as jobs_bp
+
+    app.register_blueprint(jobs_bp)
     from portfolio.reports.views import bp as reports_bp
 
     app.register_blueprint(reports_bp)

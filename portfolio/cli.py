@@ -13,6 +13,9 @@ def register_cli(app: Flask) -> None:
     from portfolio.evidence.cli import register_cli as register_evidence_cli
 
     register_evidence_cli(app)
+    from portfolio.core.jobs_cli import register_cli as register_jobs_cli
+
+    register_jobs_cli(app)
 
     @app.cli.command("create-admin")
     @click.option("--email", required=True)

@@ -110,6 +110,13 @@ class Config:
     smtp_use_tls: bool = True
     mail_from: str = "Portfolio <no-reply@localhost>"
 
+    #: JOBS_BACKEND: sqlite (an SQLite file, embedded default) | redis (production) | immediate
+    #: (tests: each job runs when its transaction commits).
+    jobs_backend: str = "sqlite"
+    #: JOBS_URL: redis://host:port/db for redis; the SQLite file for sqlite (default
+    #: instance/jobs.sqlite3).
+    jobs_url: str = ""
+
     #: RATELIMIT_STORAGE_URI: memory:// for one process; redis:// or memcached:// when scaled out.
     ratelimit_storage_uri: str = "memory://"
     #: LOGIN_RATE_LIMIT: limit on login and password-reset attempts per client address.
@@ -176,6 +183,8 @@ class Config:
             smtp_password=env.get("SMTP_PASSWORD") or None,
             smtp_use_tls=_bool(env.get("SMTP_USE_TLS"), True),
             mail_from=env.get("MAIL_FROM", "Portfolio <no-reply@localhost>"),
+            jobs_backend=env.get("JOBS_BACKEND", "sqlite"),
+            jobs_url=env.get("JOBS_URL", ""),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10 per minute"),
             session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), app_env == "production"),
@@ -199,6 +208,12 @@ class Config:
             raise ConfigError(
                 f"STORAGE_BACKEND must be 'local' or 's3', got {cfg.storage_backend!r}"
             )
+        if cfg.jobs_backend not in {"sqlite", "redis", "immediate"}:
+            raise ConfigError(
+                f"JOBS_BACKEND must be 'sqlite', 'redis' or 'immediate', got {cfg.jobs_backend!r}"
+            )
+        if cfg.jobs_backend == "redis" and not cfg.jobs_url.startswith(("redis://", "rediss://")):
+            raise ConfigError("JOBS_BACKEND=redis needs JOBS_URL=redis://host:port/db")
         if cfg.is_production:
             # A guessable key lets anyone forge sessions, invitations and reset links.
             if cfg.secret_key in {"", DEV_SECRET_KEY} or len(cfg.secret_key) < 32:

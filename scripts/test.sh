@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Type-check with mypy, start a throwaway PostgreSQL cluster and a moto S3 server on 127.0.0.1,
-# run the whole suite on SQLite (with a branch coverage gate) and on PostgreSQL, and stop both
-# afterwards, also when tests fail.
+# Type-check with mypy, start a throwaway PostgreSQL cluster, a moto S3 server and a Redis job
+# broker on 127.0.0.1, run the whole suite on SQLite (with a branch coverage gate) and on
+# PostgreSQL, and stop them afterwards, also when tests fail.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -9,9 +9,11 @@ echo "=== mypy ==="
 $BIN/mypy portfolio || exit 1
 PG_PORT=${PG_PORT:-25432}
 MOTO_PORT=${MOTO_PORT:-25900}
+REDIS_PORT=${REDIS_PORT:-$((MOTO_PORT + 1))}
 WORK=$(mktemp -d /tmp/portfolio-test.XXXXXX)
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 MOTO_PID=""
+REDIS_PID=""
 #: Branch coverage of a whole SQLite run may not fall below this (the figure when the gate was
 #: added, rounded down; raise it when coverage grows). Runs of chosen tests are not gated.
 COVERAGE_MIN=${COVERAGE_MIN:-90}
@@ -22,6 +24,7 @@ as_pg() {
 }
 
 cleanup() {
+  [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
   [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null && wait "$MOTO_PID" 2>/dev/null
   [ -f "$WORK/pg/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate -w stop >/dev/null 2>&1
   rm -rf "$WORK"
@@ -46,7 +49,17 @@ for _ in $(seq 50); do
 done
 echo "moto S3 server on 127.0.0.1:$MOTO_PORT"
 
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+  --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+REDIS_PID=$!
+for _ in $(seq 50); do
+  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+  sleep 0.1
+done
+echo "Redis job broker on 127.0.0.1:$REDIS_PORT"
+
 export TEST_S3_ENDPOINT="http://127.0.0.1:$MOTO_PORT"
+export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"
 export PORTFOLIO_SCREENSHOTS="${PORTFOLIO_SCREENSHOTS:-$PWD/test-artifacts/screenshots}"
 WORKERS=${PYTEST_WORKERS:-2}

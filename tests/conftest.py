@@ -114,6 +114,7 @@ def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
         "instance_path": str(tmp_path / "instance"),
         "public_base_url": "http://localhost",
         "login_rate_limit": "1000 per minute",
+        "jobs_backend": "immediate",
     }
     values.update(overrides)
     return Config(**values)
