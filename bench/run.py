@@ -326,7 +326,7 @@ def write_explain(app: Any, data: dataset.DataSet, cursors: dict[str, str]) -> s
     from sqlalchemy import select
 
     from portfolio.accounts.models import Organization, User
-    from portfolio.badges import issuance
+    from portfolio.awards import issuance
     from portfolio.extensions import db
     from portfolio.submissions import services as subs
 
@@ -409,7 +409,7 @@ def issuance_rate(app: Any, data: dataset.DataSet, count: int) -> float:
 
 def baking_rate(app: Any, award_ids: list[str]) -> float:
     """Baked OB 3.0 PNGs per second on first download (bake and store), in one process."""
-    from portfolio.badges import issuance
+    from portfolio.awards import issuance
 
     with app.app_context():
         awards = [issuance.get_award(a) for a in award_ids]

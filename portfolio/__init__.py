@@ -63,8 +63,14 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.extensions["portfolio.storage"] = create_storage(app)
 
+    from portfolio.core import mail, transaction
+
+    transaction.init_app(app)
+    mail.init_app(app)
+
     _register_models()
     _register_blueprints(app)
+    _connect_receivers(app)
 
     from portfolio.core.jobs import init_jobs
 
@@ -110,13 +116,13 @@ def _engine_options(url: str) -> dict[str, object]:
 def _register_models() -> None:
     """Import every model module so metadata (and migrations) see all tables."""
     import portfolio.accounts.models
-    import portfolio.badges.awards
-    import portfolio.badges.models
-    import portfolio.badges.pathways
+    import portfolio.awards.models
     import portfolio.core.audit
     import portfolio.core.jobs
+    import portfolio.credentials.models
     import portfolio.evidence.models
     import portfolio.frameworks.models
+    import portfolio.pathways.models
     import portfolio.submissions.models  # noqa: F401
 
 
@@ -125,31 +131,45 @@ def _register_jobs() -> None:
     import portfolio.evidence.jobs  # noqa: F401
 
 
+def _connect_receivers(app: Flask) -> None:
+    """Every signal receiver is connected here, never as a side effect of an import: a pass
+    issues its award, an award completes stacks, a deleted account's data goes domain by
+    domain (in this order: awards, submissions, evidence; accounts last, in the service)."""
+    from portfolio.awards import receivers as awards
+    from portfolio.evidence import receivers as evidence
+    from portfolio.pathways import receivers as pathways
+    from portfolio.submissions import receivers as submissions
+
+    awards.init_app(app)
+    pathways.init_app(app)
+    submissions.init_app(app)
+    evidence.init_app(app)
+
+
 def _register_blueprints(app: Flask) -> None:
     from portfolio.accounts.views import bp as accounts_bp
 
     app.register_blueprint(accounts_bp)
-    from portfolio.badges.views import bp as badges_bp
+    from portfolio.credentials.views import bp as credentials_bp
     from portfolio.frameworks.views import bp as frameworks_bp
 
     app.register_blueprint(frameworks_bp)
-    app.register_blueprint(badges_bp)
+    app.register_blueprint(credentials_bp)
     from portfolio.evidence.views import bp as evidence_bp
 
     app.register_blueprint(evidence_bp)
     from portfolio.submissions.views import bp as submissions_bp
 
     app.register_blueprint(submissions_bp)
-    # Importing the blueprints also connects badge issuance to `submission_passed`.
-    from portfolio.badges.award_views import bp as awards_bp
+    from portfolio.awards.views import bp as awards_bp
     from portfolio.verify.views import bp as verify_bp
 
     app.register_blueprint(awards_bp)
     app.register_blueprint(verify_bp)
-    from portfolio.badges.pathway_views import bp as pathways_bp
+    from portfolio.pathways.views import bp as pathways_bp
 
     app.register_blueprint(pathways_bp)
-    from portfolio.badges.portability_views import bp as portability_bp
+    from portfolio.awards.portability_views import bp as portability_bp
 
     app.register_blueprint(portability_bp)
     from portfolio.accounts.jobs_views import bp as jobs_bp

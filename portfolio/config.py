@@ -109,6 +109,9 @@ class Config:
     smtp_password: str | None = None
     smtp_use_tls: bool = True
     mail_from: str = "Portfolio <no-reply@localhost>"
+    #: MAIL_BACKEND: smtp | log | memory. Defaults to smtp when SMTP_HOST is set, else log;
+    #: memory (a bounded list read by tests) is the default, and only allowed, in testing.
+    mail_backend: str = ""
 
     #: JOBS_BACKEND: sqlite (an SQLite file, embedded default) | redis (production) | immediate
     #: (tests: each job runs when its transaction commits).
@@ -185,6 +188,7 @@ class Config:
             mail_from=env.get("MAIL_FROM", "Portfolio <no-reply@localhost>"),
             jobs_backend=env.get("JOBS_BACKEND", "sqlite"),
             jobs_url=env.get("JOBS_URL", ""),
+            mail_backend=env.get("MAIL_BACKEND", ""),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10 per minute"),
             session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), app_env == "production"),
@@ -214,6 +218,18 @@ class Config:
             )
         if cfg.jobs_backend == "redis" and not cfg.jobs_url.startswith(("redis://", "rediss://")):
             raise ConfigError("JOBS_BACKEND=redis needs JOBS_URL=redis://host:port/db")
+        if not cfg.mail_backend:
+            default = "memory" if cfg.env == "testing" else ("smtp" if cfg.smtp_host else "log")
+            cfg = replace(cfg, mail_backend=default)
+        if cfg.mail_backend not in {"smtp", "log", "memory"}:
+            raise ConfigError(
+                f"MAIL_BACKEND must be 'smtp', 'log' or 'memory', got {cfg.mail_backend!r}"
+            )
+        if cfg.mail_backend == "memory" and cfg.env != "testing":
+            # Kept in the process only for tests to read; never a way to "send" real mail.
+            raise ConfigError("MAIL_BACKEND=memory is for tests only (APP_ENV=testing).")
+        if cfg.mail_backend == "smtp" and not cfg.smtp_host:
+            raise ConfigError("MAIL_BACKEND=smtp needs SMTP_HOST.")
         if cfg.is_production:
             # A guessable key lets anyone forge sessions, invitations and reset links.
             if cfg.secret_key in {"", DEV_SECRET_KEY} or len(cfg.secret_key) < 32:

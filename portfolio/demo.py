@@ -116,8 +116,8 @@ DEMO_ELEMENTS = [
 def load_welding_demo(org: Organization) -> Any:
     """A welding framework (3 levels deep), a published rubric with 4 elements and 4 levels,
     and a published credential aligned to competencies. Skipped when already present."""
-    from portfolio.badges import services as badge_services
-    from portfolio.badges.models import Credential
+    from portfolio.credentials import services as badge_services
+    from portfolio.credentials.models import Credential
     from portfolio.frameworks import services as fw
     from portfolio.frameworks.models import Framework
 
@@ -202,8 +202,8 @@ def load_badge_demo(org: Organization, credential: Any) -> str | None:
     from flask import current_app
     from sqlalchemy import inspect, select
 
-    from portfolio.badges import issuance
-    from portfolio.badges.awards import Award
+    from portfolio.awards import issuance
+    from portfolio.awards.models import Award
     from portfolio.evidence.demo import load_evidence_demo
     from portfolio.evidence.models import EvidenceItem
     from portfolio.submissions import services as subs

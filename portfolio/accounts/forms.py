@@ -90,7 +90,3 @@ class InviteForm(FlaskForm):
         choices=[SelectChoice(r.value, r.value.capitalize()) for r in Role],
         default=Role.LEARNER.value,
     )
-
-
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for buttons that change state."""

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import (
@@ -21,6 +21,7 @@ from portfolio.accounts.models import (
     User,
     new_session_token,
 )
+from portfolio.accounts.signals import account_deleted
 from portfolio.core import audit
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
@@ -34,6 +35,13 @@ _STRONG_HASHER = PasswordHasher()
 #: Only for APP_ENV=testing: the same algorithm with minimal cost, so a test suite that creates
 #: hundreds of accounts does not spend minutes hashing. Never used in development or production.
 _TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+class SignInRefused(DomainError):
+    """A sign-in was refused. What the attempt changed (the failure count, a lock and its
+    mail) is kept: the request commits even though it answers with this error."""
+
+    keeps_changes = True
 
 
 def _hasher() -> PasswordHasher:
@@ -113,7 +121,7 @@ def authenticate(email: str, password: str) -> User:
     user = find_user_by_email(email)
     # The same words for an unknown address, a wrong password and a locked account, so the
     # answer never tells whether an account exists; the lock itself is announced by email.
-    generic = DomainError(
+    generic = SignInRefused(
         "Wrong email or password. After several failed attempts, sign-in to an account pauses "
         "for 15 minutes; resetting the password ends the pause."
     )
@@ -144,8 +152,7 @@ def authenticate(email: str, password: str) -> User:
                 "sign-in to your account is paused for 15 minutes. If this was not you, reset "
                 "your password.\n",
             )
-        db.session.commit()
-        raise generic
+        raise generic  # keeps the counted failure (and the lock mail): the caller commits
     if not user.is_active_account:
         raise DomainError("This account has been disabled. Contact your organization's admin.")
     user.failed_logins = 0
@@ -239,6 +246,14 @@ def get_organization(slug: str) -> Organization:
     org = db.session.scalar(select(Organization).where(Organization.slug == slug))
     if org is None:
         raise NotFound("No such organization.")
+    return org
+
+
+def admin_org(user: User, slug: str) -> Organization:
+    """The organization with this slug, if `user` is one of its admins (`NotFound` or
+    `Forbidden` otherwise): how every admin page loads its organization."""
+    org = get_organization(slug)
+    require_role(user, org, Role.ADMIN)
     return org
 
 
@@ -445,7 +460,7 @@ def set_organization_logo(actor: User, org: Organization, data: bytes) -> None:
     """Store a new logo after checking its content (not its name) is a PNG, JPEG or WebP."""
     import magic
 
-    from portfolio.storage import get_storage, new_object_key
+    from portfolio.storage import delete_after_commit, get_storage, new_object_key
 
     require_role(actor, org, Role.ADMIN)
     if not data:
@@ -470,4 +485,40 @@ def set_organization_logo(actor: User, org: Organization, data: bytes) -> None:
         subject_id=org.public_id,
     )
     if old_key:
-        storage.delete(old_key)
+        delete_after_commit([old_key])
+
+
+# -- account deletion ------------------------------------------------------------------------
+#: Shown instead of the name of a deleted account (the credential's recipient stays hashed).
+DELETED_NAME = "Former member (account deleted)"
+
+
+def delete_account(user: User, password: str) -> dict[str, int]:
+    """Delete a worker's account after the password is confirmed. Every domain removes its own
+    data through a receiver of `account_deleted` (private evidence and files go; issued
+    credentials stay verifiable, their evidence answering "withdrawn by the earner"); here the
+    memberships go and the user row is anonymized. Stored objects are deleted after commit.
+    Returns what was removed."""
+    from flask import current_app
+
+    from portfolio.core.ids import new_public_id
+
+    if not verify_password(user, password):
+        raise DomainError("That password is not right; your account was not deleted.")
+    counts: dict[str, int] = {}
+    account_deleted.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        user=user,
+        counts=counts,
+    )
+    db.session.execute(delete(Membership).where(Membership.user_id == user.id))
+    public_id = user.public_id
+    user.email = f"deleted-{public_id}@deleted.invalid"
+    user.display_name = DELETED_NAME
+    user.password_hash = "!deleted"  # noqa: S105 - not a hash: no password ever matches it
+    user.is_active_account = False
+    user.session_token = new_public_id()
+    audit.record(
+        "account.delete", actor_id=user.id, subject_type="user", subject_id=public_id, **counts
+    )
+    return counts

@@ -14,6 +14,9 @@ class DomainError(Exception):
     """A rule of the domain refused an action; the message is shown to the user as is."""
 
     status_code = 400
+    #: True for refusals that keep what was done before them (a counted failed sign-in, a
+    #: refused upload's removal): the request then commits instead of rolling back.
+    keeps_changes = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -102,6 +105,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> tuple[Response | str, int]:
+        from portfolio.core.views import finish_failed
+
+        finish_failed(exc)
         titles = {403: "Not allowed", 404: "Not found", 409: "Conflict"}
         return _error_response(
             exc.status_code, titles.get(exc.status_code, "Cannot do that"), exc.message

@@ -9,9 +9,11 @@ from flask import Flask
 
 def init_templating(app: Flask) -> None:
     """Register filters and the navigation context."""
+    from portfolio.core.labels import label
     from portfolio.core.urls import public_url
 
     app.jinja_env.globals["public_url"] = public_url
+    app.jinja_env.filters["label"] = label
 
     @app.template_filter("datetime")
     def format_datetime(value: datetime | None, fmt: str = "%d %b %Y %H:%M UTC") -> str:

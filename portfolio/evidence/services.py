@@ -34,7 +34,14 @@ from portfolio.evidence.validation import (
     human_size,
 )
 from portfolio.extensions import db
-from portfolio.storage import PresignedUpload, Storage, UploadedPart, get_storage, new_object_key
+from portfolio.storage import (
+    PresignedUpload,
+    Storage,
+    UploadedPart,
+    delete_after_commit,
+    get_storage,
+    new_object_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -270,7 +277,7 @@ def update_item(
 
 
 def delete_item(user: User, item: EvidenceItem) -> None:
-    """Delete an item and its stored objects. Refused for frozen items. Commits."""
+    """Delete an item; its stored objects go after commit. Refused for frozen items."""
     _check_mutable(user, item, "deleted")
     keys = [k for k in (item.storage_key, item.thumbnail_key) if k]
     record(
@@ -281,8 +288,7 @@ def delete_item(user: User, item: EvidenceItem) -> None:
         title=item.title,
     )
     db.session.delete(item)
-    db.session.commit()
-    _delete_objects(keys)
+    delete_after_commit(keys)
 
 
 def _delete_objects(keys: Iterable[str]) -> None:

@@ -356,3 +356,12 @@ def classify(inspector: FileInspector, filename: str) -> AllowedType:
         f"“{display}” is {detected}, which cannot be added to a portfolio. Accepted: photos, "
         "PDFs, videos, audio recordings, office documents and plain text."
     )
+
+
+def inline_kind(media_type: str | None) -> str:
+    """How a page (review, public evidence) shows a file inline: image, pdf, video, audio or
+    none (offered as a download only)."""
+    allowed = ALLOWED_TYPES.get(media_type or "")
+    if allowed is None or not allowed.is_inline_safe:
+        return "none"
+    return allowed.family if allowed.family in {"image", "pdf", "video", "audio"} else "none"

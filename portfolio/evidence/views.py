@@ -20,12 +20,13 @@ from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
 from portfolio.core.errors import DomainError
+from portfolio.core.transaction import commit, rollback
 from portfolio.evidence import services
 from portfolio.evidence.forms import AddLinkForm, EditItemForm, WriteReflectionForm
 from portfolio.evidence.models import EvidenceItem, EvidenceKind
 from portfolio.evidence.streaming import FullReader, MultipartFileStream
 from portfolio.evidence.validation import ALLOWED_TYPES, human_size
-from portfolio.extensions import csrf, db
+from portfolio.extensions import csrf
 from portfolio.storage import UploadedPart
 
 bp = Blueprint("evidence", __name__, url_prefix="/portfolio")
@@ -243,7 +244,7 @@ def add_link() -> Response | str:
         except DomainError as exc:
             form.url.errors = [exc.message]
         else:
-            db.session.commit()
+            commit()
             flash("The link was added.", "success")
             return redirect(url_for("evidence.show_item", public_id=item.public_id))
     return render_template("evidence/edit.html", form=form, heading="Add a link", item=None)
@@ -262,7 +263,7 @@ def write_reflection() -> Response | str:
             item_date=form.item_date.data,
             tags=form.tags.data,
         )
-        db.session.commit()
+        commit()
         flash("Your reflection was saved.", "success")
         return redirect(url_for("evidence.show_item", public_id=item.public_id))
     return render_template("evidence/edit.html", form=form, heading="Write a reflection", item=None)
@@ -323,10 +324,10 @@ def edit_item(public_id: str) -> Response | str:
                 body=form.body.data,
             )
         except DomainError as exc:
-            db.session.rollback()
+            rollback()
             flash(exc.message, "error")
         else:
-            db.session.commit()
+            commit()
             flash("Saved.", "success")
             return redirect(url_for("evidence.show_item", public_id=item.public_id))
     return render_template(
@@ -340,5 +341,6 @@ def delete_item(public_id: str) -> Response:
     item = services.get_item(current_user, public_id)
     title = item.title
     services.delete_item(current_user, item)
+    commit()  # then its files are deleted
     flash(f"“{title}” was deleted.", "success")
     return redirect(url_for("evidence.library"))

@@ -94,10 +94,6 @@ class ImportRubricCsvForm(FlaskForm):
     )
 
 
-class EmptyForm(FlaskForm):
-    """Only the CSRF token, for buttons that change state."""
-
-
 # -- rubric editor ------------------------------------------------------------------------------
 @dataclass
 class EditorLevel:

@@ -10,14 +10,16 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Organization
-from portfolio.accounts.services import get_organization
+from portfolio.accounts.services import admin_org
 from portfolio.core.errors import DomainError
+from portfolio.core.forms import EmptyForm
+from portfolio.core.transaction import commit, rollback
+from portfolio.core.views import finish_failed
 from portfolio.extensions import db
 from portfolio.frameworks import case, csv_import, services
 from portfolio.frameworks.forms import (
     CompetencyForm,
     EditorState,
-    EmptyForm,
     FrameworkForm,
     ImportCaseForm,
     ImportRubricCsvForm,
@@ -33,13 +35,11 @@ bp = Blueprint("frameworks", __name__)
 
 
 def _admin_org(slug: str) -> Organization:
-    org = get_organization(slug)
-    services.require_admin(current_user, org)
-    return org
+    return admin_org(current_user, slug)
 
 
 def _fail(exc: DomainError) -> None:
-    db.session.rollback()
+    finish_failed(exc)
     flash(exc.message, "error")
 
 
@@ -71,7 +71,7 @@ def create_framework(slug: str) -> Response | str:
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             flash("Framework created. Add its competencies.", "success")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fw.public_id))
     return render_template("frameworks/framework_form.html", org=org, form=form, framework=None)
@@ -121,7 +121,7 @@ def edit_framework(slug: str, fid: str) -> Response | str:
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             flash("Framework saved.", "success")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fw.public_id))
     return render_template("frameworks/framework_form.html", org=org, form=form, framework=fw)
@@ -136,10 +136,10 @@ def delete_framework(slug: str, fid: str) -> Response:
         try:
             services.delete_framework(current_user, fw)
         except DomainError as exc:
-            db.session.rollback()
+            rollback()
             flash(exc.message, "error")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
-        db.session.commit()
+        commit()
         flash("Framework deleted.", "success")
     return redirect(url_for("frameworks.list_frameworks", slug=slug))
 
@@ -169,7 +169,7 @@ def add_competency(slug: str, fid: str) -> Response:
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             flash("Competency added.", "success")
     return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
 
@@ -194,7 +194,7 @@ def edit_competency(slug: str, fid: str, cid: str) -> Response | str:
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             flash("Competency saved.", "success")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
     return render_template(
@@ -212,10 +212,10 @@ def delete_competency(slug: str, fid: str, cid: str) -> Response:
         try:
             services.delete_competency(current_user, comp)
         except DomainError as exc:
-            db.session.rollback()
+            rollback()
             flash(exc.message, "error")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
-        db.session.commit()
+        commit()
         flash("Competency deleted.", "success")
     return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
 
@@ -239,15 +239,15 @@ def import_case(slug: str) -> Response | str:
                 update_existing=bool(form.update_existing.data),
             )
         except case.ImportFailed as exc:
-            db.session.rollback()
+            rollback()
             problems = exc.problems
         except case.DuplicateImport as exc:
-            db.session.rollback()
+            rollback()
             duplicate = exc
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             verb = "updated" if result.updated else "imported"
             flash(
                 f"“{result.framework.title}” {verb}: {len(result.framework.competencies)} "
@@ -306,7 +306,7 @@ def create_rubric(slug: str) -> Response | str:
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             return redirect(
                 url_for(
                     "frameworks.edit_version",
@@ -337,12 +337,12 @@ def import_rubric_csv(slug: str) -> Response | str:
                 pass_level_name=(form.pass_level.data or "").strip(),
             )
         except case.ImportFailed as exc:
-            db.session.rollback()
+            rollback()
             problems = exc.problems
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             flash("Rubric imported as a draft. Check it and publish it.", "success")
             return redirect(
                 url_for(
@@ -439,11 +439,11 @@ def edit_version(slug: str, rid: str, vid: str) -> Response | str | tuple[str, i
     try:
         services.save_version(current_user, version, state_to_input(state, competency_ids))
     except DomainError as exc:
-        db.session.rollback()
+        rollback()
         flash(exc.message, "error")
         version = services.get_version(services.get_rubric(org, rid), vid)
         return _render_editor(org, rubric, version, state, 422)
-    db.session.commit()
+    commit()
     if action == "preview":
         return redirect(url_for("frameworks.show_version", slug=slug, rid=rid, vid=vid))
     if action == "save":
@@ -466,7 +466,7 @@ def publish_version(slug: str, rid: str, vid: str) -> Response:
     except DomainError as exc:
         _fail(exc)
         return redirect(url_for("frameworks.show_version", slug=slug, rid=rid, vid=vid))
-    db.session.commit()
+    commit()
     flash(f"Version {version.number} published. It can no longer change.", "success")
     return redirect(url_for("frameworks.show_rubric", slug=slug, rid=rid))
 
@@ -479,5 +479,5 @@ def new_version(slug: str, rid: str) -> Response:
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("frameworks.show_rubric", slug=slug, rid=rid))
     version = services.start_new_version(current_user, rubric)
-    db.session.commit()
+    commit()
     return redirect(url_for("frameworks.edit_version", slug=slug, rid=rid, vid=version.public_id))

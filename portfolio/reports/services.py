@@ -17,10 +17,10 @@ from sqlalchemy import Select, case, func, select
 
 from portfolio.accounts.models import Organization, Role, User
 from portfolio.accounts.services import require_role
-from portfolio.badges.models import Credential
 from portfolio.core.db import utcnow
 from portfolio.core.errors import DomainError
 from portfolio.core.ids import is_public_id
+from portfolio.credentials.models import Credential
 from portfolio.extensions import db
 from portfolio.frameworks.models import RubricElement, RubricLevel, RubricVersion
 from portfolio.submissions.models import Review, Score, Submission, SubmissionState

@@ -10,8 +10,8 @@ from flask_login import current_user
 
 from portfolio.accounts.models import Organization, Role
 from portfolio.accounts.services import get_organization, require_role
-from portfolio.badges.services import list_credentials
 from portfolio.core.errors import DomainError
+from portfolio.credentials.services import list_credentials
 from portfolio.reports import services
 
 bp = Blueprint("reports", __name__, url_prefix="/o/<slug>/reports")

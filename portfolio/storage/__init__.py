@@ -184,3 +184,25 @@ def _storage_unavailable(exc: StorageError) -> Any:
 def get_storage() -> Storage:
     """The storage of the current application."""
     return current_app.extensions["portfolio.storage"]  # type: ignore[no-any-return]
+
+
+def delete_after_commit(keys: Iterator[str] | list[str] | tuple[str, ...]) -> None:
+    """Queue the deletion of stored objects for after the current transaction commits (a
+    rollback keeps them: rows may still point at them). A failed delete only leaves an
+    unreferenced object behind, logged."""
+    from portfolio.core.transaction import after_commit
+
+    wanted = [k for k in keys if k]
+    if not wanted:
+        return
+    storage = get_storage()
+    logger = current_app.logger
+
+    def delete_objects() -> None:
+        for key in wanted:
+            try:
+                storage.delete(key)
+            except Exception:  # an orphan object is harmless: no row points at it any more
+                logger.exception("could not delete object %s", key)
+
+    after_commit(delete_objects)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
@@ -23,12 +22,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portfolio.accounts.models import Organization, User
 from portfolio.core.db import TimestampMixin, UTCDateTime, utcnow
 from portfolio.core.ids import new_public_id
+from portfolio.core.labels import SUBMISSION_STATES
+from portfolio.credentials.models import Credential
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
 from portfolio.frameworks.models import RubricElement, RubricLevel, RubricVersion
-
-if TYPE_CHECKING:
-    from portfolio.badges.models import Credential
 
 
 class SubmissionState(StrEnum):
@@ -45,15 +43,7 @@ class SubmissionState(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "draft": "Draft",
-            "submitted": "Submitted, waiting for an assessor",
-            "in_review": "In review",
-            "passed": "Passed",
-            "needs_revision": "Needs revision",
-            "failed": "Not passed",
-            "withdrawn": "Withdrawn",
-        }[self.value]
+        return SUBMISSION_STATES[self.value]
 
 
 #: States in which the worker may still change the mapping of evidence.
@@ -125,7 +115,7 @@ class Submission(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
 
     learner: Mapped[User] = relationship(foreign_keys=[learner_id])
     organization: Mapped[Organization] = relationship()
-    credential: Mapped[Credential] = relationship("Credential")
+    credential: Mapped[Credential] = relationship()
     rubric_version: Mapped[RubricVersion] = relationship()
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])
     evidence_links: Mapped[list[SubmissionEvidence]] = relationship(

@@ -9,7 +9,6 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from blinker import Namespace
 from flask import current_app, url_for
@@ -24,9 +23,12 @@ from portfolio.core.audit import AuditEvent
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.ids import is_public_id
-from portfolio.core.mail import send_mail
+from portfolio.core.mail import mail_delivers, send_mail
 from portfolio.core.sanitize import clean_text, render_markdown
+from portfolio.core.transaction import after_commit
+from portfolio.credentials.models import Credential
 from portfolio.evidence.models import EvidenceItem, EvidenceKind, EvidenceState
+from portfolio.evidence.validation import inline_kind as inline_kind  # used by the pages
 from portfolio.extensions import db
 from portfolio.frameworks.models import RubricElement, RubricLevel, RubricVersion
 from portfolio.frameworks.pass_rule import ElementSpec, Evaluation, LevelSpec, evaluate
@@ -42,12 +44,9 @@ from portfolio.submissions.models import (
     SubmissionState,
 )
 
-if TYPE_CHECKING:
-    from portfolio.badges.models import Credential
-
 _signals = Namespace()
 #: Sent inside the transaction that records a passing review, with `submission` and `review`.
-#: The badges package connects the issuance service to it, so a pass and its award commit
+#: `create_app` connects the awards domain's receiver to it, so a pass and its award commit
 #: together (and roll back together).
 submission_passed = _signals.signal("submission-passed")
 
@@ -351,8 +350,8 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
 
 
 def withdraw(learner: User, sub: Submission) -> list[str]:
-    """Take a submission back before an assessor claims it. Returns the keys of its frozen
-    copies, which nobody will assess: remove them with `discard_frozen_copies` after commit."""
+    """Take a submission back before an assessor claims it. Its frozen copies, which nobody
+    will assess, are deleted after commit; returns their keys."""
     if sub.learner_id != learner.id:
         raise NotFound("No such submission.")
     now = utcnow()
@@ -388,6 +387,7 @@ def withdraw(learner: User, sub: Submission) -> list[str]:
         link.frozen_key = None
     db.session.flush()
     db.session.expire(sub)
+    after_commit(lambda: discard_frozen_copies(keys))
     return keys
 
 
@@ -743,17 +743,14 @@ def record_review(
 
 # -- notifications and history ---------------------------------------------------------------
 def notify(user: User, message: str, link: str = "") -> None:
-    """An in-app notification, and an email when SMTP is configured."""
+    """An in-app notification, and an email (sent after commit) when mail is delivered."""
     db.session.add(Notification(user_id=user.id, message=message[:500], link=link))
-    if current_app.config["PORTFOLIO"].smtp_host:
-        try:
-            send_mail(
-                user.email,
-                "Portfolio: " + message[:80],
-                f"{message}\n\n{current_app.config['PORTFOLIO'].public_base_url}{link}\n",
-            )
-        except OSError:
-            current_app.logger.warning("could not send mail to %s", user.email)
+    if mail_delivers():
+        send_mail(
+            user.email,
+            "Portfolio: " + message[:80],
+            f"{message}\n\n{current_app.config['PORTFOLIO'].public_base_url}{link}\n",
+        )
 
 
 def unread_notifications(user: User) -> list[Notification]:
@@ -837,13 +834,3 @@ def frozen_file_url(user: User, sub: Submission, link_public_id: str, *, inline:
 
         return download_url(user, item, inline=inline)
     raise NotFound("This evidence has no file.")
-
-
-def inline_kind(media_type: str | None) -> str:
-    """How the review page shows a file: image, pdf, video, audio or none."""
-    from portfolio.evidence.validation import ALLOWED_TYPES
-
-    allowed = ALLOWED_TYPES.get(media_type or "")
-    if allowed is None or not allowed.is_inline_safe:
-        return "none"
-    return allowed.family if allowed.family in {"image", "pdf", "video", "audio"} else "none"

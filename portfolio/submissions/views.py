@@ -13,14 +13,18 @@ from werkzeug.wrappers import Response
 from portfolio.accounts.models import Role
 from portfolio.accounts.services import get_organization, require_role
 from portfolio.core.errors import Conflict, DomainError
+from portfolio.core.forms import EmptyForm
 from portfolio.core.ids import is_public_id
+from portfolio.core.transaction import commit, rollback
+from portfolio.core.views import run_service
+from portfolio.credentials.models import Credential
 from portfolio.evidence.models import EvidenceItem, EvidenceState
+from portfolio.evidence.validation import inline_kind
 from portfolio.extensions import db
 from portfolio.frameworks.pass_rule import IncompleteScores
 from portfolio.submissions import services
 from portfolio.submissions.forms import (
     AttachEvidenceForm,
-    EmptyForm,
     NoteForm,
     QueueFilterForm,
     SubmitForm,
@@ -35,8 +39,6 @@ def _user():  # type: ignore[no-untyped-def]
 
 
 def _credential(slug: str, public_id: str):  # type: ignore[no-untyped-def]
-    from portfolio.badges.models import Credential
-
     org = get_organization(slug)
     cred = db.session.scalar(
         select(Credential).where(
@@ -75,14 +77,10 @@ def start_submission(slug: str, public_id: str) -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
     _, cred = _credential(slug, public_id)
-    try:
-        sub = services.start_submission(_user(), cred)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    done = run_service(lambda: services.start_submission(_user(), cred))
+    if done.value is None:
         return redirect(request.referrer or url_for("submissions.my_submissions"))
-    db.session.commit()
-    return redirect(url_for("submissions.show_submission", public_id=sub.public_id))
+    return redirect(url_for("submissions.show_submission", public_id=done.value.public_id))
 
 
 @bp.get("/submissions")
@@ -124,7 +122,7 @@ def show_submission(public_id: str) -> str:
         scores=services.scores_by_element(sub.review),
         can_retry=can_retry,
         attempts=attempts,
-        inline_kind=services.inline_kind,
+        inline_kind=inline_kind,
     )
 
 
@@ -134,15 +132,7 @@ def _back(sub_public_id: str, anchor: str = "") -> Response:
 
 def _commit_or_flash(action: Callable[[], object], success: str) -> bool:
     """Run one service call: commit and confirm it, or roll back and show the rule it broke."""
-    try:
-        action()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return False
-    db.session.commit()
-    flash(success, "success")
-    return True
+    return bool(run_service(action, success))
 
 
 @bp.post("/submissions/<public_id>/evidence")
@@ -199,18 +189,16 @@ def submit(public_id: str) -> Response | str | tuple[str, int]:
     if not form.validate_on_submit():
         flash("Tick the box to confirm before submitting.", "error")
         return show_submission(public_id), 422
-    try:
-        services.submit(_user(), sub, form.note.data or "")
-    except Conflict as exc:
-        db.session.rollback()
-        flash(exc.message, "info")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    done = run_service(
+        lambda: services.submit(_user(), sub, form.note.data or ""),
+        "Submitted. An assessor will review your evidence; you will be notified.",
+        flash_error=False,
+    )
+    if isinstance(done.error, Conflict):
+        flash(done.message, "info")
+    elif done.error is not None:
+        flash(done.message, "error")
         return show_submission(public_id), 422
-    else:
-        db.session.commit()
-        flash("Submitted. An assessor will review your evidence; you will be notified.", "success")
     return _back(public_id)
 
 
@@ -220,12 +208,8 @@ def withdraw(public_id: str) -> Response:
     sub = services.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    frozen: list[str] = []
-    if _commit_or_flash(
-        lambda: frozen.extend(services.withdraw(_user(), sub)),
-        "Your submission has been withdrawn.",
-    ):
-        services.discard_frozen_copies(frozen)
+    # The frozen copies are deleted after the commit (queued by the service).
+    _commit_or_flash(lambda: services.withdraw(_user(), sub), "Your submission has been withdrawn.")
     return _back(public_id)
 
 
@@ -235,15 +219,11 @@ def start_next_attempt(public_id: str) -> Response:
     sub = services.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        new = services.start_submission(_user(), sub.credential)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _back(public_id)
-    db.session.commit()
-    flash(f"Attempt {new.attempt} started with your evidence from the last one.", "success")
-    return _back(new.public_id)
+    done = run_service(
+        lambda: services.start_submission(_user(), sub.credential),
+        lambda new: f"Attempt {new.attempt} started with your evidence from the last one.",
+    )
+    return _back(done.value.public_id if done.value is not None else public_id)
 
 
 @bp.get("/submissions/<public_id>/evidence/<link_id>/file")
@@ -274,7 +254,7 @@ def read_notifications() -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
     services.mark_notifications_read(_user())
-    db.session.commit()
+    commit()
     return redirect(url_for("submissions.notifications"))
 
 
@@ -292,8 +272,6 @@ OLDER_CHOICES = [
 @bp.get("/o/<slug>/queue")
 def queue(slug: str) -> str:
     """The organization's review queue, oldest first, with filters and keyset pages."""
-    from portfolio.badges.models import Credential
-
     org = get_organization(slug)
     require_role(_user(), org, Role.ASSESSOR, Role.ADMIN)
     credentials = list(
@@ -387,18 +365,18 @@ def review(slug: str, public_id: str) -> Response | str:
         try:
             if request.form.get("action") == "confirm":
                 services.record_review(user, org, sub, inputs, request.form.get("feedback", ""))
-                db.session.commit()
+                commit()  # then the worker's mail goes out
                 flash("Review recorded. The worker has been notified.", "success")
                 return redirect(url_for("submissions.queue", slug=slug))
             preview = services.preview_outcome(sub, inputs)
         except IncompleteScores as exc:
             problem = str(exc)
         except Conflict as exc:
-            db.session.rollback()
+            rollback()
             flash(exc.message, "error")
             return redirect(url_for("submissions.review", slug=slug, public_id=public_id))
         except DomainError as exc:
-            db.session.rollback()
+            rollback()
             problem = exc.message
     chosen = {s.element_public_id: s for s in inputs}
     links_by_element: dict[int, list] = {}  # type: ignore[type-arg]
@@ -414,7 +392,7 @@ def review(slug: str, public_id: str) -> Response | str:
         chosen=chosen,
         feedback=request.form.get("feedback", ""),
         links_by_element=links_by_element,
-        inline_kind=services.inline_kind,
+        inline_kind=inline_kind,
         scores=services.scores_by_element(sub.review),
         action_form=EmptyForm(),
     )

@@ -11,23 +11,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 
 from portfolio.accounts.models import Organization
-from portfolio.badges import issuance
-from portfolio.badges.awards import Award
-from portfolio.badges.images import SVG_CSP
-from portfolio.badges.models import Credential, CredentialAlignment, CredentialState
+from portfolio.awards import issuance
+from portfolio.awards.models import Award
 from portfolio.core.errors import DomainError, NotFound
-from portfolio.core.ids import is_public_id
 from portfolio.core.security import public
-from portfolio.extensions import csrf, db, limiter
-from portfolio.frameworks.models import Competency, RubricElement, RubricVersion
+from portfolio.credentials.images import SVG_CSP
+from portfolio.credentials.models import Credential
+from portfolio.extensions import csrf, limiter
+from portfolio.pathways.services import stack_components
 from portfolio.storage.s3 import content_disposition
-from portfolio.submissions.models import Review, Submission
 from portfolio.submissions.services import scores_by_element
+from portfolio.verify import services
 
 bp = Blueprint("verify", __name__)
 
@@ -65,24 +62,18 @@ def _document(
 
 
 def _org(oid: str) -> Organization:
-    if not is_public_id(oid):
+    try:
+        return services.get_issuer(oid)
+    except NotFound:
         abort(404)
-    org = db.session.scalar(select(Organization).where(Organization.public_id == oid))
-    if org is None:
-        abort(404)
-    return org
 
 
 def _credential(cid: str) -> Credential:
     """A credential anyone may see: published, or with awards out in the world."""
-    if not is_public_id(cid):
+    try:
+        return services.get_visible_credential(cid)
+    except NotFound:
         abort(404)
-    cred = db.session.scalar(select(Credential).where(Credential.public_id == cid))
-    if cred is None or (
-        cred.state != CredentialState.PUBLISHED and not issuance.credential_has_awards(cred)
-    ):
-        abort(404)
-    return cred
 
 
 # -- issuer ------------------------------------------------------------------------------------
@@ -133,9 +124,7 @@ def badge_class(cid: str) -> BaseResponse | str:
 
 
 def cred_org(cred: Credential) -> Organization:
-    org = db.session.get(Organization, cred.organization_id)
-    assert org is not None
-    return org
+    return services.credential_organization(cred)
 
 
 @bp.get("/badgeclasses/<cid>/image")
@@ -157,10 +146,9 @@ def badge_class_image(cid: str) -> BaseResponse:
 @public
 def rubric(vid: str) -> str:
     """A published rubric version: the elements and levels that badges cite."""
-    if not is_public_id(vid):
-        abort(404)
-    version = db.session.scalar(select(RubricVersion).where(RubricVersion.public_id == vid))
-    if version is None or version.published_at is None:
+    try:
+        version = services.get_published_rubric_version(vid)
+    except NotFound:
         abort(404)
     return render_template("verify/rubric.html", version=version)
 
@@ -174,44 +162,17 @@ def _award(aid: str) -> Award:
 
 
 def _award_for_page(aid: str) -> Award:
-    """The award with everything its public page shows, loaded in a handful of queries rather
-    than one lazy load per element, level, score and alignment."""
-    if not is_public_id(aid):
+    try:
+        return services.get_award_for_page(aid)
+    except NotFound:
         abort(404)
-    version = selectinload(Award.submission).selectinload(Submission.rubric_version)
-    award = db.session.scalar(
-        select(Award)
-        .where(Award.public_id == aid)
-        .options(
-            version.selectinload(RubricVersion.elements).selectinload(RubricElement.cells),
-            version.selectinload(RubricVersion.levels),
-            selectinload(Award.review).selectinload(Review.scores),
-            selectinload(Award.evidence),
-            selectinload(Award.credential)
-            .selectinload(Credential.alignments)
-            .selectinload(CredentialAlignment.competency)
-            .selectinload(Competency.framework),
-        )
-    )
-    if award is None:
-        abort(404)
-    return award
 
 
 def _stored(aid: str, *columns: Any) -> Any:
-    """Stored columns of one award by public id: one indexed lookup of exactly what a hosted
-    document needs, without loading the award's organization, credential and recipient as
-    objects (which cost more than the lookup itself)."""
-    if not is_public_id(aid):
+    try:
+        return services.stored_columns(aid, *columns)
+    except NotFound:
         abort(404)
-    row = db.session.execute(
-        select(Award.revoked_at, *columns)
-        .join(Credential, Credential.id == Award.credential_id)
-        .where(Award.public_id == aid)
-    ).one_or_none()
-    if row is None:
-        abort(404)
-    return row
 
 
 def _assertion_response(aid: str) -> BaseResponse:
@@ -248,8 +209,6 @@ def badge(aid: str) -> BaseResponse | str:
 
 
 def _badge_page(award: Award, verification: issuance.VerificationResult | None) -> str:
-    from portfolio.badges.pathways import stack_components
-
     submission = award.submission
     # A stacked credential (earned through a pathway) has components instead of a rubric.
     components = stack_components(award) if submission is None else None

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from portfolio.badges import issuance
-from portfolio.badges.awards import Award, IssuerKey
-from portfolio.badges.ob import keys, proof
+from portfolio.awards import issuance
+from portfolio.awards.models import Award, IssuerKey
+from portfolio.awards.ob import keys, proof
 from portfolio.core.audit import AuditEvent
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
 from portfolio.storage import get_storage
 from portfolio.submissions.models import Submission, SubmissionState
 from tests.awards.conftest import award_of, pass_submission
-from tests.badges_ob.test_ob3 import assert_schema_valid
+from tests.awards.ob.test_ob3 import assert_schema_valid
 from tests.conftest import Client
 from tests.submissions.conftest import Scenario
 

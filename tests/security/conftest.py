@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from portfolio.accounts import services as accounts
 from portfolio.accounts.models import Membership, Organization, Role, User
-from portfolio.badges.awards import Award
-from portfolio.badges.models import Credential
+from portfolio.awards.models import Award
 from portfolio.core.audit import AuditEvent
+from portfolio.credentials.models import Credential
 from portfolio.evidence import services as evidence_services
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db

@@ -22,7 +22,7 @@ from typing import Any
 from werkzeug.routing import Rule
 
 from portfolio.accounts import services as accounts
-from portfolio.badges import services as badge_services
+from portfolio.credentials import services as badge_services
 from portfolio.extensions import db
 from tests.security.conftest import ROLES, World, row_counts
 from tests.submissions.conftest import png_bytes
@@ -88,9 +88,9 @@ DECLARATIONS: dict[str, Decl] = {
     # Organization A registers by invitation only.
     "accounts.register": d(_roles(403, anonymous=403), **ORG),
     "accounts.organization_logo": d(PUBLIC, **ORG),
-    "badges.catalogue": d(PUBLIC, **ORG),
-    "badges.catalogue_credential": d(PUBLIC, slug="slug", cid="cred"),
-    "badges.credential_image": d(PUBLIC, slug="slug", cid="cred"),
+    "credentials.catalogue": d(PUBLIC, **ORG),
+    "credentials.catalogue_credential": d(PUBLIC, slug="slug", cid="cred"),
+    "credentials.credential_image": d(PUBLIC, slug="slug", cid="cred"),
     "verify.issuer": d(PUBLIC, oid="oid"),
     "verify.issuer_keys": d(PUBLIC, oid="oid"),
     # Served only when the public base URL is https (the tests run on http://localhost).
@@ -165,12 +165,12 @@ DECLARATIONS: dict[str, Decl] = {
     "awards.list_awards": d(ADMIN, **ORG),
     "reports.dashboard": d(ADMIN, **ORG),
     "reports.download_csv": d(ADMIN, literal={"table": "attempts"}, **ORG),
-    "badges.list_credentials": d(ADMIN, **ORG),
-    "badges.create_credential": d(ADMIN, **ORG),
-    "badges.show_credential": d(ADMIN, slug="slug", cid="cred"),
-    "badges.edit_credential": d(ADMIN, slug="slug", cid="cred"),
+    "credentials.list_credentials": d(ADMIN, **ORG),
+    "credentials.create_credential": d(ADMIN, **ORG),
+    "credentials.show_credential": d(ADMIN, slug="slug", cid="cred"),
+    "credentials.edit_credential": d(ADMIN, slug="slug", cid="cred"),
     # Publishing what is already published is refused with a message.
-    "badges.change_state": d(ADMIN, slug="slug", cid="cred", literal={"verb": "publish"}),
+    "credentials.change_state": d(ADMIN, slug="slug", cid="cred", literal={"verb": "publish"}),
     "frameworks.list_frameworks": d(ADMIN, **ORG),
     "frameworks.create_framework": d(ADMIN, **ORG),
     "frameworks.import_case": d(ADMIN, **ORG),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from portfolio.badges import issuance
+from portfolio.awards import issuance
 from portfolio.extensions import db
 from tests.awards.conftest import award_of, pass_submission
 from tests.conftest import Client

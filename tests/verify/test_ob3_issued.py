@@ -1,5 +1,5 @@
 """Every OB 3.0 credential we issue validates against the 1EdTech schema and verifies, both with
-our verifier and with Digital Bazaar's (tests/badges_ob/verifier), with the issuer's keys and
+our verifier and with Digital Bazaar's (tests/awards/ob/verifier), with the issuer's keys and
 revocation list as served by the app; over https the issuer is a did:web DID."""
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from portfolio.badges import issuance
-from portfolio.badges.awards import Award
-from portfolio.badges.ob import proof
+from portfolio.awards import issuance
+from portfolio.awards.models import Award
+from portfolio.awards.ob import proof
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
 from tests.awards.conftest import award_of, pass_submission
-from tests.badges_ob.test_independent_verifier import (  # noqa: F401 - fixture reused
+from tests.awards.ob.test_independent_verifier import (  # noqa: F401 - fixture reused
     node_verifier,
     run_verifier,
 )
-from tests.badges_ob.test_ob3 import assert_schema_valid
+from tests.awards.ob.test_ob3 import assert_schema_valid
 from tests.conftest import Client
 from tests.submissions.conftest import Scenario
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Flask
 
-from portfolio.badges import issuance
-from portfolio.badges.ob import bake
+from portfolio.awards import issuance
+from portfolio.awards.ob import bake
 from portfolio.extensions import db
 from portfolio.storage import get_storage
 from tests.conftest import Client
