@@ -32,7 +32,7 @@ from portfolio.frameworks.forms import (
     state_from_version,
     state_to_input,
 )
-from portfolio.frameworks.models import Competency, Framework, Rubric, RubricVersion
+from portfolio.frameworks.models import Competency, Rubric, RubricVersion
 
 bp = Blueprint("frameworks", __name__)
 
@@ -613,20 +613,31 @@ def show_version(slug: str, rid: str, vid: str) -> str:
     )
 
 
-def _competency_options(org: Organization) -> list[tuple[Framework, list[tuple[Competency, int]]]]:
-    return [(fw, services.competency_tree(fw)) for fw in services.list_frameworks(org)]
+def _chosen_ids(state: EditorState) -> list[int]:
+    return [int(el.competency) for el in state.elements if el.competency.isdigit()]
 
 
 def _render_editor(
-    org: Organization, rubric: Rubric, version: RubricVersion, state: EditorState, status: int = 200
+    org: Organization,
+    rubric: Rubric,
+    version: RubricVersion,
+    state: EditorState,
+    status: int = 200,
+    *,
+    found: dict[str, list[Competency]] | None = None,
+    queries: dict[str, str] | None = None,
 ) -> tuple[str, int]:
+    """The editor page. Competencies are picked by searching (never a list of them all): each
+    element shows its chosen one, and the results of its last search."""
     return render_template(
         "frameworks/editor.html",
         org=org,
         rubric=rubric,
         version=version,
         state=state,
-        frameworks=_competency_options(org),
+        chosen=services.competencies_by_ids(org, _chosen_ids(state)),
+        found=found or {},
+        queries=queries or {},
         form=EmptyForm(),
         problems=services.publication_problems(version),
     ), status
@@ -658,8 +669,20 @@ def edit_version(slug: str, rid: str, vid: str) -> Response | str | tuple[str, i
         return redirect(url_for("frameworks.edit_version", slug=slug, rid=rid, vid=vid))
     state = state_from_form(request.form, version)
     action = request.form.get("action", "save")
+    if action.startswith("find_competency:"):
+        # A search, not a save: the grid comes back as typed, with the matches to choose from.
+        key = action.partition(":")[2]
+        query = request.form.get(f"element-{key}-find", "").strip()[:200]
+        return _render_editor(
+            org,
+            rubric,
+            version,
+            state,
+            found={key: services.search_competencies(org, query)},
+            queries={key: query},
+        )
     apply_action(state, action)
-    competency_ids = {c.id for fw, tree in _competency_options(org) for c, _ in tree}
+    competency_ids = set(services.competencies_by_ids(org, _chosen_ids(state)))
     try:
         services.save_version(current_user, version, state_to_input(state, competency_ids))
     except DomainError as exc:
