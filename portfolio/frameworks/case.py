@@ -447,7 +447,8 @@ def parse_case_data(
             code=check.string(it, "humanCodingScheme", where, max_length=255),
             notes=check.string(it, "notes", where),
             item_type=check.string(it, "CFItemType", where, max_length=100),
-            raw=it,
+            # The document reference is made anew on export (it names this framework).
+            raw={k: v for k, v in it.items() if k != "CFDocumentURI"},
         )
         if not ident:
             continue
@@ -455,7 +456,7 @@ def parse_case_data(
             check.add(where, "identifier", "is the same as the CFDocument's identifier")
         elif ident in items:
             # The same item twice, word for word, happens in published packages: keep one.
-            if items[ident].raw != it:
+            if items[ident].raw != item.raw:
                 check.add(where, "identifier", "is used by more than one CFItem")
         else:
             items[ident] = item
@@ -491,7 +492,7 @@ def parse_case_data(
             )
             continue
         normalized = {
-            **assoc,
+            **{k: v for k, v in assoc.items() if k != "CFDocumentURI"},
             "originNodeURI": origin,
             "destinationNodeURI": destination,
         }
