@@ -291,10 +291,13 @@ def _allow_private() -> bool:
     return bool(cfg.case_fetch_allow_private) and not cfg.is_production
 
 
-@bp.post("/o/<slug>/frameworks/import-url")
+@bp.route("/o/<slug>/frameworks/import-url", methods=["GET", "POST"])
 def import_case_url(slug: str) -> Response | str:
-    """Fetch a CASE package from a provider's URL and import it; all or nothing."""
+    """Fetch a CASE package from a provider's URL and import it; all or nothing. (GET, so the
+    address is not taken for a framework's page, leads to the import page.)"""
     org = _admin_org(slug)
+    if request.method == "GET":
+        return redirect(url_for("frameworks.import_case", slug=slug) + "#url-h")
     form = ImportCaseUrlForm()
     problems: list[case.ImportProblem] = []
     duplicate = None
