@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, update
 
 from portfolio.accounts.models import Organization, User
 from portfolio.core import audit
@@ -895,58 +895,84 @@ def write_package(
     if package_url:
         framework.case_package_url = package_url
 
+    db.session.flush()
+    # Competencies keep their rows (and so every rubric element and credential alignment that
+    # points at them) when an update names them again. New rows and all links are written in
+    # bulk: a package of 10,000 items is written in a few statements, not 30,000.
     existing = {c.case_identifier: c for c in framework.competencies}
-    by_ident: dict[str, Competency] = {}
-    for item in pkg.items:
-        comp = existing.pop(item.identifier, None)
-        if comp is None:
-            comp = Competency(case_identifier=item.identifier, statement=item.statement)
-            framework.competencies.append(comp)
-        comp.statement, comp.code = item.statement, clean_text(item.code, 255)
-        comp.description, comp.item_type, comp.case_uri = item.notes, item.item_type, item.uri
-        comp.position, comp.case_extra = item.position, item.raw
-        by_ident[item.identifier] = comp
-    if existing:
-        # Rubrics and credentials (and so issued badges) point at competencies by id.
+    wanted = {item.identifier for item in pkg.items}
+    stale = [c for ident, c in existing.items() if ident not in wanted]
+    if stale:
         try:
-            services.refuse_if_in_use({c.id for c in existing.values()}, "competency")
+            services.refuse_if_in_use({c.id for c in stale}, "competency")
         except DomainError:
-            gone = ", ".join(sorted(c.code or c.case_identifier for c in existing.values())[:10])
+            gone = ", ".join(sorted(c.code or c.case_identifier for c in stale)[:10])
             raise DomainError(
                 f"The new package no longer has competencies that a published rubric or a "
                 f"credential uses ({gone}…); nothing was changed. Remove them from those first."
             ) from None
-    if framework.id is not None:
-        db.session.execute(
-            delete(CompetencyAssociation).where(CompetencyAssociation.framework_id == framework.id)
-        )
-        db.session.expire(framework, ["associations"])
-    for comp in by_ident.values():
-        comp.parent_id = None
-    db.session.flush()
-    for stale in existing.values():
-        framework.competencies.remove(stale)
+    ids: dict[str, int] = {}
+    new_rows = []
     for item in pkg.items:
-        by_ident[item.identifier].parent_id = (
-            by_ident[item.parent].id if item.parent is not None else None
-        )
-    rows = []
-    for assoc in pkg.associations:
-        origin, destination = by_ident.get(assoc.origin), by_ident.get(assoc.destination)
-        rows.append(
-            CompetencyAssociation(
-                framework_id=framework.id,
-                association_type=assoc.kind,
-                origin_id=origin.id if origin is not None else None,
-                destination_id=destination.id if destination is not None else None,
-                case_identifier=assoc.identifier,
-                case_data=assoc.data,
+        values = {
+            "statement": item.statement,
+            "code": clean_text(item.code, 255),
+            "description": item.notes,
+            "item_type": item.item_type,
+            "case_uri": item.uri,
+            "position": item.position,
+            "case_extra": item.raw,
+        }
+        comp = existing.get(item.identifier)
+        if comp is None:
+            new_rows.append(
+                {"framework_id": framework.id, "case_identifier": item.identifier, **values}
             )
-        )
-    db.session.add_all(rows)
+        else:
+            for key, value in values.items():
+                setattr(comp, key, value)
+            ids[item.identifier] = comp.id
+    db.session.execute(
+        delete(CompetencyAssociation).where(CompetencyAssociation.framework_id == framework.id)
+    )
     db.session.flush()
+    if new_rows:
+        inserted = db.session.execute(
+            insert(Competency).returning(
+                Competency.id, Competency.case_identifier, sort_by_parameter_order=True
+            ),
+            new_rows,
+        )
+        ids.update({ident: row_id for row_id, ident in inserted})
+    db.session.execute(
+        update(Competency),
+        [
+            {"id": ids[item.identifier], "parent_id": ids[item.parent] if item.parent else None}
+            for item in pkg.items
+        ],
+    )
+    if stale:
+        db.session.execute(delete(Competency).where(Competency.id.in_([c.id for c in stale])))
+    if pkg.associations:
+        db.session.execute(
+            insert(CompetencyAssociation),
+            [
+                {
+                    "framework_id": framework.id,
+                    "association_type": assoc.kind,
+                    "origin_id": ids.get(assoc.origin),
+                    "destination_id": ids.get(assoc.destination),
+                    "case_identifier": assoc.identifier,
+                    "case_data": assoc.data,
+                }
+                for assoc in pkg.associations
+            ],
+        )
+    db.session.expire(framework, ["competencies", "associations"])
+    for comp in existing.values():
+        db.session.expire(comp, ["parent_id", "parent"])
 
-    rubrics = [_write_rubric(actor, org, framework, parsed, by_ident) for parsed in pkg.rubrics]
+    rubrics = [_write_rubric(actor, org, framework, parsed, ids) for parsed in pkg.rubrics]
     db.session.flush()
     audit.record(
         "framework.import",
@@ -970,7 +996,7 @@ def _write_rubric(
     org: Organization,
     framework: Framework,
     parsed: ParsedRubric,
-    by_ident: dict[str, Competency],
+    by_ident: dict[str, int],
 ) -> Rubric:
     rubric = db.session.scalar(
         select(Rubric).where(
@@ -1010,7 +1036,7 @@ def _write_rubric(
             is_required=crit.required,
             weight=crit.weight,
             case_identifier=crit.identifier,
-            competency=by_ident.get(crit.item_identifier) if crit.item_identifier else None,
+            competency_id=by_ident.get(crit.item_identifier) if crit.item_identifier else None,
         )
         for level, (l_id, _, _, descriptor, feedback) in zip(levels, crit.levels, strict=True):
             element.cells.append(

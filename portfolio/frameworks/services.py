@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from portfolio.accounts.models import Organization, Role, User
 from portfolio.accounts.services import require_role
@@ -172,7 +173,9 @@ def _org(org_id: int) -> Organization:
     return org
 
 
-def competency_tree(fw: Framework) -> list[tuple[Competency, int]]:
+def competency_tree(
+    fw: Framework, competencies: list[Competency] | None = None
+) -> list[tuple[Competency, int]]:
     """Every competency of the framework once, in reading order, with its depth (0 = top
     level), placed under its `parent_id`.
 
@@ -180,8 +183,10 @@ def competency_tree(fw: Framework) -> list[tuple[Competency, int]]:
     recursion. A competency not reachable from the top (it cannot happen through the services,
     but a tree is never trusted to be one) is listed at the end at depth 0.
     """
+    if competencies is None:
+        competencies = fw.competencies
     children: dict[int | None, list[Competency]] = {}
-    for c in fw.competencies:
+    for c in competencies:
         children.setdefault(c.parent_id, []).append(c)
     for siblings in children.values():
         siblings.sort(key=lambda c: (c.position, c.id or 0))
@@ -195,7 +200,7 @@ def competency_tree(fw: Framework) -> list[tuple[Competency, int]]:
         seen.add(comp.id)
         out.append((comp, depth))
         stack.extend((c, depth + 1) for c in reversed(children.get(comp.id, [])))
-    out.extend((c, 0) for c in fw.competencies if c.id not in seen)
+    out.extend((c, 0) for c in competencies if c.id not in seen)
     return out
 
 
@@ -214,30 +219,48 @@ def framework_outline(fw: Framework) -> list[OutlineRow]:
     """The tree as a page shows it: each competency under its parent with everything below it,
     and once more under each further parent (CASE items may have several) as a line of its own.
     Linear in the number of competencies and associations."""
-    by_id = {c.id: c for c in fw.competencies}
+    # Only what the outline shows is loaded (not the imported CASE fields of every item).
+    competencies = list(
+        db.session.scalars(
+            select(Competency)
+            .where(Competency.framework_id == fw.id)
+            .options(defer(Competency.case_extra), defer(Competency.description))
+        )
+    )
+    by_id = {c.id: c for c in competencies}
     also: dict[int | None, list[tuple[int, Competency]]] = {}
-    doc_ids = {fw.case_identifier}
-    for a in fw.associations:
-        if a.association_type != "isChildOf" or a.origin_id is None:
+    is_child_of = (
+        CompetencyAssociation.framework_id == fw.id,
+        CompetencyAssociation.association_type == "isChildOf",
+    )
+    under_items = db.session.execute(
+        select(CompetencyAssociation.origin_id, CompetencyAssociation.destination_id).where(
+            *is_child_of, CompetencyAssociation.destination_id.is_not(None)
+        )
+    )
+    under_others = db.session.execute(
+        select(CompetencyAssociation.origin_id, CompetencyAssociation.case_data).where(
+            *is_child_of, CompetencyAssociation.destination_id.is_(None)
+        )
+    )
+    links: list[tuple[int | None, int | None, int]] = [(o, d, 0) for o, d in under_items]
+    for origin_id, data in under_others:
+        dest = data.get("destinationNodeURI") or {}
+        if dest.get("identifier") == fw.case_identifier:  # else a parent outside the package
+            seq = data.get("sequenceNumber")
+            links.append((origin_id, None, seq if isinstance(seq, int) else 0))
+    for origin_id, parent_id, seq in links:
+        child = by_id.get(origin_id or -1)
+        if child is None or parent_id == child.parent_id:
             continue
-        child = by_id.get(a.origin_id)
-        if child is None:
-            continue
-        parent_id = a.destination_id
-        if parent_id is None and a.destination_ref.get("identifier") not in doc_ids:
-            continue  # a parent outside the package: shown on the competency's page
-        if parent_id == child.parent_id:
-            continue
-        also.setdefault(parent_id, []).append((a.sequence_number or 0, child))
+        also.setdefault(parent_id, []).append((seq, child))
     rows: list[OutlineRow] = []
-    tree = competency_tree(fw)
-    depth_of = {c.id: d for c, d in tree}
-    for comp, depth in tree:
+    for comp, depth in competency_tree(fw, competencies):
         rows.append(OutlineRow(comp, depth))
         for _, child in sorted(also.get(comp.id, []), key=lambda t: (t[0], t[1].id)):
-            rows.append(OutlineRow(child, depth_of[comp.id] + 1, True, child.parent))
+            rows.append(OutlineRow(child, depth + 1, True, by_id.get(child.parent_id or -1)))
     for _, child in sorted(also.get(None, []), key=lambda t: (t[0], t[1].id)):
-        rows.append(OutlineRow(child, 0, True, child.parent))
+        rows.append(OutlineRow(child, 0, True, by_id.get(child.parent_id or -1)))
     return rows
 
 
