@@ -1,9 +1,11 @@
+# Random test data and a throwaway secret of a throwaway database:
+# ruff: noqa: S311, S106
 """Frameworks at 10,000 competencies: CASE import (time, peak memory), the framework page and
 the competency search (p95), in this process against an SQLite file (or --database-url).
 
     .venv/bin/python bench/frameworks.py [--items 10000] [--requests 40] [--database-url URL]
 
-The package: 10 domains × 10 areas × 99 competencies (10,110 items), an isChildOf per item,
+The package: 10 domains, 10 areas each, 99 competencies each (10,110 items), an isChildOf per item,
 every 10th competency also under a second area, and one isRelatedTo per 2 competencies (to an
 item outside the package for every 4th): about 16,000 associations.
 """
@@ -200,7 +202,8 @@ def main() -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         print(
-            f"import peak Python memory: {peak / 2**20:.0f} MiB (package {len(raw) / 2**20:.1f} MiB)"
+            f"import peak Python memory: {peak / 2**20:.0f} MiB "
+            f"(package {len(raw) / 2**20:.1f} MiB)"
         )
         db.session.remove()
         org = db.session.get(Organization, ids[1])
@@ -244,7 +247,8 @@ def main() -> None:
             assert resp.status_code == 200, (label, resp.status_code)
             size = len(resp.data)
         print(
-            f"{label}: p95 {p95(timings) * 1000:.0f} ms, median {statistics.median(timings) * 1000:.0f} ms, {size / 1024:.0f} KiB"
+            f"{label}: p95 {p95(timings) * 1000:.0f} ms, "
+            f"median {statistics.median(timings) * 1000:.0f} ms, {size / 1024:.0f} KiB"
         )
 
     measure("framework page (admin)", lambda: client.get(f"/o/bench/frameworks/{fw_id}"))

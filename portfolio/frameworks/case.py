@@ -609,7 +609,8 @@ def _parse_rubric(
     # Our settings: in the CFDocument's extensions (what we export), or, from exports made
     # before, in an `extensions` object of the CFRubric itself.
     ext: dict[str, Any] = dict(rub[EXT]) if isinstance(rub.get(EXT), dict) else {}
-    mine = rubric_ext.get(ident) if isinstance(rubric_ext.get(ident), dict) else {}
+    found = rubric_ext.get(ident)
+    mine: dict[str, Any] = found if isinstance(found, dict) else {}
     for key in ("passLevelPosition", "minTotalPoints"):
         if key in mine:
             ext[f"portfolio:{key}"] = mine[key]
@@ -632,7 +633,8 @@ def _parse_rubric(
             required=True,
             max_length=MAX_IDENTIFIER,
         )
-        c_mine = criteria_ext.get(c_id) if isinstance(criteria_ext.get(c_id), dict) else {}
+        c_found = criteria_ext.get(c_id)
+        c_mine: dict[str, Any] = c_found if isinstance(c_found, dict) else {}
         if isinstance(c_mine.get("identifier"), str) and c_mine["identifier"]:
             c_id = c_mine["identifier"]
         c_where = f"CFRubricCriterion {c_id}" if c_id else f"{where} CFRubricCriteria[{c_index}]"
@@ -1091,9 +1093,13 @@ def _link(ref: Any) -> dict[str, str] | None:
     if not isinstance(ref, dict) or not isinstance(ref.get("identifier"), str):
         return None
     ident = ref["identifier"]
-    uri = ref.get("uri") if isinstance(ref.get("uri"), str) and ref.get("uri") else None
-    title = ref.get("title") if isinstance(ref.get("title"), str) else ""
-    return {"title": title, "identifier": as_uuid(ident), "uri": uri or default_uri(ident)}
+    uri = ref.get("uri")
+    title = ref.get("title")
+    return {
+        "title": title if isinstance(title, str) else "",
+        "identifier": as_uuid(ident),
+        "uri": uri if isinstance(uri, str) and uri else default_uri(ident),
+    }
 
 
 def _node(ref: dict[str, str], comp: Competency | None) -> dict[str, str]:

@@ -225,9 +225,9 @@ def parse_framework_csv(raw: bytes, filename: str, *, title: str) -> case.CasePa
                     assoc["sequenceNumber"] = seq
                 associations.append(assoc)
     for assoc in associations:
-        target = by_ident.get(assoc["destinationNodeURI"]["identifier"])
-        if target is not None:
-            assoc["destinationNodeURI"]["title"] = target["fullStatement"][:100]
+        named = by_ident.get(assoc["destinationNodeURI"]["identifier"])
+        if named is not None:
+            assoc["destinationNodeURI"]["title"] = named["fullStatement"][:100]
     if problems:
         raise ImportFailed(problems)
     data = {
@@ -244,12 +244,11 @@ def parse_framework_csv(raw: bytes, filename: str, *, title: str) -> case.CasePa
         return case.parse_case_data(data, filename)
     except ImportFailed as exc:
         # Name the line: problems of the package name the items by identifier.
-        lines = {i: ln for i, ln in ids.items()}
         located = []
         for p in exc.problems:
-            line = next((ln for i, ln in lines.items() if i in p.where or i in p.reason), None)
+            at = next((ln for i, ln in ids.items() if i in p.where or i in p.reason), None)
             located.append(
-                ImportProblem(filename, f"line {line}" if line else p.where, p.field, p.reason)
+                ImportProblem(filename, f"line {at}" if at else p.where, p.field, p.reason)
             )
         raise ImportFailed(located) from None
 
