@@ -5,8 +5,8 @@ the competency search (p95), in this process against an SQLite file (or --databa
 
     .venv/bin/python bench/frameworks.py [--items 10000] [--requests 40] [--database-url URL]
 
-The package: 10 domains, 10 areas each, 99 competencies each (10,110 items), an isChildOf per item,
-every 10th competency also under a second area, and one isRelatedTo per 2 competencies (to an
+The package: 10 domains, 10 areas each, 99 competencies each (10,010 items), an isChildOf per
+item, every 10th competency also under a second area, and one isRelatedTo per 2 competencies (to an
 item outside the package for every 4th): about 16,000 associations.
 """
 
@@ -86,7 +86,7 @@ def build_package(target: int) -> dict[str, Any]:
             }
         )
 
-    per_area = max(1, (target - 110) // 100)
+    per_area = max(1, -(-(target - 110) // 100))
     areas = []
     for d in range(10):
         dom = uid("d", d)
