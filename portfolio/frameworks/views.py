@@ -346,7 +346,8 @@ def update_from_source(slug: str, fid: str) -> Response | str:
     org = _admin_org(slug)
     fw = services.get_framework(org, fid)
     back = redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
-    url = fw.case_package_url or fw.source_url
+    # Only a package URL the framework was fetched from: officialSourceURL is a web page.
+    url = fw.case_package_url
     if not url:
         flash(
             "This framework was not fetched from a URL, so there is no source to update from.",
