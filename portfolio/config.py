@@ -72,6 +72,10 @@ class Config:
     #: accept any host unless set.
     trusted_hosts: tuple[str, ...] = ()
 
+    #: CASE_FETCH_ALLOW_PRIVATE: let "import CASE by URL" reach private and loopback addresses
+    #: (a local CASE server in development and tests). Refused in production.
+    case_fetch_allow_private: bool = False
+
     #: STORAGE_BACKEND: local | s3.
     storage_backend: str = "local"
     #: LOCAL_STORAGE_PATH: root folder of the local object store.
@@ -160,6 +164,7 @@ class Config:
             trusted_hosts=tuple(
                 h.strip().lower() for h in env.get("TRUSTED_HOSTS", "").split(",") if h.strip()
             ),
+            case_fetch_allow_private=_bool(env.get("CASE_FETCH_ALLOW_PRIVATE")),
             storage_backend=env.get("STORAGE_BACKEND", "local"),
             local_storage_path=env.get("LOCAL_STORAGE_PATH", ""),
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
@@ -239,6 +244,12 @@ class Config:
                     "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
                 )
             cfg = replace(cfg, session_cookie_secure=True)
+            # The server would fetch URLs an admin types: it must not become a way into the
+            # private network it runs in (metadata services, databases, admin consoles).
+            if cfg.case_fetch_allow_private:
+                raise ConfigError(
+                    f"CASE_FETCH_ALLOW_PRIVATE cannot be set when APP_ENV={cfg.env!r}."
+                )
             if not cfg.trusted_hosts:
                 # Only the public host: a forged Host header cannot reach any page.
                 cfg = replace(cfg, trusted_hosts=(urlsplit(cfg.public_base_url).netloc.lower(),))

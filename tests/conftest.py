@@ -225,6 +225,33 @@ def query_counter(app: Flask) -> QueryCounter:
     return QueryCounter()
 
 
+@pytest.fixture(autouse=True)
+def case_exports_are_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """Every CASE package and CFItem the suite exports (through views, CSV export or directly)
+    is checked against the CASE 1.0 schema as it is made."""
+    from portfolio.frameworks import case
+    from tests.case_schema import assert_valid
+
+    made: list[dict[str, Any]] = []
+    package, item = case.export_case_package, case.export_item
+
+    def checked_package(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        result = package(*args, **kwargs)
+        assert_valid(result)
+        made.append(result)
+        return result
+
+    def checked_item(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        result = item(*args, **kwargs)
+        assert_valid(result, kind="item")
+        made.append(result)
+        return result
+
+    monkeypatch.setattr(case, "export_case_package", checked_package)
+    monkeypatch.setattr(case, "export_item", checked_item)
+    yield made
+
+
 # -- a client that fills in CSRF tokens like a browser does ------------------------------------
 class Client(FlaskClient):
     """Runs every request in a fresh context, like a separate browser talking to a server: the

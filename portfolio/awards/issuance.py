@@ -51,6 +51,7 @@ from portfolio.core.urls import public_url
 from portfolio.credentials.models import Credential
 from portfolio.evidence.validation import inline_kind as inline_kind  # used by the pages
 from portfolio.extensions import db
+from portfolio.frameworks import services as fw_services
 from portfolio.frameworks.models import RubricVersion
 from portfolio.storage import get_storage
 from portfolio.submissions.models import Review, Submission, SubmissionState
@@ -219,7 +220,11 @@ def achievement_info(cred: Credential, version: RubricVersion | None) -> Achieve
     alignments = tuple(
         AlignmentInfo(
             target_name=a.name or cred.name,
-            target_url=(a.target_url or public_url("verify.badge_class", cid=cred.public_id)),
+            target_url=(
+                a.target_url
+                or (fw_services.competency_url(a.competency) if a.competency else "")
+                or public_url("verify.badge_class", cid=cred.public_id)
+            ),
             target_description=(a.competency.description if a.competency else a.target_description)
             or None,
             target_framework=a.framework_name or None,

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from portfolio.credentials.images import MAX_IMAGE_BYTES
 from portfolio.credentials.services import ExternalAlignment
@@ -62,8 +63,20 @@ class CredentialForm(FlaskForm):
         validators=[Optional(), NumberRange(1, 100)],
         description="Leave empty for no limit.",
     )
+    #: Checkboxes of the chosen competencies and of the last search's results (the choices are
+    #: set per request: never every competency of the organization).
     competencies = SelectMultipleField(
-        "Aligned competencies", choices=[], coerce=str, validate_choice=True
+        "Aligned competencies",
+        choices=[],
+        coerce=str,
+        validate_choice=True,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    competency_query = StringField(
+        "Find competencies by code or words",
+        validators=[Optional(), Length(max=200)],
+        description="Press “Find”, tick the ones to align to, then save.",
     )
     external_alignments = TextAreaField(
         "External alignments",

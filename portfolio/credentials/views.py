@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -21,16 +21,27 @@ from portfolio.storage import get_storage
 bp = Blueprint("credentials", __name__)
 
 
-def _prepare(form: CredentialForm, org: Organization) -> None:
+def _prepare(form: CredentialForm, org: Organization, cred: Credential | None = None) -> None:
     form.rubric_version.choices = [("", "None yet")] + [
         (str(v.id), f"{v.rubric.title} (version {v.number})")
         for v in fw_services.published_versions(org)
     ]
+    # The competency picker offers what is chosen and what the search found, not everything.
+    if form.is_submitted():
+        ids = [int(c) for c in form.competencies.data or [] if str(c).isdigit()]
+    else:
+        ids = [a.competency_id for a in cred.alignments if a.competency_id] if cred else []
+    chosen = fw_services.competencies_by_ids(org, ids)
+    found = fw_services.search_competencies(org, form.competency_query.data or "")
+    choices = [chosen[i] for i in ids if i in chosen]
+    choices += [c for c in found if c.id not in chosen]
     form.competencies.choices = [
-        (str(c.id), f"{fw.title}: {c.label[:90]}")
-        for fw in fw_services.list_frameworks(org)
-        for c, _ in fw_services.competency_tree(fw)
+        (str(c.id), f"{c.framework.title}: {c.label[:90]}") for c in choices
     ]
+
+
+def _is_search() -> bool:
+    return request.form.get("action") == "find_competencies"
 
 
 def _input(form: CredentialForm) -> services.CredentialInput:
@@ -76,7 +87,9 @@ def create_credential(slug: str) -> Response | str:
     org = admin_org(current_user, slug)
     form = CredentialForm()
     _prepare(form, org)
-    if form.validate_on_submit() and (cred := _save(form, org, None)) is not None:
+    if _is_search():
+        form.validate_on_submit()
+    elif form.validate_on_submit() and (cred := _save(form, org, None)) is not None:
         flash("Credential saved as a draft.", "success")
         return redirect(url_for("credentials.show_credential", slug=slug, cid=cred.public_id))
     return render_template("credentials/form.html", org=org, form=form, credential=None)
@@ -104,7 +117,7 @@ def edit_credential(slug: str, cid: str) -> Response | str:
     org = admin_org(current_user, slug)
     cred = services.get_credential(org, cid)
     form = CredentialForm(obj=cred)
-    _prepare(form, org)
+    _prepare(form, org, cred)
     if not form.is_submitted():
         form.tags.data = ", ".join(cred.tag_names)
         form.rubric_version.data = str(cred.rubric_version_id or "")
@@ -116,7 +129,9 @@ def edit_credential(slug: str, cid: str) -> Response | str:
             for a in cred.alignments
             if a.competency_id is None
         )
-    if form.validate_on_submit() and _save(form, org, cred) is not None:
+    if _is_search():
+        form.validate_on_submit()
+    elif form.validate_on_submit() and _save(form, org, cred) is not None:
         flash("Credential saved.", "success")
         return redirect(url_for("credentials.show_credential", slug=slug, cid=cid))
     return render_template("credentials/form.html", org=org, form=form, credential=cred)

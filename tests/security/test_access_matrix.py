@@ -96,6 +96,8 @@ DECLARATIONS: dict[str, Decl] = {
     # Served only when the public base URL is https (the tests run on http://localhost).
     "verify.issuer_did": d(_roles(404, anonymous=404), oid="oid"),
     "verify.revocations": d(PUBLIC, oid="oid"),
+    "frameworks.public_framework": d(PUBLIC, fid="fid"),
+    "frameworks.public_competency": d(PUBLIC, fid="fid", cid="comp"),
     "verify.badge_class": d(PUBLIC, cid="cred"),
     "verify.badge_class_image": d(PUBLIC, cid="cred"),
     "verify.rubric": d(PUBLIC, vid="vid"),
@@ -174,6 +176,11 @@ DECLARATIONS: dict[str, Decl] = {
     "frameworks.list_frameworks": d(ADMIN, **ORG),
     "frameworks.create_framework": d(ADMIN, **ORG),
     "frameworks.import_case": d(ADMIN, **ORG),
+    "frameworks.import_case_url": d(ADMIN, **ORG),
+    "frameworks.import_framework_csv": d(ADMIN, **ORG),
+    "frameworks.export_framework_csv": d(ADMIN, slug="slug", fid="fid"),
+    # Made here, not fetched: there is no source, so the admin is sent back with a message.
+    "frameworks.update_from_source": d(ADMIN, slug="slug", fid="fid"),
     "frameworks.show_framework": d(ADMIN, slug="slug", fid="fid"),
     "frameworks.edit_framework": d(ADMIN, slug="slug", fid="fid"),
     "frameworks.export_case": d(ADMIN, slug="slug", fid="fid"),
