@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, event, text
 from werkzeug.serving import make_server
 
@@ -30,6 +32,13 @@ from portfolio.accounts import services as account_services
 from portfolio.accounts.models import Organization, Role, User
 from portfolio.config import Config
 from portfolio.extensions import db
+
+#: Property tests are judged on what they find, never on how fast the machine generates inputs:
+#: a loaded 2-core CI machine must not fail them for speed.
+hypothesis_settings.register_profile(
+    "portfolio", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("portfolio")
 
 PASSWORD = "correct horse battery"
 DB_KIND = os.environ.get("TEST_DATABASE", "sqlite")
