@@ -108,6 +108,7 @@ def _register_models() -> None:
     import portfolio.badges.awards
     import portfolio.badges.models
     import portfolio.badges.pathways
+    import portfolio.badges.status_lists
     import portfolio.core.audit
     import portfolio.evidence.models
     import portfolio.frameworks.models

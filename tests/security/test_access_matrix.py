@@ -93,6 +93,10 @@ DECLARATIONS: dict[str, Decl] = {
     "badges.credential_image": d(PUBLIC, slug="slug", cid="cred"),
     "verify.issuer": d(PUBLIC, oid="oid"),
     "verify.issuer_keys": d(PUBLIC, oid="oid"),
+    # No such key / list / competency in the fixture data: 404 for everyone, never a login.
+    "verify.issuer_key": d(_roles(404, anonymous=404), oid="oid", literal={"multibase": "z6Mk"}),
+    "verify.status_list": d(_roles(404, anonymous=404), oid="oid", literal={"lid": "x" * 22}),
+    "verify.competency": d(_roles(404, anonymous=404), literal={"kid": "x" * 22}),
     # Served only when the public base URL is https (the tests run on http://localhost).
     "verify.issuer_did": d(_roles(404, anonymous=404), oid="oid"),
     "verify.revocations": d(PUBLIC, oid="oid"),

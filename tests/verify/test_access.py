@@ -10,6 +10,9 @@ from tests.conftest import Client
 PUBLIC = {
     "verify.issuer",
     "verify.issuer_keys",
+    "verify.issuer_key",
+    "verify.status_list",
+    "verify.competency",
     "verify.issuer_did",
     "verify.revocations",
     "verify.badge_class",
