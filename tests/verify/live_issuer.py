@@ -123,12 +123,8 @@ def node_modules_ready() -> bool:
     return (ROOT / "node_modules" / "@digitalcredentials" / "verifier-core").is_dir()
 
 
-def run_live_verifiers(
-    issuer: LiveIssuer, credential: dict[str, Any], tmp_path: Path
-) -> dict[str, Any]:
-    """Run DCC's verifier-core and Digital Bazaar's vc on `credential` (see verify_live.mjs)."""
-    path = tmp_path / "credential.json"
-    path.write_text(json.dumps(credential), encoding="utf-8")
+def run_node(issuer: LiveIssuer, script: str, *args: str) -> dict[str, Any]:
+    """Run a harness script of tests/verify/node against `issuer`; its report."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HTTP", "NODE_"))}
     env.pop("https_proxy", None)
     env.pop("http_proxy", None)
@@ -137,7 +133,7 @@ def run_live_verifiers(
     node = shutil.which("node")
     assert node, "node is needed for the verifier harness"
     result = subprocess.run(
-        [node, str(HARNESS), str(path)],
+        [node, str(HARNESS.parent / script), *args],
         cwd=HARNESS.parent,
         env=env,
         capture_output=True,
@@ -147,5 +143,13 @@ def run_live_verifiers(
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(x for x in result.stdout.splitlines() if x.startswith("@@REPORT@@"))
     report: dict[str, Any] = json.loads(line[len("@@REPORT@@") :])
-    report["log"] = result.stdout[-2000:]
     return report
+
+
+def run_live_verifiers(
+    issuer: LiveIssuer, credential: dict[str, Any], tmp_path: Path
+) -> dict[str, Any]:
+    """Run DCC's verifier-core and Digital Bazaar's vc on `credential` (see verify_live.mjs)."""
+    path = tmp_path / "credential.json"
+    path.write_text(json.dumps(credential), encoding="utf-8")
+    return run_node(issuer, HARNESS.name, str(path))

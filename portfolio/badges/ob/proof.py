@@ -130,6 +130,16 @@ def _hash_data(
     return config_hash + document_hash
 
 
+def hash_data(
+    document: Mapping[str, Any],
+    proof_config: Mapping[str, Any],
+    loader: DocumentLoader | None = None,
+) -> bytes:
+    """The eddsa-rdfc-2022 hashData of `document` under `proof_config` (any proof purpose,
+    e.g. a presentation's `authentication` proof with its challenge and domain)."""
+    return _hash_data(document, proof_config, loader)
+
+
 def sign_credential(
     credential: Mapping[str, Any],
     private_key: Ed25519PrivateKey,

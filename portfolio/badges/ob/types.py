@@ -109,6 +109,8 @@ class EvidenceEntry:
     genre: str | None = None
     #: Lower-case hex SHA-256 of the bytes at `url` (the file as assessed), for a file.
     sha256: str | None = None
+    #: The frozen file itself (OB 3.0 only; OB 2.0 assertions list the evidence pages).
+    is_file: bool = False
 
 
 @dataclass(frozen=True)
