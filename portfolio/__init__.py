@@ -117,6 +117,7 @@ def _register_models() -> None:
     """Import every model module so metadata (and migrations) see all tables."""
     import portfolio.accounts.models
     import portfolio.awards.models
+    import portfolio.awards.status_lists
     import portfolio.core.audit
     import portfolio.core.jobs
     import portfolio.credentials.models

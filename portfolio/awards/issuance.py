@@ -30,8 +30,9 @@ from sqlalchemy.orm import selectinload
 
 from portfolio.accounts.models import Organization, Role, User
 from portfolio.accounts.services import require_role
+from portfolio.awards import status_lists
 from portfolio.awards.models import Award, AwardEvidence, IssuerKey
-from portfolio.awards.ob import bake, keys, ob2, ob3, proof
+from portfolio.awards.ob import bake, keys, ob2, ob3, proof, status_list
 from portfolio.awards.ob.types import (
     AchievementInfo,
     AlignmentInfo,
@@ -48,11 +49,11 @@ from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, NotFound
 from portfolio.core.ids import PUBLIC_ID_RE, is_public_id, new_public_id
 from portfolio.core.urls import public_url
-from portfolio.credentials.models import Credential
+from portfolio.credentials.models import Credential, CredentialAlignment
 from portfolio.evidence.validation import inline_kind as inline_kind  # used by the pages
 from portfolio.extensions import db
 from portfolio.frameworks import services as fw_services
-from portfolio.frameworks.models import RubricVersion
+from portfolio.frameworks.models import Competency, RubricVersion
 from portfolio.storage import get_storage
 from portfolio.submissions.models import Review, Submission, SubmissionState
 
@@ -126,6 +127,11 @@ def _private_key(key: IssuerKey) -> Ed25519PrivateKey:
     return keys.decrypt_private_key(key.private_key_encrypted, _secret())
 
 
+def signing_private_key(org: Organization) -> Ed25519PrivateKey:
+    """The organization's active private key (decrypted for one signature)."""
+    return _private_key(get_or_create_signing_key(org))
+
+
 def published_keys(org: Organization) -> list[Ed25519PublicKey]:
     """Every key of the organization, retired ones too (old credentials must still verify)."""
     rows = db.session.scalars(
@@ -135,9 +141,34 @@ def published_keys(org: Organization) -> list[Ed25519PublicKey]:
 
 
 def controller_document(org: Organization) -> dict[str, Any]:
-    """The Multikey controller document served at the issuer's keys URL."""
+    """The Multikey controller document served at the issuer's keys URL: each key under its
+    own URL (`key_document`) and under the older fragment id."""
     return keys.controller_document(
-        public_url("verify.issuer_keys", oid=org.public_id), published_keys(org)
+        public_url("verify.issuer_keys", oid=org.public_id), published_keys(org), own_urls=True
+    )
+
+
+def verification_method(org: Organization, key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
+    """The `verificationMethod` that new proofs name: the DID URL `<did>#<key>` over https,
+    otherwise the key's own URL under the controller document (a Multikey document)."""
+    if _is_https():
+        return keys.verification_method_id(controller_id(org), key)
+    return keys.key_url(public_url("verify.issuer_keys", oid=org.public_id), key)
+
+
+def key_document(org: Organization, multibase: str) -> dict[str, Any]:
+    """The Multikey document of one key of `org` (retired keys too), or `NotFound`."""
+    row = db.session.scalar(
+        select(IssuerKey).where(
+            IssuerKey.organization_id == org.id, IssuerKey.public_key_multibase == multibase
+        )
+    )
+    if row is None:
+        raise NotFound("No such key.")
+    controller = public_url("verify.issuer_keys", oid=org.public_id)
+    public = keys.public_key_from_multibase(row.public_key_multibase)
+    return keys.multikey(
+        controller, public, with_context=True, method_id=keys.key_url(controller, public)
     )
 
 
@@ -185,6 +216,67 @@ def rubric_ids(
     return url if level_position is None else f"{url}-level-{level_position}"
 
 
+def competency_url(comp: Competency) -> str:
+    """The official description of a competency: its CASE item URI when it came from CASE,
+    otherwise its public page in its framework."""
+    return fw_services.competency_url(comp)
+
+
+def competency_alignment(comp: Competency) -> AlignmentInfo:
+    """An OB alignment to one of our competencies (a CASE CFItem)."""
+    return AlignmentInfo(
+        target_name=comp.statement,
+        target_url=competency_url(comp),
+        target_description=comp.description or None,
+        target_framework=comp.framework.title or None,
+        target_code=comp.code or None,
+        target_type="CFItem",
+    )
+
+
+def public_competency(public_id: str) -> Competency:
+    """A competency the public may see: one that a published (or awarded) credential aligns to
+    or that an element of a published rubric version assesses; otherwise `NotFound`."""
+    from portfolio.frameworks.models import RubricElement as ElementRow
+
+    comp = db.session.scalar(select(Competency).where(Competency.public_id == public_id))
+    if comp is None:
+        raise NotFound("No such competency.")
+    credentials = db.session.scalars(
+        select(Credential)
+        .join(CredentialAlignment, CredentialAlignment.credential_id == Credential.id)
+        .where(CredentialAlignment.competency_id == comp.id)
+    )
+    if any(c.is_published or credential_has_awards(c) for c in credentials):
+        return comp
+    in_published_rubric = db.session.scalar(
+        select(ElementRow.id)
+        .join(RubricVersion, RubricVersion.id == ElementRow.version_id)
+        .where(ElementRow.competency_id == comp.id, RubricVersion.published_at.is_not(None))
+        .limit(1)
+    )
+    if in_published_rubric is None:
+        raise NotFound("No such competency.")
+    return comp
+
+
+def alignment_info(a: CredentialAlignment) -> AlignmentInfo | None:
+    """The alignment of a credential: to a competency (its official URL), or to an external
+    target with its own URL (one without a URL has nothing to point at and is left out)."""
+    if a.competency is not None:
+        return competency_alignment(a.competency)
+    url = (a.target_url or "").strip()
+    if not url:
+        return None
+    return AlignmentInfo(
+        target_name=a.target_name or url,
+        target_url=url,
+        target_description=a.target_description or None,
+        target_framework=a.target_framework or None,
+        target_code=a.target_code or None,
+    )
+
+
 def achievement_info(cred: Credential, version: RubricVersion | None) -> AchievementInfo:
     """The credential as a BadgeClass / Achievement, with the rubric of `version`."""
     elements: list[RubricElement] = []
@@ -194,6 +286,9 @@ def achievement_info(cred: Credential, version: RubricVersion | None) -> Achieve
             levels = []
             for level in version.levels:
                 cell = version.cell(element, level)
+                element_alignments = (
+                    (competency_alignment(element.competency),) if element.competency else ()
+                )
                 levels.append(
                     RubricLevel(
                         id=rubric_ids(version, element.public_id, level.position),
@@ -201,6 +296,7 @@ def achievement_info(cred: Credential, version: RubricVersion | None) -> Achieve
                         description=(cell.descriptor if cell and cell.descriptor else None),
                         level=_level_word(level.position, version.pass_level_position),
                         points=float(level.points),
+                        alignments=element_alignments,
                     )
                 )
             required = (
@@ -215,23 +311,13 @@ def achievement_info(cred: Credential, version: RubricVersion | None) -> Achieve
                     levels=tuple(levels),
                     description=element.description or None,
                     required_level=required,
+                    alignments=(
+                        (competency_alignment(element.competency),) if element.competency else ()
+                    ),
                 )
             )
     alignments = tuple(
-        AlignmentInfo(
-            target_name=a.name or cred.name,
-            target_url=(
-                a.target_url
-                or (fw_services.competency_url(a.competency) if a.competency else "")
-                or public_url("verify.badge_class", cid=cred.public_id)
-            ),
-            target_description=(a.competency.description if a.competency else a.target_description)
-            or None,
-            target_framework=a.framework_name or None,
-            target_code=a.code or None,
-            target_type="CFItem" if a.competency and a.competency.case_identifier else None,
-        )
-        for a in cred.alignments
+        info for info in (alignment_info(a) for a in cred.alignments) if info is not None
     )
     return AchievementInfo(
         id=badge_class_url(cred),
@@ -245,6 +331,7 @@ def achievement_info(cred: Credential, version: RubricVersion | None) -> Achieve
         alignments=alignments,
         elements=tuple(elements),
         achievement_type="MicroCredential",
+        version=f"{version.rubric.title}, version {version.number}" if version else None,
     )
 
 
@@ -279,6 +366,35 @@ def add_months(moment: datetime, months: int) -> datetime:
 
 def _evidence_url(award: Award, item: AwardEvidence) -> str:
     return public_url("verify.evidence", aid=award.public_id, eid=item.public_id)
+
+
+def _evidence_entries(award: Award, item: AwardEvidence) -> tuple[EvidenceEntry, ...]:
+    """The credential's evidence entries for one item: for a file, the frozen file's URL with
+    the digest of exactly those bytes; then the evidence page (no digest: it is HTML about the
+    evidence). Both answer nothing once the earner withholds the item.
+
+    Signed documents cannot be changed later, so they hold no words of the worker (titles, file
+    names, notes): those stay on the evidence page, which hiding or deleting the account
+    withdraws. The element and the digest say what was assessed.
+    """
+    element = item.element_title
+    page = EvidenceEntry(
+        url=_evidence_url(award, item),
+        name=f"Evidence for “{element}”",
+        genre=item.genre,
+        description=f"Supports “{element}”.",
+    )
+    if not item.sha256:
+        return (page,)
+    file = EvidenceEntry(
+        url=public_url("verify.evidence_file", aid=award.public_id, eid=item.public_id),
+        name=f"Evidence file for “{element}”",
+        genre=item.genre,
+        description=f"The file assessed for “{element}”, as frozen at submission.",
+        sha256=item.sha256,
+        is_file=True,
+    )
+    return (file, page)
 
 
 def _dump(document: Mapping[str, Any]) -> str:
@@ -382,19 +498,7 @@ def _render_documents(
         )
         for s in review.scores
     )
-    evidence = tuple(
-        EvidenceEntry(
-            url=_evidence_url(award, item),
-            # Signed documents cannot be changed later, so they hold no words of the worker
-            # (titles, file names, notes): those stay on the evidence page, which hiding or
-            # deleting the account withdraws. The element and the hash say what was assessed.
-            name=f"Evidence for “{item.element_title}”",
-            genre=item.genre,
-            description=f"Supports “{item.element_title}”.",
-            sha256=item.sha256,
-        )
-        for item in award.evidence
-    )
+    evidence = tuple(entry for item in award.evidence for entry in _evidence_entries(award, item))
     sign_award_documents(award, org, achievement, evidence, results, signing_key, email)
 
 
@@ -411,6 +515,9 @@ def sign_award_documents(
     (with their hashes) on the award."""
     issuer = issuer_info(org)
     badge_url = public_url("verify.badge", aid=award.public_id)
+    entry = status_lists.allocate_entry(award, org)
+    if entry.status_list.credential is None:
+        sign_status_list(entry.status_list)
     info = AwardInfo(
         id=badge_url,
         recipient_email=email,
@@ -419,7 +526,9 @@ def sign_award_documents(
         expires=award.expires_at,
         evidence=evidence,
         results=results,
-        status_list_url=public_url("verify.revocations", oid=org.public_id),
+        credential_status=status_list.status_entry(
+            status_list_url(entry.status_list), entry.bit_index
+        ),
     )
     assertion = ob2.assertion(info, achievement)
     credential = ob3.credential(info, achievement, issuer)
@@ -427,13 +536,45 @@ def sign_award_documents(
     signed = proof.sign_credential(
         credential,
         private,
-        keys.verification_method_id(issuer.ob3_id, private),
+        verification_method(org, private),
         created=award.issued_at,
     )
     award.ob2_assertion = _dump(assertion)
     award.ob3_credential = _dump(signed)
     award.ob2_sha256 = _sha(award.ob2_assertion)
     award.ob3_sha256 = _sha(award.ob3_credential)
+
+
+def status_list_url(lst: status_lists.StatusList) -> str:
+    """The public URL of a status list credential (also its id)."""
+    return public_url("verify.status_list", oid=lst.organization.public_id, lid=lst.public_id)
+
+
+def sign_status_list(lst: status_lists.StatusList) -> None:
+    """(Re)build and sign the `BitstringStatusListCredential` of `lst` from the revoked awards
+    it covers, with the issuer's active key, and store it as served."""
+    org = lst.organization
+    private = _private_key(get_or_create_signing_key(org))
+    now = utcnow().replace(microsecond=0)
+    url = status_list_url(lst)
+    encoded = status_list.encode_list(status_lists.revoked_indexes(lst), lst.size)
+    unsigned = status_list.status_list_credential(
+        url, controller_id(org), encoded, now, lst.purpose
+    )
+    signed = proof.sign_credential(
+        unsigned, private, verification_method(org, private), created=now
+    )
+    lst.credential = _dump(signed)
+    lst.sha256 = _sha(lst.credential)
+    lst.signed_at = now
+
+
+def status_list_document(org: Organization, public_id: str) -> tuple[str, str]:
+    """The signed status list credential of `org` by public id, and its hash (the ETag)."""
+    lst = status_lists.get_list(org, public_id) if is_public_id(public_id) else None
+    if lst is None or lst.credential is None or lst.sha256 is None:
+        raise NotFound("No such status list.")
+    return lst.credential, lst.sha256
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -557,6 +698,10 @@ def revoke_award(admin: User, award: Award, reason: str) -> None:
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("This badge has already been revoked.")
     db.session.expire(award)
+    entry = status_lists.entry_of(award)
+    if entry is not None:
+        # Regenerated at once (there is no job queue yet): verifiers see it on their next fetch.
+        sign_status_list(entry.status_list)
     audit.record(
         "award.revoke",
         actor_id=admin.id,
@@ -827,6 +972,18 @@ def _award_for_url(url: str) -> Award | None:
     return db.session.scalar(select(Award).where(Award.public_id == segments[1]))
 
 
+def _is_wallet_copy(document: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
+    """Whether `document` is `stored` with only `credentialSubject.id` (a DID) added and its
+    own proof: what "Add to wallet" hands out."""
+    subject = document.get("credentialSubject")
+    if not isinstance(subject, Mapping) or not str(subject.get("id", "")).startswith("did:"):
+        return False
+    rest = {k: v for k, v in subject.items() if k != "id"}
+    mine = {k: v for k, v in document.items() if k not in ("proof", "credentialSubject")}
+    theirs = {k: v for k, v in stored.items() if k not in ("proof", "credentialSubject")}
+    return mine == theirs and rest == stored.get("credentialSubject")
+
+
 def _verify_ob3(document: Mapping[str, Any], fmt: str) -> VerificationResult:
     result = VerificationResult("invalid", format=fmt or "ob3")
     award = _award_for_url(str(document.get("id", "")))
@@ -841,6 +998,10 @@ def _verify_ob3(document: Mapping[str, Any], fmt: str) -> VerificationResult:
     # in any way is not ours, whoever's key signed it (this also keeps untrusted documents away
     # from RDF canonicalization, whose cost can explode on crafted input).
     stored = json.loads(award.ob3_credential)
+    if dict(document) != stored and _is_wallet_copy(document, stored):
+        # A copy issued to a wallet: the same credential bound to the wallet's DID, signed
+        # afresh by our key. Its own signature is what is checked.
+        stored = dict(document)
     if dict(document) != stored:
         result.checks.append(
             Check(

@@ -40,6 +40,25 @@ def set_visibility(aid: str) -> Response:
     return redirect(url_for("awards.my_badges") + f"#badge-{award.public_id}")
 
 
+@bp.get("/badges/<aid>/wallet")
+def add_to_wallet(aid: str) -> str:
+    """ "Add to wallet": a button and a QR code that hand the badge to the Learner Credential
+    Wallet (a VC-API exchange; the code works for 15 minutes)."""
+    from portfolio.awards import wallet
+
+    award = issuance.get_own_award(current_user, aid)
+    token = wallet.start_exchange(current_user, award)
+    link = wallet.wallet_link(token)
+    return render_template(
+        "awards/wallet.html",
+        award=award,
+        link=link,
+        qr_html=wallet.qr_svg(link),
+        exchange_url=wallet.exchange_url(token),
+        minutes=wallet.EXCHANGE_MAX_AGE // 60,
+    )
+
+
 @bp.get("/o/<slug>/awards")
 def list_awards(slug: str) -> str:
     """Every badge the organization issued, with revocation (admins only)."""

@@ -17,6 +17,7 @@ from portfolio.accounts.models import Organization
 from portfolio.awards import issuance
 from portfolio.awards.models import Award
 from portfolio.core.errors import DomainError, NotFound
+from portfolio.core.ids import is_public_id
 from portfolio.core.security import public
 from portfolio.credentials.images import SVG_CSP
 from portfolio.credentials.models import Credential
@@ -31,8 +32,16 @@ bp = Blueprint("verify", __name__)
 #: Short enough that a revocation reaches every cache within five minutes.
 MAX_AGE = 300
 JSONLD = "application/ld+json"
+#: Media types of a W3C Verifiable Credential (VC 2.0 `application/vc`, and the older form).
+VC_TYPES = ("application/vc+ld+json", "application/vc")
 #: Largest upload the verification endpoint reads (a baked badge is a small image).
 MAX_VERIFY_BYTES = 5 * 1024 * 1024
+
+
+def _wants_vc() -> bool:
+    """Whether the client asks for the Verifiable Credential (a wallet given the share link)."""
+    best = request.accept_mimetypes.best_match(["text/html", JSONLD, "application/json", *VC_TYPES])
+    return best in VC_TYPES
 
 
 def _wants_json() -> bool:
@@ -94,6 +103,18 @@ def issuer_keys(oid: str) -> BaseResponse:
     return _document(issuance.controller_document(_org(oid)))
 
 
+@bp.get("/issuers/<oid>/keys/<multibase>")
+@public
+def issuer_key(oid: str, multibase: str) -> BaseResponse:
+    """One signing key as a Multikey document: what a proof's `verificationMethod` names."""
+    org = _org(oid)
+    try:
+        document = issuance.key_document(org, multibase)
+    except NotFound:
+        abort(404)
+    return _document(document)
+
+
 @bp.get("/issuers/<oid>/did.json")
 @public
 def issuer_did(oid: str) -> BaseResponse:
@@ -110,6 +131,24 @@ def issuer_did(oid: str) -> BaseResponse:
 def revocations(oid: str) -> BaseResponse:
     """The 1EdTech revocation list of the issuer's OB 3.0 credentials."""
     return _document(issuance.revocation_list(_org(oid)), mimetype="application/json")
+
+
+#: Status lists change on every revocation: verifiers should see that within a minute.
+STATUS_LIST_MAX_AGE = 60
+
+
+@bp.get("/issuers/<oid>/status/<lid>")
+@public
+def status_list(oid: str, lid: str) -> BaseResponse:
+    """A signed W3C BitstringStatusListCredential of the issuer (revocation bits)."""
+    org = _org(oid)
+    try:
+        body, sha = issuance.status_list_document(org, lid)
+    except NotFound:
+        abort(404)
+    response = _document(body, etag=sha)
+    response.headers["Cache-Control"] = f"public, max-age={STATUS_LIST_MAX_AGE}"
+    return response
 
 
 # -- badge classes and rubrics ---------------------------------------------------------------------
@@ -140,6 +179,20 @@ def badge_class_image(cid: str) -> BaseResponse:
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+@bp.get("/competencies/<kid>")
+@public
+def competency(kid: str) -> BaseResponse | str:
+    """A competency that badges cite, by its id alone: moved to its page in its framework
+    (HTML, or the CASE CFItem by content negotiation), where alignments point."""
+    if not is_public_id(kid):
+        abort(404)
+    try:
+        comp = issuance.public_competency(kid)
+    except NotFound:
+        abort(404)
+    return redirect(issuance.competency_url(comp), 301)
 
 
 @bp.get("/rubrics/<vid>")
@@ -184,17 +237,26 @@ def _assertion_response(aid: str) -> BaseResponse:
 
 
 def _linkedin_url(award: Award) -> str:
-    query = urlencode(
+    fields: dict[str, Any] = {
+        "startTask": "CERTIFICATION_NAME",
+        "name": award.credential.name,
+    }
+    linkedin_id = getattr(award.organization, "linkedin_organization_id", None)
+    # With the organization's LinkedIn id the certification links to its LinkedIn page.
+    fields.update({"organizationId": linkedin_id} if linkedin_id else {})
+    fields["organizationName"] = award.organization.name
+    fields.update({"issueYear": award.issued_at.year, "issueMonth": award.issued_at.month})
+    if award.expires_at is not None:
+        fields.update(
+            {"expirationYear": award.expires_at.year, "expirationMonth": award.expires_at.month}
+        )
+    fields.update(
         {
-            "startTask": "CERTIFICATION_NAME",
-            "name": award.credential.name,
-            "organizationName": award.organization.name,
-            "issueYear": award.issued_at.year,
-            "issueMonth": award.issued_at.month,
             "certUrl": issuance.public_url("verify.badge", aid=award.public_id),
             "certId": award.public_id,
         }
     )
+    query = urlencode(fields)
     return f"https://www.linkedin.com/profile/add?{query}"
 
 
@@ -202,7 +264,11 @@ def _linkedin_url(award: Award) -> str:
 @public
 def badge(aid: str) -> BaseResponse | str:
     """The badge: HTML for browsers; the hosted OB 2.0 assertion for JSON-LD clients (410 Gone
-    with the reason once revoked)."""
+    with the reason once revoked); the signed OB 3.0 credential to `application/vc+ld+json`
+    (its status list says whether it is revoked)."""
+    if _wants_vc():
+        row = _stored(aid, Award.ob3_credential, Award.ob3_sha256)
+        return _document(row.ob3_credential, etag=row.ob3_sha256, mimetype=VC_TYPES[0])
     if _wants_json():
         return _assertion_response(aid)
     return _badge_page(_award_for_page(aid), verification=None)
@@ -316,6 +382,37 @@ def evidence_file(aid: str, eid: str) -> BaseResponse:
     except NotFound:
         abort(404)
     response = redirect(url)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- wallets -------------------------------------------------------------------------------------
+@bp.post("/wallet/exchanges/<token>")
+@public
+# A wallet posts JSON from an app, with no session: the signed token is the credential.
+@csrf.exempt
+@limiter.limit("30 per minute")
+def wallet_exchange(token: str) -> BaseResponse:
+    """The VC-API exchange that delivers a badge to a wallet (see `portfolio.awards.wallet`)."""
+    from portfolio.awards import wallet
+
+    request.max_content_length = wallet.MAX_PRESENTATION_BYTES
+    body = request.get_json(silent=True)
+    if body is None and request.get_data():
+        return _exchange_error("The body must be JSON.")
+    try:
+        answer = wallet.answer(token, body or {})
+    except NotFound:
+        return _exchange_error("No such badge.", 404)
+    except DomainError as exc:
+        return _exchange_error(exc.message, exc.status_code)
+    response = Response(json.dumps(answer, ensure_ascii=False), mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _exchange_error(message: str, status: int = 400) -> BaseResponse:
+    response = Response(json.dumps({"error": message}), status=status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -93,6 +93,16 @@ DECLARATIONS: dict[str, Decl] = {
     "credentials.credential_image": d(PUBLIC, slug="slug", cid="cred"),
     "verify.issuer": d(PUBLIC, oid="oid"),
     "verify.issuer_keys": d(PUBLIC, oid="oid"),
+    # No such key / list / competency in the fixture data: 404 for everyone, never a login.
+    "verify.issuer_key": d(_roles(404, anonymous=404), oid="oid", literal={"multibase": "z6Mk"}),
+    "verify.status_list": d(_roles(404, anonymous=404), oid="oid", literal={"lid": "x" * 22}),
+    "verify.competency": d(_roles(404, anonymous=404), literal={"kid": "x" * 22}),
+    # A wallet exchange needs its signed code: a forged one is refused, whoever asks.
+    "verify.wallet_exchange": d(
+        _roles(404, anonymous=404),
+        literal={"token": FORGED},
+        per_method={"POST": _roles(400, anonymous=400)},
+    ),
     # Served only when the public base URL is https (the tests run on http://localhost).
     "verify.issuer_did": d(_roles(404, anonymous=404), oid="oid"),
     "verify.revocations": d(PUBLIC, oid="oid"),
@@ -117,6 +127,7 @@ DECLARATIONS: dict[str, Decl] = {
     "accounts.dashboard": d(SIGNED_IN),
     "accounts.change_password": d(SIGNED_IN),
     "awards.my_badges": d(SIGNED_IN),
+    "awards.add_to_wallet": d(OWNER, aid="aid"),
     "submissions.my_submissions": d(SIGNED_IN),
     "submissions.notifications": d(SIGNED_IN),
     "submissions.read_notifications": d(SIGNED_IN),

@@ -70,22 +70,39 @@ def public_key_from_multibase(value: str) -> Ed25519PublicKey:
 
 
 def verification_method_id(controller: str, key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
-    """The id of a key under its controller: `<controller>#<publicKeyMultibase>`.
+    """The fragment id of a key under its controller: `<controller>#<publicKeyMultibase>`.
 
-    Using the key itself as the fragment keeps ids unique across key rotations.
+    Right for a DID (a DID URL with a fragment resolves through the DID document). Under an
+    http(s) controller URL, verifiers dereference the URL without the fragment and get the whole
+    controller document rather than the key: use `key_url` there. Credentials signed before
+    keys had URLs of their own name this form; controller documents keep listing it.
     """
     return f"{controller}#{public_key_multibase(key)}"
 
 
+def key_url(controller: str, key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
+    """The URL of a key of its own under an http(s) controller: `<controller>/<multibase>`.
+
+    Dereferencing it answers the Multikey document itself (`multikey(..., with_context=True)`),
+    which is what verifiers such as DCC's and Digital Bazaar's expect of a verification method.
+    """
+    return f"{controller.rstrip('/')}/{public_key_multibase(key)}"
+
+
 def multikey(
-    controller: str, key: Ed25519PublicKey | Ed25519PrivateKey, *, with_context: bool = False
+    controller: str,
+    key: Ed25519PublicKey | Ed25519PrivateKey,
+    *,
+    with_context: bool = False,
+    method_id: str | None = None,
 ) -> dict[str, Any]:
     """A Multikey verification method for `key` controlled by `controller`.
 
-    With `with_context`, the result is a standalone JSON-LD document (what the key's URL serves).
+    `method_id` defaults to the fragment form. With `with_context`, the result is a standalone
+    JSON-LD document (what the key's own URL serves).
     """
     method: dict[str, Any] = {
-        "id": verification_method_id(controller, key),
+        "id": method_id or verification_method_id(controller, key),
         "type": "Multikey",
         "controller": controller,
         "publicKeyMultibase": public_key_multibase(key),
@@ -96,15 +113,24 @@ def multikey(
 
 
 def controller_document(
-    controller: str, keys: Iterable[Ed25519PublicKey | Ed25519PrivateKey]
+    controller: str,
+    keys: Iterable[Ed25519PublicKey | Ed25519PrivateKey],
+    *,
+    own_urls: bool = False,
 ) -> dict[str, Any]:
     """A controller document listing `keys` as Multikey verification and assertion methods.
 
-    Served at `controller` (an https issuer URL or resolved from a DID). The DID v1 context is
-    first because it defines `assertionMethod`/`verificationMethod` and is what verifiers such
-    as jsonld-signatures recognise without framing; Multikey v1 defines the key terms.
+    Served at `controller` (an http(s) issuer URL or resolved from a DID). With `own_urls`
+    (http(s) controllers), each key is listed under its own URL (`key_url`) and, for what was
+    signed before, under its fragment id too. The DID v1 context is first because it defines
+    `assertionMethod`/`verificationMethod` and is what verifiers such as jsonld-signatures
+    recognise without framing; Multikey v1 defines the key terms.
     """
-    methods = [multikey(controller, key) for key in keys]
+    methods = []
+    for key in keys:
+        if own_urls:
+            methods.append(multikey(controller, key, method_id=key_url(controller, key)))
+        methods.append(multikey(controller, key))
     ids = [m["id"] for m in methods]
     return {
         "@context": [common.DID_V1_CONTEXT, common.MULTIKEY_V1_CONTEXT],

@@ -28,6 +28,8 @@ KNOWN_CONTEXTS: Mapping[str, str] = {
     common.MULTIKEY_V1_CONTEXT: "multikey-v1.jsonld",
     common.DID_V1_CONTEXT: "did-v1.jsonld",
     common.OB3_CONTEXT: "ob-v3p0-context-3.0.3.json",
+    common.OB3_EXTENSIONS_CONTEXT: "ob-v3p0-extensions.json",
+    common.CLR2_CONTEXT: "clr-v2p0-context-2.0.1.json",
     "https://purl.imsglobal.org/spec/ob/v3p0/context.json": "ob-v3p0-context.json",
     common.OB2_CONTEXT: "openbadges-v2-context.json",
     "https://w3id.org/openbadges/v1": "openbadges-v1-context.json",

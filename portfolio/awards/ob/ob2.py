@@ -112,7 +112,7 @@ def assertion(award: AwardInfo, achievement: AchievementInfo) -> dict[str, Any]:
             "expires": format_datetime(award.expires) if award.expires else None,
             "image": award.image,
             "narrative": award.narrative,
-            "evidence": [_evidence(e) for e in award.evidence],
+            "evidence": [_evidence(e) for e in award.evidence if not e.is_file],
         }
     )
 

@@ -1,9 +1,10 @@
 """Open Badges 3.0 `OpenBadgeCredential` (a W3C Verifiable Credential 2.0), unsigned.
 
 Sign the result with `portfolio.awards.ob.proof.sign_credential`. Every term used is defined by
-the credentials v2 or OB 3.0.3 contexts, except the 1EdTech-only types `1EdTechRevocationList`
-and `1EdTechJsonSchemaValidator2019`, which the undefined-terms context maps (as the spec
-advises); strict JSON-LD signers and verifiers refuse anything else.
+the credentials v2 and OB 3.0.3 contexts, the two contexts of the specification's examples and
+the ones every verifier knows: status is a W3C `BitstringStatusListEntry` and the schema a
+`JsonSchema` (both credentials v2). Only the 1EdTech revocation list of credentials issued
+before status lists existed needs 1EdTech's extensions context.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 from portfolio.awards.ob.common import (
     CREDENTIALS_V2_CONTEXT,
     OB3_CONTEXT,
+    OB3_EXTENSIONS_CONTEXT,
     OB3_SCHEMA_URL,
-    UNDEFINED_TERMS_CONTEXT,
     drop_none,
     format_datetime,
     hash_email,
@@ -31,10 +32,12 @@ from portfolio.awards.ob.types import (
     RubricLevel,
 )
 
-CONTEXTS = [CREDENTIALS_V2_CONTEXT, OB3_CONTEXT, UNDEFINED_TERMS_CONTEXT]
+CONTEXTS = [CREDENTIALS_V2_CONTEXT, OB3_CONTEXT]
 CREDENTIAL_TYPES = ["VerifiableCredential", "OpenBadgeCredential"]
-STATUS_TYPE = "1EdTechRevocationList"
-SCHEMA_VALIDATOR_TYPE = "1EdTechJsonSchemaValidator2019"
+#: The 1EdTech-only status type of credentials issued before Bitstring Status Lists.
+LEGACY_STATUS_TYPE = "1EdTechRevocationList"
+#: W3C VC JSON Schema type (credentials v2); the schema is the 1EdTech JSON Schema.
+SCHEMA_VALIDATOR_TYPE = "JsonSchema"
 
 
 def _image(url: str | None) -> dict[str, Any] | None:
@@ -86,6 +89,7 @@ def _level(level: RubricLevel) -> dict[str, Any]:
             "description": level.description,
             "level": level.level,
             "points": _points(level.points),
+            "alignment": [_alignment(a) for a in level.alignments],
         }
     )
 
@@ -96,6 +100,7 @@ def _result_description(element: RubricElement) -> dict[str, Any]:
             "id": element.id,
             "type": ["ResultDescription"],
             "name": element.name,
+            "alignment": [_alignment(a) for a in element.alignments],
             "resultType": "RubricCriterionLevel",
             "rubricCriterionLevel": [_level(level) for level in element.levels],
             "requiredLevel": element.required_level,
@@ -119,6 +124,8 @@ def achievement(info: AchievementInfo, issuer: IssuerInfo | None = None) -> dict
             "criteria": criteria,
             "image": _image(info.image),
             "creator": issuer_profile(issuer) if issuer else None,
+            "version": info.version,
+            "creditsAvailable": info.credits_available,
             "alignment": [_alignment(a) for a in info.alignments],
             "tag": list(info.tags),
             "resultDescription": [_result_description(e) for e in info.elements],
@@ -136,11 +143,15 @@ def _results(info: AchievementInfo, results: tuple[ElementResult, ...]) -> list[
         if result.level_id not in {level.id for level in element.levels}:
             raise ValueError(f"level {result.level_id} is not a level of {element.id}")
         out.append(
-            {
-                "type": ["Result"],
-                "resultDescription": element.id,
-                "achievedLevel": result.level_id,
-            }
+            drop_none(
+                {
+                    "type": ["Result"],
+                    "resultDescription": element.id,
+                    "achievedLevel": result.level_id,
+                    "status": result.status,
+                    "alignment": [_alignment(a) for a in element.alignments],
+                }
+            )
         )
     return out
 
@@ -176,18 +187,25 @@ def identity_object(email: str, salt: str) -> dict[str, Any]:
 
 def credential(award: AwardInfo, info: AchievementInfo, issuer: IssuerInfo) -> dict[str, Any]:
     """The unsigned `OpenBadgeCredential` for `award` of `info`, issued by `issuer`."""
-    status = {"id": award.status_list_url, "type": STATUS_TYPE} if award.status_list_url else None
+    contexts = list(CONTEXTS)
+    status: dict[str, Any] | None = None
+    if award.credential_status is not None:
+        status = dict(award.credential_status)
+    elif award.status_list_url:
+        status = {"id": award.status_list_url, "type": LEGACY_STATUS_TYPE}
+        contexts.append(OB3_EXTENSIONS_CONTEXT)
     subject = drop_none(
         {
             "type": ["AchievementSubject"],
             "identifier": [identity_object(award.recipient_email, award.salt)],
             "achievement": achievement(info),
             "result": _results(info, award.results),
+            "creditsEarned": award.credits_earned,
         }
     )
     return drop_none(
         {
-            "@context": list(CONTEXTS),
+            "@context": contexts,
             "id": award.credential_id or award.id,
             "type": list(CREDENTIAL_TYPES),
             "name": info.name,
@@ -196,6 +214,7 @@ def credential(award: AwardInfo, info: AchievementInfo, issuer: IssuerInfo) -> d
             "issuer": issuer_profile(issuer),
             "validFrom": format_datetime(award.issued),
             "validUntil": format_datetime(award.expires) if award.expires else None,
+            "awardedDate": format_datetime(award.awarded or award.issued),
             "credentialSubject": subject,
             "evidence": [_evidence(e) for e in award.evidence],
             "credentialStatus": status,

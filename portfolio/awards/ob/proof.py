@@ -130,6 +130,16 @@ def _hash_data(
     return config_hash + document_hash
 
 
+def hash_data(
+    document: Mapping[str, Any],
+    proof_config: Mapping[str, Any],
+    loader: DocumentLoader | None = None,
+) -> bytes:
+    """The eddsa-rdfc-2022 hashData of `document` under `proof_config` (any proof purpose,
+    e.g. a presentation's `authentication` proof with its challenge and domain)."""
+    return _hash_data(document, proof_config, loader)
+
+
 def sign_credential(
     credential: Mapping[str, Any],
     private_key: Ed25519PrivateKey,
@@ -224,6 +234,14 @@ def _check_signature(
         reasons.append(f"the document cannot be canonicalized: {exc}")
 
 
+def controlled_by(method: str, issuer: str) -> bool:
+    """Whether verification method `method` is named under `issuer`: a fragment of it (a DID
+    URL, or the older `<controller>#<key>` form) or a key URL of its own below it."""
+    return method.split("#", 1)[0] == issuer or (
+        "://" in issuer and method.startswith(issuer.rstrip("/") + "/")
+    )
+
+
 def verify_credential(
     document: Mapping[str, Any],
     resolve_key: KeyResolver,
@@ -234,7 +252,7 @@ def verify_credential(
     """Verify the `eddsa-rdfc-2022` proof of a credential and report why it fails, if it does.
 
     `resolve_key` maps a verification method id to the issuer's public key (None if unknown).
-    The verification method must belong to the credential's issuer (its id before `#`). With
+    The verification method must belong to the credential's issuer (`controlled_by`). With
     `now`, the validity period (`validFrom`/`validUntil`) is checked too. Revocation status is
     not checked here: it needs the issuer's live status list.
     """
@@ -253,7 +271,7 @@ def verify_credential(
     _check_proof_fields(proof, reasons)
     if issuer is None:
         reasons.append("the credential has no issuer id")
-    elif method.split("#", 1)[0] != issuer:
+    elif not controlled_by(method, issuer):
         reasons.append(f"verification method {method} is not controlled by issuer {issuer}")
     if now is not None:
         _check_validity_period(document, now, reasons)

@@ -3,8 +3,10 @@ service fills from its models, so that the builders stay pure and testable witho
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class RubricLevel:
     #: A short word for the level in terms of success, e.g. "meets".
     level: str | None = None
     points: int | float | None = None
+    #: The competencies this level of performance evidences (the element's).
+    alignments: tuple[AlignmentInfo, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class RubricElement:
     description: str | None = None
     #: The `id` of the lowest level that passes this element, if the rule names one.
     required_level: str | None = None
+    #: The competencies the element assesses.
+    alignments: tuple[AlignmentInfo, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,16 @@ class AchievementInfo:
     elements: tuple[RubricElement, ...] = ()
     #: OB 3.0 achievementType, e.g. "Badge", "Competency", "MicroCredential".
     achievement_type: str | None = None
+    #: OB 3.0 `version`: which version of the rubric the achievement was judged against.
+    version: str | None = None
+    #: `creditsAvailable`: the credit the achievement is worth, in the issuer's unit.
+    credits_available: float | None = None
 
 
 @dataclass(frozen=True)
 class EvidenceEntry:
-    """One piece of frozen, public evidence behind an award."""
+    """One entry of an award's evidence: a frozen file (its URL and the digest of the bytes
+    served there) or a page about the evidence (no digest)."""
 
     url: str
     name: str | None = None
@@ -96,8 +107,10 @@ class EvidenceEntry:
     narrative: str | None = None
     #: The kind of evidence, e.g. "Photograph", "Video", "Document", "Reflection".
     genre: str | None = None
-    #: Lower-case hex SHA-256 of the evidence file as assessed, when it is a file.
+    #: Lower-case hex SHA-256 of the bytes at `url` (the file as assessed), for a file.
     sha256: str | None = None
+    #: The frozen file itself (OB 3.0 only; OB 2.0 assertions list the evidence pages).
+    is_file: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,8 @@ class ElementResult:
 
     element_id: str
     level_id: str
+    #: OB 3.0 ResultStatusType of the element: the assessment of it is complete.
+    status: str = "Completed"
 
 
 @dataclass(frozen=True)
@@ -126,5 +141,12 @@ class AwardInfo:
     narrative: str | None = None
     evidence: tuple[EvidenceEntry, ...] = ()
     results: tuple[ElementResult, ...] = field(default=())
-    #: URL of the issuer's 1EdTech revocation list for OB 3.0 `credentialStatus`.
+    #: URL of the issuer's 1EdTech revocation list for OB 3.0 `credentialStatus` (what
+    #: credentials issued before Bitstring Status Lists named; needs the extensions context).
     status_list_url: str | None = None
+    #: The OB 3.0 `credentialStatus` (a `BitstringStatusListEntry`); wins over the above.
+    credential_status: Mapping[str, Any] | None = None
+    #: `awardedDate`: when the assessor's decision awarded it (defaults to `issued`).
+    awarded: datetime | None = None
+    #: `creditsEarned` of the award.
+    credits_earned: float | None = None

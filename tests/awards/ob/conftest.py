@@ -3,13 +3,14 @@ two-element rubric, one award with evidence, and a deterministic signing key."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from portfolio.awards.ob import keys, ob3, proof
+from portfolio.awards.ob import keys, ob3, proof, status_list
 from portfolio.awards.ob.types import (
     AchievementInfo,
     AlignmentInfo,
@@ -127,7 +128,27 @@ def award() -> AwardInfo:
             ElementResult(ELEMENTS[0].id, ELEMENTS[0].levels[1].id),
             ElementResult(ELEMENTS[1].id, ELEMENTS[1].levels[2].id),
         ),
-        status_list_url=f"{BASE}/issuers/acme/revocations",
+        credential_status=status_list.status_entry(f"{BASE}/issuers/acme/status/l1", 94567),
+    )
+
+
+@pytest.fixture
+def legacy_signed_credential(
+    award: AwardInfo,
+    achievement: AchievementInfo,
+    issuer: IssuerInfo,
+    signing_key: Ed25519PrivateKey,
+    verification_method: str,
+) -> dict[str, Any]:
+    """A credential as issued before status lists: 1EdTech revocation list, extensions context."""
+    legacy = dataclasses.replace(
+        award, credential_status=None, status_list_url=f"{BASE}/issuers/acme/revocations"
+    )
+    return proof.sign_credential(
+        ob3.credential(legacy, achievement, issuer),
+        signing_key,
+        verification_method,
+        created=SIGNED_AT,
     )
 
 

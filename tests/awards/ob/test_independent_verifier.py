@@ -86,9 +86,11 @@ def test_digital_bazaar_verifies_our_credential(
 def test_digital_bazaar_checks_our_revocation_list(
     node_verifier: Path,
     tmp_path: Path,
-    signed_credential: dict[str, Any],
+    legacy_signed_credential: dict[str, Any],
     did_document: dict[str, Any],
 ) -> None:
+    """Credentials issued before status lists name the 1EdTech list, which is still served."""
+    signed_credential = legacy_signed_credential
     not_revoked = {"revokedCredential": [{"id": "https://badges.example.org/other"}]}
     code, report = run_verifier(
         node_verifier, tmp_path, signed_credential, did_document, not_revoked

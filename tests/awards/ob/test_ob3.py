@@ -106,18 +106,28 @@ def test_unsigned_credential_golden(unsigned_credential: dict[str, Any]) -> None
 
 
 def test_contexts_and_types(unsigned_credential: dict[str, Any]) -> None:
+    # Exactly the two contexts of the specification's examples: allowlisting verifiers refuse
+    # anything else (the undefined-terms context in particular).
     assert unsigned_credential["@context"] == [
         "https://www.w3.org/ns/credentials/v2",
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
-        "https://www.w3.org/ns/credentials/undefined-terms/v2",
     ]
     assert unsigned_credential["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
-    assert unsigned_credential["credentialSchema"] == [
-        {"id": OB3_SCHEMA_URL, "type": "1EdTechJsonSchemaValidator2019"}
-    ]
-    assert unsigned_credential["credentialStatus"]["type"] == "1EdTechRevocationList"
+    assert unsigned_credential["credentialSchema"] == [{"id": OB3_SCHEMA_URL, "type": "JsonSchema"}]
+    assert unsigned_credential["credentialStatus"]["type"] == "BitstringStatusListEntry"
+    assert unsigned_credential["awardedDate"] == unsigned_credential["validFrom"]
     assert unsigned_credential["validFrom"] == "2024-05-01T09:30:00Z"
     assert unsigned_credential["validUntil"] == "2034-05-01T09:30:00Z"
+
+
+def test_legacy_status_brings_the_extensions_context(
+    legacy_signed_credential: dict[str, Any],
+) -> None:
+    assert legacy_signed_credential["@context"][2:] == [
+        "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
+    ]
+    assert legacy_signed_credential["credentialStatus"]["type"] == "1EdTechRevocationList"
+    assert_schema_valid(legacy_signed_credential)
 
 
 def test_issuer_is_the_did_when_there_is_one(

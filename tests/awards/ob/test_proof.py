@@ -167,9 +167,17 @@ def test_validity_period_is_checked_when_asked(
 def test_undefined_terms_are_refused_when_signing(
     unsigned_credential: dict[str, Any], signing_key: Ed25519PrivateKey, verification_method: str
 ) -> None:
-    without_vocab = {**unsigned_credential, "@context": unsigned_credential["@context"][:2]}
+    # A 1EdTech-only type without the extensions context that defines it.
+    undefined = {
+        **unsigned_credential,
+        "credentialStatus": {"id": "https://badges.example.org/r", "type": "1EdTechRevocationList"},
+    }
     with pytest.raises(proof.UndefinedTermError):
-        proof.sign_credential(without_vocab, signing_key, verification_method)
+        proof.sign_credential(undefined, signing_key, verification_method)
+    with pytest.raises(proof.UndefinedTermError):
+        proof.sign_credential(
+            {**unsigned_credential, "creditHours": 3}, signing_key, verification_method
+        )
 
 
 def test_already_signed_is_refused(
