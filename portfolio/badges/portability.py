@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from sqlalchemy import delete, select, update
 
 from portfolio.accounts.models import Membership, User
-from portfolio.accounts.services import verify_password
+from portfolio.accounts.services import ensure_admins_remain, verify_password
 from portfolio.badges import issuance
 from portfolio.badges.awards import Award
 from portfolio.core import audit
@@ -78,12 +78,13 @@ def delete_account(user: User, password: str) -> dict[str, int]:
     and files. Commits, then removes the stored objects. Returns what was removed."""
     if not verify_password(user, password):
         raise DomainError("That password is not right; your account was not deleted.")
+    ensure_admins_remain(user)  # an organization never loses its last admin
     now = utcnow()
     keys: list[str] = []
     items = list(db.session.scalars(select(EvidenceItem).where(EvidenceItem.owner_id == user.id)))
     item_ids = [i.id for i in items]
     for item in items:
-        keys.extend(k for k in (item.storage_key, item.thumbnail_key) if k)
+        keys.extend(k for k in (item.storage_key, item.thumbnail_key, item.preview_key) if k)
     subs = list(db.session.scalars(select(Submission).where(Submission.learner_id == user.id)))
     awarded = set(
         db.session.scalars(
