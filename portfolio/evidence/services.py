@@ -48,6 +48,8 @@ UNCHECKED_TYPE = "application/octet-stream"
 MAX_THUMBNAIL_SOURCE_BYTES = 40 * 1024 * 1024
 THUMBNAIL_BOX = (480, 480)
 MAX_TAGS = 20
+#: How much of a streamed request's length may be form fields and boundaries, not file bytes.
+REQUEST_OVERHEAD_BYTES = 64 * 1024
 
 
 # -- access -----------------------------------------------------------------------------------
@@ -176,6 +178,9 @@ def _reserve(
                 raise _quota_full(used, quota, size)
             reserved = size
         else:
+            if upper_bound is not None and upper_bound - REQUEST_OVERHEAD_BYTES > quota - used:
+                # The request alone is larger than what is left: refuse before reading it.
+                raise _quota_full(used, quota, upper_bound)
             reserved = min(max_bytes, quota - used, upper_bound if upper_bound else quota)
             if reserved <= 0:
                 raise _quota_full(used, quota, None)

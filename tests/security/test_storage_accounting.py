@@ -59,7 +59,12 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def config_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
-    values: dict[str, Any] = {"user_quota_bytes": QUOTA, "max_upload_bytes": 40 * MiB}
+    # The quota tests run against a 2 MB quota; the others need room for 5 MB parts.
+    small = any(word in request.node.name for word in ("overlapping", "what_is_left"))
+    values: dict[str, Any] = {
+        "user_quota_bytes": QUOTA if small else 40 * MiB,
+        "max_upload_bytes": 40 * MiB,
+    }
     if "backend" in request.fixturenames and request.getfixturevalue("backend") == "s3":
         values.update(s3_settings(request.getfixturevalue("s3_endpoint")))
     return values
@@ -119,7 +124,7 @@ def in_threads(app: Flask, n: int, action: Callable[[int], Any]) -> list[Any]:
     def run(i: int) -> None:
         with app.test_request_context():
             try:
-                barrier.wait(30)
+                barrier.wait(120)
                 results[i] = action(i)
             except Exception as exc:  # the outcome is what the test looks at
                 db.session.rollback()
@@ -131,7 +136,7 @@ def in_threads(app: Flask, n: int, action: Callable[[int], Any]) -> list[Any]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
+        t.join(300)
     return results
 
 
@@ -143,7 +148,7 @@ def test_overlapping_streamed_uploads_never_pass_the_quota(
     kept open until all four have asked for room: at most two are stored."""
     uid = worker.id
     data = png_of(900 * KiB)
-    reserved = threading.Barrier(4, timeout=30)
+    reserved = threading.Barrier(4, timeout=120)
 
     class SlowStream:
         """Sends the first bytes, then waits until every upload has reserved (or been refused)."""
@@ -193,6 +198,8 @@ def test_the_row_is_written_before_the_object(app: Flask, worker: User, backend:
     seen: list[tuple[str, int | None]] = []
 
     class Dies:
+        """Full reads (as the request readers give), then the connection drops."""
+
         calls = 0
 
         def read(self, n: int = -1) -> bytes:
@@ -208,14 +215,15 @@ def test_the_row_is_written_before_the_object(app: Flask, worker: User, backend:
 
                 t = threading.Thread(target=look)
                 t.start()
-                t.join(30)
+                t.join(60)
             if self.calls == 3:
                 raise ConnectionResetError("client went away")
-            return samples.png()[:10] if self.calls == 1 else b"\x00" * 1000
+            head = samples.png() if self.calls == 1 else b""
+            return head + b"\x00" * (n - len(head))
 
     with pytest.raises(ConnectionResetError):
-        services.upload_stream(worker, Dies(), filename="x.png", declared_size=5000)  # type: ignore[arg-type]
-    assert seen == [("processing", 5000)]
+        services.upload_stream(worker, Dies(), filename="x.png", declared_size=30 * MiB)  # type: ignore[arg-type]
+    assert seen == [("processing", 30 * MiB)]
     assert rows() == [] and stored_keys() == []
 
 
@@ -224,7 +232,9 @@ def _put_part(client: Client, url: str, body: bytes) -> tuple[int, str | None]:
     if url.startswith("/"):
         r = client.put(url, data=body)
         return r.status_code, r.headers.get("ETag")
-    req = urllib.request.Request(url, data=body, method="PUT")
+    req = urllib.request.Request(
+        url, data=body, method="PUT", headers={"Content-Type": "application/octet-stream"}
+    )
     with urllib.request.urlopen(req, timeout=30) as r:
         return r.status, r.headers.get("ETag")
 
@@ -388,7 +398,8 @@ def test_cleanup_reconciles_the_store(app: Flask, wclient: Client, backend: str)
         declared_size=None,
     )
     assert rows_owner is not None
-    pending, _ = services.start_direct_upload(rows_owner, filename="p.png", size=100)
+    with app.test_request_context():
+        pending, _ = services.start_direct_upload(rows_owner, filename="p.png", size=100)
     assert pending.staging_key
     storage.put(pending.staging_key, io.BytesIO(samples.png()), "application/octet-stream")
     orphans = ["evidence/nobody/orphan1", "thumbnails/nobody/orphan2", "staging/evidence/x/y"]
@@ -408,7 +419,8 @@ def test_cleanup_reconciles_the_store(app: Flask, wclient: Client, backend: str)
         keep_upload_ids=services.open_upload_ids(),
         now=later,
     )
-    assert result.objects == 3 and result.multipart_uploads == 1
+    # (moto reports every multipart upload as started in 2010, so it may go in the first run.)
+    assert result.objects == 3 and young.multipart_uploads + result.multipart_uploads == 1
     assert set(stored_keys()) == kept
     assert [u for u in storage.list_multipart_uploads() if u[1] == multipart] == []
     assert wclient.get(f"/portfolio/items/{item.public_id}/preview").status_code == 200
