@@ -69,6 +69,8 @@ _HARMLESS_INFO = {
     "depth_images",
     "thumbnails",
     "original_orientation",
+    "aux",
+    "chroma",
 }
 
 
