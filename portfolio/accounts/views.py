@@ -167,7 +167,9 @@ def accept_invitation(token: str) -> Response | str:
     except services.InvalidToken as exc:
         return render_template("accounts/token_problem.html", message=exc.message), 400  # type: ignore[return-value]
     user = current_user if current_user.is_authenticated else None
-    has_account = services.find_user_by_email(invitation.email) is not None
+    existing = services.find_user_by_email(invitation.email)
+    # An unconfirmed registration does not hold the address: the invitation replaces it.
+    has_account = existing is not None and existing.is_email_confirmed
     form = EmptyForm() if user is not None else AcceptInvitationForm()
     if form.validate_on_submit():
         try:
