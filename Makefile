@@ -24,8 +24,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed-runtime
 
+# libmagic sniffs uploads; ffmpeg (video poster frames), poppler-utils (PDF first pages) and
+# LibreOffice headless (office documents to PDF) make the evidence previews.
 system-deps:
-	@scripts/apt-install libmagic1
+	@scripts/apt-install libmagic1 ffmpeg poppler-utils libreoffice-writer-nogui \
+		libreoffice-calc-nogui libreoffice-impress-nogui
 
 system-deps-test: system-deps
 	@scripts/apt-install postgresql chromium

@@ -101,20 +101,25 @@ def schedule_preview(item: EvidenceItem) -> None:
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     item_id = item.id
-    global _executor
     with _lock:
         if len(_pending) >= MAX_PENDING:
             log.warning("preview queue full; no preview for %s", item.public_id)
             item.preview_state = PreviewState.UNAVAILABLE
             db.session.commit()
             return
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="preview")
         item.preview_state = PreviewState.PENDING
         db.session.commit()
-        future = _executor.submit(_run, app, item_id)
+        future = pool().submit(_run, app, item_id)
         _pending.add(future)
     future.add_done_callback(_forget)
+
+
+def pool() -> ThreadPoolExecutor:
+    """The preview threads (created on first use, at most WORKERS)."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="preview")
+    return _executor
 
 
 def _forget(future: Future[None]) -> None:
