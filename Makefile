@@ -37,8 +37,11 @@ lock: $(VENV)/.installed-dev
 	$(UV_COMPILE) --extra dev $(if $(UPGRADE),--upgrade) -o requirements/dev.lock
 	$(UV_COMPILE) -c requirements/dev.lock -o requirements/runtime.lock
 
+# libmagic sniffs uploads; ffmpeg (video poster frames), poppler-utils (PDF first pages) and
+# LibreOffice headless (office documents to PDF) make the evidence previews.
 system-deps:
-	@scripts/apt-install libmagic1
+	@scripts/apt-install libmagic1 ffmpeg poppler-utils libreoffice-writer-nogui \
+		libreoffice-calc-nogui libreoffice-impress-nogui
 
 system-deps-test: system-deps
 	@scripts/apt-install postgresql chromium redis-server

@@ -76,6 +76,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     _register_jobs()
     init_jobs(app)
+    _guard_upload_links(app)
 
     from portfolio.core.errors import register_error_handlers
     from portfolio.core.security import init_security
@@ -105,6 +106,18 @@ def _enforce_sqlite_foreign_keys(app: Flask) -> None:
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def _guard_upload_links(app: Flask) -> None:
+    """The local store asks the evidence rules whether an upload link's bytes are still
+    expected (S3 cannot be asked: its late uploads land on staging keys that are never served
+    and that `flask evidence cleanup-uploads` removes)."""
+    from portfolio.evidence.services import expects_upload
+    from portfolio.storage.local import LocalStorage
+
+    storage = app.extensions["portfolio.storage"]
+    if isinstance(storage, LocalStorage):
+        storage.upload_guard = expects_upload
 
 
 def _engine_options(url: str) -> dict[str, object]:

@@ -47,6 +47,15 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(exc.message) from exc
         click.echo(f"{user.email} is an admin of {org.name} (/o/{org.slug}).")
 
+    @app.cli.command("purge-unconfirmed")
+    def purge_unconfirmed() -> None:
+        """Remove self-registered accounts whose email confirmation link expired unused."""
+        from portfolio.accounts.services import purge_unconfirmed_accounts
+
+        removed = purge_unconfirmed_accounts()
+        db.session.commit()
+        click.echo(f"Removed {removed} unconfirmed account(s).")
+
     @app.cli.command("demo-data")
     def demo_data() -> None:
         """Load the demo organization and accounts (safe to run again)."""

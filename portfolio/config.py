@@ -102,6 +102,10 @@ class Config:
     max_form_bytes: int = 16 * 1024 * 1024
     #: USER_QUOTA_BYTES: total size of the files one worker may keep in their portfolio.
     user_quota_bytes: int = 5 * 1024 * 1024 * 1024
+    #: PREVIEW_MODE: background | inline | off. How preview images of HEIC photos, videos,
+    #: PDFs and office files are made: in background threads after the upload (default), at
+    #: once (command-line use) or not at all.
+    preview_mode: str = "background"
     #: CSP_EXTRA_ORIGINS: comma-separated origins browsers may upload to and load files from
     #: (besides S3_ENDPOINT_URL's origin, which is added automatically), e.g. a CDN.
     csp_extra_origins: tuple[str, ...] = ()
@@ -133,6 +137,9 @@ class Config:
     #: INVITATION_MAX_AGE_SECONDS / RESET_MAX_AGE_SECONDS: lifetime of emailed links.
     invitation_max_age_seconds: int = 7 * 24 * 3600
     reset_max_age_seconds: int = 3600
+    #: EMAIL_CONFIRMATION_MAX_AGE_SECONDS: lifetime of the link that confirms a self-registered
+    #: address; unconfirmed accounts older than this are removed.
+    email_confirmation_max_age_seconds: int = 3 * 24 * 3600
     #: LOG_LEVEL: logging level name.
     log_level: str = "INFO"
     #: CLAIM_LEASE_SECONDS: how long an assessor's claim on a submission lasts.
@@ -180,6 +187,7 @@ class Config:
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 512 * 1024 * 1024),
             max_form_bytes=_int(env, "MAX_FORM_BYTES", 16 * 1024 * 1024),
             user_quota_bytes=_int(env, "USER_QUOTA_BYTES", 5 * 1024 * 1024 * 1024),
+            preview_mode=env.get("PREVIEW_MODE", "background"),
             csp_extra_origins=tuple(
                 o.strip().rstrip("/")
                 for o in env.get("CSP_EXTRA_ORIGINS", "").split(",")
@@ -199,6 +207,9 @@ class Config:
             session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), app_env == "production"),
             invitation_max_age_seconds=_int(env, "INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600),
             reset_max_age_seconds=_int(env, "RESET_MAX_AGE_SECONDS", 3600),
+            email_confirmation_max_age_seconds=_int(
+                env, "EMAIL_CONFIRMATION_MAX_AGE_SECONDS", 3 * 24 * 3600
+            ),
             log_level=env.get("LOG_LEVEL", "INFO"),
             claim_lease_seconds=_int(env, "CLAIM_LEASE_SECONDS", 2 * 3600),
             signing_key_secret=env.get("SIGNING_KEY_SECRET", ""),
@@ -235,6 +246,10 @@ class Config:
             raise ConfigError("MAIL_BACKEND=memory is for tests only (APP_ENV=testing).")
         if cfg.mail_backend == "smtp" and not cfg.smtp_host:
             raise ConfigError("MAIL_BACKEND=smtp needs SMTP_HOST.")
+        if cfg.preview_mode not in {"background", "inline", "off"}:
+            raise ConfigError(
+                f"PREVIEW_MODE must be 'background', 'inline' or 'off', got {cfg.preview_mode!r}"
+            )
         if cfg.is_production:
             # A guessable key lets anyone forge sessions, invitations and reset links.
             if cfg.secret_key in {"", DEV_SECRET_KEY} or len(cfg.secret_key) < 32:

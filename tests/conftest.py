@@ -124,6 +124,8 @@ def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
         "public_base_url": "http://localhost",
         "login_rate_limit": "1000 per minute",
         "jobs_backend": "immediate",
+        # Preview images are made by tests/evidence/test_previews.py, which turns them on.
+        "preview_mode": "off",
     }
     values.update(overrides)
     return Config(**values)

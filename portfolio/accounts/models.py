@@ -46,12 +46,21 @@ class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     #: Set after too many wrong passwords in a row; login refused until then.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the owner of the address proved it by opening the emailed link (or an invitation
+    #: or reset link, which went to the same address). Until then a self-registered account
+    #: may not submit work, receive a badge or accept an invitation, and it does not hold the
+    #: address: registering again with it replaces the unconfirmed account.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     #: Loaded when first used (the signed-in user's navigation), not with every user a page
     #: lists (queue rows, badge recipients).
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
+
+    @property
+    def is_email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     # -- Flask-Login ---------------------------------------------------------------------
     @property

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import (
@@ -23,7 +23,7 @@ from portfolio.accounts.models import (
 )
 from portfolio.accounts.signals import account_deleted
 from portfolio.core import audit
-from portfolio.core.db import utcnow
+from portfolio.core.db import lock_row, utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.mail import send_mail
 from portfolio.core.sanitize import clean_text
@@ -94,8 +94,11 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
-def create_user(email: str, display_name: str, password: str) -> User:
-    """Create an account. Raises `Conflict` when the email is taken (in any case)."""
+def create_user(email: str, display_name: str, password: str, *, confirmed: bool = True) -> User:
+    """Create an account. Raises `Conflict` when the email is taken (in any case).
+
+    `confirmed` says the address is known to belong to the person (an invitation mailed to it,
+    an admin creating the account); self-registration passes False and mails a link."""
     email = normalize_email(email)
     check_password_strength(password)
     if find_user_by_email(email) is not None:
@@ -104,6 +107,7 @@ def create_user(email: str, display_name: str, password: str) -> User:
         email=email,
         display_name=clean_text(display_name, 120) or email,
         password_hash=hash_password(password),
+        email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
     try:
@@ -233,6 +237,8 @@ def reset_password(token: str, new_password: str) -> User:
     user.password_hash = hash_password(new_password)
     user.failed_logins = 0
     user.locked_until = None
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()  # the reset link went to the address: it is theirs
     rotate_session(user)
     audit.record(
         "account.password_reset", actor_id=user.id, subject_type="user", subject_id=user.public_id
@@ -336,21 +342,61 @@ def add_membership(
     return membership
 
 
+def _other_admins(org_id: int, excluding_user_id: int) -> int:
+    """Admins of the organization other than `excluding_user_id`, counted after locking the
+    organization's row."""
+    lock_row(db.session, Organization.__table__, org_id)
+    count = db.session.scalar(
+        select(func.count(func.distinct(Membership.user_id))).where(
+            Membership.organization_id == org_id,
+            Membership.role == Role.ADMIN,
+            Membership.user_id != excluding_user_id,
+        )
+    )
+    return int(count or 0)
+
+
+def ensure_admins_remain(user: User) -> None:
+    """Refuse to delete an account that is the last admin of an organization (the same rule
+    as `remove_membership`, for account deletion)."""
+    for org in user.organizations_with(Role.ADMIN):
+        if _other_admins(org.id, user.id) == 0:
+            raise Conflict(
+                f"You are the only admin of {org.name}. Make someone else an admin there first."
+            )
+
+
 def remove_membership(actor: User, org: Organization, membership: Membership) -> None:
-    """Take a role away (admins only); the last admin cannot remove themselves."""
+    """Take a role away (admins only); an organization always keeps at least one admin.
+
+    The check and the delete run under a lock on the organization's row (PostgreSQL row lock,
+    SQLite's database write lock), so two admins removing each other at the same moment are
+    decided one after the other: the second sees that only one admin is left and is refused."""
     require_role(actor, org, Role.ADMIN)
     if membership.organization_id != org.id:
         raise NotFound("No such member.")
-    if membership.role == Role.ADMIN:
-        admins = db.session.scalars(
-            select(Membership).where(
-                Membership.organization_id == org.id, Membership.role == Role.ADMIN
-            )
-        ).all()
-        if len(admins) <= 1:
-            raise DomainError("An organization needs at least one admin.")
+    if membership.role == Role.ADMIN and _other_admins(org.id, membership.user_id) == 0:
+        raise Conflict("An organization needs at least one admin.")
+    # The actor may have lost the admin role while waiting for the lock.
+    still_admin = db.session.scalar(
+        select(Membership.id).where(
+            Membership.organization_id == org.id,
+            Membership.user_id == actor.id,
+            Membership.role == Role.ADMIN,
+        )
+    )
+    if still_admin is None:
+        raise Forbidden("You are no longer an admin of this organization.")
+    gone = db.session.execute(
+        delete(Membership)
+        .where(Membership.id == membership.id)
+        .execution_options(synchronize_session=False)
+    )
+    if gone.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("This role was removed already.")
     user = membership.user
-    db.session.delete(membership)
+    role = membership.role
+    db.session.expire(user, ["memberships"])
     rotate_session(user)
     audit.record(
         "membership.remove",
@@ -358,17 +404,115 @@ def remove_membership(actor: User, org: Organization, membership: Membership) ->
         organization_id=org.id,
         subject_type="user",
         subject_id=user.public_id,
-        role=str(membership.role),
+        role=str(role),
     )
 
 
 def self_register(org: Organization, email: str, display_name: str, password: str) -> User:
-    """A learner creates an account in an organization that allows it."""
+    """A learner creates an account in an organization that allows it. The address is not
+    confirmed yet: a signed, expiring link is mailed to it (after commit, by the caller
+    through `send_confirmation`).
+
+    Anybody can type anybody's address, so an unconfirmed account never holds it: registering
+    again with the same address removes the unconfirmed account (with whatever it held) and
+    starts over, so the real owner is never locked out of their own address."""
     if not org.allows_self_registration:
         raise Forbidden("This organization registers people by invitation only.")
-    user = create_user(email, display_name, password)
+    existing = find_user_by_email(email)
+    if existing is not None and not existing.is_email_confirmed:
+        check_password_strength(password)
+        _remove_unconfirmed(existing, reason="registered again")
+    user = create_user(email, display_name, password, confirmed=False)
     add_membership(user, org, Role.LEARNER)
     return user
+
+
+def _remove_unconfirmed(user: User, *, reason: str) -> None:
+    audit.record(
+        "account.unconfirmed_removed",
+        actor_id=None,
+        subject_type="user",
+        subject_id=user.public_id,
+        reason=reason,
+    )
+    db.session.delete(user)
+    db.session.flush()
+
+
+# -- email confirmation ------------------------------------------------------------------
+def _confirmation_max_age() -> int:
+    return int(current_app.config["PORTFOLIO"].email_confirmation_max_age_seconds)
+
+
+def make_confirmation_token(user: User) -> str:
+    """A signed token for one account and one address; expires after
+    EMAIL_CONFIRMATION_MAX_AGE_SECONDS."""
+    return _serializer("email-confirmation").dumps({"u": user.public_id, "e": user.email})
+
+
+def send_confirmation(user: User) -> str:
+    """Mail the confirmation link (absolute, under PUBLIC_BASE_URL); returns it."""
+    link = public_url("accounts.confirm_email", token=make_confirmation_token(user))
+    hours = _confirmation_max_age() // 3600
+    send_mail(
+        user.email,
+        "Confirm your email address for Portfolio",
+        f"Hello {user.display_name},\n\nOpen this link within {hours} hours to confirm that "
+        f"this address is yours:\n\n{link}\n\nUntil then you cannot submit work for "
+        "assessment or receive badges. If you did not register, ignore this message: the "
+        "account is removed when the link expires.\n",
+    )
+    return link
+
+
+def confirm_email(token: str) -> User:
+    """Mark the address of the token's account as confirmed; raises `InvalidToken`."""
+    try:
+        data = _serializer("email-confirmation").loads(token, max_age=_confirmation_max_age())
+    except SignatureExpired as exc:
+        raise InvalidToken(
+            "This confirmation link has expired. Register again with the same address."
+        ) from exc
+    except BadSignature as exc:
+        raise InvalidToken("This confirmation link is not valid.") from exc
+    user = db.session.scalar(select(User).where(User.public_id == data.get("u")))
+    if user is None or user.email != data.get("e"):
+        raise InvalidToken(
+            "This confirmation link belongs to a registration that no longer exists. "
+            "Register again with the same address."
+        )
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        audit.record(
+            "account.email_confirmed",
+            actor_id=user.id,
+            subject_type="user",
+            subject_id=user.public_id,
+        )
+    return user
+
+
+def require_confirmed_email(user: User, action: str) -> None:
+    """Raise `Forbidden` unless the user's address is confirmed; `action` says what waits."""
+    if not user.is_email_confirmed:
+        raise Forbidden(
+            f"Confirm your email address before you {action}: open the link we sent to "
+            f"{user.email} (you can ask for a new one on your dashboard)."
+        )
+
+
+def purge_unconfirmed_accounts(*, now: datetime | None = None) -> int:
+    """Delete self-registered accounts whose confirmation link has expired unused. Returns how
+    many (run from cron with `flask accounts purge-unconfirmed`)."""
+    cutoff = (now or utcnow()) - timedelta(seconds=_confirmation_max_age())
+    stale = list(
+        db.session.scalars(
+            select(User).where(User.email_confirmed_at.is_(None), User.created_at < cutoff)
+        )
+    )
+    for user in stale:
+        _remove_unconfirmed(user, reason="confirmation expired")
+    return len(stale)
 
 
 # -- invitations -------------------------------------------------------------------------
@@ -427,6 +571,11 @@ def accept_invitation(
     invitation = invitation_for_token(token)
     if user is None:
         existing = find_user_by_email(invitation.email)
+        if existing is not None and not existing.is_email_confirmed:
+            # Whoever opens the invitation controls the mailbox: the unconfirmed registration
+            # (perhaps by somebody else) gives way to the invited account.
+            _remove_unconfirmed(existing, reason="invited")
+            existing = None
         if existing is not None:
             raise DomainError(
                 "An account with this email exists: sign in first, then open the "
@@ -438,6 +587,10 @@ def accept_invitation(
             f"This invitation was sent to {invitation.email}. Sign in with that "
             "account to accept it."
         )
+    elif not user.is_email_confirmed:
+        # The invitation link proves the address only to whoever holds it; an account that
+        # someone else registered with the address must not collect the invited role.
+        require_confirmed_email(user, "accept an invitation")
     add_membership(user, invitation.organization, invitation.role)
     rotate_session(user)
     invitation.accepted_at = utcnow()
@@ -505,6 +658,7 @@ def delete_account(user: User, password: str) -> dict[str, int]:
 
     if not verify_password(user, password):
         raise DomainError("That password is not right; your account was not deleted.")
+    ensure_admins_remain(user)  # an organization never loses its last admin
     counts: dict[str, int] = {}
     account_deleted.send(
         current_app._get_current_object(),  # type: ignore[attr-defined]

@@ -103,7 +103,7 @@ def logout() -> Response:
 @bp.get("/dashboard")
 def dashboard() -> str:
     """What the signed-in user can do, organization by organization."""
-    return render_template("accounts/dashboard.html")
+    return render_template("accounts/dashboard.html", confirm_form=EmptyForm())
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -170,7 +170,9 @@ def accept_invitation(token: str) -> Response | str:
     except services.InvalidToken as exc:
         return render_template("accounts/token_problem.html", message=exc.message), 400  # type: ignore[return-value]
     user = current_user if current_user.is_authenticated else None
-    has_account = services.find_user_by_email(invitation.email) is not None
+    existing = services.find_user_by_email(invitation.email)
+    # An unconfirmed registration does not hold the address: the invitation replaces it.
+    has_account = existing is not None and existing.is_email_confirmed
     form = EmptyForm() if user is not None else AcceptInvitationForm()
     if form.validate_on_submit():
         done = run_service(
@@ -202,19 +204,58 @@ def register(slug: str) -> Response | str:
         return render_template("accounts/register_closed.html", org=org), 403  # type: ignore[return-value]
     form = RegisterForm()
     if form.validate_on_submit():
-        done = run_service(
-            lambda: services.self_register(
+
+        def register_and_confirm() -> User:
+            user = services.self_register(
                 org, form.email.data or "", form.display_name.data or "", form.password.data or ""
-            ),
-            flash_error=False,
-        )
+            )
+            services.send_confirmation(user)  # mailed once the account is committed
+            return user
+
+        done = run_service(register_and_confirm, flash_error=False)
         if done.value is None:
             form.email.errors = [done.message]
         else:
-            _start_session(done.value)
-            flash(f"Welcome to {org.name}.", "success")
+            user = done.value
+            _start_session(user)
+            flash(
+                f"Welcome to {org.name}. We sent a link to {user.email}: open it to confirm "
+                "your address. Until then you cannot submit work for assessment or receive "
+                "badges.",
+                "success",
+            )
             return redirect(url_for("accounts.dashboard"))
     return render_template("accounts/register.html", form=form, org=org)
+
+
+@bp.get("/confirm-email/<token>")
+@public
+def confirm_email(token: str) -> Response | str:
+    """Confirm a self-registered address from the emailed link."""
+    try:
+        user = services.confirm_email(token)
+    except services.InvalidToken as exc:
+        return render_template("accounts/token_problem.html", message=exc.message), 400  # type: ignore[return-value]
+    db.session.commit()
+    flash(f"Thank you: {user.email} is confirmed.", "success")
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.dashboard"))
+    return redirect(url_for("accounts.login"))
+
+
+@bp.post("/account/confirm-email")
+@limiter.limit(_login_limit)
+def resend_confirmation() -> Response:
+    """Send the confirmation link again."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    if user.is_email_confirmed:
+        flash("Your email address is already confirmed.", "info")
+    else:
+        services.send_confirmation(user)
+        flash(f"We sent a new confirmation link to {user.email}.", "success")
+    return redirect(url_for("accounts.dashboard"))
 
 
 # -- organization administration -----------------------------------------------------------

@@ -423,6 +423,11 @@ def award_credential(sub: Submission, review: Review) -> Award:
         raise DomainError("Only a passing submission earns a badge.")
     if not sub.learner.is_active_account:
         raise DomainError("This worker's account has been closed, so no badge can be issued.")
+    if not sub.learner.is_email_confirmed:
+        # The badge names the address as its recipient: never one nobody has proved is theirs.
+        raise DomainError(
+            "This worker has not confirmed their email address yet, so no badge can be issued."
+        )
     cred: Credential = sub.credential
     org = db.session.get(Organization, sub.organization_id)
     assert org is not None

@@ -27,6 +27,10 @@ class EvidenceState(StrEnum):
 
     #: Bytes are on their way to storage; not shown as evidence, removed if abandoned.
     UPLOADING = "uploading"
+    #: The app holds the item: it is receiving a streamed upload or checking and moving the
+    #: bytes of a finished one. Exactly one request gets to move an item into this state, so
+    #: a file is finalized once; no other call (finalize, cancel, part links) touches it.
+    PROCESSING = "processing"
     #: Checked by content and hashed; usable as evidence.
     READY = "ready"
     #: Kept only for an audit trail; refused uploads are normally deleted outright.
@@ -64,12 +68,19 @@ class EvidenceItem(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     body: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
 
-    #: Files: server-built storage key of the bytes and of the thumbnail (images only).
+    #: Files: server-built storage key of the bytes and of the thumbnail (images only). Browsers
+    #: upload to `staging_key_for(storage_key)`, never to this key: the app copies the bytes
+    #: here when it finalizes, so no upload link can replace a file once it was checked.
     storage_key: Mapped[str | None] = mapped_column(String(512), unique=True)
     thumbnail_key: Mapped[str | None] = mapped_column(String(512))
+    #: Files a browser cannot show (HEIC, video, PDF, office): a JPEG rendering (poster frame,
+    #: first page) and whether it exists ("pending", "ready", "unavailable"; empty: none tried).
+    preview_key: Mapped[str | None] = mapped_column(String(512))
+    preview_state: Mapped[str | None] = mapped_column(String(16))
     #: The name the file had on the worker's device, cleaned for display; never a storage key.
     original_filename: Mapped[str] = mapped_column(String(255), nullable=False, default="")
-    #: Declared size while uploading (counts against the quota), measured size once ready.
+    #: Bytes reserved against the quota while uploading (the declared size, reserved under a
+    #: lock before any byte is accepted), the measured size of the stored file once ready.
     size: Mapped[int | None] = mapped_column(BigInteger)
     #: Hex SHA-256 of the stored bytes, computed by the app after the upload.
     sha256: Mapped[str | None] = mapped_column(String(64))
@@ -93,3 +104,17 @@ class EvidenceItem(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_ready(self) -> bool:
         return self.state == EvidenceState.READY
+
+    @property
+    def staging_key(self) -> str | None:
+        """Where browsers upload this item's bytes before they are checked (never served)."""
+        return staging_key_for(self.storage_key) if self.storage_key else None
+
+
+#: Prefix of the keys browsers upload to; nothing under it is ever served or signed for reading.
+STAGING_PREFIX = "staging/"
+
+
+def staging_key_for(storage_key: str) -> str:
+    """The staging key that belongs to a final storage key."""
+    return STAGING_PREFIX + storage_key

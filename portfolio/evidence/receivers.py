@@ -19,7 +19,9 @@ def remove_account_evidence(
     are frozen objects of their own (the submissions domain handles them); links from
     submissions to a deleted item are cleared by the database (ON DELETE SET NULL)."""
     items = list(db.session.scalars(select(EvidenceItem).where(EvidenceItem.owner_id == user.id)))
-    keys = [k for item in items for k in (item.storage_key, item.thumbnail_key) if k]
+    keys = [
+        k for item in items for k in (item.storage_key, item.thumbnail_key, item.preview_key) if k
+    ]
     if items:
         db.session.flush()
         db.session.execute(

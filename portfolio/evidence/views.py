@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
-from portfolio.core.errors import DomainError
+from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.transaction import commit, rollback
 from portfolio.evidence import services
 from portfolio.evidence.forms import AddLinkForm, EditItemForm, WriteReflectionForm
@@ -27,7 +27,8 @@ from portfolio.evidence.models import EvidenceItem, EvidenceKind
 from portfolio.evidence.streaming import FullReader, MultipartFileStream
 from portfolio.evidence.validation import ALLOWED_TYPES, human_size
 from portfolio.extensions import csrf
-from portfolio.storage import UploadedPart
+from portfolio.storage import UploadedPart, get_storage
+from portfolio.storage.serving import serve_object
 
 bp = Blueprint("evidence", __name__, url_prefix="/portfolio")
 
@@ -52,8 +53,24 @@ def filesize(n: int | None) -> str:
     return human_size(n or 0)
 
 
+def _notices(item: EvidenceItem) -> list[str]:
+    """What the app changed about a file the worker sent, in their words."""
+    if getattr(item, "metadata_removed", False):
+        return [PRIVACY_NOTICE.format(title=item.title)]
+    return []
+
+
+#: Told to the worker whenever a photo was stored without its location and device data.
+PRIVACY_NOTICE = (
+    "“{title}”: the location (GPS) and camera details were removed from the photo before it "
+    "was stored, so nobody who sees it learns where it was taken."
+)
+
+
 def _item_json(item: EvidenceItem) -> dict[str, Any]:
     return {
+        "notices": _notices(item),
+        "metadata_removed": bool(getattr(item, "metadata_removed", False)),
         "id": item.public_id,
         "title": item.title,
         "state": str(item.state),
@@ -129,6 +146,8 @@ def upload_form() -> Response | tuple[str, int]:
         tags=fields.get("tags", ""),
     )
     flash(f"“{item.title}” was added to your portfolio.", "success")
+    for notice in _notices(item):
+        flash(notice, "info")
     return redirect(url_for("evidence.show_item", public_id=item.public_id))
 
 
@@ -288,9 +307,29 @@ def download(public_id: str) -> Response:
 
 @bp.get("/items/<public_id>/preview")
 def preview(public_id: str) -> Response:
-    """Redirect to a short-lived signed URL shown inline (safe types only)."""
+    """The file shown inline, served through the app on every backend (never from the object
+    store's origin) with its checked type, `nosniff` and a sandbox CSP. Types a browser could
+    run or misread are sent as attachments."""
     item = services.get_item(current_user, public_id)
-    return redirect(services.download_url(current_user, item, inline=True))
+    key, filename, content_type, inline = services.inline_source(current_user, item)
+    return serve_object(
+        get_storage(), key, filename=filename, content_type=content_type, inline=inline
+    )
+
+
+@bp.get("/items/<public_id>/preview-image")
+def preview_image(public_id: str) -> Response:
+    """The rendered preview (poster frame, first page, HEIC photo as JPEG), if there is one."""
+    item = services.get_item(current_user, public_id)
+    if not item.preview_key:
+        raise NotFound("This item has no preview image.")
+    return serve_object(
+        get_storage(),
+        item.preview_key,
+        filename="preview.jpg",
+        content_type="image/jpeg",
+        inline=True,
+    )
 
 
 @bp.get("/items/<public_id>/thumbnail")

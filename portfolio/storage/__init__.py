@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any, Protocol
 
 from flask import Flask, current_app
@@ -47,6 +48,8 @@ class ObjectInfo:
     key: str
     size: int
     content_type: str | None = None
+    #: When the object was last written (set by `list_objects`; `head` may leave it empty).
+    last_modified: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,10 @@ class Storage(Protocol):
         """The object's bytes in chunks, for streaming responses and hashing."""
         ...
 
+    def iter_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        """Bytes `start` to `end` (inclusive) of the object, in chunks (HTTP range requests)."""
+        ...
+
     def head(self, key: str) -> ObjectInfo | None:
         """Size and type of the object, or None if it does not exist."""
         ...
@@ -94,6 +101,15 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove the object; deleting a missing object is not an error."""
+        ...
+
+    def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with `prefix`, with its size and `last_modified`
+        (used to reconcile the store with the database)."""
+        ...
+
+    def list_multipart_uploads(self) -> Iterator[tuple[str, str, datetime | None]]:
+        """Unfinished multipart uploads as (key, upload id, started at)."""
         ...
 
     def copy(self, source_key: str, target_key: str) -> None:

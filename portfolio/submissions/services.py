@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.services import require_confirmed_email, require_role
 from portfolio.core import audit
 from portfolio.core.audit import AuditEvent
 from portfolio.core.db import utcnow
@@ -279,6 +279,8 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
         raise NotFound("No such submission.")
     if sub.state != SubmissionState.DRAFT:
         raise Conflict("This submission has already been submitted.")
+    # The address becomes the badge's recipient identity: it must be the worker's own.
+    require_confirmed_email(learner, "submit work for assessment")
     missing = missing_required_elements(sub)
     if missing:
         raise DomainError(

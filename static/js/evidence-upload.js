@@ -61,6 +61,12 @@
       a.textContent = item.title;
       li.appendChild(a);
       li.appendChild(document.createTextNode(' was added.'));
+      (item.notices || []).forEach(function (notice) {
+        var note = document.createElement('p');
+        note.className = 'result-notice';
+        note.textContent = notice;
+        li.appendChild(note);
+      });
     } else {
       li.textContent = text;
     }

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import current_app
 from playwright.sync_api import expect
 
 from portfolio.accounts.models import Role
@@ -152,6 +153,18 @@ def worker_collects_and_submits(story: Story, browser: Any) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     press(page, "Create my account")
     page.wait_for_url("**/dashboard")
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
+    s.check(page, "02-worker-dashboard-unconfirmed")
+    # The worker opens the link from the confirmation mail.
+    [mail] = [
+        m for m in current_app.extensions["portfolio.outbox"] if m["to"] == "wren@example.org"
+    ]
+    link = next(w for w in mail["body"].split() if "/confirm-email/" in w)
+    assert link.startswith(s.base)
+    page.goto(link)
+    page.wait_for_url("**/dashboard")
+    expect(page.get_by_text("wren@example.org is confirmed")).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_have_count(0)
     s.check(page, "02-worker-dashboard")
 
     navigate(page, "My portfolio")

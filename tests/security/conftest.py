@@ -14,6 +14,7 @@ from portfolio.accounts import services as accounts
 from portfolio.accounts.models import Membership, Organization, Role, User
 from portfolio.awards.models import Award
 from portfolio.core.audit import AuditEvent
+from portfolio.core.db import utcnow
 from portfolio.credentials.models import Credential
 from portfolio.evidence import services as evidence_services
 from portfolio.evidence.models import EvidenceItem
@@ -77,7 +78,12 @@ def sign_in(client: Client, email: str) -> None:
 
 def _quiet_user(email: str, org: Organization, role: Role) -> User:
     """A member with a password nobody can type: no password hashing needed."""
-    user = User(email=email, display_name=email.split("@")[0], password_hash="!")
+    user = User(
+        email=email,
+        display_name=email.split("@")[0],
+        password_hash="!",
+        email_confirmed_at=utcnow(),
+    )
     db.session.add(user)
     db.session.flush()
     accounts.add_membership(user, org, role)

@@ -85,6 +85,7 @@ DECLARATIONS: dict[str, Decl] = {
     "accounts.forgot_password": d(PUBLIC),
     "accounts.reset_password": d(_roles(400, anonymous=400), literal={"token": FORGED}),
     "accounts.accept_invitation": d(_roles(400, anonymous=400), literal={"token": FORGED}),
+    "accounts.confirm_email": d(_roles(400, anonymous=400), literal={"token": FORGED}),
     # Organization A registers by invitation only.
     "accounts.register": d(_roles(403, anonymous=403), **ORG),
     "accounts.organization_logo": d(PUBLIC, **ORG),
@@ -126,6 +127,8 @@ DECLARATIONS: dict[str, Decl] = {
     # -- anyone signed in ----------------------------------------------------------------------
     "accounts.dashboard": d(SIGNED_IN),
     "accounts.change_password": d(SIGNED_IN),
+    # Everybody here is confirmed: they are told so, nothing is sent.
+    "accounts.resend_confirmation": d(SIGNED_IN),
     "awards.my_badges": d(SIGNED_IN),
     "awards.add_to_wallet": d(OWNER, aid="aid"),
     "submissions.my_submissions": d(SIGNED_IN),
@@ -145,6 +148,8 @@ DECLARATIONS: dict[str, Decl] = {
     "evidence.preview": d(OWNER, public_id="item"),
     "evidence.download": d(OWNER, public_id="item"),
     "evidence.thumbnail": d(OWNER, public_id="item"),
+    # A JPEG photo has no rendered preview (only HEIC, video, PDF and office files do).
+    "evidence.preview_image": d(_roles(DENY), public_id="item"),
     # Frozen in a submission: the owner is told so and sent back to the item.
     "evidence.edit_item": d(OWNER, public_id="item"),
     "evidence.sign_part": d(
