@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -74,7 +84,9 @@ def login() -> Response | str:
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data or "", form.password.data or "")
+            user = services.authenticate(
+                form.email.data or "", form.password.data or "", client=request.remote_addr or ""
+            )
         except DomainError as exc:
             flash(exc.message, "error")
         else:

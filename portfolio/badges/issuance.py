@@ -44,6 +44,7 @@ from portfolio.core import audit
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, NotFound
 from portfolio.core.ids import PUBLIC_ID_RE, is_public_id, new_public_id
+from portfolio.core.images import check_png
 from portfolio.core.urls import public_url
 from portfolio.extensions import db
 from portfolio.frameworks.models import RubricVersion
@@ -729,6 +730,8 @@ def baked_badge(award: Award, version: str, fmt: str) -> tuple[bytes, str]:
     compact = json.dumps(json.loads(document), ensure_ascii=False, separators=(",", ":"))
     base = _base_image(award.credential, fmt)
     if fmt == "png":
+        # Checked on upload too; an image stored before that check is refused here, not baked.
+        check_png(base, what="The credential's image")
         data = bake.bake_png(base, compact, version=version)  # type: ignore[arg-type]
     else:
         verify_url = public_url("verify.badge", aid=award.public_id) if version == "2.0" else None
@@ -929,6 +932,8 @@ def verify_input(
     fmt = ""
     try:
         if data.startswith(bake.PNG_SIGNATURE):
+            # Only chunks are read, never pixels; the budget still refuses a bomb plainly.
+            check_png(data, what="That image")
             baked = bake.extract_png(data)
             fmt = "png"
         elif data.lstrip()[:1] in (b"<",):

@@ -11,6 +11,7 @@ from portfolio.accounts.models import Organization, Role
 from portfolio.accounts.services import get_organization, require_role
 from portfolio.badges import pathways
 from portfolio.core.errors import DomainError
+from portfolio.core.params import parse_int
 from portfolio.extensions import db
 
 bp = Blueprint("pathways", __name__, cli_group="pathways")
@@ -20,10 +21,10 @@ def _int_or_none(value: str | None) -> int | None:
     value = (value or "").strip()
     if not value:
         return None
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise DomainError(f"“{value[:20]}” is not a whole number.") from exc
+    number = parse_int(value)
+    if number is None:
+        raise DomainError(f"“{value[:20]}” is not a whole number.")
+    return number
 
 
 @bp.get("/pathways")

@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portfolio.accounts.models import Membership, Organization, Role, User
 from portfolio.accounts.services import require_role
@@ -33,6 +33,7 @@ from portfolio.core.db import TimestampMixin, UTCDateTime, utcnow
 from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.ids import is_public_id, new_public_id
 from portfolio.core.sanitize import clean_text, render_markdown
+from portfolio.core.urls import clean_http_url
 from portfolio.extensions import db
 from portfolio.submissions.models import Submission, SubmissionState
 
@@ -133,6 +134,12 @@ class PathwayTrustedIssuer(db.Model):  # type: ignore[name-defined,misc]
     issuer_url: Mapped[str] = mapped_column(String(500), nullable=False)
 
     pathway: Mapped[Pathway] = relationship(back_populates="trusted_issuers")
+
+    @validates("issuer_url")
+    def _check_issuer_url(self, _key: str, value: str | None) -> str | None:
+        # Shown as a link (and written into badges): http(s) only, never javascript: or data:,
+        # whether it comes from a form, a service or an import.
+        return None if value is None else clean_http_url(value, what="The issuer URL")
 
 
 class PathwayAwardComponent(db.Model):  # type: ignore[name-defined,misc]

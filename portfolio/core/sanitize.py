@@ -1,11 +1,17 @@
-"""Rich text: Markdown rendered to HTML and cleaned with bleach once, when it is written."""
+"""Rich text: Markdown rendered to HTML and cleaned with bleach once, when it is written.
+
+The renderer is markdown-it-py (CommonMark plus tables): its parser is linear in the length of
+the text, so no input — runs of unclosed brackets, emphasis markers, backticks or nested
+quotes — costs more than a few milliseconds per kilobyte (`bench/render_worst_case.py`).
+Python-Markdown, used before, took about the square of the length on such runs.
+"""
 
 from __future__ import annotations
 
 import unicodedata
 
 import bleach
-import markdown as md
+from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = frozenset(
     {
@@ -44,9 +50,18 @@ def _add_rel(attrs: dict[tuple[str | None, str], str], new: bool = False) -> dic
     return attrs
 
 
+#: The longest text any rendered field accepts (a reflection); longer input is cut here too, so
+#: a caller that forgot its own limit still renders in bounded time.
+MAX_MARKDOWN_CHARS = 100_000
+#: Raw HTML is not passed through (it is shown as text); no typographic replacements.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
+#: Deeper block nesting (quotes in lists in quotes …) is rendered as text beyond this level.
+_MARKDOWN.options["maxNesting"] = 20
+
+
 def render_markdown(text: str) -> str:
     """Markdown to safe HTML: raw HTML is escaped and only an allowlist of tags survives."""
-    html = md.markdown(text or "", extensions=["extra", "sane_lists"], output_format="html")
+    html = _MARKDOWN.render((text or "")[:MAX_MARKDOWN_CHARS])
     cleaned = bleach.clean(
         html,
         tags=ALLOWED_TAGS,

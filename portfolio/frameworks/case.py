@@ -362,22 +362,24 @@ def parse_case_package(raw: bytes, filename: str) -> CasePackage:
         item.parent, item.position = parent_id, seq
         placed.add(child)
 
-    # Cycles: walk up from every item; a walk that returns to a node it saw is a loop.
-    reported: set[str] = set()
+    # Cycles: walk up from every item, but never twice over the same node (linear in the
+    # number of items, however deep the tree): a walk stops at a node an earlier walk cleared,
+    # and one that meets a node of its own path has found a loop.
+    cleared: set[str] = set()
     for ident in items:
-        seen: list[str] = []
+        path: dict[str, int] = {}  # node → its position on this walk (dict: O(1) lookups)
         node: str | None = ident
-        while node is not None and node not in seen:
-            seen.append(node)
+        while node is not None and node not in cleared and node not in path:
+            path[node] = len(path)
             node = items[node].parent
-        if node is not None and node not in reported:
-            loop = seen[seen.index(node) :]
-            reported.update(loop)
+        if node is not None and node in path:
+            loop = list(path)[path[node] :]
             check.add(
                 f"CFItem {node}",
                 "CFAssociations",
-                "isChildOf associations form a cycle: " + " → ".join([*loop, node]),
+                "isChildOf associations form a cycle: " + " → ".join([*loop[:20], node]),
             )
+        cleared.update(path)
     pkg.items = list(items.values())
 
     for r_index, raw_rubric in enumerate(check.obj_list(data, "CFRubrics", "package")):

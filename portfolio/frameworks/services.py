@@ -178,13 +178,12 @@ def competency_tree(fw: Framework) -> list[tuple[Competency, int]]:
     for siblings in children.values():
         siblings.sort(key=lambda c: (c.position, c.id or 0))
     out: list[tuple[Competency, int]] = []
-
-    def walk(parent_id: int | None, depth: int) -> None:
-        for c in children.get(parent_id, []):
-            out.append((c, depth))
-            walk(c.id, depth + 1)
-
-    walk(None, 0)
+    # An explicit stack, not recursion: an imported chain may be thousands of levels deep.
+    stack: list[tuple[Competency, int]] = [(c, 0) for c in reversed(children.get(None, []))]
+    while stack:
+        comp, depth = stack.pop()
+        out.append((comp, depth))
+        stack.extend((c, depth + 1) for c in reversed(children.get(comp.id, [])))
     return out
 
 

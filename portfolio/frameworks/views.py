@@ -79,7 +79,9 @@ def create_framework(slug: str) -> Response | str:
 
 def _parent_choices(fw: Framework) -> list[tuple[str, str]]:
     return [("", "Top level")] + [
-        (c.public_id, "— " * depth + c.label[:90]) for c, depth in services.competency_tree(fw)
+        # Indentation stops at 8 levels: a deep import would otherwise grow the page quadratically.
+        (c.public_id, "— " * min(depth, 8) + c.label[:90])
+        for c, depth in services.competency_tree(fw)
     ]
 
 

@@ -8,7 +8,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from blinker import Namespace
@@ -25,6 +25,7 @@ from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.ids import is_public_id
 from portfolio.core.mail import send_mail
+from portfolio.core.params import loads_strict, parse_int
 from portfolio.core.sanitize import clean_text, render_markdown
 from portfolio.evidence.models import EvidenceItem, EvidenceKind, EvidenceState
 from portfolio.extensions import db
@@ -443,12 +444,18 @@ def encode_cursor(sub: Submission) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """Inverse of `encode_cursor`; refuses anything malformed."""
+    broken = DomainError("That page link is broken. Start from the first page.")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        at, ident = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(at), int(ident)
-    except (ValueError, TypeError) as exc:
-        raise DomainError("That page link is broken. Start from the first page.") from exc
+        at, ident = loads_strict(base64.urlsafe_b64decode(padded))
+        when = datetime.fromisoformat(at)
+        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise broken from exc
+    number = parse_int(ident)
+    if number is None:
+        raise broken
+    return when, number
 
 
 def review_queue(
