@@ -70,6 +70,10 @@ def open_checked(source: bytes | IO[bytes], *, what: str = "The image") -> Image
     """`Image.open` (header only) that refuses images above the budget before any pixel is
     decoded. Raises `ImageTooLarge`, or the usual Pillow errors for files it cannot read."""
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    # PNG dimensions straight from the header, so the message can name them.
+    start = stream.tell()
+    check_png(stream.read(32), what=what)
+    stream.seek(start)
     with warnings.catch_warnings():
         # Between one and two budgets Pillow only warns: the check below refuses those.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
