@@ -731,7 +731,7 @@ def baked_badge(award: Award, version: str, fmt: str) -> tuple[bytes, str]:
     base = _base_image(award.credential, fmt)
     if fmt == "png":
         # Checked on upload too; an image stored before that check is refused here, not baked.
-        check_png(base, what="The credential's image")
+        check_png(base if isinstance(base, bytes) else b"", what="The credential's image")
         data = bake.bake_png(base, compact, version=version)  # type: ignore[arg-type]
     else:
         verify_url = public_url("verify.badge", aid=award.public_id) if version == "2.0" else None
