@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -590,8 +591,8 @@ def main() -> None:
             env = {
                 **os.environ,
                 "APP_ENV": "production",
-                "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-                "SIGNING_KEY_SECRET": "bench-signing-secret-" + "y" * 40,
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "SIGNING_KEY_SECRET": secrets.token_urlsafe(48),
                 "DATABASE_URL": database_url,
                 "STORAGE_BACKEND": "local",
                 "INSTANCE_PATH": str(work / "instance"),

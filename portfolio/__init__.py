@@ -19,6 +19,10 @@ def create_app(config: Config | None = None) -> Flask:
         template_folder=str(RESOURCE_ROOT / "templates"),
         static_folder=str(RESOURCE_ROOT / "static"),
     )
+    from portfolio.core.params import DatabaseIntConverter
+
+    # Every `<int:...>` route refuses ids the database cannot hold (404, not a driver error).
+    app.url_map.converters["int"] = DatabaseIntConverter
     app.config.update(
         PORTFOLIO=cfg,
         SECRET_KEY=cfg.secret_key,
@@ -44,6 +48,17 @@ def create_app(config: Config | None = None) -> Flask:
         from pathlib import Path
 
         Path(cfg.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+    if cfg.trusted_proxies:
+        # Behind N proxies, the client is the Nth address from the right of X-Forwarded-For;
+        # anything further left was written by the client and is ignored. With 0 the headers
+        # are not read at all, so a direct client cannot claim another address. The Host
+        # header is not taken from the proxy (it must pass the original one, see TRUSTED_HOSTS).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=cfg.trusted_proxies, x_proto=cfg.trusted_proxies
+        )
 
     db.init_app(app)
     if cfg.database_url.startswith("sqlite"):

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import re
+import secrets
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select, update
+from limits import RateLimitItem
+from limits import parse as parse_limit
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import (
@@ -28,7 +33,7 @@ from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.mail import send_mail
 from portfolio.core.sanitize import clean_text
 from portfolio.core.urls import public_url
-from portfolio.extensions import db
+from portfolio.extensions import db, limiter
 
 #: Argon2id with the library's current recommended parameters.
 _STRONG_HASHER = PasswordHasher()
@@ -51,8 +56,6 @@ def _hasher() -> PasswordHasher:
 
 
 MIN_PASSWORD_LENGTH = 10
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
@@ -119,51 +122,82 @@ def create_user(email: str, display_name: str, password: str, *, confirmed: bool
     return user
 
 
-def authenticate(email: str, password: str) -> User:
-    """The user for these credentials, or a `DomainError` that does not reveal which part
-    was wrong. Too many failures lock the account for a while."""
-    user = find_user_by_email(email)
-    # The same words for an unknown address, a wrong password and a locked account, so the
-    # answer never tells whether an account exists; the lock itself is announced by email.
-    generic = SignInRefused(
-        "Wrong email or password. After several failed attempts, sign-in to an account pauses "
-        "for 15 minutes; resetting the password ends the pause."
-    )
+#: Wrong passwords one client may try on one account per window before that client is paused
+#: for that account. Other clients, and the owner with a new password, are not affected.
+MAX_FAILED_LOGINS = 5
+LOGIN_FAILURE_WINDOW = "5 per 15 minutes"
+#: At most one "sign-in paused" mail per account per window, however many clients trip it.
+_LOCK_MAIL_WINDOW = "1 per 15 minutes"
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash of nothing anyone knows, checked when there is no real one to check."""
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
+def _login_failure_limit() -> RateLimitItem:
+    return parse_limit(LOGIN_FAILURE_WINDOW)
+
+
+def _throttle_key(user: User | None, email: str) -> str:
+    # The password fingerprint is part of the key: a reset (or change) of the password starts
+    # from zero, so a reset link always gets the owner back in. Unknown addresses are counted
+    # too, so the pause cannot tell them apart from real accounts.
     if user is None:
-        _hasher().hash(password)  # spend the same time as a real check: no account probing
-        raise generic
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
+        return "email:" + hashlib.sha256(normalize_email(email).encode()).hexdigest()[:32]
+    return f"user:{user.public_id}:{_password_fingerprint(user)}"
+
+
+def authenticate(email: str, password: str, *, client: str = "") -> User:
+    """The user for these credentials, or a `DomainError` that does not reveal which part
+    was wrong. Too many failures from one client pause that client's attempts on the account.
+
+    Every path checks exactly one password hash (the account's, or a dummy one for an unknown
+    address or a paused client), so the time taken does not tell them apart.
+    """
+    limiter_ = limiter.limiter
+    user = find_user_by_email(email)
+    # The same words for an unknown address, a wrong password and a paused client, so the
+    # answer never tells whether an account exists; the pause itself is announced by email.
+    generic = SignInRefused(
+        "Wrong email or password. After several failed attempts from one device, sign-in to an "
+        "account pauses there for 15 minutes; resetting the password ends the pause."
+    )
+    limit = _login_failure_limit()
+    key = ("login-failures", client or "-", _throttle_key(user, email))
+    paused = not limiter_.test(limit, *key)
+    if user is None or paused:
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            _hasher().verify(_dummy_hash(_hasher()), password)
+        if not paused:
+            limiter_.hit(limit, *key)
         raise generic
     if not verify_password(user, password):
-        # Counted in the database, not in Python: parallel wrong guesses each count.
-        failures = db.session.scalar(
-            update(User)
-            .where(User.id == user.id)
-            .values(failed_logins=User.failed_logins + 1)
-            .returning(User.failed_logins)
-        )
-        if (failures or 0) >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-            audit.record(
-                "account.locked", actor_id=user.id, subject_type="user", subject_id=user.public_id
-            )
-            send_mail(
-                user.email,
-                "Sign-in to your Portfolio account is paused",
-                f"Hello {user.display_name},\n\nAfter {MAX_FAILED_LOGINS} failed sign-in attempts, "
-                "sign-in to your account is paused for 15 minutes. If this was not you, reset "
-                "your password.\n",
-            )
-        raise generic  # keeps the counted failure (and the lock mail): the caller commits
+        limiter_.hit(limit, *key)
+        if not limiter_.test(limit, *key):
+            _announce_pause(user)
+        raise generic  # keeps what was recorded (audit, the pause mail): the caller commits
     if not user.is_active_account:
         raise DomainError("This account has been disabled. Contact your organization's admin.")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    limiter_.clear(limit, *key)
+    user.last_login_at = utcnow()
     audit.record("account.login", actor_id=user.id, subject_type="user", subject_id=user.public_id)
     return user
+
+
+def _announce_pause(user: User) -> None:
+    """Audit a paused client and tell the owner, at most once per window."""
+    audit.record("account.locked", actor_id=user.id, subject_type="user", subject_id=user.public_id)
+    if limiter.limiter.hit(parse_limit(_LOCK_MAIL_WINDOW), "login-pause-mail", user.public_id):
+        send_mail(
+            user.email,
+            "Sign-in to your Portfolio account is paused",
+            f"Hello {user.display_name},\n\nAfter {MAX_FAILED_LOGINS} failed sign-in attempts "
+            "from one device, sign-in to your account from that device is paused for 15 "
+            "minutes. You can still sign in from your own devices. If this was not you, reset "
+            "your password: the reset ends every pause.\n",
+        )
 
 
 def rotate_session(user: User) -> None:
@@ -234,9 +268,8 @@ def reset_password(token: str, new_password: str) -> User:
     """Set a new password from a reset token. The token works once."""
     user = user_for_reset_token(token)
     check_password_strength(new_password)
+    # The new hash changes the sign-in throttle's key: every pause on the account ends here.
     user.password_hash = hash_password(new_password)
-    user.failed_logins = 0
-    user.locked_until = None
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()  # the reset link went to the address: it is theirs
     rotate_session(user)
@@ -623,6 +656,11 @@ def set_organization_logo(actor: User, org: Organization, data: bytes) -> None:
     detected = magic.from_buffer(data[:8192], mime=True)
     if detected not in LOGO_TYPES:
         raise DomainError(f"The logo must be a PNG, JPEG or WebP image; this file is {detected}.")
+    from portfolio.core.images import check_image_header
+
+    # Every visitor's browser decodes the logo: refuse a decompression bomb by its header.
+    if not check_image_header(data, what="The logo"):
+        raise DomainError("The logo image is damaged; save it again and upload the copy.")
     import io
 
     storage = get_storage()

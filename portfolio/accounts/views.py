@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
@@ -75,9 +85,11 @@ def login() -> Response | str:
         return redirect(url_for("accounts.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        # A refusal still commits: the failure count and a lock (and its mail) must stay.
+        # A refusal still commits: what it recorded (audit, the pause mail) must stay.
         done = run_service(
-            lambda: services.authenticate(form.email.data or "", form.password.data or "")
+            lambda: services.authenticate(
+                form.email.data or "", form.password.data or "", client=request.remote_addr or ""
+            )
         )
         if done.value is not None:
             _start_session(done.value, remember=bool(form.remember.data))

@@ -48,6 +48,7 @@ from portfolio.core import audit
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, NotFound
 from portfolio.core.ids import PUBLIC_ID_RE, is_public_id, new_public_id
+from portfolio.core.images import check_png
 from portfolio.core.urls import public_url
 from portfolio.credentials.models import Credential, CredentialAlignment
 from portfolio.evidence.validation import inline_kind as inline_kind  # used by the pages
@@ -871,6 +872,8 @@ def baked_badge(award: Award, version: str, fmt: str) -> tuple[bytes, str]:
     compact = json.dumps(json.loads(document), ensure_ascii=False, separators=(",", ":"))
     base = _base_image(award.credential, fmt)
     if fmt == "png":
+        # Checked on upload too; an image stored before that check is refused here, not baked.
+        check_png(base if isinstance(base, bytes) else b"", what="The credential's image")
         data = bake.bake_png(base, compact, version=version)  # type: ignore[arg-type]
     else:
         verify_url = public_url("verify.badge", aid=award.public_id) if version == "2.0" else None
@@ -1087,6 +1090,8 @@ def verify_input(
     fmt = ""
     try:
         if data.startswith(bake.PNG_SIGNATURE):
+            # Only chunks are read, never pixels; the budget still refuses a bomb plainly.
+            check_png(data, what="That image")
             baked = bake.extract_png(data)
             fmt = "png"
         elif data.lstrip()[:1] in (b"<",):

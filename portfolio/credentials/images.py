@@ -8,8 +8,10 @@ result with a sandboxing CSP as a second line of defence.
 
 from __future__ import annotations
 
-import io
+import base64
+import binascii
 import re
+import struct
 from xml.etree.ElementTree import (
     Element,
     register_namespace,
@@ -18,9 +20,10 @@ from xml.etree.ElementTree import (
 
 import magic
 from defusedxml import ElementTree as SafeET
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from portfolio.core.errors import DomainError
+from portfolio.core.images import ImageTooLarge, check_image_header, open_checked
 
 MAX_IMAGE_BYTES = 1024 * 1024
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -185,12 +188,25 @@ def _clean(element: Element) -> None:
         if keep and name == "href":
             _, tag_name = _local_name(element.tag)
             keep = value.startswith("#") or (
-                tag_name == "image" and bool(_DATA_IMAGE_RE.match(value))
+                tag_name == "image"
+                and bool(_DATA_IMAGE_RE.match(value))
+                and _embedded_image_fits(value)
             )
         if keep and _URL_RE.search(value):
             keep = bool(_LOCAL_URL_RE.match(value))
         if not keep:
             del element.attrib[attr]
+
+
+def _embedded_image_fits(data_url: str) -> bool:
+    """An image embedded in an SVG is decoded by every browser that shows the badge: the same
+    pixel budget as for a PNG upload (`ImageTooLarge` above it)."""
+    try:
+        raw = base64.b64decode("".join(data_url.split(",", 1)[1].split()), validate=True)
+    except (ValueError, binascii.Error):
+        return False
+    check_image_header(raw, what="An image inside the SVG")
+    return True
 
 
 def sanitize_svg(data: bytes) -> bytes:
@@ -220,10 +236,14 @@ def check_badge_image(data: bytes) -> tuple[bytes, str]:
     detected = magic.from_buffer(data[:8192], mime=True)
     if detected == "image/png":
         try:
-            with Image.open(io.BytesIO(data)) as img:
+            # The pixel budget first, from the header; verify() then reads every chunk (CRCs,
+            # text chunks bounded by Pillow's limits) without decoding the pixels.
+            with open_checked(data, what="The image") as img:
                 img.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-            raise DomainError("The PNG image is damaged.") from exc
+        except ImageTooLarge:
+            raise
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error) as exc:
+            raise DomainError("The PNG image is damaged or carries too much text data.") from exc
         return data, "image/png"
     if detected in {"image/svg+xml", "text/xml", "application/xml", "text/plain", "text/html"}:
         return sanitize_svg(data), "image/svg+xml"

@@ -6,10 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portfolio.core.db import TimestampMixin, UTCDateTime, utcnow
 from portfolio.core.ids import new_public_id
+from portfolio.core.urls import clean_http_url
 from portfolio.extensions import db
 from portfolio.frameworks.models import Competency, RubricVersion
 
@@ -118,6 +119,12 @@ class CredentialAlignment(db.Model):  # type: ignore[name-defined,misc]
 
     credential: Mapped[Credential] = relationship(back_populates="alignments")
     competency: Mapped[Competency | None] = relationship()
+
+    @validates("target_url")
+    def _check_target_url(self, _key: str, value: str | None) -> str | None:
+        # Shown as a link (and written into badges): http(s) only, never javascript: or data:,
+        # whether it comes from a form, a service or an import.
+        return None if value is None else clean_http_url(value, what="The alignment URL")
 
     @property
     def name(self) -> str:

@@ -6,11 +6,12 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portfolio.accounts.models import User
 from portfolio.core.db import TimestampMixin, UTCDateTime, utcnow
 from portfolio.core.ids import new_public_id
+from portfolio.core.urls import clean_http_url
 from portfolio.extensions import db
 
 
@@ -100,6 +101,12 @@ class EvidenceItem(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         Index("ix_evidence_items_owner_id_state", "owner_id", "state"),
         Index("ix_evidence_items_state_created_at", "state", "created_at"),
     )
+
+    @validates("url")
+    def _check_url(self, _key: str, value: str | None) -> str | None:
+        # Shown as a link (and written into badges): http(s) only, never javascript: or data:,
+        # whether it comes from a form, a service or an import.
+        return None if value is None else clean_http_url(value, what="The address")
 
     @property
     def is_ready(self) -> bool:

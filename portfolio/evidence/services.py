@@ -667,14 +667,17 @@ def make_thumbnail(storage: Storage, user: User, item: EvidenceItem) -> str | No
         or (item.size or 0) > MAX_THUMBNAIL_SOURCE_BYTES
     ):
         return None
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
+
+    from portfolio.core.images import open_checked
 
     try:
         with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buf:
             for chunk in storage.iter_chunks(item.storage_key):
                 buf.write(chunk)
             buf.seek(0)
-            with Image.open(buf) as img:
+            # Refuses an image above the pixel budget before a pixel is decoded.
+            with open_checked(buf) as img:
                 img.draft("RGB", THUMBNAIL_BOX)
                 thumb = ImageOps.exif_transpose(img).convert("RGB")
                 thumb.thumbnail(THUMBNAIL_BOX)

@@ -18,10 +18,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portfolio.core.db import TimestampMixin, UTCDateTime, utcnow
 from portfolio.core.ids import new_public_id
+from portfolio.core.urls import clean_http_url
 from portfolio.extensions import db
 
 
@@ -82,6 +83,12 @@ class Framework(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         cascade="all, delete-orphan",
         order_by="CompetencyAssociation.id",
     )
+
+    @validates("source_url")
+    def _check_source_url(self, _key: str, value: str | None) -> str | None:
+        # Shown as a link (and written into badges): http(s) only, never javascript: or data:,
+        # whether it comes from a form, a service or an import.
+        return None if value is None else clean_http_url(value, what="The source URL")
 
 
 class Competency(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]

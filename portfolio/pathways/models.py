@@ -7,12 +7,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portfolio.accounts.models import Organization
 from portfolio.awards.models import Award
 from portfolio.core.db import TimestampMixin, UTCDateTime
 from portfolio.core.ids import new_public_id
+from portfolio.core.urls import clean_http_url
 from portfolio.credentials.models import Credential
 from portfolio.extensions import db
 
@@ -109,6 +110,12 @@ class PathwayTrustedIssuer(db.Model):  # type: ignore[name-defined,misc]
     issuer_url: Mapped[str] = mapped_column(String(500), nullable=False)
 
     pathway: Mapped[Pathway] = relationship(back_populates="trusted_issuers")
+
+    @validates("issuer_url")
+    def _check_issuer_url(self, _key: str, value: str | None) -> str | None:
+        # Shown as a link (and written into badges): http(s) only, never javascript: or data:,
+        # whether it comes from a form, a service or an import.
+        return None if value is None else clean_http_url(value, what="The issuer URL")
 
 
 class PathwayAwardComponent(db.Model):  # type: ignore[name-defined,misc]

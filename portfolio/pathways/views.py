@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from portfolio.accounts.models import Organization, Role
 from portfolio.accounts.services import get_organization, require_role
 from portfolio.core.errors import DomainError
+from portfolio.core.params import parse_int
 from portfolio.core.transaction import commit, rollback
 from portfolio.extensions import db
 from portfolio.pathways import services as pathways
@@ -21,10 +22,10 @@ def _int_or_none(value: str | None) -> int | None:
     value = (value or "").strip()
     if not value:
         return None
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise DomainError(f"“{value[:20]}” is not a whole number.") from exc
+    number = parse_int(value)
+    if number is None:
+        raise DomainError(f"“{value[:20]}” is not a whole number.")
+    return number
 
 
 @bp.get("/pathways")

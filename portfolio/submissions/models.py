@@ -17,12 +17,13 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portfolio.accounts.models import Organization, User
 from portfolio.core.db import TimestampMixin, UTCDateTime, utcnow
 from portfolio.core.ids import new_public_id
 from portfolio.core.labels import SUBMISSION_STATES
+from portfolio.core.urls import clean_http_url
 from portfolio.credentials.models import Credential
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
@@ -185,6 +186,12 @@ class SubmissionEvidence(db.Model):  # type: ignore[name-defined,misc]
     submission: Mapped[Submission] = relationship(back_populates="evidence_links")
     element: Mapped[RubricElement] = relationship()
     evidence_item: Mapped[EvidenceItem | None] = relationship()
+
+    @validates("url")
+    def _check_url(self, _key: str, value: str | None) -> str | None:
+        # Shown as a link (and written into badges): http(s) only, never javascript: or data:,
+        # whether it comes from a form, a service or an import.
+        return None if value is None else clean_http_url(value, what="The address")
 
 
 class ReviewOutcome(StrEnum):

@@ -8,7 +8,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from blinker import Namespace
 from flask import current_app, url_for
@@ -24,6 +24,7 @@ from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.ids import is_public_id
 from portfolio.core.mail import mail_delivers, send_mail
+from portfolio.core.params import loads_strict, parse_int
 from portfolio.core.sanitize import clean_text, render_markdown
 from portfolio.core.transaction import after_commit
 from portfolio.credentials.models import Credential
@@ -445,12 +446,18 @@ def encode_cursor(sub: Submission) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """Inverse of `encode_cursor`; refuses anything malformed."""
+    broken = DomainError("That page link is broken. Start from the first page.")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        at, ident = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(at), int(ident)
-    except (ValueError, TypeError) as exc:
-        raise DomainError("That page link is broken. Start from the first page.") from exc
+        at, ident = loads_strict(base64.urlsafe_b64decode(padded))
+        when = datetime.fromisoformat(at)
+        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise broken from exc
+    number = parse_int(ident)
+    if number is None:
+        raise broken
+    return when, number
 
 
 def review_queue(

@@ -15,6 +15,7 @@ from portfolio.accounts.services import get_organization, require_role
 from portfolio.core.errors import Conflict, DomainError
 from portfolio.core.forms import EmptyForm
 from portfolio.core.ids import is_public_id
+from portfolio.core.params import parse_int
 from portfolio.core.transaction import commit, rollback
 from portfolio.core.views import run_service
 from portfolio.credentials.models import Credential
@@ -285,12 +286,11 @@ def queue(slug: str) -> str:
     ]
     form.older.choices = OLDER_CHOICES
     by_public = {c.public_id: c.id for c in credentials}
-    older = request.args.get("older", "")
+    older = parse_int(request.args.get("older", ""))
     filters = services.QueueFilter(
         credential_id=by_public.get(request.args.get("credential", "")),
         mine=request.args.get("mine") in {"y", "1", "on", "true"},
-        # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
-        older_than_days=min(int(older), 3650) if older.isascii() and older.isdigit() else None,
+        older_than_days=None if older is None else min(older, 3650),
     )
     page = services.review_queue(_user(), org, filters, request.args.get("after") or None)
     next_args = {k: v for k, v in request.args.items() if k != "after"}
@@ -338,7 +338,7 @@ def _score_inputs(sub) -> list[services.ScoreInput]:  # type: ignore[no-untyped-
         inputs.append(
             services.ScoreInput(
                 element_public_id=element.public_id,
-                level_id=int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None,
+                level_id=parse_int(raw),
                 remark=request.form.get(f"remark-{element.public_id}", ""),
             )
         )
