@@ -48,6 +48,7 @@ from portfolio.core.urls import public_url
 from portfolio.extensions import db
 from portfolio.frameworks.models import RubricVersion
 from portfolio.storage import get_storage
+from portfolio.submissions.appeals import decision_reopened
 from portfolio.submissions.models import Review, Submission, SubmissionState
 from portfolio.submissions.services import submission_passed
 
@@ -272,6 +273,10 @@ def _evidence_url(award: Award, item: AwardEvidence) -> str:
     return public_url("verify.evidence", aid=award.public_id, eid=item.public_id)
 
 
+def _badge_url(award: Award) -> str:
+    return public_url("verify.badge", aid=award.public_id)
+
+
 def _dump(document: Mapping[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2)
 
@@ -284,14 +289,21 @@ def _sha(text: str) -> str:
 
 
 def award_for_submission(sub: Submission) -> Award | None:
-    return db.session.scalar(select(Award).where(Award.submission_id == sub.id))
+    """The submission's latest award (a reopened decision may have left a revoked one)."""
+    return db.session.scalar(
+        select(Award).where(Award.submission_id == sub.id).order_by(Award.id.desc()).limit(1)
+    )
+
+
+def _award_for_review(review: Review) -> Award | None:
+    return db.session.scalar(select(Award).where(Award.review_id == review.id))
 
 
 def award_credential(sub: Submission, review: Review) -> Award:
     """Issue the badge for a passing submission, in the caller's transaction. Exactly once: a
     second call (a retry, a racing request) returns the award already written, and the unique
-    constraint on `submission_id` settles concurrent inserts."""
-    existing = award_for_submission(sub)
+    constraint on `review_id` settles concurrent inserts."""
+    existing = _award_for_review(review)
     if existing is not None:
         return existing
     if sub.state != SubmissionState.PASSED or review.outcome != "pass":
@@ -338,7 +350,7 @@ def award_credential(sub: Submission, review: Review) -> Award:
             db.session.flush()
     except IntegrityError:
         # Another transaction issued it first: theirs is the award.
-        existing = award_for_submission(sub)
+        existing = _award_for_review(review)
         if existing is None:
             raise
         return existing
@@ -388,6 +400,12 @@ def _render_documents(
         )
         for item in award.evidence
     )
+    from portfolio.submissions.witness import testimony_evidence
+
+    evidence += tuple(
+        EvidenceEntry(**fields)
+        for fields in testimony_evidence(award.submission_id, _badge_url(award))
+    )
     sign_award_documents(award, org, achievement, evidence, results, signing_key, email)
 
 
@@ -434,6 +452,17 @@ def _issue_on_pass(sender: Flask, *, submission: Submission, review: Review, **_
 
 
 submission_passed.connect(_issue_on_pass)
+
+
+def _revoke_on_reopen(
+    sender: Flask, *, submission: Submission, actor: User, reason: str, **_: object
+) -> None:
+    award = award_for_submission(submission)
+    if award is not None and award.revoked_at is None:
+        revoke_award(actor, award, reason)
+
+
+decision_reopened.connect(_revoke_on_reopen)
 
 
 # -- reading -----------------------------------------------------------------------------------
