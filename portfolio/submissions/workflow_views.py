@@ -3,7 +3,7 @@ the admin's marking settings, allocation and overrides, and the readable audit t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -551,7 +551,7 @@ def _date(name: str) -> datetime | None:
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw[:10])
+        return datetime.fromisoformat(raw[:10]).replace(tzinfo=UTC)
     except ValueError:
         return None
 
