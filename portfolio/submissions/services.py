@@ -826,10 +826,13 @@ def scores_by_element(review: Review | None) -> Mapping[int, Score]:
 
 # -- frozen evidence files ------------------------------------------------------------------------
 def can_view_submission(user: User, sub: Submission) -> bool:
-    """The worker who made it, or an assessor or admin of its organization (not on their own)."""
+    """The worker who made it, or an assessor, admin, moderator or internal verifier of its
+    organization (not on their own)."""
     if sub.learner_id == user.id:
         return True
-    return user.has_role(sub.organization_id, Role.ASSESSOR, Role.ADMIN)
+    return user.has_role(
+        sub.organization_id, Role.ASSESSOR, Role.ADMIN, Role.MODERATOR, Role.INTERNAL_VERIFIER
+    )
 
 
 def frozen_file_url(user: User, sub: Submission, link_public_id: str, *, inline: bool) -> str:

@@ -262,8 +262,12 @@ def evidence_file(public_id: str, link_id: str) -> Response:
     sub = services.get_submission(public_id)
     user = _user()
     if sub.learner_id != user.id:
-        # Assessors and admins of the organization only, and never on their own work.
-        services.get_submission_for_assessor(user, sub.organization, public_id)
+        # Assessors, admins, moderators and internal verifiers of the organization only, never
+        # on a draft.
+        if not user.has_role(sub.organization_id, Role.MODERATOR, Role.INTERNAL_VERIFIER):
+            services.get_submission_for_assessor(user, sub.organization, public_id)
+        elif sub.state == SubmissionState.DRAFT:
+            abort(404)
     url = services.frozen_file_url(user, sub, link_id, inline=request.args.get("inline") == "1")
     return redirect(url)
 

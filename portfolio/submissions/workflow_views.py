@@ -202,11 +202,7 @@ def verify_decision(slug: str, public_id: str) -> Response | str:
     """The evidence, every marking and the decision; agree or send back with a remark."""
     org, sub = _org_submission(slug, public_id)
     user = _user()
-    try:
-        verification.check_may_verify(user, org, sub)
-    except DomainError as exc:
-        db.session.rollback()
-        abort(403 if exc.__class__.__name__ == "Forbidden" else 404)
+    verification.check_may_verify(user, org, sub)
     sample = verification.latest_sample(sub)
     if request.method == "POST":
         agrees = request.form.get("verdict") == "agree"
@@ -251,6 +247,7 @@ def cases(slug: str) -> str:
 def close_case(slug: str, sample_id: str) -> Response:
     """Close a case (after revoking the badge, or deciding not to)."""
     org = get_organization(slug)
+    require_role(_user(), org, Role.ADMIN)
     _commit_or_flash(
         lambda: verification.close_case(_user(), org, sample_id, request.form.get("remark", "")),
         "Case closed.",
@@ -290,11 +287,7 @@ def appeal_review(slug: str, public_id: str) -> Response | str:
     """Re-review an appealed submission and decide finally."""
     org, sub = _org_submission(slug, public_id)
     user = _user()
-    try:
-        appeal = appeals.check_may_review_appeal(user, org, sub)
-    except DomainError as exc:
-        db.session.rollback()
-        abort(404 if isinstance(exc, NotFound) else 403)
+    appeal = appeals.check_may_review_appeal(user, org, sub)
     problem = None
     preview = None
     if request.method == "POST":
