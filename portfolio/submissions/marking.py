@@ -13,9 +13,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, url_for
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import Organization, Role, User
@@ -226,9 +227,9 @@ def take(
     `states`, waiting for one of `waiting`). The UPDATE also serializes concurrent steps:
     whoever comes second waits, then finds the row moved and gets `Conflict(message)`."""
     waiting_values = [w for w in waiting if w is not None]
-    condition = Submission.waiting_for.in_(waiting_values)
+    condition: ColumnElement[bool] = Submission.waiting_for.in_(waiting_values)
     if None in waiting:
-        condition = condition | Submission.waiting_for.is_(None)
+        condition = or_(condition, Submission.waiting_for.is_(None))
     result = db.session.execute(
         update(Submission)
         .where(
@@ -261,7 +262,7 @@ def new_marking(
     """Build (and flush) one marking with its per-element levels; a second marking of the same
     stage in the same round is refused by the database (`Conflict`)."""
     levels = {lv.id: lv for lv in sub.rubric_version.levels}
-    by_element = {s.element_public_id: s for s in scores}  # type: ignore[attr-defined]
+    by_element: dict[str, Any] = {s.element_public_id: s for s in scores}  # type: ignore[attr-defined]
     marking = Marking(
         submission_id=sub.id,
         round=sub.marking_round,

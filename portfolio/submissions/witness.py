@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -257,7 +258,7 @@ def confirmed_of_submission(submission_id: int | None) -> list[WitnessTestimony]
     )
 
 
-def testimony_evidence(submission_id: int | None, badge_url: str) -> list[dict[str, str | None]]:
+def testimony_evidence(submission_id: int | None, badge_url: str) -> list[dict[str, Any]]:
     """The fields of one credential evidence entry per confirmed testimony: the witness's role
     and date, the element, and the digest of the statement — never the witness's name or
     email (the awards package turns them into its `EvidenceEntry`)."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response as FlaskResponse
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Membership, Organization, Role, User
 from portfolio.accounts.services import get_organization, require_role
@@ -575,7 +577,7 @@ def organization_audit(slug: str) -> Response | str:
     )
     rows = history.organization_trail(_user(), org, flt)
     if request.args.get("format") == "csv":
-        return Response(
+        return FlaskResponse(
             history.trail_csv(rows),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="audit-{org.slug}.csv"'},
