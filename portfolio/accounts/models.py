@@ -21,6 +21,10 @@ class Role(StrEnum):
     LEARNER = "learner"
     ASSESSOR = "assessor"
     ADMIN = "admin"
+    #: Decides when double markers disagree.
+    MODERATOR = "moderator"
+    #: Internal verifier (IQA): checks a sample of decisions.
+    INTERNAL_VERIFIER = "verifier"
 
 
 def new_session_token() -> str:

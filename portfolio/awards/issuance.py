@@ -398,6 +398,10 @@ def _evidence_entries(award: Award, item: AwardEvidence) -> tuple[EvidenceEntry,
     return (file, page)
 
 
+def _badge_url(award: Award) -> str:
+    return public_url("verify.badge", aid=award.public_id)
+
+
 def _dump(document: Mapping[str, Any]) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2)
 
@@ -410,14 +414,21 @@ def _sha(text: str) -> str:
 
 
 def award_for_submission(sub: Submission) -> Award | None:
-    return db.session.scalar(select(Award).where(Award.submission_id == sub.id))
+    """The submission's latest award (a reopened decision may have left a revoked one)."""
+    return db.session.scalar(
+        select(Award).where(Award.submission_id == sub.id).order_by(Award.id.desc()).limit(1)
+    )
+
+
+def _award_for_review(review: Review) -> Award | None:
+    return db.session.scalar(select(Award).where(Award.review_id == review.id))
 
 
 def award_credential(sub: Submission, review: Review) -> Award:
     """Issue the badge for a passing submission, in the caller's transaction. Exactly once: a
     second call (a retry, a racing request) returns the award already written, and the unique
-    constraint on `submission_id` settles concurrent inserts."""
-    existing = award_for_submission(sub)
+    constraint on `review_id` settles concurrent inserts."""
+    existing = _award_for_review(review)
     if existing is not None:
         return existing
     if sub.state != SubmissionState.PASSED or review.outcome != "pass":
@@ -469,7 +480,7 @@ def award_credential(sub: Submission, review: Review) -> Award:
             db.session.flush()
     except IntegrityError:
         # Another transaction issued it first: theirs is the award.
-        existing = award_for_submission(sub)
+        existing = _award_for_review(review)
         if existing is None:
             raise
         return existing
@@ -505,6 +516,12 @@ def _render_documents(
         for s in review.scores
     )
     evidence = tuple(entry for item in award.evidence for entry in _evidence_entries(award, item))
+    from portfolio.submissions.witness import testimony_evidence
+
+    evidence += tuple(
+        EvidenceEntry(**fields)
+        for fields in testimony_evidence(award.submission_id, _badge_url(award))
+    )
     sign_award_documents(award, org, achievement, evidence, results, signing_key, email)
 
 

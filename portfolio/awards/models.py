@@ -58,8 +58,9 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "awards"
     __table_args__ = (
-        # Exactly once per passing submission, whatever the retries or races.
-        UniqueConstraint("submission_id", name="uq_awards_submission_id"),
+        # Exactly once per passing decision, whatever the retries or races (a submission has a
+        # second decision only after an appeal or a reopening, its earlier award revoked).
+        UniqueConstraint("review_id", name="uq_awards_review_id"),
         # Exactly once per pathway and worker (NULLs, i.e. submission awards, never clash).
         UniqueConstraint("pathway_id", "recipient_id", name="uq_awards_pathway_id_recipient_id"),
         # Earned either by a submission or by a pathway, never both, never neither.

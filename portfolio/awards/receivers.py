@@ -11,6 +11,7 @@ from portfolio.awards import issuance
 from portfolio.awards.models import Award
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
+from portfolio.submissions.appeals import decision_reopened
 from portfolio.submissions.models import Review, Submission
 from portfolio.submissions.services import submission_passed
 
@@ -18,6 +19,15 @@ from portfolio.submissions.services import submission_passed
 def issue_on_pass(sender: Flask, *, submission: Submission, review: Review, **_: object) -> None:
     """A passing review issues the badge in its own transaction (exactly once)."""
     issuance.award_credential(submission, review)
+
+
+def revoke_on_reopen(
+    sender: Flask, *, submission: Submission, actor: User, reason: str, **_: object
+) -> None:
+    """An admin reopened a passed decision: its badge is revoked with the reason given."""
+    award = issuance.award_for_submission(submission)
+    if award is not None and award.revoked_at is None:
+        issuance.revoke_award(actor, award, reason)
 
 
 def withdraw_account_evidence(
@@ -41,4 +51,5 @@ def withdraw_account_evidence(
 def init_app(app: Flask) -> None:
     """Connect this domain's receivers: a pass issues the badge in the same transaction."""
     submission_passed.connect(issue_on_pass)
+    decision_reopened.connect(revoke_on_reopen)
     account_deleted.connect(withdraw_account_evidence)

@@ -65,3 +65,15 @@ def _cell(value: object) -> object:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+@bp.get("/quality")
+def quality(slug: str) -> str:
+    """Marker agreement (percent and Cohen's kappa), moderation, verification, stage times,
+    appeals."""
+    from portfolio.reports.quality import build_quality_report
+
+    org = get_organization(slug)
+    return render_template(
+        "reports/quality.html", org=org, report=build_quality_report(current_user, org)
+    )

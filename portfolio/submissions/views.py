@@ -110,8 +110,13 @@ def show_submission(public_id: str) -> str:
     attach_form.item.choices = [("", "Choose an item…")] + [
         (i.public_id, f"{i.title} ({i.kind})") for i in items
     ]
+    from portfolio.submissions import appeals, history, witness
+
     attempts = services.attempts_of(sub.learner, sub.credential)
     can_retry = sub.state == SubmissionState.NEEDS_REVISION and attempts[-1].id == sub.id
+    testimonies: dict[int, list[object]] = {}
+    for t in witness.testimonies_of(sub):
+        testimonies.setdefault(t.element_id, []).append(t)
     return render_template(
         "submissions/show.html",
         sub=sub,
@@ -124,6 +129,11 @@ def show_submission(public_id: str) -> str:
         can_retry=can_retry,
         attempts=attempts,
         inline_kind=inline_kind,
+        earlier=history.earlier_feedback(sub),
+        testimonies=testimonies,
+        appeal=appeals.appeal_of(sub),
+        can_appeal=appeals.can_appeal(sub),
+        appeal_deadline=appeals.appeal_deadline(sub),
     )
 
 
@@ -233,8 +243,12 @@ def evidence_file(public_id: str, link_id: str) -> Response:
     sub = services.get_submission(public_id)
     user = _user()
     if sub.learner_id != user.id:
-        # Assessors and admins of the organization only, and never on their own work.
-        services.get_submission_for_assessor(user, sub.organization, public_id)
+        # Assessors, admins, moderators and internal verifiers of the organization only, never
+        # on a draft.
+        if not user.has_role(sub.organization_id, Role.MODERATOR, Role.INTERNAL_VERIFIER):
+            services.get_submission_for_assessor(user, sub.organization, public_id)
+        elif sub.state == SubmissionState.DRAFT:
+            abort(404)
     url = services.frozen_file_url(user, sub, link_id, inline=request.args.get("inline") == "1")
     return redirect(url)
 
@@ -348,14 +362,30 @@ def _score_inputs(sub) -> list[services.ScoreInput]:  # type: ignore[no-untyped-
 @bp.route("/o/<slug>/review/<public_id>", methods=["GET", "POST"])
 def review(slug: str, public_id: str) -> Response | str:
     """Evidence by element beside the rubric row; preview the outcome, then confirm."""
+    from portfolio.submissions import marking
+    from portfolio.submissions.models import MarkingMode, WaitingFor
+    from portfolio.submissions.workflow_views import review_context
+
     org = get_organization(slug)
     user = _user()
     sub = services.get_submission_for_assessor(user, org, public_id)
-    holds_claim = (
-        sub.claimed_by_id == user.id
-        and sub.claim_is_live()
-        and sub.state == SubmissionState.IN_REVIEW
-    )
+    is_double = marking.settings_for(sub.credential_id).mode == MarkingMode.DOUBLE
+    if is_double:
+        # Double marking: no exclusive claim; each of two different assessors marks once.
+        holds_claim = (
+            sub.state in services.QUEUE_STATES
+            and sub.waiting_for in (None, WaitingFor.MARKER)
+            and user.id not in marking.markers_of_round(sub)
+            and marking.is_assigned(user, sub.credential_id)
+            and (sub.allocated_to_id in (None, user.id) or bool(marking.round_markings(sub)))
+        )
+    else:
+        holds_claim = (
+            sub.claimed_by_id == user.id
+            and sub.claim_is_live()
+            and sub.state == SubmissionState.IN_REVIEW
+            and sub.waiting_for is None
+        )
     preview = None
     problem = None
     inputs = _score_inputs(sub) if request.method == "POST" else []
@@ -364,9 +394,16 @@ def review(slug: str, public_id: str) -> Response | str:
             abort(400)
         try:
             if request.form.get("action") == "confirm":
-                services.record_review(user, org, sub, inputs, request.form.get("feedback", ""))
+                decided = services.record_review(
+                    user, org, sub, inputs, request.form.get("feedback", "")
+                )
                 commit()  # then the worker's mail goes out
-                flash("Review recorded. The worker has been notified.", "success")
+                if decided is not None:
+                    flash("Review recorded. The worker has been notified.", "success")
+                elif sub.waiting_for == WaitingFor.VERIFIER:
+                    flash("Recorded; an internal verifier checks this decision first.", "success")
+                else:
+                    flash("Marking recorded.", "success")
                 return redirect(url_for("submissions.queue", slug=slug))
             preview = services.preview_outcome(sub, inputs)
         except IncompleteScores as exc:
@@ -379,31 +416,36 @@ def review(slug: str, public_id: str) -> Response | str:
             rollback()
             problem = exc.message
     chosen = {s.element_public_id: s for s in inputs}
-    links_by_element: dict[int, list] = {}  # type: ignore[type-arg]
-    for link in sub.evidence_links:
-        links_by_element.setdefault(link.element_id, []).append(link)
     return render_template(
         "submissions/review.html",
         org=org,
         sub=sub,
         holds_claim=holds_claim,
+        can_score=holds_claim,
+        is_double=is_double,
+        needs_reason=False,
+        action_url=url_for("submissions.review", slug=slug, public_id=public_id),
         preview=preview,
         problem=problem,
         chosen=chosen,
         feedback=request.form.get("feedback", ""),
-        links_by_element=links_by_element,
-        inline_kind=inline_kind,
         scores=services.scores_by_element(sub.review),
         action_form=EmptyForm(),
+        **review_context(user, sub),
     )
 
 
 @bp.get("/o/<slug>/submissions/<public_id>/history")
 def history(slug: str, public_id: str) -> str:
     """Every recorded action on a submission (admins)."""
+    from portfolio.submissions import history as trail
+
     org = get_organization(slug)
     if not is_public_id(public_id):
         abort(404)
     sub = services.get_submission(public_id)
-    events = services.submission_history(_user(), org, sub)
-    return render_template("submissions/history.html", org=org, sub=sub, events=events)
+    rows = trail.submission_trail(_user(), org, sub)
+    return render_template("submissions/history.html", org=org, sub=sub, rows=rows)
+
+
+from portfolio.submissions import workflow_views  # noqa: E402,F401 - registers its routes on bp

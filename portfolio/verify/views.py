@@ -294,7 +294,20 @@ def _badge_page(award: Award, verification: issuance.VerificationResult | None) 
         linkedin_url=_linkedin_url(award),
         image_url=issuance.public_url("verify.badge_class_image", cid=award.credential.public_id),
         is_public=issuance.is_evidence_public,
+        testimonies=_testimonies(award),
     )
+
+
+def _testimonies(award: Award) -> list[object]:
+    """The witness testimonies the signed credential lists as evidence (those confirmed before
+    issuance), so the page says what the credential says."""
+    from portfolio.submissions.witness import confirmed_of_submission
+
+    return [
+        t
+        for t in confirmed_of_submission(award.submission_id)
+        if f"#witness-{t.public_id}" in award.ob3_credential
+    ]
 
 
 @bp.get("/badges/<aid>/assertion.json")

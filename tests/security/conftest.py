@@ -35,7 +35,17 @@ from tests.submissions.conftest import (  # noqa: F401 - the scenario fixture is
 
 #: The roles every endpoint is requested as. "worker" owns the evidence, submissions and badge;
 #: "peer" is another worker of the same organization; "*_b" belong to another organization.
-ROLES = ("anonymous", "worker", "peer", "assessor", "assessor_b", "admin", "admin_b")
+ROLES = (
+    "anonymous",
+    "worker",
+    "peer",
+    "assessor",
+    "assessor_b",
+    "admin",
+    "admin_b",
+    "moderator",
+    "verifier",
+)
 EMAILS = {
     "worker": "wren@example.org",
     "peer": "peer@example.org",
@@ -43,6 +53,8 @@ EMAILS = {
     "assessor_b": "bea@example.org",
     "admin": "admin@example.org",
     "admin_b": "bob@example.org",
+    "moderator": "mo@example.org",
+    "verifier": "vera@example.org",
 }
 
 
@@ -97,6 +109,8 @@ def world(app: Flask, make: Any, scenario: Scenario) -> World:
     _quiet_user(EMAILS["peer"], s.org, Role.LEARNER)
     _quiet_user(EMAILS["assessor_b"], org_b, Role.ASSESSOR)
     _quiet_user(EMAILS["admin_b"], org_b, Role.ADMIN)
+    _quiet_user(EMAILS["moderator"], s.org, Role.MODERATOR)
+    _quiet_user(EMAILS["verifier"], s.org, Role.INTERNAL_VERIFIER)
     db.session.commit()
 
     clients = {role: new_client(app) for role in ROLES}

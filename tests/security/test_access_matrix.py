@@ -48,8 +48,12 @@ OWNER = _roles(DENY, worker=OK)
 STAFF = _roles(DENY, assessor=OK, admin=OK)
 #: Admins of the organization only.
 ADMIN = _roles(DENY, admin=OK)
-#: The owner, and the assessors and admins of the organization (frozen submitted evidence).
-OWNER_AND_STAFF = _roles(DENY, worker=OK, assessor=OK, admin=OK)
+#: The owner, and the assessors, admins, moderators and internal verifiers of the organization
+#: (frozen submitted evidence).
+OWNER_AND_STAFF = _roles(DENY, worker=OK, assessor=OK, admin=OK, moderator=OK, verifier=OK)
+#: Moderators / internal verifiers of organization A.
+MODERATOR = _roles(DENY, moderator=OK)
+VERIFIER = _roles(DENY, verifier=OK)
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,50 @@ DECLARATIONS: dict[str, Decl] = {
     # -- assessors and admins of organization A ------------------------------------------------
     "submissions.queue": d(STAFF, **ORG),
     "submissions.review": d(STAFF, slug="slug", public_id="sub"),
-    "submissions.history": d(ADMIN, slug="slug", public_id="sub"),
+    # Everyone who assesses in the organization reads a submission's history (15.3).
+    "submissions.history": d(
+        _roles(DENY, assessor=OK, admin=OK, moderator=OK, verifier=OK),
+        slug="slug",
+        public_id="sub",
+    ),
+    # -- the marking workflow --------------------------------------------------------------
+    "submissions.moderation_queue": d(MODERATOR, **ORG),
+    # Not waiting for a moderator: the page shows it read-only; an empty form is checked only.
+    "submissions.moderate": d(MODERATOR, slug="slug", public_id="sub"),
+    "submissions.verification_queue": d(VERIFIER, **ORG),
+    # Not sampled: the verifier sees so; a verdict is refused with a message.
+    "submissions.verify_decision": d(
+        VERIFIER, slug="slug", public_id="sub", per_method={"POST": {"verifier": REFUSED}}
+    ),
+    "submissions.appeals_queue": d(STAFF, **ORG),
+    # Not appealed: there is no appeal to review, for anyone.
+    "submissions.appeal_review": d(_roles(DENY), slug="slug", public_id="sub"),
+    # Not a final "not passed" and no reason: the owner is told; the others reach nothing.
+    "submissions.lodge_appeal": d(_roles(DENY, worker=REFUSED), public_id="sub"),
+    "submissions.request_witness": d(_roles(DENY, worker=REFUSED), public_id="sub"),
+    "submissions.revoke_witness": d(
+        _roles(DENY, worker=REFUSED), public_id="sub", literal={"wid": "AAAAAAAAAAAAAAAAAAAAAA"}
+    ),
+    "submissions.resend_witness": d(
+        _roles(DENY, worker=REFUSED), public_id="sub", literal={"wid": "AAAAAAAAAAAAAAAAAAAAAA"}
+    ),
+    # The witness's link is the only key; a forged one opens nothing, for anyone.
+    "submissions.witness_page": d(_roles(404, anonymous=404), literal={"token": FORGED}),
+    "submissions.witness_file": d(
+        _roles(404, anonymous=404), literal={"token": FORGED, "link_id": "x"}
+    ),
+    "submissions.marking_settings": d(ADMIN, slug="slug", public_id="cred"),
+    # A form without an action is refused.
+    "submissions.manage_submission": d(
+        ADMIN, slug="slug", public_id="sub", per_method={"POST": {"admin": 400}}
+    ),
+    "submissions.cases": d(ADMIN, **ORG),
+    # No such case: the admin is told so.
+    "submissions.close_case": d(
+        _roles(DENY, admin=REFUSED), slug="slug", literal={"sample_id": "AAAAAAAAAAAAAAAAAAAAAA"}
+    ),
+    "submissions.organization_audit": d(ADMIN, **ORG),
+    "reports.quality": d(ADMIN, **ORG),
     "accounts.organization_settings": d(ADMIN, **ORG),
     "accounts.members": d(ADMIN, **ORG),
     "accounts.invite_member": d(ADMIN, **ORG),

@@ -343,7 +343,10 @@ def test_admin_reads_history(client: Client, other_client: Client, scenario: Sce
     page = other_client.get(f"/o/{scenario.org.slug}/submissions/{pid}/history")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "submission.start" in text and "submission.submit" in text
+    # In plain words, with the person's name, not raw action codes.
+    assert "Wren Worker</strong> started attempt 1" in text
+    assert "Wren Worker</strong> submitted the evidence" in text
+    assert "submission.start" not in text
 
 
 def test_demo_has_work_waiting_in_the_queue(app, client: Client) -> None:
