@@ -107,6 +107,7 @@ def _register_models() -> None:
     import portfolio.accounts.models
     import portfolio.badges.awards
     import portfolio.badges.models
+    import portfolio.badges.notices
     import portfolio.badges.pathways
     import portfolio.core.audit
     import portfolio.evidence.models
@@ -144,6 +145,12 @@ def _register_blueprints(app: Flask) -> None:
     from portfolio.reports.views import bp as reports_bp
 
     app.register_blueprint(reports_bp)
+    from portfolio.confirmations import bp as confirm_bp
+
+    app.register_blueprint(confirm_bp)
+    from portfolio.visitors import bp as site_bp
+
+    app.register_blueprint(site_bp)
     if app.config["PORTFOLIO"].storage_backend == "local":
         from portfolio.storage.views import bp as storage_bp
 

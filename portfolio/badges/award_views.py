@@ -12,18 +12,62 @@ from portfolio.badges import issuance
 from portfolio.core.errors import DomainError, NotFound
 from portfolio.extensions import db
 
-bp = Blueprint("awards", __name__)
+bp = Blueprint("awards", __name__, cli_group="awards")
 
 
 @bp.get("/badges")
 def my_badges() -> str:
     """The worker's badges, with links to share and controls for what the public sees."""
+    from portfolio.badges.notices import can_renew
+    from portfolio.core.share import linkedin_add_url
+
     awards = issuance.my_awards(current_user)
+
+    def badge_url(a: object) -> str:
+        return issuance.public_url("verify.badge", aid=a.public_id)  # type: ignore[attr-defined]
+
+    def linkedin(a: object) -> str:
+        return linkedin_add_url(
+            name=a.credential.name,  # type: ignore[attr-defined]
+            organization=a.organization.name,  # type: ignore[attr-defined]
+            issued=a.issued_at,  # type: ignore[attr-defined]
+            expires=a.expires_at,  # type: ignore[attr-defined]
+            url=badge_url(a),
+            cert_id=a.public_id,  # type: ignore[attr-defined]
+        )
+
     return render_template(
         "awards/my_badges.html",
         awards=awards,
-        badge_url=lambda a: issuance.public_url("verify.badge", aid=a.public_id),
+        badge_url=badge_url,
+        linkedin_url=linkedin,
+        can_renew=can_renew,
     )
+
+
+@bp.app_template_global("dashboard_news")
+def dashboard_news() -> list[object]:
+    """Cards for the worker's dashboard: recent decisions and badge events (see notices.py)."""
+    from portfolio.badges.notices import recent_news
+
+    return list(recent_news(current_user))
+
+
+@bp.post("/badges/<aid>/renew")
+def renew(aid: str) -> Response:
+    """Start a new attempt to renew a badge that expires soon or has expired."""
+    from portfolio.badges.notices import start_renewal
+
+    award = issuance.get_own_award(current_user, aid)
+    try:
+        sub = start_renewal(current_user, award)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("awards.my_badges") + f"#badge-{aid}")
+    db.session.commit()
+    flash("A new attempt is open: add fresh evidence for each element and submit it.", "success")
+    return redirect(url_for("submissions.show_submission", public_id=sub.public_id))
 
 
 @bp.post("/badges/<aid>/visibility")
@@ -60,8 +104,11 @@ def revoke(slug: str, aid: str) -> Response:
     award = issuance.get_award(aid)
     if award.organization_id != org.id:
         raise NotFound("No such badge.")
+    from portfolio.badges.notices import revocation_notice, send_after_commit
+
     try:
         issuance.revoke_award(current_user, award, request.form.get("reason", ""))
+        mail = revocation_notice(award)
     except DomainError as exc:
         db.session.rollback()
         if exc.status_code == 409:
@@ -69,7 +116,12 @@ def revoke(slug: str, aid: str) -> Response:
         flash(exc.message, "error")
         return redirect(url_for("awards.list_awards", slug=slug))
     db.session.commit()
-    flash(f"The badge of {award.recipient.display_name} has been revoked.", "success")
+    send_after_commit([mail])
+    flash(
+        f"The badge of {award.recipient.display_name} has been revoked; "
+        "they have been told by notification and mail.",
+        "success",
+    )
     return redirect(url_for("awards.list_awards", slug=slug))
 
 
@@ -81,3 +133,17 @@ def rotate_key(slug: str) -> Response:
     db.session.commit()
     flash("A new signing key is in use. Badges signed with the old key still verify.", "success")
     return redirect(url_for("awards.list_awards", slug=slug))
+
+
+@bp.cli.command("send-expiry-reminders")
+def send_expiry_reminders_command() -> None:
+    """Remind earners 30 and 7 days before their badges expire (safe to run again)."""
+    import click
+    from flask import current_app
+
+    from portfolio.badges.notices import send_expiry_reminders
+
+    base = current_app.config["PORTFOLIO"].public_base_url
+    with current_app.test_request_context("/", base_url=base):
+        sent = send_expiry_reminders()
+    click.echo(f"{sent} expiry reminder(s) sent.")

@@ -87,9 +87,12 @@ def library() -> str:
 @bp.get("/upload")
 def upload_page() -> str:
     """Upload page: the Uppy widget (direct to storage) with a plain form as fallback."""
+    from portfolio.evidence.returning import return_target
+
     cfg = current_app.config["PORTFOLIO"]
     return render_template(
         "evidence/upload.html",
+        back=return_target(request.args.get("next"), request.args.get("element")),
         max_bytes=cfg.max_upload_bytes,
         multipart=cfg.storage_backend == "s3",
         used=services.used_bytes(current_user),
@@ -127,6 +130,15 @@ def upload_form() -> Response | tuple[str, int]:
         description=fields.get("description", ""),
         tags=fields.get("tags", ""),
     )
+    from portfolio.evidence.returning import return_target
+
+    back = return_target(fields.get("next"), fields.get("element"))
+    if back is not None:
+        if back.element:
+            flash(f"“{item.title}” was added. Press Attach to add it to this element.", "success")
+        else:
+            flash(f"“{item.title}” was added to your portfolio.", "success")
+        return redirect(back.after_upload(item.public_id))
     flash(f"“{item.title}” was added to your portfolio.", "success")
     return redirect(url_for("evidence.show_item", public_id=item.public_id))
 

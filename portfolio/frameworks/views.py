@@ -323,8 +323,10 @@ def import_rubric_csv(slug: str) -> Response | str:
     """Create a rubric from a spreadsheet saved as CSV; all or nothing."""
     org = _admin_org(slug)
     form = ImportRubricCsvForm()
+    form.framework.choices = _framework_choices(org)
     problems: list[case.ImportProblem] = []
     if form.validate_on_submit():
+        fw = services.get_framework(org, form.framework.data) if form.framework.data else None
         upload = form.csv_file.data
         filename = (upload.filename or "rubric.csv").rsplit("/", 1)[-1][:200]
         try:
@@ -335,6 +337,7 @@ def import_rubric_csv(slug: str) -> Response | str:
                 filename,
                 title=form.title.data or "",
                 pass_level_name=(form.pass_level.data or "").strip(),
+                framework=fw,
             )
         except case.ImportFailed as exc:
             db.session.rollback()
@@ -389,8 +392,15 @@ def show_version(slug: str, rid: str, vid: str) -> str:
     )
 
 
-def _competency_options(org: Organization) -> list[tuple[Framework, list[tuple[Competency, int]]]]:
-    return [(fw, services.competency_tree(fw)) for fw in services.list_frameworks(org)]
+def _competency_options(
+    org: Organization, rubric: Rubric | None = None
+) -> list[tuple[Framework, list[tuple[Competency, int]]]]:
+    """The competencies an element may align to: those of the rubric's framework when it has
+    one, else every framework of the organization."""
+    frameworks = services.list_frameworks(org)
+    if rubric is not None and rubric.framework_id is not None:
+        frameworks = [fw for fw in frameworks if fw.id == rubric.framework_id]
+    return [(fw, services.competency_tree(fw)) for fw in frameworks]
 
 
 def _render_editor(
@@ -402,7 +412,7 @@ def _render_editor(
         rubric=rubric,
         version=version,
         state=state,
-        frameworks=_competency_options(org),
+        frameworks=_competency_options(org, rubric),
         form=EmptyForm(),
         problems=services.publication_problems(version),
     ), status

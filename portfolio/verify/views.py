@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
 from sqlalchemy import select
@@ -223,18 +222,16 @@ def _assertion_response(aid: str) -> BaseResponse:
 
 
 def _linkedin_url(award: Award) -> str:
-    query = urlencode(
-        {
-            "startTask": "CERTIFICATION_NAME",
-            "name": award.credential.name,
-            "organizationName": award.organization.name,
-            "issueYear": award.issued_at.year,
-            "issueMonth": award.issued_at.month,
-            "certUrl": issuance.public_url("verify.badge", aid=award.public_id),
-            "certId": award.public_id,
-        }
+    from portfolio.core.share import linkedin_add_url
+
+    return linkedin_add_url(
+        name=award.credential.name,
+        organization=award.organization.name,
+        issued=award.issued_at,
+        expires=award.expires_at,
+        url=issuance.public_url("verify.badge", aid=award.public_id),
+        cert_id=award.public_id,
     )
-    return f"https://www.linkedin.com/profile/add?{query}"
 
 
 @bp.get("/badges/<aid>")

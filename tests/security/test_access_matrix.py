@@ -191,6 +191,17 @@ DECLARATIONS: dict[str, Decl] = {
     "frameworks.publish_version": d(_roles(DENY, admin=409), slug="slug", rid="rid", vid="vid"),
     "frameworks.new_version": d(ADMIN, slug="slug", rid="rid"),
     "pathways.my_pathways": d(SIGNED_IN),
+    # The confirmation pages of destructive actions: who may act may see them.
+    "confirm.revoke_award": d(ADMIN, slug="slug", aid="aid"),
+    "confirm.rotate_key": d(ADMIN, **ORG),
+    "confirm.delete_item": d(OWNER, public_id="item"),
+    "confirm.withdraw_submission": d(OWNER, public_id="sub"),
+    "confirm.remove_member": d(ADMIN, slug="slug", membership_id="membership"),
+    "confirm.publish_version": d(ADMIN, slug="slug", rid="rid", vid="vid"),
+    "confirm.hide_badge": d(OWNER, aid="aid"),
+    "site.favicon": d(PUBLIC),
+    # The badge does not expire: there is nothing to renew, and the owner is told so.
+    "awards.renew": d(_roles(DENY, worker=REFUSED), aid="aid"),
     # One's own data: the page and the archive are always of the signed-in person.
     "portability.account_data": d(SIGNED_IN),
     "portability.export": d(SIGNED_IN),
