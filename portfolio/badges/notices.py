@@ -4,6 +4,7 @@ sent exactly once per badge and threshold (a unique row, not job logic)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -76,6 +77,11 @@ def revocation_notice(award: Award) -> Mail:
     )
 
 
+def _days_until(when: datetime, now: datetime) -> int:
+    """Whole days left, rounded up: a badge expiring in 19 days and 23 hours has 20 left."""
+    return max(1, math.ceil((when - now).total_seconds() / 86400))
+
+
 def _due(now: datetime, days: int) -> list[Award]:
     """Valid badges expiring within `days` without a reminder for that threshold yet."""
     sent = exists().where(and_(AwardReminder.award_id == Award.id, AwardReminder.days == days))
@@ -135,7 +141,7 @@ def send_expiry_reminders(now: datetime | None = None) -> int:
             except IntegrityError:  # another run claimed it first
                 continue
             handled.add(award.id)
-            days_left = max(1, (award.expires_at - now).days)  # type: ignore[operator]
+            days_left = _days_until(award.expires_at, now)  # type: ignore[arg-type]
             mails.append(_reminder(award, days_left))
     db.session.commit()
     send_after_commit(mails)
@@ -279,7 +285,7 @@ def recent_news(worker: User, now: datetime | None = None, limit: int = 8) -> li
                 )
             )
         elif award.expires_at is not None and now < award.expires_at <= now + NEWS_WINDOW:
-            days = max(1, (award.expires_at - now).days)
+            days = _days_until(award.expires_at, now)
             news.append(
                 News(
                     "expiring",

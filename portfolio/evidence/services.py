@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from portfolio.accounts.models import User
 from portfolio.core.audit import record
 from portfolio.core.db import utcnow
-from portfolio.core.errors import Conflict, DomainError, NotFound
+from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.ids import is_public_id
 from portfolio.core.sanitize import clean_text, render_markdown
 from portfolio.evidence.models import EvidenceItem, EvidenceKind, EvidenceState
@@ -235,13 +235,11 @@ def create_reflection(
 
 
 def _check_mutable(user: User, item: EvidenceItem, verb: str) -> None:
+    # Only the owner manages their library. A submitted item may be changed or deleted too:
+    # every submission keeps its own frozen copy (file, title, link, text), so what assessors
+    # and employers see does not move with the library.
     if item.owner_id != user.id:
-        raise NotFound("There is no such evidence item, or it is not yours to see.")
-    if is_item_frozen(item):
-        raise Conflict(
-            f"This item cannot be {verb}: it is part of a submitted submission, and assessors "
-            "and employers must see exactly what was submitted."
-        )
+        raise NotFound(f"There is no such evidence item, or it is not yours to have {verb}.")
 
 
 def update_item(

@@ -316,11 +316,8 @@ def thumbnail(public_id: str) -> Response:
 
 @bp.route("/items/<public_id>/edit", methods=["GET", "POST"])
 def edit_item(public_id: str) -> Response | str:
-    """Change an item's details (refused, with the reason, for frozen items)."""
+    """Change an item's details (submissions keep their own copies of submitted items)."""
     item = services.get_item(current_user, public_id)
-    if services.is_item_frozen(item):
-        flash("This item is part of a submitted submission, so it cannot be changed.", "error")
-        return redirect(url_for("evidence.show_item", public_id=item.public_id))
     form = EditItemForm(obj=item, tags=", ".join(item.tags or []))
     if form.validate_on_submit():
         try:

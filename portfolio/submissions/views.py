@@ -342,6 +342,15 @@ def queue(slug: str) -> str:
     )
 
 
+@bp.get("/o/<slug>/reviews/mine")
+def my_decisions(slug: str) -> str:
+    """The assessor's own past decisions in this organization."""
+    from portfolio.submissions.decisions import my_decisions as decisions
+
+    org = get_organization(slug)
+    return render_template("submissions/decisions.html", org=org, reviews=decisions(_user(), org))
+
+
 @bp.post("/o/<slug>/queue/<public_id>/claim")
 def claim(slug: str, public_id: str) -> Response:
     """Claim a submission under a lease, then open it."""

@@ -157,6 +157,7 @@ DECLARATIONS: dict[str, Decl] = {
     "awards.set_visibility": d(OWNER, aid="aid", data={"hidden": "0"}),
     # -- assessors and admins of organization A ------------------------------------------------
     "submissions.queue": d(STAFF, **ORG),
+    "submissions.my_decisions": d(STAFF, **ORG),
     "submissions.review": d(STAFF, slug="slug", public_id="sub"),
     "submissions.history": d(ADMIN, slug="slug", public_id="sub"),
     "accounts.organization_settings": d(ADMIN, **ORG),
