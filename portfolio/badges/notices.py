@@ -208,6 +208,7 @@ def recent_news(worker: User, now: datetime | None = None, limit: int = 8) -> li
         .options(selectinload(Submission.credential))
     )
     for sub in subs:
+        when = sub.decided_at or now
         show = url_for("submissions.show_submission", public_id=sub.public_id)
         name = sub.credential.name
         if sub.state == SubmissionState.NEEDS_REVISION:
@@ -219,8 +220,8 @@ def recent_news(worker: User, now: datetime | None = None, limit: int = 8) -> li
                     "then start your next attempt.",
                     show,
                     "Read the feedback",
-                    sub.decided_at,
-                )  # type: ignore[arg-type]
+                    when,
+                )
             )
         elif sub.state == SubmissionState.FAILED:
             news.append(
@@ -230,8 +231,8 @@ def recent_news(worker: User, now: datetime | None = None, limit: int = 8) -> li
                     f"Attempt {sub.attempt} did not pass, and no attempts are left.",
                     show,
                     "Read the feedback",
-                    sub.decided_at,
-                )  # type: ignore[arg-type]
+                    when,
+                )
             )
         elif sub.state == SubmissionState.PASSED:
             news.append(
@@ -241,8 +242,8 @@ def recent_news(worker: User, now: datetime | None = None, limit: int = 8) -> li
                     f"Attempt {sub.attempt} passed. Your badge has been issued.",
                     url_for("awards.my_badges"),
                     "See your badge",
-                    sub.decided_at,
-                )  # type: ignore[arg-type]
+                    when,
+                )
             )
     awards = db.session.scalars(
         select(Award)

@@ -39,7 +39,7 @@ def test_my_badges_shows_image_and_share_controls(app: Flask, client: Client, ea
 
 
 def test_renew_is_offered_only_near_expiry(app: Flask, client: Client, earned: Any) -> None:
-    s, award = earned
+    _s, award = earned
     html = client.get("/badges").get_data(as_text=True)
     assert "Renew: start a new attempt" not in html
     row = db.session.get(Award, award.id)

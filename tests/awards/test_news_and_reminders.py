@@ -86,7 +86,7 @@ def test_expiry_reminders_30_and_7_days_once_each(app: Flask, client: Client, ea
 
 
 def test_cli_sends_reminders(app: Flask, earned: Any) -> None:
-    s, award = earned
+    _s, award = earned
     db.session.get(Award, award.id).expires_at = utcnow() + timedelta(days=5)  # type: ignore[union-attr]
     db.session.commit()
     runner = app.test_cli_runner()

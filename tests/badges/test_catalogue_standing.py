@@ -13,7 +13,7 @@ from tests.submissions.conftest import attach_all, start, submit
 def test_start_is_not_offered_to_holders_or_workers_in_review(
     client: Client, other_client: Client, earned: Any
 ) -> None:
-    s, award = earned
+    s, _award = earned
     url = f"/o/{s.org.slug}/catalogue/{s.credential.public_id}"
     page = client.get(url).get_data(as_text=True)
     assert "You have earned this credential." in page and "See it in My badges" in page

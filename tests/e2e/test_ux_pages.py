@@ -1,4 +1,4 @@
-"""Issue 15 in Chromium, on phone (390×844) and desktop (1366×900): every new or changed page is
+"""Issue 15 in Chromium, on phone (390 x 844) and desktop (1366 x 900): every new or changed page is
 screenshotted and checked by axe-core, and what a person would notice is asserted: the visible
 desktop navigation and the phone menu (finding 9), the rubric readable on a phone without
 sideways scrolling (10), the dashboard cards (2), the confirmation step (5), the share controls

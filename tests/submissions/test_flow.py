@@ -88,7 +88,7 @@ def test_submit_freezes_evidence_and_copies_files(client: Client, scenario: Scen
         follow_redirects=True,
     )
     assert "was deleted" in resp.get_data(as_text=True)
-    db.session.expire_all()
+    db.session.rollback()
     assert db.session.get(EvidenceItem, photo.id) is None
     kept = next(lk for lk in _sub(pid).evidence_links if lk.title == "Joint photo")
     assert kept.frozen_key and storage.exists(kept.frozen_key)

@@ -32,7 +32,7 @@ def test_evidence_pages_of_a_revoked_badge_say_revoked(app: Flask, earned: Any) 
 
 
 def test_linkedin_only_for_the_earner(app: Flask, client: Client, earned: Any) -> None:
-    s, award = earned
+    _s, award = earned
     url = f"/badges/{award.public_id}"
     anon = _anon(app).get(url).get_data(as_text=True)
     assert "Add to LinkedIn profile" not in anon and "Manage this badge" not in anon
