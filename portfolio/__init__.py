@@ -109,6 +109,7 @@ def _register_models() -> None:
     import portfolio.badges.models
     import portfolio.badges.notices
     import portfolio.badges.pathways
+    import portfolio.badges.versions
     import portfolio.core.audit
     import portfolio.evidence.models
     import portfolio.frameworks.models

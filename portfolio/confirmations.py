@@ -214,3 +214,25 @@ def hide_badge(aid: str) -> str:
             is_final=False,
         )
     )
+
+
+@bp.get("/o/<slug>/pathways/<pid>/archive")
+def archive_pathway(slug: str, pid: str) -> str:
+    """Before archiving a pathway."""
+    from portfolio.badges import pathways
+
+    org = get_organization(slug)
+    require_role(current_user, org, Role.ADMIN)
+    pathway = pathways.get_pathway(org, pid)
+    return _render(
+        Confirmation(
+            title=f"Archive the pathway to “{pathway.credential.name}”?",
+            consequences=[
+                "No one receives this stacked credential any more.",
+                "Stacks already issued stay valid and keep verifying.",
+            ],
+            action=url_for("pathways.archive_pathway", slug=slug, pid=pid),
+            button="Archive the pathway",
+            cancel=url_for("pathways.list_pathways", slug=slug),
+        )
+    )

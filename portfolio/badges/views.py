@@ -59,6 +59,10 @@ def _save(form: CredentialForm, org: Organization, cred: Credential | None) -> C
         if cred is None:
             cred = services.create_credential(current_user, org, _input(form))
         else:
+            from portfolio.badges.versions import freeze_for_issued_badges
+
+            # Badges already issued keep what they were issued with.
+            freeze_for_issued_badges(cred)
             services.update_credential(current_user, cred, _input(form))
         if form.image.data:
             services.set_credential_image(current_user, cred, form.image.data.read())
@@ -126,7 +130,16 @@ def edit_credential(slug: str, cid: str) -> Response | str:
     if form.validate_on_submit() and _save(form, org, cred) is not None:
         flash("Credential saved.", "success")
         return redirect(url_for("badges.show_credential", slug=slug, cid=cid))
-    return render_template("badges/form.html", org=org, form=form, credential=cred)
+    from portfolio.badges.versions import awards_showing_live, next_version_number
+
+    return render_template(
+        "badges/form.html",
+        org=org,
+        form=form,
+        credential=cred,
+        issued_showing=awards_showing_live(cred),
+        next_version=next_version_number(cred),
+    )
 
 
 @bp.post("/o/<slug>/credentials/<cid>/<any(publish, archive, restore):verb>")

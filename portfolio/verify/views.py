@@ -246,6 +246,7 @@ def badge(aid: str) -> BaseResponse | str:
 
 def _badge_page(award: Award, verification: issuance.VerificationResult | None) -> str:
     from portfolio.badges.pathways import stack_components
+    from portfolio.badges.versions import shown_credential
 
     submission = award.submission
     # A stacked credential (earned through a pathway) has components instead of a rubric.
@@ -255,7 +256,8 @@ def _badge_page(award: Award, verification: issuance.VerificationResult | None) 
     return render_template(
         "verify/badge.html",
         award=award,
-        cred=award.credential,
+        # What the badge was issued with, not the credential as edited since.
+        cred=shown_credential(award),
         org=award.organization,
         status=award.status(),
         version=version,

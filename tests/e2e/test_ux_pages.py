@@ -61,7 +61,7 @@ def test_issue15_pages_on_phone_and_desktop(
         watch(anon, errors)
         anon.goto(site + "/")
         expect(anon.get_by_role("link", name="Check a badge").first).to_be_visible()
-        expect(anon.get_by_role("link", name="Acme Welding")).to_be_visible()
+        expect(anon.get_by_role("link", name="Acme Welding", exact=True)).to_be_visible()
         auditor.check(anon, f"home-{device}")
         anon.goto(site + "/badges/AAAAAAAAAAAAAAAAAAAAAA")
         expect(anon.get_by_role("heading", name="Page not found")).to_be_visible()

@@ -201,6 +201,10 @@ DECLARATIONS: dict[str, Decl] = {
     "confirm.publish_version": d(ADMIN, slug="slug", rid="rid", vid="vid"),
     "confirm.hide_badge": d(OWNER, aid="aid"),
     "site.favicon": d(PUBLIC),
+    # No pathway in this world: an unknown id answers as not found, to admins too.
+    "confirm.archive_pathway": d(_roles(DENY), slug="slug", literal={"pid": "A" * 22}),
+    "pathways.edit_pathway": d(_roles(DENY), slug="slug", literal={"pid": "A" * 22}),
+    "pathways.archive_pathway": d(_roles(DENY), slug="slug", literal={"pid": "A" * 22}),
     # The badge does not expire: there is nothing to renew, and the owner is told so.
     "awards.renew": d(_roles(DENY, worker=REFUSED), aid="aid"),
     # One's own data: the page and the archive are always of the signed-in person.

@@ -89,7 +89,7 @@ def test_submit_freezes_evidence_and_copies_files(client: Client, scenario: Scen
     )
     assert "was deleted" in resp.get_data(as_text=True)
     db.session.rollback()
-    assert db.session.get(EvidenceItem, photo.id) is None
+    assert db.session.scalar(select(EvidenceItem.id).where(EvidenceItem.id == photo.id)) is None
     kept = next(lk for lk in _sub(pid).evidence_links if lk.title == "Joint photo")
     assert kept.frozen_key and storage.exists(kept.frozen_key)
     assert b"".join(storage.iter_chunks(kept.frozen_key))
