@@ -24,6 +24,10 @@
     var coverage = document.getElementById('coverage');
     var freshCoverage = doc.getElementById('coverage');
     if (coverage && freshCoverage) { coverage.replaceWith(freshCoverage); }
+    var missing = document.getElementById('missing');
+    var freshMissing = doc.getElementById('missing');
+    if (missing && freshMissing) { missing.replaceWith(freshMissing); }
+    else if (missing) { missing.remove(); }
     return section;
   }
 

@@ -76,6 +76,7 @@ def test_submit_freezes_evidence_and_copies_files(client: Client, scenario: Scen
         data = b"".join(storage.iter_chunks(link.frozen_key))
         assert hashlib.sha256(data).hexdigest() == link.sha256
     photo = scenario.items["photo"]
+    photo_id = photo.id
     # The worker still manages their library (issue 15, finding 21): deleting the item leaves
     # the submission's frozen copy and snapshot as they were.
     page = client.get(f"/portfolio/items/{photo.public_id}").get_data(as_text=True)
@@ -89,7 +90,7 @@ def test_submit_freezes_evidence_and_copies_files(client: Client, scenario: Scen
     )
     assert "was deleted" in resp.get_data(as_text=True)
     db.session.rollback()
-    assert db.session.scalar(select(EvidenceItem.id).where(EvidenceItem.id == photo.id)) is None
+    assert db.session.scalar(select(EvidenceItem.id).where(EvidenceItem.id == photo_id)) is None
     kept = next(lk for lk in _sub(pid).evidence_links if lk.title == "Joint photo")
     assert kept.frozen_key and storage.exists(kept.frozen_key)
     assert b"".join(storage.iter_chunks(kept.frozen_key))
