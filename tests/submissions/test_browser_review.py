@@ -43,10 +43,11 @@ def test_submit_claim_score_and_read_feedback(
         section.get_by_label("Add evidence from your portfolio").select_option(label=item)
         section.get_by_label(f"How it shows “{element.title}”").fill(f"{item} shows it")
         section.get_by_role("button", name="Attach").click()
-        worker.get_by_text("Evidence attached and saved.").wait_for()
+        section.get_by_text("Evidence attached and saved.").wait_for()
     worker.screenshot(path=str(screenshot_dir / "submission-draft-phone.png"), full_page=True)
     worker.get_by_role("button", name="Submit", exact=True).click()
-    assert "Tick the box to confirm" in worker.get_by_role("alert").first.inner_text()
+    # The refusal comes back at the form, the error beside the tick (issue 15, finding 25).
+    assert "Tick the box to confirm" in worker.locator("#confirm-error").inner_text()
     worker.get_by_label("I confirm this is my own work", exact=False).check()
     worker.get_by_role("button", name="Submit", exact=True).click()
     worker.get_by_text("Submitted. An assessor will review").wait_for()
