@@ -33,10 +33,10 @@ def test_submit_claim_score_and_read_feedback(
     worker.get_by_role("button", name="Start a submission").click()
     worker.wait_for_url("**/submissions/*")
     items = [
-        "Joint photo (file)",
-        "Inspection report (file)",
-        "What I learned (text)",
-        "Site log (link)",
+        "Joint photo (PNG image)",
+        "Inspection report (PDF document)",
+        "What I learned (Written reflection)",
+        "Site log (Link)",
     ]
     for element, item in zip(scenario.elements, items, strict=True):
         section = worker.locator(f"#element-{element.public_id}")
