@@ -262,8 +262,7 @@ def worker_revises_and_assessor_passes(story: Story) -> None:
     note = worker.get_by_label("How it shows this element").nth(1)
     note.fill("Second pass: no undercut, see the PDF report.")
     # Saved in place: the element says so and the page keeps its place.
-    section = worker.locator("section.element", has=note)
-    section.get_by_role("button", name="Save note").click()
+    note.locator("xpath=ancestor::form[1]").get_by_role("button", name="Save note").click()
     expect(worker.get_by_text("Note saved.")).to_be_visible()
     worker.get_by_label("I confirm this is my own work", exact=False).check()
     press(worker, "Submit", exact=True)
