@@ -145,7 +145,9 @@ def _register_models() -> None:
     """Import every model module so metadata (and migrations) see all tables."""
     import portfolio.accounts.models
     import portfolio.awards.models
+    import portfolio.awards.notices
     import portfolio.awards.status_lists
+    import portfolio.awards.versions
     import portfolio.core.audit
     import portfolio.core.jobs
     import portfolio.credentials.models
@@ -207,6 +209,12 @@ def _register_blueprints(app: Flask) -> None:
     from portfolio.reports.views import bp as reports_bp
 
     app.register_blueprint(reports_bp)
+    from portfolio.confirmations import bp as confirm_bp
+
+    app.register_blueprint(confirm_bp)
+    from portfolio.visitors import bp as site_bp
+
+    app.register_blueprint(site_bp)
     if app.config["PORTFOLIO"].storage_backend == "local":
         from portfolio.storage.views import bp as storage_bp
 

@@ -63,8 +63,10 @@ def register_cli(app: Flask) -> None:
 
         summary = load_demo()
         click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+        from portfolio.core.labels import label
+
         for role, email in summary["accounts"]:
-            click.echo(f"  {role:<9} {email}")
+            click.echo(f"  {label(role).lower():<9} {email}")
         for line in summary.get("links", []):
             click.echo(line)
 

@@ -42,6 +42,9 @@ def load_demo() -> dict[str, Any]:
     load_evidence_demo(services.find_user_by_email("worker@northwind.example"))
     badge_url = load_badge_demo(org, credential)
     load_queue_demo(credential)
+    from portfolio.pathways.admin import load_pathway_demo
+
+    load_pathway_demo(org, credential)
     return {
         "organization": org,
         "accounts": [(str(role), email) for role, email, _ in DEMO_ACCOUNTS],

@@ -73,7 +73,9 @@ def index() -> Response | str:
     """Landing page: the dashboard for signed-in users, a welcome page otherwise."""
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
-    return render_template("accounts/index.html")
+    from portfolio.visitors import issuers_on_offer
+
+    return render_template("accounts/index.html", issuers=issuers_on_offer())
 
 
 @bp.route("/login", methods=["GET", "POST"])

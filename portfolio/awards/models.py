@@ -95,6 +95,10 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     #: From the credential's expiry policy at issuance; null means it never expires.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The frozen content this badge shows (see versions.py); null: the credential as it is.
+    credential_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("credential_versions.id", ondelete="SET NULL")
+    )
     #: Salt of the hashed recipient email in both documents.
     recipient_salt: Mapped[str] = mapped_column(String(64), nullable=False)
     #: OB 2.0 hosted assertion and OB 3.0 signed credential, exactly as served (JSON text).

@@ -64,6 +64,10 @@ def _save(form: CredentialForm, org: Organization, cred: Credential | None) -> C
         if saved is None:
             saved = services.create_credential(current_user, org, _input(form))
         else:
+            from portfolio.awards.versions import freeze_for_issued_badges
+
+            # Badges already issued keep what they were issued with.
+            freeze_for_issued_badges(saved)
             services.update_credential(current_user, saved, _input(form))
         if form.image.data:
             services.set_credential_image(current_user, saved, form.image.data.read())
@@ -134,7 +138,16 @@ def edit_credential(slug: str, cid: str) -> Response | str:
     elif form.validate_on_submit() and _save(form, org, cred) is not None:
         flash("Credential saved.", "success")
         return redirect(url_for("credentials.show_credential", slug=slug, cid=cid))
-    return render_template("credentials/form.html", org=org, form=form, credential=cred)
+    from portfolio.awards.versions import awards_showing_live, next_version_number
+
+    return render_template(
+        "credentials/form.html",
+        org=org,
+        form=form,
+        credential=cred,
+        issued_showing=awards_showing_live(cred),
+        next_version=next_version_number(cred),
+    )
 
 
 @bp.post("/o/<slug>/credentials/<cid>/<any(publish, archive, restore):verb>")

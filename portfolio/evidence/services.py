@@ -296,13 +296,11 @@ def create_reflection(
 
 
 def _check_mutable(user: User, item: EvidenceItem, verb: str) -> None:
+    # Only the owner manages their library. A submitted item may be changed or deleted too:
+    # every submission keeps its own frozen copy (file, title, link, text), so what assessors
+    # and employers see does not move with the library.
     if item.owner_id != user.id:
-        raise NotFound("There is no such evidence item, or it is not yours to see.")
-    if is_item_frozen(item):
-        raise Conflict(
-            f"This item cannot be {verb}: it is part of a submitted submission, and assessors "
-            "and employers must see exactly what was submitted."
-        )
+        raise NotFound(f"There is no such evidence item, or it is not yours to have {verb}.")
 
 
 def update_item(

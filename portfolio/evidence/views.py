@@ -105,9 +105,12 @@ def library() -> str:
 @bp.get("/upload")
 def upload_page() -> str:
     """Upload page: the Uppy widget (direct to storage) with a plain form as fallback."""
+    from portfolio.evidence.returning import return_target
+
     cfg = current_app.config["PORTFOLIO"]
     return render_template(
         "evidence/upload.html",
+        back=return_target(request.args.get("next"), request.args.get("element")),
         max_bytes=cfg.max_upload_bytes,
         multipart=cfg.storage_backend == "s3",
         used=services.used_bytes(current_user),
@@ -145,6 +148,15 @@ def upload_form() -> Response | tuple[str, int]:
         description=fields.get("description", ""),
         tags=fields.get("tags", ""),
     )
+    from portfolio.evidence.returning import return_target
+
+    back = return_target(fields.get("next"), fields.get("element"))
+    if back is not None:
+        if back.element:
+            flash(f"“{item.title}” was added. Press Attach to add it to this element.", "success")
+        else:
+            flash(f"“{item.title}” was added to your portfolio.", "success")
+        return redirect(back.after_upload(item.public_id))
     flash(f"“{item.title}” was added to your portfolio.", "success")
     for notice in _notices(item):
         flash(notice, "info")
@@ -344,11 +356,8 @@ def thumbnail(public_id: str) -> Response:
 
 @bp.route("/items/<public_id>/edit", methods=["GET", "POST"])
 def edit_item(public_id: str) -> Response | str:
-    """Change an item's details (refused, with the reason, for frozen items)."""
+    """Change an item's details (submissions keep their own copies of submitted items)."""
     item = services.get_item(current_user, public_id)
-    if services.is_item_frozen(item):
-        flash("This item is part of a submitted submission, so it cannot be changed.", "error")
-        return redirect(url_for("evidence.show_item", public_id=item.public_id))
     form = EditItemForm(obj=item, tags=", ".join(item.tags or []))
     if form.validate_on_submit():
         try:

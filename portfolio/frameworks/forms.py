@@ -119,6 +119,12 @@ class ImportRubricCsvForm(FlaskForm):
         description="Name of the level every required element must reach "
         "(default: the middle level, e.g. Meets).",
     )
+    framework = SelectField(
+        "Competency framework",
+        choices=[],
+        validate_choice=True,
+        description="Elements pick their competencies from this framework only.",
+    )
 
 
 # -- rubric editor ------------------------------------------------------------------------------

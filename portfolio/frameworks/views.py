@@ -551,8 +551,10 @@ def import_rubric_csv(slug: str) -> Response | str:
     """Create a rubric from a spreadsheet saved as CSV; all or nothing."""
     org = _admin_org(slug)
     form = ImportRubricCsvForm()
+    form.framework.choices = _framework_choices(org)
     problems: list[case.ImportProblem] = []
     if form.validate_on_submit():
+        fw = services.get_framework(org, form.framework.data) if form.framework.data else None
         upload = form.csv_file.data
         filename = (upload.filename or "rubric.csv").rsplit("/", 1)[-1][:200]
         try:
@@ -563,6 +565,7 @@ def import_rubric_csv(slug: str) -> Response | str:
                 filename,
                 title=form.title.data or "",
                 pass_level_name=(form.pass_level.data or "").strip(),
+                framework=fw,
             )
         except case.ImportFailed as exc:
             rollback()

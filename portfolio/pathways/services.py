@@ -259,11 +259,20 @@ def stack_award(pathway: Pathway, recipient_id: int) -> Award | None:
     )
 
 
+def lock_recipient(recipient_id: int) -> None:
+    """Serialize completion checks per worker: two component badges passed at the same instant
+    in two transactions would each see only their own badge and both miss the stack. With the
+    worker's row locked, the second check waits for the first to commit and then sees both
+    badges (PostgreSQL; SQLite runs one writing transaction at a time anyway)."""
+    db.session.execute(select(User.id).where(User.id == recipient_id).with_for_update())
+
+
 def check_pathways(award: Award, _depth: int = 0) -> list[Award]:
     """Issue every stacked credential that `award` completes for its recipient (in the caller's
     transaction). Returns the stacks issued now."""
     if _depth >= MAX_DEPTH:
         return []
+    lock_recipient(award.recipient_id)
     pathways = db.session.scalars(
         select(Pathway)
         .join(PathwayComponent, PathwayComponent.pathway_id == Pathway.id)
@@ -277,6 +286,8 @@ def check_pathways(award: Award, _depth: int = 0) -> list[Award]:
         if not award.recipient.has_role(pathway.organization_id, Role.LEARNER):
             continue
         if stack_award(pathway, award.recipient_id) is not None:
+            continue
+        if pathway.credential.state == CredentialState.ARCHIVED:
             continue
         if not _counts(pathway, award.credential):
             continue

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from portfolio.accounts.models import Organization, User
 from portfolio.core.db import TimestampMixin, UTCDateTime, utcnow
 from portfolio.core.ids import new_public_id
-from portfolio.core.labels import SUBMISSION_STATES
+from portfolio.core.labels import label as state_label
 from portfolio.core.urls import clean_http_url
 from portfolio.credentials.models import Credential
 from portfolio.evidence.models import EvidenceItem
@@ -45,7 +45,7 @@ class SubmissionState(StrEnum):
 
     @property
     def label(self) -> str:
-        return SUBMISSION_STATES[self.value]
+        return state_label(self.value)
 
 
 #: States in which the worker may still change the mapping of evidence.

@@ -106,9 +106,11 @@ def attempts_of(learner: User, credential: Credential) -> list[Submission]:
     )
 
 
-def start_submission(learner: User, credential: Credential) -> Submission:
+def start_submission(learner: User, credential: Credential, *, renewal: bool = False) -> Submission:
     """Open an attempt (or return the open one). After "needs revision" the new attempt is
-    pre-filled from the last one, up to the credential's maximum number of attempts."""
+    pre-filled from the last one, up to the credential's maximum number of attempts. A
+    `renewal` (the badge expires soon or has expired) may follow a pass; its attempts are
+    counted from that pass."""
     if not credential.is_published or credential.rubric_version_id is None:
         raise DomainError("This credential is not open for submissions.")
     org = db.session.get(Organization, credential.organization_id)
@@ -120,9 +122,12 @@ def start_submission(learner: User, credential: Credential) -> Submission:
     if last is not None:
         if last.state in OPEN_STATES:
             return last
-        if last.state == SubmissionState.PASSED:
+        if last.state == SubmissionState.PASSED and not renewal:
             raise Conflict("You have already earned this credential.")
     live = [a for a in attempts if a.state != SubmissionState.WITHDRAWN]
+    if renewal:
+        passes = [i for i, a in enumerate(live) if a.state == SubmissionState.PASSED]
+        live = live[passes[-1] + 1 :] if passes else live
     limit = attempt_limit(learner.id, credential)
     # A final "not passed" ends the attempts, unless an admin granted another one.
     failed = last is not None and last.state == SubmissionState.FAILED

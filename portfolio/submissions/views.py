@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -71,6 +71,14 @@ def notification_count() -> dict[str, object]:
     return {"unread_notifications": count}
 
 
+@bp.app_template_global("credential_standing")
+def credential_standing(credential: object) -> object:
+    """The signed-in worker's standing with a credential (see standing.py), for the catalogue."""
+    from portfolio.submissions.standing import standing
+
+    return standing(_user(), credential)  # type: ignore[arg-type]
+
+
 # -- worker -----------------------------------------------------------------------------------
 @bp.post("/o/<slug>/credentials/<public_id>/start")
 def start_submission(slug: str, public_id: str) -> Response:
@@ -108,7 +116,7 @@ def show_submission(public_id: str) -> str:
         )
     attach_form = AttachEvidenceForm()
     attach_form.item.choices = [("", "Choose an item…")] + [
-        (i.public_id, f"{i.title} ({i.kind})") for i in items
+        (i.public_id, f"{i.title} ({_kind_label(i)})") for i in items
     ]
     from portfolio.submissions import appeals, history, witness
 
@@ -122,7 +130,8 @@ def show_submission(public_id: str) -> str:
         sub=sub,
         attach_form=attach_form,
         note_form=NoteForm(),
-        submit_form=SubmitForm(),
+        # A refused submit shows its own form again, with the error beside the tick.
+        submit_form=g.get("refused_submit_form") or SubmitForm(),
         empty_form=EmptyForm(),
         missing=services.missing_required_elements(sub),
         scores=services.scores_by_element(sub.review),
@@ -135,6 +144,12 @@ def show_submission(public_id: str) -> str:
         can_appeal=appeals.can_appeal(sub),
         appeal_deadline=appeals.appeal_deadline(sub),
     )
+
+
+def _kind_label(item: EvidenceItem) -> str:
+    from portfolio.core.labels import label, type_label
+
+    return type_label(item.media_type) if item.kind == "file" else label(item.kind)
 
 
 def _back(sub_public_id: str, anchor: str = "") -> Response:
@@ -198,7 +213,7 @@ def submit(public_id: str) -> Response | str | tuple[str, int]:
     sub = services.get_own_submission(_user(), public_id)
     form = SubmitForm()
     if not form.validate_on_submit():
-        flash("Tick the box to confirm before submitting.", "error")
+        g.refused_submit_form = form
         return show_submission(public_id), 422
     done = run_service(
         lambda: services.submit(_user(), sub, form.note.data or ""),
@@ -317,6 +332,15 @@ def queue(slug: str) -> str:
         action_form=EmptyForm(),
         expiring=services.expiring_claims(_user()),
     )
+
+
+@bp.get("/o/<slug>/reviews/mine")
+def my_decisions(slug: str) -> str:
+    """The assessor's own past decisions in this organization."""
+    from portfolio.submissions.decisions import my_decisions as decisions
+
+    org = get_organization(slug)
+    return render_template("submissions/decisions.html", org=org, reviews=decisions(_user(), org))
 
 
 @bp.post("/o/<slug>/queue/<public_id>/claim")

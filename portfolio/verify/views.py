@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
@@ -237,27 +236,16 @@ def _assertion_response(aid: str) -> BaseResponse:
 
 
 def _linkedin_url(award: Award) -> str:
-    fields: dict[str, Any] = {
-        "startTask": "CERTIFICATION_NAME",
-        "name": award.credential.name,
-    }
-    linkedin_id = getattr(award.organization, "linkedin_organization_id", None)
-    # With the organization's LinkedIn id the certification links to its LinkedIn page.
-    fields.update({"organizationId": linkedin_id} if linkedin_id else {})
-    fields["organizationName"] = award.organization.name
-    fields.update({"issueYear": award.issued_at.year, "issueMonth": award.issued_at.month})
-    if award.expires_at is not None:
-        fields.update(
-            {"expirationYear": award.expires_at.year, "expirationMonth": award.expires_at.month}
-        )
-    fields.update(
-        {
-            "certUrl": issuance.public_url("verify.badge", aid=award.public_id),
-            "certId": award.public_id,
-        }
+    from portfolio.core.share import linkedin_add_url
+
+    return linkedin_add_url(
+        name=award.credential.name,
+        organization=award.organization.name,
+        issued=award.issued_at,
+        expires=award.expires_at,
+        url=issuance.public_url("verify.badge", aid=award.public_id),
+        cert_id=award.public_id,
     )
-    query = urlencode(fields)
-    return f"https://www.linkedin.com/profile/add?{query}"
 
 
 @bp.get("/badges/<aid>")
@@ -275,6 +263,8 @@ def badge(aid: str) -> BaseResponse | str:
 
 
 def _badge_page(award: Award, verification: issuance.VerificationResult | None) -> str:
+    from portfolio.awards.versions import shown_credential
+
     submission = award.submission
     # A stacked credential (earned through a pathway) has components instead of a rubric.
     components = stack_components(award) if submission is None else None
@@ -283,7 +273,8 @@ def _badge_page(award: Award, verification: issuance.VerificationResult | None) 
     return render_template(
         "verify/badge.html",
         award=award,
-        cred=award.credential,
+        # What the badge was issued with, not the credential as edited since.
+        cred=shown_credential(award),
         org=award.organization,
         status=award.status(),
         version=version,

@@ -179,6 +179,7 @@ DECLARATIONS: dict[str, Decl] = {
     "awards.set_visibility": d(OWNER, aid="aid", data={"hidden": "0"}),
     # -- assessors and admins of organization A ------------------------------------------------
     "submissions.queue": d(STAFF, **ORG),
+    "submissions.my_decisions": d(STAFF, **ORG),
     "submissions.review": d(STAFF, slug="slug", public_id="sub"),
     # Everyone who assesses in the organization reads a submission's history (15.3).
     "submissions.history": d(
@@ -261,6 +262,21 @@ DECLARATIONS: dict[str, Decl] = {
     "frameworks.publish_version": d(_roles(DENY, admin=409), slug="slug", rid="rid", vid="vid"),
     "frameworks.new_version": d(ADMIN, slug="slug", rid="rid"),
     "pathways.my_pathways": d(SIGNED_IN),
+    # The confirmation pages of destructive actions: who may act may see them.
+    "confirm.revoke_award": d(ADMIN, slug="slug", aid="aid"),
+    "confirm.rotate_key": d(ADMIN, **ORG),
+    "confirm.delete_item": d(OWNER, public_id="item"),
+    "confirm.withdraw_submission": d(OWNER, public_id="sub"),
+    "confirm.remove_member": d(ADMIN, slug="slug", membership_id="membership"),
+    "confirm.publish_version": d(ADMIN, slug="slug", rid="rid", vid="vid"),
+    "confirm.hide_badge": d(OWNER, aid="aid"),
+    "site.favicon": d(PUBLIC),
+    # No pathway in this world: an unknown id answers as not found, to admins too.
+    "confirm.archive_pathway": d(_roles(DENY), slug="slug", literal={"pid": "A" * 22}),
+    "pathways.edit_pathway": d(_roles(DENY), slug="slug", literal={"pid": "A" * 22}),
+    "pathways.archive_pathway": d(_roles(DENY), slug="slug", literal={"pid": "A" * 22}),
+    # The badge does not expire: there is nothing to renew, and the owner is told so.
+    "awards.renew": d(_roles(DENY, worker=REFUSED), aid="aid"),
     # One's own data: the page and the archive are always of the signed-in person.
     "portability.account_data": d(SIGNED_IN),
     "portability.export": d(SIGNED_IN),

@@ -19,7 +19,7 @@ from pyld.jsonld import JsonLdError
 
 from portfolio.awards.ob import common
 
-#: Context URL -> file name in `portfolio/badges/ob/contexts/`.
+#: Context URL -> file name in `portfolio/awards/ob/contexts/`.
 KNOWN_CONTEXTS: Mapping[str, str] = {
     common.CREDENTIALS_V2_CONTEXT: "credentials-v2.jsonld",
     "https://www.w3.org/2018/credentials/v1": "credentials-v1.jsonld",
