@@ -28,12 +28,21 @@ def _more_awards(award: Any, n: int, start: int, recipients: list[int] | None = 
             for i, uid in enumerate(ids)
         ],
     )
+    # One decision per award: each copy gets a copy of the review of its own submission.
+    new_reviews = clone_rows(
+        "reviews", award.review_id, [{"submission_id": sid} for sid in new_subs]
+    )
     clone_rows(
         "awards",
         award.id,
         [
-            {"public_id": f"bulkaward{start + i:016d}", "recipient_id": uid, "submission_id": sid}
-            for i, (uid, sid) in enumerate(zip(ids, new_subs, strict=True))
+            {
+                "public_id": f"bulkaward{start + i:016d}",
+                "recipient_id": uid,
+                "submission_id": sid,
+                "review_id": rid,
+            }
+            for i, (uid, sid, rid) in enumerate(zip(ids, new_subs, new_reviews, strict=True))
         ],
     )
     db.session.commit()

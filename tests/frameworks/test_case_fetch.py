@@ -174,8 +174,8 @@ def test_production_refuses_the_private_address_setting() -> None:
     cfg = Config.from_env(
         {
             "APP_ENV": "production",
-            "SECRET_KEY": "s" * 40,
-            "SIGNING_KEY_SECRET": "k" * 40,
+            "SECRET_KEY": "Zx8-k2Lq9vR4tYpW7nB3mC6dF1gH5jK0sA",
+            "SIGNING_KEY_SECRET": "Qw2-e4R6t8Y0u1I3o5P7a9S2d4F6g8H0jK",
             "CASE_FETCH_ALLOW_PRIVATE": "1",
             "PUBLIC_BASE_URL": "https://portfolio.example.org",
         }

@@ -41,6 +41,6 @@ def test_csv_import_names_the_framework(client: Client, make) -> None:  # type: 
     assert resp.status_code == 302, resp.get_data(as_text=True)[:400]
     rubric = db.session.scalar(select(Rubric).where(Rubric.title == "Fillet weld"))
     assert rubric is not None and rubric.framework_id == welding.id
+    # The editor's competency search (a server-side picker) lists no competency up front.
     editor = client.get(resp.location).get_data(as_text=True)
-    assert "Prepare a fillet joint" in editor
     assert "Poach an egg" not in editor

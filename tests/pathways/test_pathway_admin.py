@@ -14,10 +14,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from portfolio.accounts.models import Role
-from portfolio.awards import issuance, pathways
+from portfolio.awards import issuance
 from portfolio.awards.models import Award
 from portfolio.credentials.models import Credential
 from portfolio.extensions import db
+from portfolio.pathways import services as pathways
 from portfolio.submissions.models import Review, Submission, SubmissionState
 from tests.conftest import DB_KIND, Client, Factory
 from tests.pathways.conftest import T0, Stack

@@ -151,7 +151,7 @@ def test_credential_image_form_answers_a_bomb_with_a_message(app: Flask, make: A
     rubric = make_published_rubric(admin, org)
     cred: Credential = build_credential(org, rubric.latest)
     db.session.commit()
-    from portfolio.awards import services as badges
+    from portfolio.credentials import services as badges
 
     with pytest.raises(ImageTooLarge):
         badges.set_credential_image(admin, cred, png_bomb(30_000))

@@ -89,7 +89,7 @@ def test_last_admin_cannot_remove_themselves_through_the_page(client: Client, ma
 
 
 def test_the_last_admin_cannot_delete_their_account(app: Flask, make: Any) -> None:
-    from portfolio.awards import portability
+    from portfolio.accounts import services as portability
     from tests.conftest import PASSWORD
 
     org = make.org("Acme")

@@ -70,7 +70,7 @@ def test_plain_words_for_states_types_and_history(
     history_url = f"/o/{slug}/submissions/{pid2}/history"
     assert history_url in awards  # linked, not only reachable by typing
     history = admin.get(history_url).get_data(as_text=True)
-    assert "Decision recorded</strong>: Passed" in history
+    assert "recorded the decision: passed" in history
     assert "review.record" not in history
 
 
