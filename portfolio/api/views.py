@@ -194,7 +194,16 @@ def _spec() -> dict[str, Any]:
 
 # -- the description -----------------------------------------------------------------------------
 @bp.route("/openapi.json")
-@bp.doc(security=[], summary="This OpenAPI document")
+@bp.doc(
+    security=[],
+    summary="This OpenAPI document",
+    responses={
+        "200": {
+            "description": "The OpenAPI 3.1 document",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 @public
 def openapi_json() -> Response:
     """The OpenAPI 3.1 description of this API."""
@@ -202,7 +211,16 @@ def openapi_json() -> Response:
 
 
 @bp.route("/docs")
-@bp.doc(security=[], summary="Documentation page")
+@bp.doc(
+    security=[],
+    summary="Documentation page",
+    responses={
+        "200": {
+            "description": "Every operation, readable",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    },
+)
 @public
 def docs() -> str:
     """A readable list of every operation, from the OpenAPI document."""
