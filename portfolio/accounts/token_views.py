@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import IntegerField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -32,7 +33,9 @@ class CreateTokenForm(FlaskForm):
         description="Where the token is used, e.g. “Student records sync”.",
     )
     scopes = _Checkboxes(
-        "Scopes", choices=[(k, f"{k}: {v}") for k, v in tokens.SCOPES.items()], default=["read"]
+        "Scopes",
+        choices=[SelectChoice(k, f"{k}: {v}") for k, v in tokens.SCOPES.items()],
+        default=["read"],
     )
     days = IntegerField(
         "Valid for (days)",

@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectMultipleField, URLField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -29,7 +30,9 @@ class _Checkboxes(SelectMultipleField):
 class AddWebhookForm(FlaskForm):
     url = URLField("Receiver URL", validators=[DataRequired(), Length(max=2000)])
     events = _Checkboxes(
-        "Events", choices=[(e, e) for e in webhooks.EVENT_TYPES], default=list(webhooks.EVENT_TYPES)
+        "Events",
+        choices=[SelectChoice(e, e) for e in webhooks.EVENT_TYPES],
+        default=list(webhooks.EVENT_TYPES),
     )
 
 
