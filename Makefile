@@ -37,8 +37,11 @@ lock: $(VENV)/.installed-dev
 	$(UV_COMPILE) --extra dev $(if $(UPGRADE),--upgrade) -o requirements/dev.lock
 	$(UV_COMPILE) -c requirements/dev.lock -o requirements/runtime.lock
 
+# libmagic sniffs uploads; ffmpeg (video poster frames), poppler-utils (PDF first pages) and
+# LibreOffice headless (office documents to PDF) make the evidence previews.
 system-deps:
-	@scripts/apt-install libmagic1
+	@scripts/apt-install libmagic1 ffmpeg poppler-utils libreoffice-writer-nogui \
+		libreoffice-calc-nogui libreoffice-impress-nogui
 
 system-deps-test: system-deps
 	@scripts/apt-install postgresql chromium redis-server
@@ -50,9 +53,14 @@ node_modules/.installed: package.json $(wildcard package-lock.json)
 	if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 	touch $@
 
-static/vendor/.copied: node_modules/.installed
+# The upload widget: a bundle of only the Uppy parts the page uses, built by esbuild from the
+# npm packages (scripts/uppy-bundle.*), rebuilt when the lock or the entry points change.
+static/vendor/.copied: node_modules/.installed scripts/uppy-bundle.js scripts/uppy-bundle.css
 	mkdir -p static/vendor/uppy
-	cp node_modules/uppy/dist/uppy.min.js node_modules/uppy/dist/uppy.min.css static/vendor/uppy/
+	node_modules/.bin/esbuild scripts/uppy-bundle.js --bundle --minify --format=iife \
+		--target=es2019 --legal-comments=eof --outfile=static/vendor/uppy/uppy.min.js --log-level=warning
+	node_modules/.bin/esbuild scripts/uppy-bundle.css --bundle --minify \
+		--outfile=static/vendor/uppy/uppy.min.css --log-level=warning
 	touch $@
 
 vendor: static/vendor/.copied

@@ -30,7 +30,7 @@ def main() -> None:
     from sqlalchemy import select
 
     from portfolio import create_app
-    from portfolio.badges.awards import Award
+    from portfolio.awards.models import Award
     from portfolio.extensions import db
 
     app = create_app()

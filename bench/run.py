@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -326,7 +327,7 @@ def write_explain(app: Any, data: dataset.DataSet, cursors: dict[str, str]) -> s
     from sqlalchemy import select
 
     from portfolio.accounts.models import Organization, User
-    from portfolio.badges import issuance
+    from portfolio.awards import issuance
     from portfolio.extensions import db
     from portfolio.submissions import services as subs
 
@@ -409,7 +410,7 @@ def issuance_rate(app: Any, data: dataset.DataSet, count: int) -> float:
 
 def baking_rate(app: Any, award_ids: list[str]) -> float:
     """Baked OB 3.0 PNGs per second on first download (bake and store), in one process."""
-    from portfolio.badges import issuance
+    from portfolio.awards import issuance
 
     with app.app_context():
         awards = [issuance.get_award(a) for a in award_ids]
@@ -590,8 +591,8 @@ def main() -> None:
             env = {
                 **os.environ,
                 "APP_ENV": "production",
-                "SECRET_KEY": "bench-secret-key-" + "x" * 40,
-                "SIGNING_KEY_SECRET": "bench-signing-secret-" + "y" * 40,
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "SIGNING_KEY_SECRET": secrets.token_urlsafe(48),
                 "DATABASE_URL": database_url,
                 "STORAGE_BACKEND": "local",
                 "INSTANCE_PATH": str(work / "instance"),

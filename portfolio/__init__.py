@@ -19,6 +19,10 @@ def create_app(config: Config | None = None) -> Flask:
         template_folder=str(RESOURCE_ROOT / "templates"),
         static_folder=str(RESOURCE_ROOT / "static"),
     )
+    from portfolio.core.params import DatabaseIntConverter
+
+    # Every `<int:...>` route refuses ids the database cannot hold (404, not a driver error).
+    app.url_map.converters["int"] = DatabaseIntConverter
     app.config.update(
         PORTFOLIO=cfg,
         SECRET_KEY=cfg.secret_key,
@@ -45,6 +49,17 @@ def create_app(config: Config | None = None) -> Flask:
 
         Path(cfg.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
+    if cfg.trusted_proxies:
+        # Behind N proxies, the client is the Nth address from the right of X-Forwarded-For;
+        # anything further left was written by the client and is ignored. With 0 the headers
+        # are not read at all, so a direct client cannot claim another address. The Host
+        # header is not taken from the proxy (it must pass the original one, see TRUSTED_HOSTS).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=cfg.trusted_proxies, x_proto=cfg.trusted_proxies
+        )
+
     db.init_app(app)
     if cfg.database_url.startswith("sqlite"):
         _enforce_sqlite_foreign_keys(app)
@@ -63,13 +78,20 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.extensions["portfolio.storage"] = create_storage(app)
 
+    from portfolio.core import mail, transaction
+
+    transaction.init_app(app)
+    mail.init_app(app)
+
     _register_models()
     _register_blueprints(app)
+    _connect_receivers(app)
 
     from portfolio.core.jobs import init_jobs
 
     _register_jobs()
     init_jobs(app)
+    _guard_upload_links(app)
 
     from portfolio.core.errors import register_error_handlers
     from portfolio.core.security import init_security
@@ -101,6 +123,18 @@ def _enforce_sqlite_foreign_keys(app: Flask) -> None:
         cursor.close()
 
 
+def _guard_upload_links(app: Flask) -> None:
+    """The local store asks the evidence rules whether an upload link's bytes are still
+    expected (S3 cannot be asked: its late uploads land on staging keys that are never served
+    and that `flask evidence cleanup-uploads` removes)."""
+    from portfolio.evidence.services import expects_upload
+    from portfolio.storage.local import LocalStorage
+
+    storage = app.extensions["portfolio.storage"]
+    if isinstance(storage, LocalStorage):
+        storage.upload_guard = expects_upload
+
+
 def _engine_options(url: str) -> dict[str, object]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
@@ -112,13 +146,16 @@ def _register_models() -> None:
     import portfolio.accounts.models
     import portfolio.accounts.tokens
     import portfolio.api.webhooks
-    import portfolio.badges.awards
-    import portfolio.badges.models
-    import portfolio.badges.pathways
+    import portfolio.awards.models
+    import portfolio.awards.notices
+    import portfolio.awards.status_lists
+    import portfolio.awards.versions
     import portfolio.core.audit
     import portfolio.core.jobs
+    import portfolio.credentials.models
     import portfolio.evidence.models
     import portfolio.frameworks.models
+    import portfolio.pathways.models
     import portfolio.submissions.models  # noqa: F401
 
 
@@ -128,31 +165,45 @@ def _register_jobs() -> None:
     import portfolio.evidence.jobs  # noqa: F401
 
 
+def _connect_receivers(app: Flask) -> None:
+    """Every signal receiver is connected here, never as a side effect of an import: a pass
+    issues its award, an award completes stacks, a deleted account's data goes domain by
+    domain (in this order: awards, submissions, evidence; accounts last, in the service)."""
+    from portfolio.awards import receivers as awards
+    from portfolio.evidence import receivers as evidence
+    from portfolio.pathways import receivers as pathways
+    from portfolio.submissions import receivers as submissions
+
+    awards.init_app(app)
+    pathways.init_app(app)
+    submissions.init_app(app)
+    evidence.init_app(app)
+
+
 def _register_blueprints(app: Flask) -> None:
     from portfolio.accounts.views import bp as accounts_bp
 
     app.register_blueprint(accounts_bp)
-    from portfolio.badges.views import bp as badges_bp
+    from portfolio.credentials.views import bp as credentials_bp
     from portfolio.frameworks.views import bp as frameworks_bp
 
     app.register_blueprint(frameworks_bp)
-    app.register_blueprint(badges_bp)
+    app.register_blueprint(credentials_bp)
     from portfolio.evidence.views import bp as evidence_bp
 
     app.register_blueprint(evidence_bp)
     from portfolio.submissions.views import bp as submissions_bp
 
     app.register_blueprint(submissions_bp)
-    # Importing the blueprints also connects badge issuance to `submission_passed`.
-    from portfolio.badges.award_views import bp as awards_bp
+    from portfolio.awards.views import bp as awards_bp
     from portfolio.verify.views import bp as verify_bp
 
     app.register_blueprint(awards_bp)
     app.register_blueprint(verify_bp)
-    from portfolio.badges.pathway_views import bp as pathways_bp
+    from portfolio.pathways.views import bp as pathways_bp
 
     app.register_blueprint(pathways_bp)
-    from portfolio.badges.portability_views import bp as portability_bp
+    from portfolio.awards.portability_views import bp as portability_bp
 
     app.register_blueprint(portability_bp)
     from portfolio.accounts.jobs_views import bp as jobs_bp
@@ -161,6 +212,12 @@ def _register_blueprints(app: Flask) -> None:
     from portfolio.reports.views import bp as reports_bp
 
     app.register_blueprint(reports_bp)
+    from portfolio.confirmations import bp as confirm_bp
+
+    app.register_blueprint(confirm_bp)
+    from portfolio.visitors import bp as site_bp
+
+    app.register_blueprint(site_bp)
     from portfolio.accounts.token_views import bp as tokens_bp
 
     app.register_blueprint(tokens_bp)

@@ -47,6 +47,15 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(exc.message) from exc
         click.echo(f"{user.email} is an admin of {org.name} (/o/{org.slug}).")
 
+    @app.cli.command("purge-unconfirmed")
+    def purge_unconfirmed() -> None:
+        """Remove self-registered accounts whose email confirmation link expired unused."""
+        from portfolio.accounts.services import purge_unconfirmed_accounts
+
+        removed = purge_unconfirmed_accounts()
+        db.session.commit()
+        click.echo(f"Removed {removed} unconfirmed account(s).")
+
     @app.cli.command("demo-data")
     def demo_data() -> None:
         """Load the demo organization and accounts (safe to run again)."""
@@ -54,8 +63,10 @@ def register_cli(app: Flask) -> None:
 
         summary = load_demo()
         click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+        from portfolio.core.labels import label
+
         for role, email in summary["accounts"]:
-            click.echo(f"  {role:<9} {email}")
+            click.echo(f"  {label(role).lower():<9} {email}")
         for line in summary.get("links", []):
             click.echo(line)
 

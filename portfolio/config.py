@@ -6,7 +6,11 @@ their own `Config` directly, so nothing in the code under test depends on the pr
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
+import zlib
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,9 @@ _PACKAGED_RESOURCES = Path(__file__).resolve().parent / "_resources"
 RESOURCE_ROOT = (
     _PACKAGED_RESOURCES if (_PACKAGED_RESOURCES / "templates").is_dir() else PROJECT_ROOT
 )
+
+
+_GENERATE = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 
 class ConfigError(RuntimeError):
@@ -42,6 +49,33 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+#: Least estimated entropy of a production secret, in bits. `secrets.token_urlsafe(48)` gives
+#: about 300; 32 random hex digits (128 real bits) are estimated at about 100.
+MIN_SECRET_BITS = 90
+
+
+def secret_weakness(value: str) -> str | None:
+    """Why a secret is too weak to sign sessions or protect keys, or None when it is not.
+
+    The estimate is deliberately simple: the length times the Shannon entropy of the character
+    frequencies, plus two checks that frequencies miss — repetition (the value compresses well)
+    and runs like `abcdef` or `123456`. It refuses typed and patterned values, not every weak one.
+    """
+    if len(value) < 32:
+        return "it is shorter than 32 characters"
+    counts = Counter(value)
+    bits = -sum(n * math.log2(n / len(value)) for n in counts.values())
+    if bits < MIN_SECRET_BITS:
+        return f"it is too predictable (about {bits:.0f} bits, at least {MIN_SECRET_BITS} needed)"
+    if len(zlib.compress(value.encode(), 9)) < 0.6 * len(value.encode()):
+        return "it repeats itself"
+    steps = [ord(b) - ord(a) for a, b in itertools.pairwise(value)]
+    in_runs = sum(1 for a, b in itertools.pairwise(steps) if a == b)
+    if in_runs > len(value) // 4:
+        return "it is made of runs of consecutive characters"
+    return None
 
 
 def normalize_database_url(url: str) -> str:
@@ -71,6 +105,14 @@ class Config:
     #: others get 400. Production defaults to PUBLIC_BASE_URL's host; development and tests
     #: accept any host unless set.
     trusted_hosts: tuple[str, ...] = ()
+    #: TRUSTED_PROXIES: how many proxies in front of the app append to X-Forwarded-For and set
+    #: X-Forwarded-Proto. 0 (the default) trusts no forwarding header: the connecting address is
+    #: the client. Behind one TLS-terminating proxy, 1.
+    trusted_proxies: int = 0
+
+    #: CASE_FETCH_ALLOW_PRIVATE: let "import CASE by URL" reach private and loopback addresses
+    #: (a local CASE server in development and tests). Refused in production.
+    case_fetch_allow_private: bool = False
 
     #: STORAGE_BACKEND: local | s3.
     storage_backend: str = "local"
@@ -98,6 +140,10 @@ class Config:
     max_form_bytes: int = 16 * 1024 * 1024
     #: USER_QUOTA_BYTES: total size of the files one worker may keep in their portfolio.
     user_quota_bytes: int = 5 * 1024 * 1024 * 1024
+    #: PREVIEW_MODE: background | inline | off. How preview images of HEIC photos, videos,
+    #: PDFs and office files are made: in background threads after the upload (default), at
+    #: once (command-line use) or not at all.
+    preview_mode: str = "background"
     #: CSP_EXTRA_ORIGINS: comma-separated origins browsers may upload to and load files from
     #: (besides S3_ENDPOINT_URL's origin, which is added automatically), e.g. a CDN.
     csp_extra_origins: tuple[str, ...] = ()
@@ -109,6 +155,9 @@ class Config:
     smtp_password: str | None = None
     smtp_use_tls: bool = True
     mail_from: str = "Portfolio <no-reply@localhost>"
+    #: MAIL_BACKEND: smtp | log | memory. Defaults to smtp when SMTP_HOST is set, else log;
+    #: memory (a bounded list read by tests) is the default, and only allowed, in testing.
+    mail_backend: str = ""
 
     #: JOBS_BACKEND: sqlite (an SQLite file, embedded default) | redis (production) | immediate
     #: (tests: each job runs when its transaction commits).
@@ -132,6 +181,9 @@ class Config:
     #: INVITATION_MAX_AGE_SECONDS / RESET_MAX_AGE_SECONDS: lifetime of emailed links.
     invitation_max_age_seconds: int = 7 * 24 * 3600
     reset_max_age_seconds: int = 3600
+    #: EMAIL_CONFIRMATION_MAX_AGE_SECONDS: lifetime of the link that confirms a self-registered
+    #: address; unconfirmed accounts older than this are removed.
+    email_confirmation_max_age_seconds: int = 3 * 24 * 3600
     #: LOG_LEVEL: logging level name.
     log_level: str = "INFO"
     #: CLAIM_LEASE_SECONDS: how long an assessor's claim on a submission lasts.
@@ -163,6 +215,8 @@ class Config:
             trusted_hosts=tuple(
                 h.strip().lower() for h in env.get("TRUSTED_HOSTS", "").split(",") if h.strip()
             ),
+            case_fetch_allow_private=_bool(env.get("CASE_FETCH_ALLOW_PRIVATE")),
+            trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
             storage_backend=env.get("STORAGE_BACKEND", "local"),
             local_storage_path=env.get("LOCAL_STORAGE_PATH", ""),
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
@@ -178,6 +232,7 @@ class Config:
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 512 * 1024 * 1024),
             max_form_bytes=_int(env, "MAX_FORM_BYTES", 16 * 1024 * 1024),
             user_quota_bytes=_int(env, "USER_QUOTA_BYTES", 5 * 1024 * 1024 * 1024),
+            preview_mode=env.get("PREVIEW_MODE", "background"),
             csp_extra_origins=tuple(
                 o.strip().rstrip("/")
                 for o in env.get("CSP_EXTRA_ORIGINS", "").split(",")
@@ -191,6 +246,7 @@ class Config:
             mail_from=env.get("MAIL_FROM", "Portfolio <no-reply@localhost>"),
             jobs_backend=env.get("JOBS_BACKEND", "sqlite"),
             jobs_url=env.get("JOBS_URL", ""),
+            mail_backend=env.get("MAIL_BACKEND", ""),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10 per minute"),
             api_rate_limit=env.get("API_RATE_LIMIT", "600 per minute"),
@@ -198,6 +254,9 @@ class Config:
             session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), app_env == "production"),
             invitation_max_age_seconds=_int(env, "INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600),
             reset_max_age_seconds=_int(env, "RESET_MAX_AGE_SECONDS", 3600),
+            email_confirmation_max_age_seconds=_int(
+                env, "EMAIL_CONFIRMATION_MAX_AGE_SECONDS", 3 * 24 * 3600
+            ),
             log_level=env.get("LOG_LEVEL", "INFO"),
             claim_lease_seconds=_int(env, "CLAIM_LEASE_SECONDS", 2 * 3600),
             signing_key_secret=env.get("SIGNING_KEY_SECRET", ""),
@@ -222,24 +281,60 @@ class Config:
             )
         if cfg.jobs_backend == "redis" and not cfg.jobs_url.startswith(("redis://", "rediss://")):
             raise ConfigError("JOBS_BACKEND=redis needs JOBS_URL=redis://host:port/db")
+        if not cfg.mail_backend:
+            default = "memory" if cfg.env == "testing" else ("smtp" if cfg.smtp_host else "log")
+            cfg = replace(cfg, mail_backend=default)
+        if cfg.mail_backend not in {"smtp", "log", "memory"}:
+            raise ConfigError(
+                f"MAIL_BACKEND must be 'smtp', 'log' or 'memory', got {cfg.mail_backend!r}"
+            )
+        if cfg.mail_backend == "memory" and cfg.env != "testing":
+            # Kept in the process only for tests to read; never a way to "send" real mail.
+            raise ConfigError("MAIL_BACKEND=memory is for tests only (APP_ENV=testing).")
+        if cfg.mail_backend == "smtp" and not cfg.smtp_host:
+            raise ConfigError("MAIL_BACKEND=smtp needs SMTP_HOST.")
+        if cfg.preview_mode not in {"background", "inline", "off"}:
+            raise ConfigError(
+                f"PREVIEW_MODE must be 'background', 'inline' or 'off', got {cfg.preview_mode!r}"
+            )
+        if cfg.trusted_proxies < 0:
+            raise ConfigError(f"TRUSTED_PROXIES must be 0 or more, got {cfg.trusted_proxies}")
         if cfg.is_production:
             # A guessable key lets anyone forge sessions, invitations and reset links.
-            if cfg.secret_key in {"", DEV_SECRET_KEY} or len(cfg.secret_key) < 32:
+            weakness = (
+                "it is the development placeholder"
+                if cfg.secret_key in {"", DEV_SECRET_KEY}
+                else secret_weakness(cfg.secret_key)
+            )
+            if weakness:
                 raise ConfigError(
                     "SECRET_KEY must be set to a random value of at least 32 characters when "
-                    f"APP_ENV={cfg.env!r}. Generate one with: "
-                    "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                    f"APP_ENV={cfg.env!r} ({weakness}). Generate one with: {_GENERATE}"
                 )
             cfg = replace(cfg, session_cookie_secure=True)
+            # The server would fetch URLs an admin types: it must not become a way into the
+            # private network it runs in (metadata services, databases, admin consoles).
+            if cfg.case_fetch_allow_private:
+                raise ConfigError(
+                    f"CASE_FETCH_ALLOW_PRIVATE cannot be set when APP_ENV={cfg.env!r}."
+                )
             if not cfg.trusted_hosts:
                 # Only the public host: a forged Host header cannot reach any page.
                 cfg = replace(cfg, trusted_hosts=(urlsplit(cfg.public_base_url).netloc.lower(),))
             # Without it the issuers' private keys would be protected by nothing secret.
-            if len(cfg.signing_key_secret) < 32:
+            weakness = secret_weakness(cfg.signing_key_secret)
+            if weakness:
                 raise ConfigError(
                     "SIGNING_KEY_SECRET must be set to a random value of at least 32 characters "
-                    f"when APP_ENV={cfg.env!r}; it encrypts the issuers' signing keys. Keep it "
-                    "stable: changing it makes existing keys unreadable."
+                    f"when APP_ENV={cfg.env!r} ({weakness}); it encrypts the issuers' signing "
+                    f"keys. Generate one with: {_GENERATE} Keep it stable: changing it makes "
+                    "existing keys unreadable."
+                )
+            # One leaked value must not give away both the sessions and the signing keys.
+            if cfg.signing_key_secret.strip() == cfg.secret_key.strip():
+                raise ConfigError(
+                    "SIGNING_KEY_SECRET must differ from SECRET_KEY: a leak of one would expose "
+                    f"both sessions and signing keys. Generate a second value with: {_GENERATE}"
                 )
         elif not cfg.signing_key_secret:
             cfg = replace(cfg, signing_key_secret="signing-key:" + cfg.secret_key)

@@ -42,6 +42,9 @@ def load_demo() -> dict[str, Any]:
     load_evidence_demo(services.find_user_by_email("worker@northwind.example"))
     badge_url = load_badge_demo(org, credential)
     load_queue_demo(credential)
+    from portfolio.pathways.admin import load_pathway_demo
+
+    load_pathway_demo(org, credential)
     return {
         "organization": org,
         "accounts": [(str(role), email) for role, email, _ in DEMO_ACCOUNTS],
@@ -116,8 +119,8 @@ DEMO_ELEMENTS = [
 def load_welding_demo(org: Organization) -> Any:
     """A welding framework (3 levels deep), a published rubric with 4 elements and 4 levels,
     and a published credential aligned to competencies. Skipped when already present."""
-    from portfolio.badges import services as badge_services
-    from portfolio.badges.models import Credential
+    from portfolio.credentials import services as badge_services
+    from portfolio.credentials.models import Credential
     from portfolio.frameworks import services as fw
     from portfolio.frameworks.models import Framework
 
@@ -202,8 +205,8 @@ def load_badge_demo(org: Organization, credential: Any) -> str | None:
     from flask import current_app
     from sqlalchemy import inspect, select
 
-    from portfolio.badges import issuance
-    from portfolio.badges.awards import Award
+    from portfolio.awards import issuance
+    from portfolio.awards.models import Award
     from portfolio.evidence.demo import load_evidence_demo
     from portfolio.evidence.models import EvidenceItem
     from portfolio.submissions import services as subs

@@ -64,6 +64,9 @@ export TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"
 export PORTFOLIO_SCREENSHOTS="${PORTFOLIO_SCREENSHOTS:-$PWD/test-artifacts/screenshots}"
 WORKERS=${PYTEST_WORKERS:-2}
 
+echo "=== Import layers (lint-imports) ==="
+$BIN/lint-imports || exit 1
+
 status=0
 echo "=== Test suite on SQLite (with branch coverage) ==="
 TEST_DATABASE=sqlite $BIN/pytest -n "$WORKERS" -p no:cacheprovider \

@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, event, text
 from werkzeug.serving import make_server
 
@@ -30,6 +32,13 @@ from portfolio.accounts import services as account_services
 from portfolio.accounts.models import Organization, Role, User
 from portfolio.config import Config
 from portfolio.extensions import db
+
+#: Property tests are judged on what they find, never on how fast the machine generates inputs:
+#: a loaded 2-core CI machine must not fail them for speed.
+hypothesis_settings.register_profile(
+    "portfolio", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("portfolio")
 
 PASSWORD = "correct horse battery"
 DB_KIND = os.environ.get("TEST_DATABASE", "sqlite")
@@ -115,6 +124,8 @@ def make_config(tmp_path: Path, database_url: str, **overrides: Any) -> Config:
         "public_base_url": "http://localhost",
         "login_rate_limit": "1000 per minute",
         "jobs_backend": "immediate",
+        # Preview images are made by tests/evidence/test_previews.py, which turns them on.
+        "preview_mode": "off",
     }
     values.update(overrides)
     return Config(**values)
@@ -223,6 +234,33 @@ class QueryCounter:
 @pytest.fixture
 def query_counter(app: Flask) -> QueryCounter:
     return QueryCounter()
+
+
+@pytest.fixture(autouse=True)
+def case_exports_are_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """Every CASE package and CFItem the suite exports (through views, CSV export or directly)
+    is checked against the CASE 1.0 schema as it is made."""
+    from portfolio.frameworks import case
+    from tests.case_schema import assert_valid
+
+    made: list[dict[str, Any]] = []
+    package, item = case.export_case_package, case.export_item
+
+    def checked_package(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        result = package(*args, **kwargs)
+        assert_valid(result)
+        made.append(result)
+        return result
+
+    def checked_item(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        result = item(*args, **kwargs)
+        assert_valid(result, kind="item")
+        made.append(result)
+        return result
+
+    monkeypatch.setattr(case, "export_case_package", checked_package)
+    monkeypatch.setattr(case, "export_item", checked_item)
+    yield made
 
 
 # -- a client that fills in CSRF tokens like a browser does ------------------------------------

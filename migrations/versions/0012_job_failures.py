@@ -1,7 +1,7 @@
 """background jobs: failures whose retries are spent
 
 Revision ID: 0012
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01 23:10:00.000000
 
 """
@@ -13,7 +13,7 @@ from portfolio.core.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """api tokens and webhooks: bearer tokens for the JSON API, webhook endpoints and deliveries
 
 Revision ID: 0013
-Revises: 0012
+Revises: 0011
 Create Date: 2026-12-02 00:00:00.000000
 
 """
@@ -13,7 +13,7 @@ from portfolio.core.db import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

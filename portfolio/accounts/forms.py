@@ -10,6 +10,7 @@ from wtforms.validators import URL, DataRequired, Email, EqualTo, Length, Option
 
 from portfolio.accounts.models import Role
 from portfolio.accounts.services import MIN_PASSWORD_LENGTH
+from portfolio.core.labels import label
 
 
 class LoginForm(FlaskForm):
@@ -72,7 +73,7 @@ class OrganizationForm(FlaskForm):
     )
     email = EmailField("Contact email", validators=[DataRequired(), Email(), Length(max=254)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
-    allows_self_registration = BooleanField("Learners may create their own account")
+    allows_self_registration = BooleanField("Workers may create their own account")
     logo = FileField(
         "Logo (PNG, JPEG or WebP, up to 2 MB)",
         validators=[
@@ -87,10 +88,6 @@ class InviteForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField(
         "Role",
-        choices=[SelectChoice(r.value, r.value.capitalize()) for r in Role],
+        choices=[SelectChoice(r.value, label(r)) for r in Role],
         default=Role.LEARNER.value,
     )
-
-
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token, for buttons that change state."""

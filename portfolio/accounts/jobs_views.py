@@ -8,8 +8,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portfolio.accounts import services
-from portfolio.accounts.forms import EmptyForm
 from portfolio.accounts.models import Role
+from portfolio.core.forms import EmptyForm
 from portfolio.core.jobs import JobFailure, registered_jobs, retry_failure
 from portfolio.extensions import db
 

@@ -7,10 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portfolio.core.db import TimestampMixin, UTCDateTime
 from portfolio.core.ids import new_public_id
+from portfolio.core.urls import clean_http_url
 from portfolio.extensions import db
 
 
@@ -20,6 +21,10 @@ class Role(StrEnum):
     LEARNER = "learner"
     ASSESSOR = "assessor"
     ADMIN = "admin"
+    #: Decides when double markers disagree.
+    MODERATOR = "moderator"
+    #: Internal verifier (IQA): checks a sample of decisions.
+    INTERNAL_VERIFIER = "verifier"
 
 
 def new_session_token() -> str:
@@ -42,16 +47,26 @@ class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     session_token: Mapped[str] = mapped_column(
         String(64), unique=True, default=new_session_token, nullable=False
     )
+    #: No longer written: wrong passwords are now counted per client and account in the rate
+    #: limit store (see `accounts.services.authenticate`). Kept until a migration drops them.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    #: Set after too many wrong passwords in a row; login refused until then.
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the owner of the address proved it by opening the emailed link (or an invitation
+    #: or reset link, which went to the same address). Until then a self-registered account
+    #: may not submit work, receive a badge or accept an invitation, and it does not hold the
+    #: address: registering again with it replaces the unconfirmed account.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     #: Loaded when first used (the signed-in user's navigation), not with every user a page
     #: lists (queue rows, badge recipients).
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
+
+    @property
+    def is_email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
 
     # -- Flask-Login ---------------------------------------------------------------------
     @property
@@ -107,6 +122,12 @@ class Organization(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="organization", cascade="all, delete-orphan"
     )
+
+    @validates("url")
+    def _check_url(self, _key: str, value: str | None) -> str | None:
+        # Shown as a link (and written into badges): http(s) only, never javascript: or data:,
+        # whether it comes from a form, a service or an import.
+        return None if value is None else clean_http_url(value, what="The website")
 
 
 class Membership(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import re
-from datetime import timedelta
+import secrets
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from limits import RateLimitItem
+from limits import parse as parse_limit
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import (
@@ -21,19 +26,27 @@ from portfolio.accounts.models import (
     User,
     new_session_token,
 )
+from portfolio.accounts.signals import account_deleted
 from portfolio.core import audit
-from portfolio.core.db import utcnow
+from portfolio.core.db import lock_row, utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.mail import send_mail
 from portfolio.core.sanitize import clean_text
 from portfolio.core.urls import public_url
-from portfolio.extensions import db
+from portfolio.extensions import db, limiter
 
 #: Argon2id with the library's current recommended parameters.
 _STRONG_HASHER = PasswordHasher()
 #: Only for APP_ENV=testing: the same algorithm with minimal cost, so a test suite that creates
 #: hundreds of accounts does not spend minutes hashing. Never used in development or production.
 _TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+class SignInRefused(DomainError):
+    """A sign-in was refused. What the attempt changed (the failure count, a lock and its
+    mail) is kept: the request commits even though it answers with this error."""
+
+    keeps_changes = True
 
 
 def _hasher() -> PasswordHasher:
@@ -43,8 +56,6 @@ def _hasher() -> PasswordHasher:
 
 
 MIN_PASSWORD_LENGTH = 10
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 
@@ -86,8 +97,11 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
-def create_user(email: str, display_name: str, password: str) -> User:
-    """Create an account. Raises `Conflict` when the email is taken (in any case)."""
+def create_user(email: str, display_name: str, password: str, *, confirmed: bool = True) -> User:
+    """Create an account. Raises `Conflict` when the email is taken (in any case).
+
+    `confirmed` says the address is known to belong to the person (an invitation mailed to it,
+    an admin creating the account); self-registration passes False and mails a link."""
     email = normalize_email(email)
     check_password_strength(password)
     if find_user_by_email(email) is not None:
@@ -96,6 +110,7 @@ def create_user(email: str, display_name: str, password: str) -> User:
         email=email,
         display_name=clean_text(display_name, 120) or email,
         password_hash=hash_password(password),
+        email_confirmed_at=utcnow() if confirmed else None,
     )
     db.session.add(user)
     try:
@@ -107,52 +122,82 @@ def create_user(email: str, display_name: str, password: str) -> User:
     return user
 
 
-def authenticate(email: str, password: str) -> User:
-    """The user for these credentials, or a `DomainError` that does not reveal which part
-    was wrong. Too many failures lock the account for a while."""
-    user = find_user_by_email(email)
-    # The same words for an unknown address, a wrong password and a locked account, so the
-    # answer never tells whether an account exists; the lock itself is announced by email.
-    generic = DomainError(
-        "Wrong email or password. After several failed attempts, sign-in to an account pauses "
-        "for 15 minutes; resetting the password ends the pause."
-    )
+#: Wrong passwords one client may try on one account per window before that client is paused
+#: for that account. Other clients, and the owner with a new password, are not affected.
+MAX_FAILED_LOGINS = 5
+LOGIN_FAILURE_WINDOW = "5 per 15 minutes"
+#: At most one "sign-in paused" mail per account per window, however many clients trip it.
+_LOCK_MAIL_WINDOW = "1 per 15 minutes"
+
+
+@functools.cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash of nothing anyone knows, checked when there is no real one to check."""
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
+def _login_failure_limit() -> RateLimitItem:
+    return parse_limit(LOGIN_FAILURE_WINDOW)
+
+
+def _throttle_key(user: User | None, email: str) -> str:
+    # The password fingerprint is part of the key: a reset (or change) of the password starts
+    # from zero, so a reset link always gets the owner back in. Unknown addresses are counted
+    # too, so the pause cannot tell them apart from real accounts.
     if user is None:
-        _hasher().hash(password)  # spend the same time as a real check: no account probing
-        raise generic
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
+        return "email:" + hashlib.sha256(normalize_email(email).encode()).hexdigest()[:32]
+    return f"user:{user.public_id}:{_password_fingerprint(user)}"
+
+
+def authenticate(email: str, password: str, *, client: str = "") -> User:
+    """The user for these credentials, or a `DomainError` that does not reveal which part
+    was wrong. Too many failures from one client pause that client's attempts on the account.
+
+    Every path checks exactly one password hash (the account's, or a dummy one for an unknown
+    address or a paused client), so the time taken does not tell them apart.
+    """
+    limiter_ = limiter.limiter
+    user = find_user_by_email(email)
+    # The same words for an unknown address, a wrong password and a paused client, so the
+    # answer never tells whether an account exists; the pause itself is announced by email.
+    generic = SignInRefused(
+        "Wrong email or password. After several failed attempts from one device, sign-in to an "
+        "account pauses there for 15 minutes; resetting the password ends the pause."
+    )
+    limit = _login_failure_limit()
+    key = ("login-failures", client or "-", _throttle_key(user, email))
+    paused = not limiter_.test(limit, *key)
+    if user is None or paused:
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            _hasher().verify(_dummy_hash(_hasher()), password)
+        if not paused:
+            limiter_.hit(limit, *key)
         raise generic
     if not verify_password(user, password):
-        # Counted in the database, not in Python: parallel wrong guesses each count.
-        failures = db.session.scalar(
-            update(User)
-            .where(User.id == user.id)
-            .values(failed_logins=User.failed_logins + 1)
-            .returning(User.failed_logins)
-        )
-        if (failures or 0) >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-            audit.record(
-                "account.locked", actor_id=user.id, subject_type="user", subject_id=user.public_id
-            )
-            send_mail(
-                user.email,
-                "Sign-in to your Portfolio account is paused",
-                f"Hello {user.display_name},\n\nAfter {MAX_FAILED_LOGINS} failed sign-in attempts, "
-                "sign-in to your account is paused for 15 minutes. If this was not you, reset "
-                "your password.\n",
-            )
-        db.session.commit()
-        raise generic
+        limiter_.hit(limit, *key)
+        if not limiter_.test(limit, *key):
+            _announce_pause(user)
+        raise generic  # keeps what was recorded (audit, the pause mail): the caller commits
     if not user.is_active_account:
         raise DomainError("This account has been disabled. Contact your organization's admin.")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    limiter_.clear(limit, *key)
+    user.last_login_at = utcnow()
     audit.record("account.login", actor_id=user.id, subject_type="user", subject_id=user.public_id)
     return user
+
+
+def _announce_pause(user: User) -> None:
+    """Audit a paused client and tell the owner, at most once per window."""
+    audit.record("account.locked", actor_id=user.id, subject_type="user", subject_id=user.public_id)
+    if limiter.limiter.hit(parse_limit(_LOCK_MAIL_WINDOW), "login-pause-mail", user.public_id):
+        send_mail(
+            user.email,
+            "Sign-in to your Portfolio account is paused",
+            f"Hello {user.display_name},\n\nAfter {MAX_FAILED_LOGINS} failed sign-in attempts "
+            "from one device, sign-in to your account from that device is paused for 15 "
+            "minutes. You can still sign in from your own devices. If this was not you, reset "
+            "your password: the reset ends every pause.\n",
+        )
 
 
 def rotate_session(user: User) -> None:
@@ -223,9 +268,10 @@ def reset_password(token: str, new_password: str) -> User:
     """Set a new password from a reset token. The token works once."""
     user = user_for_reset_token(token)
     check_password_strength(new_password)
+    # The new hash changes the sign-in throttle's key: every pause on the account ends here.
     user.password_hash = hash_password(new_password)
-    user.failed_logins = 0
-    user.locked_until = None
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()  # the reset link went to the address: it is theirs
     rotate_session(user)
     audit.record(
         "account.password_reset", actor_id=user.id, subject_type="user", subject_id=user.public_id
@@ -239,6 +285,14 @@ def get_organization(slug: str) -> Organization:
     org = db.session.scalar(select(Organization).where(Organization.slug == slug))
     if org is None:
         raise NotFound("No such organization.")
+    return org
+
+
+def admin_org(user: User, slug: str) -> Organization:
+    """The organization with this slug, if `user` is one of its admins (`NotFound` or
+    `Forbidden` otherwise): how every admin page loads its organization."""
+    org = get_organization(slug)
+    require_role(user, org, Role.ADMIN)
     return org
 
 
@@ -307,7 +361,7 @@ def add_membership(
     db.session.add(membership)
     user.memberships.append(membership)
     # Privileges changed: rotate the session id so an old cookie cannot ride on the new role.
-    if actor is not None and role in {Role.ADMIN, Role.ASSESSOR}:
+    if actor is not None and role != Role.LEARNER:
         rotate_session(user)
     db.session.flush()
     audit.record(
@@ -321,21 +375,61 @@ def add_membership(
     return membership
 
 
+def _other_admins(org_id: int, excluding_user_id: int) -> int:
+    """Admins of the organization other than `excluding_user_id`, counted after locking the
+    organization's row."""
+    lock_row(db.session, Organization.__table__, org_id)
+    count = db.session.scalar(
+        select(func.count(func.distinct(Membership.user_id))).where(
+            Membership.organization_id == org_id,
+            Membership.role == Role.ADMIN,
+            Membership.user_id != excluding_user_id,
+        )
+    )
+    return int(count or 0)
+
+
+def ensure_admins_remain(user: User) -> None:
+    """Refuse to delete an account that is the last admin of an organization (the same rule
+    as `remove_membership`, for account deletion)."""
+    for org in user.organizations_with(Role.ADMIN):
+        if _other_admins(org.id, user.id) == 0:
+            raise Conflict(
+                f"You are the only admin of {org.name}. Make someone else an admin there first."
+            )
+
+
 def remove_membership(actor: User, org: Organization, membership: Membership) -> None:
-    """Take a role away (admins only); the last admin cannot remove themselves."""
+    """Take a role away (admins only); an organization always keeps at least one admin.
+
+    The check and the delete run under a lock on the organization's row (PostgreSQL row lock,
+    SQLite's database write lock), so two admins removing each other at the same moment are
+    decided one after the other: the second sees that only one admin is left and is refused."""
     require_role(actor, org, Role.ADMIN)
     if membership.organization_id != org.id:
         raise NotFound("No such member.")
-    if membership.role == Role.ADMIN:
-        admins = db.session.scalars(
-            select(Membership).where(
-                Membership.organization_id == org.id, Membership.role == Role.ADMIN
-            )
-        ).all()
-        if len(admins) <= 1:
-            raise DomainError("An organization needs at least one admin.")
+    if membership.role == Role.ADMIN and _other_admins(org.id, membership.user_id) == 0:
+        raise Conflict("An organization needs at least one admin.")
+    # The actor may have lost the admin role while waiting for the lock.
+    still_admin = db.session.scalar(
+        select(Membership.id).where(
+            Membership.organization_id == org.id,
+            Membership.user_id == actor.id,
+            Membership.role == Role.ADMIN,
+        )
+    )
+    if still_admin is None:
+        raise Forbidden("You are no longer an admin of this organization.")
+    gone = db.session.execute(
+        delete(Membership)
+        .where(Membership.id == membership.id)
+        .execution_options(synchronize_session=False)
+    )
+    if gone.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("This role was removed already.")
     user = membership.user
-    db.session.delete(membership)
+    role = membership.role
+    db.session.expire(user, ["memberships"])
     rotate_session(user)
     audit.record(
         "membership.remove",
@@ -343,17 +437,115 @@ def remove_membership(actor: User, org: Organization, membership: Membership) ->
         organization_id=org.id,
         subject_type="user",
         subject_id=user.public_id,
-        role=str(membership.role),
+        role=str(role),
     )
 
 
 def self_register(org: Organization, email: str, display_name: str, password: str) -> User:
-    """A learner creates an account in an organization that allows it."""
+    """A learner creates an account in an organization that allows it. The address is not
+    confirmed yet: a signed, expiring link is mailed to it (after commit, by the caller
+    through `send_confirmation`).
+
+    Anybody can type anybody's address, so an unconfirmed account never holds it: registering
+    again with the same address removes the unconfirmed account (with whatever it held) and
+    starts over, so the real owner is never locked out of their own address."""
     if not org.allows_self_registration:
         raise Forbidden("This organization registers people by invitation only.")
-    user = create_user(email, display_name, password)
+    existing = find_user_by_email(email)
+    if existing is not None and not existing.is_email_confirmed:
+        check_password_strength(password)
+        _remove_unconfirmed(existing, reason="registered again")
+    user = create_user(email, display_name, password, confirmed=False)
     add_membership(user, org, Role.LEARNER)
     return user
+
+
+def _remove_unconfirmed(user: User, *, reason: str) -> None:
+    audit.record(
+        "account.unconfirmed_removed",
+        actor_id=None,
+        subject_type="user",
+        subject_id=user.public_id,
+        reason=reason,
+    )
+    db.session.delete(user)
+    db.session.flush()
+
+
+# -- email confirmation ------------------------------------------------------------------
+def _confirmation_max_age() -> int:
+    return int(current_app.config["PORTFOLIO"].email_confirmation_max_age_seconds)
+
+
+def make_confirmation_token(user: User) -> str:
+    """A signed token for one account and one address; expires after
+    EMAIL_CONFIRMATION_MAX_AGE_SECONDS."""
+    return _serializer("email-confirmation").dumps({"u": user.public_id, "e": user.email})
+
+
+def send_confirmation(user: User) -> str:
+    """Mail the confirmation link (absolute, under PUBLIC_BASE_URL); returns it."""
+    link = public_url("accounts.confirm_email", token=make_confirmation_token(user))
+    hours = _confirmation_max_age() // 3600
+    send_mail(
+        user.email,
+        "Confirm your email address for Portfolio",
+        f"Hello {user.display_name},\n\nOpen this link within {hours} hours to confirm that "
+        f"this address is yours:\n\n{link}\n\nUntil then you cannot submit work for "
+        "assessment or receive badges. If you did not register, ignore this message: the "
+        "account is removed when the link expires.\n",
+    )
+    return link
+
+
+def confirm_email(token: str) -> User:
+    """Mark the address of the token's account as confirmed; raises `InvalidToken`."""
+    try:
+        data = _serializer("email-confirmation").loads(token, max_age=_confirmation_max_age())
+    except SignatureExpired as exc:
+        raise InvalidToken(
+            "This confirmation link has expired. Register again with the same address."
+        ) from exc
+    except BadSignature as exc:
+        raise InvalidToken("This confirmation link is not valid.") from exc
+    user = db.session.scalar(select(User).where(User.public_id == data.get("u")))
+    if user is None or user.email != data.get("e"):
+        raise InvalidToken(
+            "This confirmation link belongs to a registration that no longer exists. "
+            "Register again with the same address."
+        )
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        audit.record(
+            "account.email_confirmed",
+            actor_id=user.id,
+            subject_type="user",
+            subject_id=user.public_id,
+        )
+    return user
+
+
+def require_confirmed_email(user: User, action: str) -> None:
+    """Raise `Forbidden` unless the user's address is confirmed; `action` says what waits."""
+    if not user.is_email_confirmed:
+        raise Forbidden(
+            f"Confirm your email address before you {action}: open the link we sent to "
+            f"{user.email} (you can ask for a new one on your dashboard)."
+        )
+
+
+def purge_unconfirmed_accounts(*, now: datetime | None = None) -> int:
+    """Delete self-registered accounts whose confirmation link has expired unused. Returns how
+    many (run from cron with `flask accounts purge-unconfirmed`)."""
+    cutoff = (now or utcnow()) - timedelta(seconds=_confirmation_max_age())
+    stale = list(
+        db.session.scalars(
+            select(User).where(User.email_confirmed_at.is_(None), User.created_at < cutoff)
+        )
+    )
+    for user in stale:
+        _remove_unconfirmed(user, reason="confirmation expired")
+    return len(stale)
 
 
 # -- invitations -------------------------------------------------------------------------
@@ -412,6 +604,11 @@ def accept_invitation(
     invitation = invitation_for_token(token)
     if user is None:
         existing = find_user_by_email(invitation.email)
+        if existing is not None and not existing.is_email_confirmed:
+            # Whoever opens the invitation controls the mailbox: the unconfirmed registration
+            # (perhaps by somebody else) gives way to the invited account.
+            _remove_unconfirmed(existing, reason="invited")
+            existing = None
         if existing is not None:
             raise DomainError(
                 "An account with this email exists: sign in first, then open the "
@@ -423,6 +620,10 @@ def accept_invitation(
             f"This invitation was sent to {invitation.email}. Sign in with that "
             "account to accept it."
         )
+    elif not user.is_email_confirmed:
+        # The invitation link proves the address only to whoever holds it; an account that
+        # someone else registered with the address must not collect the invited role.
+        require_confirmed_email(user, "accept an invitation")
     add_membership(user, invitation.organization, invitation.role)
     rotate_session(user)
     invitation.accepted_at = utcnow()
@@ -445,7 +646,7 @@ def set_organization_logo(actor: User, org: Organization, data: bytes) -> None:
     """Store a new logo after checking its content (not its name) is a PNG, JPEG or WebP."""
     import magic
 
-    from portfolio.storage import get_storage, new_object_key
+    from portfolio.storage import delete_after_commit, get_storage, new_object_key
 
     require_role(actor, org, Role.ADMIN)
     if not data:
@@ -455,6 +656,11 @@ def set_organization_logo(actor: User, org: Organization, data: bytes) -> None:
     detected = magic.from_buffer(data[:8192], mime=True)
     if detected not in LOGO_TYPES:
         raise DomainError(f"The logo must be a PNG, JPEG or WebP image; this file is {detected}.")
+    from portfolio.core.images import check_image_header
+
+    # Every visitor's browser decodes the logo: refuse a decompression bomb by its header.
+    if not check_image_header(data, what="The logo"):
+        raise DomainError("The logo image is damaged; save it again and upload the copy.")
     import io
 
     storage = get_storage()
@@ -470,4 +676,41 @@ def set_organization_logo(actor: User, org: Organization, data: bytes) -> None:
         subject_id=org.public_id,
     )
     if old_key:
-        storage.delete(old_key)
+        delete_after_commit([old_key])
+
+
+# -- account deletion ------------------------------------------------------------------------
+#: Shown instead of the name of a deleted account (the credential's recipient stays hashed).
+DELETED_NAME = "Former member (account deleted)"
+
+
+def delete_account(user: User, password: str) -> dict[str, int]:
+    """Delete a worker's account after the password is confirmed. Every domain removes its own
+    data through a receiver of `account_deleted` (private evidence and files go; issued
+    credentials stay verifiable, their evidence answering "withdrawn by the earner"); here the
+    memberships go and the user row is anonymized. Stored objects are deleted after commit.
+    Returns what was removed."""
+    from flask import current_app
+
+    from portfolio.core.ids import new_public_id
+
+    if not verify_password(user, password):
+        raise DomainError("That password is not right; your account was not deleted.")
+    ensure_admins_remain(user)  # an organization never loses its last admin
+    counts: dict[str, int] = {}
+    account_deleted.send(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        user=user,
+        counts=counts,
+    )
+    db.session.execute(delete(Membership).where(Membership.user_id == user.id))
+    public_id = user.public_id
+    user.email = f"deleted-{public_id}@deleted.invalid"
+    user.display_name = DELETED_NAME
+    user.password_hash = "!deleted"  # noqa: S105 - not a hash: no password ever matches it
+    user.is_active_account = False
+    user.session_token = new_public_id()
+    audit.record(
+        "account.delete", actor_id=user.id, subject_type="user", subject_id=public_id, **counts
+    )
+    return counts

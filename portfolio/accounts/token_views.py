@@ -13,9 +13,9 @@ from wtforms.validators import DataRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portfolio.accounts import services, tokens
-from portfolio.accounts.forms import EmptyForm
 from portfolio.accounts.models import Organization, Role
 from portfolio.core.errors import DomainError
+from portfolio.core.forms import EmptyForm
 from portfolio.extensions import db
 
 bp = Blueprint("tokens", __name__)

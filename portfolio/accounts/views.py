@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
@@ -12,7 +22,6 @@ from portfolio.accounts import services
 from portfolio.accounts.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
-    EmptyForm,
     ForgotPasswordForm,
     InviteForm,
     LoginForm,
@@ -21,8 +30,10 @@ from portfolio.accounts.forms import (
     ResetPasswordForm,
 )
 from portfolio.accounts.models import Invitation, Membership, Role, User
-from portfolio.core.errors import DomainError
+from portfolio.core.forms import EmptyForm
 from portfolio.core.security import public, safe_next
+from portfolio.core.transaction import commit
+from portfolio.core.views import run_service
 from portfolio.extensions import db, limiter, login_manager
 from portfolio.storage import get_storage
 
@@ -62,7 +73,9 @@ def index() -> Response | str:
     """Landing page: the dashboard for signed-in users, a welcome page otherwise."""
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
-    return render_template("accounts/index.html")
+    from portfolio.visitors import issuers_on_offer
+
+    return render_template("accounts/index.html", issuers=issuers_on_offer())
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -74,14 +87,15 @@ def login() -> Response | str:
         return redirect(url_for("accounts.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        try:
-            user = services.authenticate(form.email.data or "", form.password.data or "")
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            _start_session(user, remember=bool(form.remember.data))
-            flash(f"Welcome, {user.display_name}.", "success")
+        # A refusal still commits: what it recorded (audit, the pause mail) must stay.
+        done = run_service(
+            lambda: services.authenticate(
+                form.email.data or "", form.password.data or "", client=request.remote_addr or ""
+            )
+        )
+        if done.value is not None:
+            _start_session(done.value, remember=bool(form.remember.data))
+            flash(f"Welcome, {done.value.display_name}.", "success")
             return redirect(safe_next())
     return render_template("accounts/login.html", form=form)
 
@@ -93,7 +107,7 @@ def logout() -> Response:
     # would still name the user. Rotating the token that cookies carry makes every copy
     # worthless (the person's other devices are signed out too).
     services.rotate_session(current_user._get_current_object())  # type: ignore[attr-defined]
-    db.session.commit()
+    commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "success")
@@ -103,7 +117,7 @@ def logout() -> Response:
 @bp.get("/dashboard")
 def dashboard() -> str:
     """What the signed-in user can do, organization by organization."""
-    return render_template("accounts/dashboard.html")
+    return render_template("accounts/dashboard.html", confirm_form=EmptyForm())
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -111,14 +125,15 @@ def change_password() -> Response | str:
     """Change one's own password (signs out other devices)."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            services.change_password(
+        done = run_service(
+            lambda: services.change_password(
                 current_user, form.current_password.data or "", form.new_password.data or ""
-            )
-        except DomainError as exc:
-            form.current_password.errors = [exc.message]
+            ),
+            flash_error=False,
+        )
+        if not done:
+            form.current_password.errors = [done.message]
         else:
-            db.session.commit()
             _start_session(current_user._get_current_object())  # type: ignore[attr-defined]
             flash("Your password has been changed. Other devices have been signed out.", "success")
             return redirect(url_for("accounts.dashboard"))
@@ -133,6 +148,7 @@ def forgot_password() -> Response | str:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         services.request_password_reset(form.email.data or "")
+        commit()  # the reset mail goes out after this
         flash(
             "If an account exists for that address, we have sent a reset link. Check your email.",
             "success",
@@ -153,7 +169,7 @@ def reset_password(token: str) -> Response | str:
     form = ResetPasswordForm()
     if form.validate_on_submit():
         services.reset_password(token, form.new_password.data or "")
-        db.session.commit()
+        commit()
         flash("Your password has been changed. Sign in with the new one.", "success")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form)
@@ -168,22 +184,21 @@ def accept_invitation(token: str) -> Response | str:
     except services.InvalidToken as exc:
         return render_template("accounts/token_problem.html", message=exc.message), 400  # type: ignore[return-value]
     user = current_user if current_user.is_authenticated else None
-    has_account = services.find_user_by_email(invitation.email) is not None
+    existing = services.find_user_by_email(invitation.email)
+    # An unconfirmed registration does not hold the address: the invitation replaces it.
+    has_account = existing is not None and existing.is_email_confirmed
     form = EmptyForm() if user is not None else AcceptInvitationForm()
     if form.validate_on_submit():
-        try:
-            joined = services.accept_invitation(
+        done = run_service(
+            lambda: services.accept_invitation(
                 token,
                 user=user._get_current_object() if user is not None else None,  # type: ignore[attr-defined]
                 display_name=(getattr(form, "display_name", None) and form.display_name.data) or "",  # type: ignore[attr-defined]
                 password=(getattr(form, "password", None) and form.password.data) or "",  # type: ignore[attr-defined]
             )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            _start_session(joined)
+        )
+        if done.value is not None:
+            _start_session(done.value)
             flash(
                 f"You have joined {invitation.organization.name} as {invitation.role}.", "success"
             )
@@ -203,35 +218,71 @@ def register(slug: str) -> Response | str:
         return render_template("accounts/register_closed.html", org=org), 403  # type: ignore[return-value]
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
+
+        def register_and_confirm() -> User:
             user = services.self_register(
                 org, form.email.data or "", form.display_name.data or "", form.password.data or ""
             )
-        except DomainError as exc:
-            db.session.rollback()
-            form.email.errors = [exc.message]
+            services.send_confirmation(user)  # mailed once the account is committed
+            return user
+
+        done = run_service(register_and_confirm, flash_error=False)
+        if done.value is None:
+            form.email.errors = [done.message]
         else:
-            db.session.commit()
+            user = done.value
             _start_session(user)
-            flash(f"Welcome to {org.name}.", "success")
+            flash(
+                f"Welcome to {org.name}. We sent a link to {user.email}: open it to confirm "
+                "your address. Until then you cannot submit work for assessment or receive "
+                "badges.",
+                "success",
+            )
             return redirect(url_for("accounts.dashboard"))
     return render_template("accounts/register.html", form=form, org=org)
 
 
+@bp.get("/confirm-email/<token>")
+@public
+def confirm_email(token: str) -> Response | str:
+    """Confirm a self-registered address from the emailed link."""
+    try:
+        user = services.confirm_email(token)
+    except services.InvalidToken as exc:
+        return render_template("accounts/token_problem.html", message=exc.message), 400  # type: ignore[return-value]
+    db.session.commit()
+    flash(f"Thank you: {user.email} is confirmed.", "success")
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.dashboard"))
+    return redirect(url_for("accounts.login"))
+
+
+@bp.post("/account/confirm-email")
+@limiter.limit(_login_limit)
+def resend_confirmation() -> Response:
+    """Send the confirmation link again."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    if user.is_email_confirmed:
+        flash("Your email address is already confirmed.", "info")
+    else:
+        services.send_confirmation(user)
+        flash(f"We sent a new confirmation link to {user.email}.", "success")
+    return redirect(url_for("accounts.dashboard"))
+
+
 # -- organization administration -----------------------------------------------------------
-def _admin_org(slug: str):  # type: ignore[no-untyped-def]
-    org = services.get_organization(slug)
-    services.require_role(current_user, org, Role.ADMIN)
-    return org
 
 
 @bp.route("/o/<slug>/settings", methods=["GET", "POST"])
 def organization_settings(slug: str) -> Response | str:
     """The issuer profile: name, website, contact, description, logo, self-registration."""
-    org = _admin_org(slug)
+    org = services.admin_org(current_user, slug)
     form = OrganizationForm(obj=org)
     if form.validate_on_submit():
-        try:
+
+        def save() -> None:
             services.update_organization(
                 current_user,
                 org,
@@ -245,12 +296,11 @@ def organization_settings(slug: str) -> Response | str:
                 services.set_organization_logo(
                     current_user, org, form.logo.data.read(services.MAX_LOGO_BYTES + 1)
                 )
-        except DomainError as exc:
-            db.session.rollback()
-            form.logo.errors = [exc.message]
+
+        done = run_service(save, "Organization profile saved.", flash_error=False)
+        if not done:
+            form.logo.errors = [done.message]
         else:
-            db.session.commit()
-            flash("Organization profile saved.", "success")
             return redirect(url_for("accounts.organization_settings", slug=org.slug))
     return render_template("accounts/organization_settings.html", form=form, org=org)
 
@@ -271,7 +321,7 @@ def organization_logo(slug: str) -> Response:
 @bp.get("/o/<slug>/members")
 def members(slug: str) -> str:
     """Members and open invitations of an organization."""
-    org = _admin_org(slug)
+    org = services.admin_org(current_user, slug)
     memberships = db.session.scalars(
         select(Membership)
         .join(User)
@@ -301,21 +351,19 @@ def members(slug: str) -> str:
 @bp.post("/o/<slug>/members/invite")
 def invite_member(slug: str) -> Response | str:
     """Send an invitation with a role."""
-    org = _admin_org(slug)
+    org = services.admin_org(current_user, slug)
     form = InviteForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
                 flash(str(error), "error")
         return redirect(url_for("accounts.members", slug=org.slug))
-    try:
-        _, link = services.invite(current_user, org, form.email.data or "", Role(form.role.data))
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(f"Invitation sent to {form.email.data}.", "success")
+    done = run_service(
+        lambda: services.invite(current_user, org, form.email.data or "", Role(form.role.data)),
+        f"Invitation sent to {form.email.data}.",
+    )
+    if done.value is not None:
+        _, link = done.value
         if not current_app.config["PORTFOLIO"].smtp_host:
             flash(f"No mail server is configured; share this link yourself: {link}", "info")
     return redirect(url_for("accounts.members", slug=org.slug))
@@ -324,20 +372,16 @@ def invite_member(slug: str) -> Response | str:
 @bp.post("/o/<slug>/members/<int:membership_id>/remove")
 def remove_member(slug: str, membership_id: int) -> Response:
     """Take a role away from a member."""
-    org = _admin_org(slug)
+    org = services.admin_org(current_user, slug)
     if not EmptyForm().validate_on_submit():
         abort(400)
     membership = db.session.get(Membership, membership_id)
     if membership is None or membership.organization_id != org.id:
         abort(404)
-    try:
-        services.remove_membership(current_user, org, membership)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash("The role has been removed.", "success")
+    run_service(
+        lambda: services.remove_membership(current_user, org, membership),
+        "The role has been removed.",
+    )
     return redirect(url_for("accounts.members", slug=org.slug))
 
 

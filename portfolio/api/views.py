@@ -330,7 +330,7 @@ def import_case(args: dict[str, Any], slug: str) -> dict[str, Any]:
 
 # -- credentials ---------------------------------------------------------------------------------
 def _credential_input(org: Organization, data: dict[str, Any]) -> Any:
-    from portfolio.badges.services import CredentialInput
+    from portfolio.credentials.services import CredentialInput
     from portfolio.frameworks.models import Rubric, RubricVersion
 
     version_id = None
@@ -360,7 +360,7 @@ def _credential_input(org: Organization, data: dict[str, Any]) -> Any:
 @public
 def list_credentials(slug: str) -> list[Any]:
     """Credentials of the organization: every one for staff, the published ones for others."""
-    from portfolio.badges import services as creds
+    from portfolio.credentials import services as creds
 
     need("read")
     org = organization(slug)
@@ -374,7 +374,7 @@ def list_credentials(slug: str) -> list[Any]:
 @public
 def get_credential(slug: str, credential_id: str) -> Any:
     """One credential (drafts and archived ones for staff only)."""
-    from portfolio.badges import services as creds
+    from portfolio.credentials import services as creds
 
     need("read")
     org = organization(slug)
@@ -389,7 +389,7 @@ def get_credential(slug: str, credential_id: str) -> Any:
 @public
 def create_credential(data: dict[str, Any], slug: str) -> Any:
     """Create a draft credential (admins)."""
-    from portfolio.badges import services as creds
+    from portfolio.credentials import services as creds
 
     need("credentials:write")
     org = organization(slug)
@@ -405,7 +405,7 @@ def create_credential(data: dict[str, Any], slug: str) -> Any:
 @public
 def update_credential(data: dict[str, Any], slug: str, credential_id: str) -> Any:
     """Change a credential (admins); the same rules as the edit page."""
-    from portfolio.badges import services as creds
+    from portfolio.credentials import services as creds
 
     need("credentials:write")
     org = organization(slug)
@@ -418,7 +418,7 @@ def update_credential(data: dict[str, Any], slug: str, credential_id: str) -> An
 
 
 def _credential_action(slug: str, credential_id: str, verb: str) -> Any:
-    from portfolio.badges import services as creds
+    from portfolio.credentials import services as creds
 
     need("credentials:write")
     org = organization(slug)
@@ -454,7 +454,7 @@ def archive_credential(slug: str, credential_id: str) -> Any:
 def list_submissions(args: dict[str, Any], slug: str) -> dict[str, Any]:
     """Submitted work of the organization, newest first, in keyset pages (assessors and admins).
     Drafts stay private to their workers."""
-    from portfolio.badges.models import Credential
+    from portfolio.credentials.models import Credential
     from portfolio.submissions.models import Submission, SubmissionState
 
     need("read")
@@ -535,7 +535,7 @@ def get_submission(slug: str, submission_id: str) -> Any:
 @public
 def list_awards(args: dict[str, Any], slug: str) -> dict[str, Any]:
     """Awards of the organization, newest first, in keyset pages (admins)."""
-    from portfolio.badges.awards import Award
+    from portfolio.awards.models import Award
 
     need("read")
     org = organization(slug)
@@ -557,7 +557,7 @@ def list_awards(args: dict[str, Any], slug: str) -> dict[str, Any]:
 
 
 def _org_award(org: Organization, award_id: str) -> Any:
-    from portfolio.badges import issuance
+    from portfolio.awards import issuance
 
     award = issuance.get_award(award_id)
     if award.organization_id != org.id:
@@ -584,7 +584,7 @@ def get_award(slug: str, award_id: str) -> Any:
 @public
 def revoke_award(data: dict[str, Any], slug: str, award_id: str) -> Any:
     """Revoke an award with a reason shown to the earner and to verifiers (admins)."""
-    from portfolio.badges import issuance
+    from portfolio.awards import issuance
 
     need("awards:write")
     org = organization(slug)

@@ -13,10 +13,10 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portfolio.accounts import services as accounts
-from portfolio.accounts.forms import EmptyForm
 from portfolio.accounts.models import Organization, Role
 from portfolio.api import webhooks
 from portfolio.core.errors import DomainError
+from portfolio.core.forms import EmptyForm
 from portfolio.extensions import db
 
 bp = Blueprint("webhooks", __name__)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import DateTime, MetaData, Table
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -53,3 +54,21 @@ class TimestampMixin:
     """`created_at` set on insert."""
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+def lock_row(session: Session | scoped_session[Any], table: Table, row_id: int) -> None:
+    """Hold a write lock on one row until the transaction ends, on every database.
+
+    PostgreSQL locks the row (`SELECT ... FOR UPDATE`): a second transaction that locks the same
+    row waits until the first commits and then reads what it wrote. SQLite has no row locks but
+    one database write lock; a no-op UPDATE takes it at once, instead of when the first real
+    write comes after the reads (two readers would otherwise both decide on stale numbers).
+    Used where a decision reads rows and then writes (quota reservations, the last admin).
+    """
+    from sqlalchemy import select, update
+
+    pk = table.c.id
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(table).where(pk == row_id).values(id=pk))
+    else:
+        session.execute(select(pk).where(pk == row_id).with_for_update())

@@ -14,6 +14,9 @@ class DomainError(Exception):
     """A rule of the domain refused an action; the message is shown to the user as is."""
 
     status_code = 400
+    #: True for refusals that keep what was done before them (a counted failed sign-in, a
+    #: refused upload's removal): the request then commits instead of rolling back.
+    keeps_changes = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -36,6 +39,23 @@ class Conflict(DomainError):
     """The action clashes with the current state (already exists, already claimed...)."""
 
     status_code = 409
+
+
+#: Titles and messages in plain words for the errors people meet; werkzeug's own texts
+#: ("The requested URL was not found on the server...") are written for developers.
+_PLAIN: dict[int, tuple[str, str]] = {
+    400: ("Something was wrong with that request", "The page could not understand what was sent."),
+    403: ("Not allowed", "You do not have access to this page."),
+    404: ("Page not found", "There is nothing at this address. It may have been mistyped."),
+    405: ("Not possible here", "That action is not possible on this page."),
+    410: ("No longer here", "What was at this address has been removed."),
+    429: ("Too many attempts", "Too many attempts from your address. Wait a minute and try again."),
+    500: ("Something went wrong on our side", "The page could not be shown because of an error."),
+    503: (
+        "Temporarily unavailable",
+        "The service is down for a short while, for maintenance or because it is busy.",
+    ),
+}
 
 
 def _wants_json() -> bool:
@@ -102,6 +122,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> tuple[Response | str, int]:
+        from portfolio.core.views import finish_failed
+
+        finish_failed(exc)
         titles = {403: "Not allowed", 404: "Not found", 409: "Conflict"}
         return _error_response(
             exc.status_code, titles.get(exc.status_code, "Cannot do that"), exc.message
@@ -128,4 +151,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response | str, int]:
         status = exc.code or 500
-        return _error_response(status, exc.name, exc.description or "")
+        title, default = _PLAIN.get(status, (exc.name, exc.description or ""))
+        # A message given to abort() says more than the generic one; werkzeug's own does not.
+        generic = type(exc).description
+        message = exc.description if exc.description and exc.description != generic else default
+        return _error_response(status, title, message)

@@ -30,10 +30,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import JSON, ForeignKey, String, Text, event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from portfolio.core.db import UTCDateTime, utcnow
+from portfolio.core.transaction import after_commit
 from portfolio.extensions import db
 
 log = logging.getLogger(__name__)
@@ -113,35 +114,16 @@ class JobFailure(db.Model):  # type: ignore[name-defined,misc]
 
 
 # -- queueing after commit ---------------------------------------------------------------------
-_PENDING = "portfolio.jobs.pending"
-
-
 def enqueue(func: Callable[..., Any], *args: Any, organization_id: int | None = None) -> None:
     """Queue `func(*args)` to run in the background once the current transaction commits."""
     name = getattr(func, "job_name", None)
     if name is None or name not in _REGISTRY:
         raise ValueError(f"{func!r} is not a registered job")
-    session = db.session()
-    # Begin the transaction now, so that a rollback (even of a transaction that wrote nothing)
-    # discards the queue.
-    session.connection()
-    session.info.setdefault(_PENDING, []).append((name, list(args), organization_id))
-
-
-@event.listens_for(Session, "after_commit")
-def _send_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    queue = current_app.extensions["portfolio.jobs"]
-    for name, args, organization_id in pending:
-        queue.send(name, args, organization_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    # Fired for the real (outermost) rollback only, never for a savepoint's.
-    session.info.pop(_PENDING, None)
+    # Begin the transaction now, so that any rollback (even of a transaction that wrote
+    # nothing yet) drops the job with the other effects.
+    db.session().connection()
+    queue: JobQueue = current_app.extensions["portfolio.jobs"]
+    after_commit(lambda: queue.send(name, list(args), organization_id))
 
 
 # -- the engine --------------------------------------------------------------------------------

@@ -9,9 +9,17 @@ from flask import Flask
 
 def init_templating(app: Flask) -> None:
     """Register filters and the navigation context."""
-    from portfolio.core.urls import public_url
+    from portfolio.core import labels
+    from portfolio.core.urls import http_url_or_empty, public_url
 
     app.jinja_env.globals["public_url"] = public_url
+    app.jinja_env.globals["PERSON"] = labels.PERSON
+    app.jinja_env.filters["label"] = labels.label
+    app.jinja_env.filters["action_label"] = labels.action_label
+    app.jinja_env.filters["type_label"] = labels.type_label
+    # `href="{{ x|http_url }}"` for every address that came from a person or an import: a
+    # `javascript:` or `data:` value written before validation existed never becomes a link.
+    app.jinja_env.filters["http_url"] = http_url_or_empty
 
     @app.template_filter("datetime")
     def format_datetime(value: datetime | None, fmt: str = "%d %b %Y %H:%M UTC") -> str:

@@ -19,17 +19,37 @@ def register_cli(app: Flask) -> None:
         type=float,
         default=24.0,
         show_default=True,
-        help="Only uploads started longer ago than this are removed.",
+        help="Only uploads started, and objects written, longer ago than this are removed.",
     )
     def cleanup_uploads(older_than_hours: float) -> None:
-        """Remove uploads that were started but never finished (rows, objects, parts).
+        """Remove uploads that were started but never finished (rows, objects, parts), then
+        reconcile the store: delete every object older than the cut-off that no row points to.
 
-        Safe to run from cron at any interval: uploads younger than the cut-off are left alone.
+        Safe to run from cron at any interval: uploads and objects younger than the cut-off
+        are left alone.
         """
-        from portfolio.evidence.services import cleanup_abandoned_uploads
+        from portfolio.evidence.services import (
+            cleanup_abandoned_uploads,
+            open_upload_ids,
+            staged_keys_in_use,
+        )
+        from portfolio.storage import get_storage
+        from portfolio.storage.reconcile import reconcile_store
 
-        removed = cleanup_abandoned_uploads(timedelta(hours=older_than_hours))
+        grace = timedelta(hours=older_than_hours)
+        removed = cleanup_abandoned_uploads(grace)
         click.echo(f"Removed {removed} abandoned upload(s).")
+        result = reconcile_store(
+            get_storage(),
+            grace,
+            keep_keys=staged_keys_in_use(),
+            keep_upload_ids=open_upload_ids(),
+        )
+        click.echo(
+            f"Removed {result.objects} object(s) that no row points to, "
+            f"{result.multipart_uploads} unfinished multipart upload(s) and "
+            f"{result.temporaries} half-written temporary file(s)."
+        )
 
     @group.command("apply-cors")
     @click.option(

@@ -15,17 +15,20 @@ from datetime import date, datetime, timedelta
 from typing import IO
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portfolio.accounts.models import User
 from portfolio.core.audit import record
-from portfolio.core.db import utcnow
+from portfolio.core.db import lock_row, utcnow
 from portfolio.core.errors import Conflict, DomainError, NotFound
 from portfolio.core.ids import is_public_id
 from portfolio.core.sanitize import clean_text, render_markdown
-from portfolio.evidence.models import EvidenceItem, EvidenceKind, EvidenceState
+from portfolio.evidence.models import STAGING_PREFIX, EvidenceItem, EvidenceKind, EvidenceState
+from portfolio.evidence.photos import PHOTO_TYPES, PhotoUnreadable, strip_photo_metadata
+from portfolio.evidence.previews import schedule_preview
 from portfolio.evidence.validation import (
     ALLOWED_TYPES,
+    AllowedType,
     FileInspector,
     UploadRefused,
     UploadTooLarge,
@@ -34,7 +37,14 @@ from portfolio.evidence.validation import (
     human_size,
 )
 from portfolio.extensions import db
-from portfolio.storage import PresignedUpload, Storage, UploadedPart, get_storage, new_object_key
+from portfolio.storage import (
+    PresignedUpload,
+    Storage,
+    UploadedPart,
+    delete_after_commit,
+    get_storage,
+    new_object_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +55,8 @@ UNCHECKED_TYPE = "application/octet-stream"
 MAX_THUMBNAIL_SOURCE_BYTES = 40 * 1024 * 1024
 THUMBNAIL_BOX = (480, 480)
 MAX_TAGS = 20
+#: How much of a streamed request's length may be form fields and boundaries, not file bytes.
+REQUEST_OVERHEAD_BYTES = 64 * 1024
 
 
 # -- access -----------------------------------------------------------------------------------
@@ -105,8 +117,8 @@ def list_items(
 
 # -- quota ------------------------------------------------------------------------------------
 def used_bytes(user: User) -> int:
-    """Bytes the user's files take (finished ones, and uploads in progress at their declared
-    size)."""
+    """Bytes the user's files take: finished ones at their stored size, uploads in progress at
+    the size reserved for them."""
     total = db.session.scalar(
         select(func.coalesce(func.sum(EvidenceItem.size), 0)).where(
             EvidenceItem.owner_id == user.id,
@@ -122,22 +134,71 @@ def _settings() -> tuple[int, int]:
     return int(cfg.max_upload_bytes), int(cfg.user_quota_bytes)
 
 
+def _too_large(size: int, max_bytes: int) -> UploadTooLarge:
+    return UploadTooLarge(
+        f"This file is {human_size(size)}; the limit is {human_size(max_bytes)} per file."
+    )
+
+
+def _quota_full(used: int, quota: int, size: int | None) -> UploadTooLarge:
+    return UploadTooLarge(
+        f"Your portfolio is full: {human_size(used)} of your {human_size(quota)} are used"
+        + (f" and this file needs {human_size(size)}" if size else "")
+        + ". Delete files you no longer need, then try again."
+    )
+
+
 def check_upload_allowed(
     user: User, size: int | None, *, exclude: EvidenceItem | None = None
 ) -> None:
-    """Refuse a file over the per-file limit or one that would overflow the user's quota."""
+    """Refuse a file over the per-file limit or one that would overflow the user's quota.
+
+    Advisory only (for forms that ask before sending): the binding check is the reservation
+    that `_reserve` makes under a lock before any byte is accepted."""
     max_bytes, quota = _settings()
     if size is not None and size > max_bytes:
-        raise UploadTooLarge(
-            f"This file is {human_size(size)}; the limit is {human_size(max_bytes)} per file."
-        )
+        raise _too_large(size, max_bytes)
     used = used_bytes(user) - ((exclude.size or 0) if exclude is not None else 0)
     if used + (size or 0) > quota or (size is None and used >= quota):
-        raise UploadTooLarge(
-            f"Your portfolio is full: {human_size(used)} of your {human_size(quota)} are used"
-            + (f" and this file needs {human_size(size)}" if size else "")
-            + ". Delete files you no longer need, then try again."
-        )
+        raise _quota_full(used, quota, size)
+
+
+def _reserve(
+    user: User, filename: str, *, size: int | None, upper_bound: int | None, state: EvidenceState
+) -> EvidenceItem:
+    """Write the item's row, holding its bytes against the quota, before any byte is accepted.
+    Commits.
+
+    `size` is an exact declared size (direct uploads); a streamed upload of unknown size gives
+    an `upper_bound` (its request length, if known) and reserves what is left of the quota up
+    to that bound. The user's row is locked while the quota is read and the reservation
+    written, so overlapping uploads are counted one after the other and together can never
+    pass the quota (the lock is held for two short statements, never while bytes travel)."""
+    max_bytes, quota = _settings()
+    if size is not None and size > max_bytes:
+        raise _too_large(size, max_bytes)
+    try:
+        lock_row(db.session, User.__table__, user.id)
+        used = used_bytes(user)
+        if size is not None:
+            if used + size > quota:
+                raise _quota_full(used, quota, size)
+            reserved = size
+        else:
+            if upper_bound is not None and upper_bound - REQUEST_OVERHEAD_BYTES > quota - used:
+                # The request alone is larger than what is left: refuse before reading it.
+                raise _quota_full(used, quota, upper_bound)
+            reserved = min(max_bytes, quota - used, upper_bound if upper_bound else quota)
+            if reserved <= 0:
+                raise _quota_full(used, quota, None)
+        item = _new_file_item(user, filename, reserved)
+        item.state = state
+        db.session.add(item)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return item
 
 
 # -- item fields ------------------------------------------------------------------------------
@@ -235,13 +296,11 @@ def create_reflection(
 
 
 def _check_mutable(user: User, item: EvidenceItem, verb: str) -> None:
+    # Only the owner manages their library. A submitted item may be changed or deleted too:
+    # every submission keeps its own frozen copy (file, title, link, text), so what assessors
+    # and employers see does not move with the library.
     if item.owner_id != user.id:
-        raise NotFound("There is no such evidence item, or it is not yours to see.")
-    if is_item_frozen(item):
-        raise Conflict(
-            f"This item cannot be {verb}: it is part of a submitted submission, and assessors "
-            "and employers must see exactly what was submitted."
-        )
+        raise NotFound(f"There is no such evidence item, or it is not yours to have {verb}.")
 
 
 def update_item(
@@ -270,9 +329,9 @@ def update_item(
 
 
 def delete_item(user: User, item: EvidenceItem) -> None:
-    """Delete an item and its stored objects. Refused for frozen items. Commits."""
+    """Delete an item; its stored objects go after commit. Refused for frozen items."""
     _check_mutable(user, item, "deleted")
-    keys = [k for k in (item.storage_key, item.thumbnail_key) if k]
+    keys = [k for k in (item.storage_key, item.thumbnail_key, item.preview_key) if k]
     record(
         "evidence.delete",
         actor_id=user.id,
@@ -281,8 +340,7 @@ def delete_item(user: User, item: EvidenceItem) -> None:
         title=item.title,
     )
     db.session.delete(item)
-    db.session.commit()
-    _delete_objects(keys)
+    delete_after_commit(keys)
 
 
 def _delete_objects(keys: Iterable[str]) -> None:
@@ -313,34 +371,46 @@ def _new_file_item(user: User, filename: str, size: int | None) -> EvidenceItem:
 def start_direct_upload(
     user: User, *, filename: str, size: int
 ) -> tuple[EvidenceItem, PresignedUpload]:
-    """Reserve an item and a presigned URL for one browser upload of `size` bytes. Commits."""
+    """Reserve an item and a presigned URL for one browser upload of `size` bytes. Commits.
+
+    The URL writes to the item's staging key, never to the key the file is served from."""
     if size <= 0:
         raise UploadRefused(f"“{clean_filename(filename)}” is empty (0 bytes).")
-    check_upload_allowed(user, size)
-    item = _new_file_item(user, filename, size)
-    db.session.add(item)
-    db.session.commit()
-    max_bytes, _ = _settings()
-    assert item.storage_key
+    item = _reserve(user, filename, size=size, upper_bound=None, state=EvidenceState.UPLOADING)
+    assert item.staging_key
     upload = get_storage().presigned_upload(
-        item.storage_key, content_type=UNCHECKED_TYPE, max_bytes=min(size, max_bytes)
+        item.staging_key, content_type=UNCHECKED_TYPE, max_bytes=size
     )
     return item, upload
 
 
 def start_multipart_upload(user: User, *, filename: str, size: int) -> EvidenceItem:
-    """Reserve an item and start a multipart upload for a large file. Commits."""
+    """Reserve an item and start a multipart upload (to the staging key) for a large file.
+    Commits."""
     if size <= 0:
         raise UploadRefused(f"“{clean_filename(filename)}” is empty (0 bytes).")
-    check_upload_allowed(user, size)
-    item = _new_file_item(user, filename, size)
-    assert item.storage_key
-    item.upload_id = get_storage().create_multipart_upload(
-        item.storage_key, content_type=UNCHECKED_TYPE
-    )
-    db.session.add(item)
+    item = _reserve(user, filename, size=size, upper_bound=None, state=EvidenceState.UPLOADING)
+    assert item.staging_key
+    try:
+        item.upload_id = get_storage().create_multipart_upload(
+            item.staging_key, content_type=UNCHECKED_TYPE
+        )
+    except BaseException:
+        discard_upload(user, item)
+        raise
     db.session.commit()
     return item
+
+
+def _check_parts_size(user: User, item: EvidenceItem, parts: list[UploadedPart]) -> None:
+    """Refuse (and discard) a multipart upload whose parts hold more than was reserved."""
+    received = sum(p.size for p in parts)
+    if received > (item.size or 0):
+        discard_upload(user, item)
+        raise UploadTooLarge(
+            f"“{item.original_filename}” is larger than the {human_size(item.size or 0)} it was "
+            "announced with. It was not added."
+        )
 
 
 def sign_upload_part(user: User, public_id: str, part_number: int) -> str:
@@ -348,49 +418,57 @@ def sign_upload_part(user: User, public_id: str, part_number: int) -> str:
     item = _get_own_upload(user, public_id)
     if not item.upload_id or not 1 <= part_number <= 10000:
         raise DomainError("That part number is not valid for this upload.")
-    assert item.storage_key
-    # No part can be larger than the file the worker declared (and was allowed) to upload.
-    max_bytes, _quota = _settings()
-    return get_storage().presign_upload_part(
-        item.storage_key,
-        item.upload_id,
-        part_number,
-        max_bytes=min(item.size or max_bytes, max_bytes),
+    assert item.staging_key
+    storage = get_storage()
+    # Parts already received count: no new part link once they hold more than was reserved
+    # (S3 cannot cap the size of one part; the total is checked again when it completes).
+    parts = storage.list_parts(item.staging_key, item.upload_id)
+    _check_parts_size(user, item, parts)
+    left = (item.size or 0) - sum(p.size for p in parts if p.part_number != part_number)
+    return storage.presign_upload_part(
+        item.staging_key, item.upload_id, part_number, max_bytes=max(left, 1)
     )
 
 
 def list_upload_parts(user: User, public_id: str) -> list[UploadedPart]:
     """Parts of the user's multipart upload received so far."""
     item = _get_own_upload(user, public_id)
-    if not item.upload_id or not item.storage_key:
+    if not item.upload_id or not item.staging_key:
         return []
-    return get_storage().list_parts(item.storage_key, item.upload_id)
+    return get_storage().list_parts(item.staging_key, item.upload_id)
 
 
 def complete_multipart(user: User, public_id: str, parts: list[UploadedPart]) -> EvidenceItem:
-    """Join the uploaded parts into the object, then finalize it."""
+    """Join the uploaded parts into the staged object, then finalize it (once)."""
     item = _get_own_upload(user, public_id)
-    if not item.upload_id or not item.storage_key:
+    if not item.upload_id or not item.staging_key:
         raise DomainError("This upload was not sent in parts.")
+    item = _claim(user, item)
+    storage = get_storage()
+    assert item.upload_id and item.staging_key
     try:
-        get_storage().complete_multipart_upload(item.storage_key, item.upload_id, parts)
+        received = storage.list_parts(item.staging_key, item.upload_id)
+        _check_parts_size(user, item, received)
+        storage.complete_multipart_upload(item.staging_key, item.upload_id, parts)
     except (KeyError, ValueError) as exc:
         discard_upload(user, item)
         raise UploadRefused("The parts of this file did not arrive completely. Try again.") from exc
     item.upload_id = None
     db.session.commit()
-    return finalize_upload(user, item.public_id)
+    return _finalize_claimed(user, item)
 
 
 def discard_upload(user: User, item: EvidenceItem) -> None:
     """Cancel an unfinished or refused upload: no object and no row remain. Commits."""
     storage = get_storage()
-    if item.upload_id and item.storage_key:
+    if item.upload_id and item.staging_key:
         try:
-            storage.abort_multipart_upload(item.storage_key, item.upload_id)
+            storage.abort_multipart_upload(item.staging_key, item.upload_id)
         except Exception:
-            log.exception("could not abort multipart upload of %s", item.storage_key)
-    keys = [k for k in (item.storage_key, item.thumbnail_key) if k]
+            log.exception("could not abort multipart upload of %s", item.staging_key)
+    keys = [
+        k for k in (item.staging_key, item.storage_key, item.thumbnail_key, item.preview_key) if k
+    ]
     db.session.delete(item)
     db.session.commit()
     _delete_objects(keys)
@@ -401,56 +479,123 @@ def cancel_upload(user: User, public_id: str) -> None:
     discard_upload(user, _get_own_upload(user, public_id))
 
 
-def finalize_upload(user: User, public_id: str) -> EvidenceItem:
-    """Check the bytes that arrived in storage and mark the item ready, or delete both the
-    object and the row and raise `UploadRefused` saying why. Commits."""
-    item = _get_own_upload(user, public_id)
-    storage = get_storage()
-    assert item.storage_key
-    max_bytes, _ = _settings()
-    try:
-        info = storage.head(item.storage_key)
-        if info is None:
-            raise UploadRefused(
-                f"“{item.original_filename}” did not arrive. Try uploading it again."
-            )
-        if info.size > max_bytes:
-            raise UploadTooLarge(
-                f"“{item.original_filename}” is {human_size(info.size)}; the "
-                f"limit is {human_size(max_bytes)} per file."
-            )
-        check_upload_allowed(user, info.size, exclude=item)
-        # Read it back: the store does not check size or type for us (moto ignores policy
-        # conditions entirely), and the SHA-256 must describe the bytes actually stored.
-        inspector = FileInspector(max_bytes=max_bytes)
-        for chunk in storage.iter_chunks(item.storage_key):
-            inspector.feed(chunk)
-        allowed = classify(inspector, item.original_filename)
-    except UploadRefused:
-        discard_upload(user, item)
-        raise
-    _mark_ready(user, item, inspector, allowed.media_type)
+def _claim(user: User, item: EvidenceItem) -> EvidenceItem:
+    """Move an upload from "uploading" to "processing" in one conditional UPDATE: of two
+    simultaneous calls exactly one changes the row, the other gets `Conflict`. Commits."""
+    result = db.session.execute(
+        update(EvidenceItem)
+        .where(EvidenceItem.id == item.id, EvidenceItem.state == EvidenceState.UPLOADING)
+        .values(state=EvidenceState.PROCESSING)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise Conflict("This upload is already being finished.")
+    db.session.commit()
+    db.session.refresh(item)
     return item
 
 
-def _mark_ready(user: User, item: EvidenceItem, inspector: FileInspector, media_type: str) -> None:
+def finalize_upload(user: User, public_id: str) -> EvidenceItem:
+    """Check the bytes that arrived in storage and mark the item ready, or delete both the
+    object and the row and raise `UploadRefused` saying why. Exactly once per upload: a second
+    call at the same moment gets `Conflict`. Commits."""
+    return _finalize_claimed(user, _claim(user, _get_own_upload(user, public_id)))
+
+
+def _finalize_claimed(user: User, item: EvidenceItem) -> EvidenceItem:
+    storage = get_storage()
+    assert item.storage_key and item.staging_key
+    max_bytes, _ = _settings()
+    try:
+        try:
+            info = storage.head(item.staging_key)
+            if info is None:
+                raise UploadRefused(
+                    f"“{item.original_filename}” did not arrive. Try uploading it again."
+                )
+            if info.size > max_bytes:
+                raise _too_large(info.size, max_bytes)
+            if info.size > (item.size or 0):
+                # More bytes than were reserved: a reused link or parts larger than declared.
+                raise UploadTooLarge(
+                    f"“{item.original_filename}” is {human_size(info.size)}, larger than the "
+                    f"{human_size(item.size or 0)} it was announced with. It was not added."
+                )
+            # Move the bytes out of reach of every upload link first, then check what is at
+            # the final key: that is what will be served, and nobody else can write it.
+            storage.copy(item.staging_key, item.storage_key)
+            storage.delete(item.staging_key)
+            inspector = FileInspector(max_bytes=min(max_bytes, item.size or 0))
+            for chunk in storage.iter_chunks(item.storage_key):
+                inspector.feed(chunk)
+            allowed = classify(inspector, item.original_filename)
+            _complete(user, item, inspector, allowed)
+        except UploadRefused:
+            db.session.rollback()
+            discard_upload(user, item)
+            raise
+    except BaseException:
+        # A failing store: give the upload back, so the worker can retry finalize (or the
+        # cleanup removes it); the row never stays "processing" because of an error here.
+        if db.session.get(EvidenceItem, item.id) is not None and item.state == (
+            EvidenceState.PROCESSING
+        ):
+            db.session.rollback()
+            db.session.execute(
+                update(EvidenceItem)
+                .where(EvidenceItem.id == item.id, EvidenceItem.state == EvidenceState.PROCESSING)
+                .values(state=EvidenceState.UPLOADING)
+            )
+            db.session.commit()
+        raise
+    return item
+
+
+def _complete(
+    user: User, item: EvidenceItem, inspector: FileInspector, allowed: AllowedType
+) -> None:
+    """Remove location and device data from photos, then record the stored file as ready:
+    its size, hash and type describe the bytes at the final key. Commits."""
+    storage = get_storage()
+    assert item.storage_key
+    removed = False
+    if allowed.media_type in PHOTO_TYPES:
+        with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buf:
+            for chunk in storage.iter_chunks(item.storage_key):
+                buf.write(chunk)
+            buf.seek(0)
+            try:
+                cleaned = strip_photo_metadata(buf, allowed.media_type)
+            except PhotoUnreadable as exc:
+                raise UploadRefused(
+                    f"“{item.original_filename}” could not be opened as a photo, so its "
+                    "location data could not be removed. It was not added."
+                ) from exc
+        if cleaned is not None:
+            inspector = FileInspector(max_bytes=inspector.max_bytes)
+            storage.put(item.storage_key, inspector.read_through(cleaned), UNCHECKED_TYPE)  # type: ignore[arg-type]
+            removed = True
+    item.metadata_removed = removed  # type: ignore[attr-defined]
     item.size = inspector.size
     item.sha256 = inspector.sha256
-    item.media_type = media_type
+    item.media_type = allowed.media_type
     item.state = EvidenceState.READY
     item.upload_id = None
-    item.thumbnail_key = make_thumbnail(get_storage(), user, item)
+    item.thumbnail_key = make_thumbnail(storage, user, item)
     record(
         "evidence.create",
         actor_id=user.id,
         subject_type="evidence",
         subject_id=item.public_id,
         kind="file",
-        media_type=media_type,
+        media_type=allowed.media_type,
         size=item.size,
         sha256=item.sha256,
+        metadata_removed=removed,
     )
     db.session.commit()
+    schedule_preview(item)
 
 
 # -- uploads streamed through the app ---------------------------------------------------------
@@ -466,31 +611,45 @@ def upload_stream(
     tags: str | Iterable[str] | None = None,
 ) -> EvidenceItem:
     """Store a file read from `stream` in chunks (constant memory), hashing, sizing and sniffing
-    it on the way; refuse it afterwards if its content is not allowed. Commits."""
-    check_upload_allowed(user, declared_size)
+    it on the way; refuse it afterwards if its content is not allowed. Commits.
+
+    The row comes first ("processing", holding the reservation), the object second: a crash
+    in between leaves a row that the cleanup finds, never an object that nothing owns.
+    `declared_size` is an upper bound of the file's size (the request's length), if known;
+    bytes beyond the reservation are refused as they arrive."""
     max_bytes, quota = _settings()
-    limit = min(max_bytes, max(0, quota - used_bytes(user)))
-    item = _new_file_item(user, filename, declared_size)
+    item = _reserve(
+        user, filename, size=None, upper_bound=declared_size, state=EvidenceState.PROCESSING
+    )
+    reserved = item.size or 0
     assert item.storage_key
     storage = get_storage()
-    inspector = FileInspector(max_bytes=max_bytes)
+    inspector = FileInspector(max_bytes=reserved)
     try:
-        storage.put(
-            item.storage_key,
-            inspector.read_through(stream),  # type: ignore[arg-type]
-            UNCHECKED_TYPE,
-        )
+        try:
+            # Straight to the final key: no upload link exists for it, and the row is
+            # "processing", so no other request can finalize, cancel or replace it.
+            storage.put(
+                item.storage_key,
+                inspector.read_through(stream),  # type: ignore[arg-type]
+                UNCHECKED_TYPE,
+            )
+        except UploadTooLarge:
+            if reserved >= max_bytes:
+                raise _too_large(inspector.size, max_bytes) from None
+            raise _quota_full(used_bytes(user) - reserved, quota, None) from None
         allowed = classify(inspector, item.original_filename)
-        if inspector.size > limit:
-            check_upload_allowed(user, inspector.size)
+        item.title = clean_text(title, max_length=200) or item.title
+        _apply_common(
+            item, title=item.title, description=description, item_date=item_date, tags=tags
+        )
+        _complete(user, item, inspector, allowed)
     except BaseException:
-        _delete_objects([item.storage_key])
+        db.session.rollback()
+        stale = db.session.get(EvidenceItem, item.id)
+        if stale is not None:
+            discard_upload(user, stale)
         raise
-    item.title = clean_text(title, max_length=200) or item.title
-    _apply_common(item, title=item.title, description=description, item_date=item_date, tags=tags)
-    db.session.add(item)
-    db.session.flush()
-    _mark_ready(user, item, inspector, allowed.media_type)
     return item
 
 
@@ -506,14 +665,17 @@ def make_thumbnail(storage: Storage, user: User, item: EvidenceItem) -> str | No
         or (item.size or 0) > MAX_THUMBNAIL_SOURCE_BYTES
     ):
         return None
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
+
+    from portfolio.core.images import open_checked
 
     try:
         with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buf:
             for chunk in storage.iter_chunks(item.storage_key):
                 buf.write(chunk)
             buf.seek(0)
-            with Image.open(buf) as img:
+            # Refuses an image above the pixel budget before a pixel is decoded.
+            with open_checked(buf) as img:
                 img.draft("RGB", THUMBNAIL_BOX)
                 thumb = ImageOps.exif_transpose(img).convert("RGB")
                 thumb.thumbnail(THUMBNAIL_BOX)
@@ -546,6 +708,22 @@ def download_url(user: User | None, item: EvidenceItem, *, inline: bool = False)
     )
 
 
+def inline_source(user: User | None, item: EvidenceItem) -> tuple[str, str, str, bool]:
+    """What the preview route serves for `item`: (key, file name, type, inline). Inline only
+    for types a browser shows without running anything; everything else as an attachment."""
+    if not can_view_item(user, item):
+        raise NotFound("There is no such evidence item, or it is not yours to see.")
+    if item.kind != EvidenceKind.FILE or not item.storage_key or not item.is_ready:
+        raise NotFound("This item has no file.")
+    allowed = ALLOWED_TYPES.get(item.media_type or "")
+    return (
+        item.storage_key,
+        item.original_filename or "evidence",
+        item.media_type or UNCHECKED_TYPE,
+        bool(allowed and allowed.is_inline_safe),
+    )
+
+
 def thumbnail_url(user: User | None, item: EvidenceItem) -> str | None:
     """A short-lived signed URL of the item's thumbnail, if it has one."""
     if not item.thumbnail_key or not can_view_item(user, item):
@@ -558,12 +736,15 @@ def thumbnail_url(user: User | None, item: EvidenceItem) -> str | None:
 # -- housekeeping -----------------------------------------------------------------------------
 def cleanup_abandoned_uploads(older_than: timedelta, *, now: datetime | None = None) -> int:
     """Delete uploads started more than `older_than` ago and never finalized (their rows,
-    objects and unfinished multipart parts). Safe to run at any time: returns how many."""
+    objects and unfinished multipart parts), including streamed uploads whose request died
+    while "processing". Safe to run at any time: returns how many."""
     cutoff = (now or utcnow()) - older_than
     stale = list(
         db.session.scalars(
             select(EvidenceItem).where(
-                EvidenceItem.state.in_([EvidenceState.UPLOADING, EvidenceState.REJECTED]),
+                EvidenceItem.state.in_(
+                    [EvidenceState.UPLOADING, EvidenceState.PROCESSING, EvidenceState.REJECTED]
+                ),
                 EvidenceItem.created_at < cutoff,
             )
         )
@@ -571,3 +752,37 @@ def cleanup_abandoned_uploads(older_than: timedelta, *, now: datetime | None = N
     for item in stale:
         discard_upload(item.owner, item)
     return len(stale)
+
+
+def expects_upload(key: str) -> bool:
+    """Whether bytes for `key` may still be accepted through an upload link: only for the
+    staging key of an upload still in progress. A link kept after a cancel or a finalize (or
+    for a key the app never handed out) stores nothing."""
+    if not key.startswith(STAGING_PREFIX):
+        return False
+    state = db.session.scalar(
+        select(EvidenceItem.state).where(
+            EvidenceItem.storage_key == key.removeprefix(STAGING_PREFIX)
+        )
+    )
+    return state == EvidenceState.UPLOADING
+
+
+def open_upload_ids() -> set[str]:
+    """Multipart upload ids that rows still point to."""
+    return set(
+        db.session.scalars(
+            select(EvidenceItem.upload_id).where(EvidenceItem.upload_id.is_not(None))
+        )
+    )
+
+
+def staged_keys_in_use() -> set[str]:
+    """Staging keys of uploads in progress (their objects are not orphans)."""
+    keys = db.session.scalars(
+        select(EvidenceItem.storage_key).where(
+            EvidenceItem.state.in_([EvidenceState.UPLOADING, EvidenceState.PROCESSING]),
+            EvidenceItem.storage_key.is_not(None),
+        )
+    )
+    return {STAGING_PREFIX + k for k in keys if k}

@@ -18,6 +18,7 @@ from typing import IO
 import magic
 
 from portfolio.core.errors import DomainError
+from portfolio.core.images import ImageTooLarge, check_image_header
 from portfolio.core.sanitize import clean_text
 
 #: How many leading bytes libmagic sees: enough for every type on the allowlist.
@@ -319,6 +320,16 @@ def _detected_label(media_type: str) -> str:
     return f"a kind of file that is not accepted ({media_type})"
 
 
+def _check_image_pixels(inspector: FileInspector, display: str) -> None:
+    """Refuse a decompression bomb by its header (the first bytes hold the dimensions of every
+    allowed image type Pillow reads): browsers showing it inline and the thumbnail would decode
+    it whole. A header cut off by the sniffing window is checked again before the thumbnail."""
+    try:
+        check_image_header(inspector.head, what=f"“{display}”")
+    except ImageTooLarge as exc:
+        raise UploadRefused(exc.message) from exc
+
+
 def classify(inspector: FileInspector, filename: str) -> AllowedType:
     """The allowed type of an inspected file, or `UploadRefused` saying what it really is."""
     display = clean_filename(filename)
@@ -345,6 +356,8 @@ def classify(inspector: FileInspector, filename: str) -> AllowedType:
         media_type = "image/svg+xml"  # an SVG without an XML declaration
     allowed = ALLOWED_TYPES.get(media_type)
     if allowed is not None:
+        if allowed.family == "image":
+            _check_image_pixels(inspector, display)
         return allowed
     detected = _detected_label(media_type)
     claimed = _claimed_label(display)
@@ -356,3 +369,12 @@ def classify(inspector: FileInspector, filename: str) -> AllowedType:
         f"“{display}” is {detected}, which cannot be added to a portfolio. Accepted: photos, "
         "PDFs, videos, audio recordings, office documents and plain text."
     )
+
+
+def inline_kind(media_type: str | None) -> str:
+    """How a page (review, public evidence) shows a file inline: image, pdf, video, audio or
+    none (offered as a download only)."""
+    allowed = ALLOWED_TYPES.get(media_type or "")
+    if allowed is None or not allowed.is_inline_safe:
+        return "none"
+    return allowed.family if allowed.family in {"image", "pdf", "video", "audio"} else "none"

@@ -19,14 +19,16 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
-from portfolio.core.errors import DomainError
+from portfolio.core.errors import DomainError, NotFound
+from portfolio.core.transaction import commit, rollback
 from portfolio.evidence import services
 from portfolio.evidence.forms import AddLinkForm, EditItemForm, WriteReflectionForm
 from portfolio.evidence.models import EvidenceItem, EvidenceKind
 from portfolio.evidence.streaming import FullReader, MultipartFileStream
 from portfolio.evidence.validation import ALLOWED_TYPES, human_size
-from portfolio.extensions import csrf, db
-from portfolio.storage import UploadedPart
+from portfolio.extensions import csrf
+from portfolio.storage import UploadedPart, get_storage
+from portfolio.storage.serving import serve_object
 
 bp = Blueprint("evidence", __name__, url_prefix="/portfolio")
 
@@ -51,8 +53,24 @@ def filesize(n: int | None) -> str:
     return human_size(n or 0)
 
 
+def _notices(item: EvidenceItem) -> list[str]:
+    """What the app changed about a file the worker sent, in their words."""
+    if getattr(item, "metadata_removed", False):
+        return [PRIVACY_NOTICE.format(title=item.title)]
+    return []
+
+
+#: Told to the worker whenever a photo was stored without its location and device data.
+PRIVACY_NOTICE = (
+    "“{title}”: the location (GPS) and camera details were removed from the photo before it "
+    "was stored, so nobody who sees it learns where it was taken."
+)
+
+
 def _item_json(item: EvidenceItem) -> dict[str, Any]:
     return {
+        "notices": _notices(item),
+        "metadata_removed": bool(getattr(item, "metadata_removed", False)),
         "id": item.public_id,
         "title": item.title,
         "state": str(item.state),
@@ -87,9 +105,12 @@ def library() -> str:
 @bp.get("/upload")
 def upload_page() -> str:
     """Upload page: the Uppy widget (direct to storage) with a plain form as fallback."""
+    from portfolio.evidence.returning import return_target
+
     cfg = current_app.config["PORTFOLIO"]
     return render_template(
         "evidence/upload.html",
+        back=return_target(request.args.get("next"), request.args.get("element")),
         max_bytes=cfg.max_upload_bytes,
         multipart=cfg.storage_backend == "s3",
         used=services.used_bytes(current_user),
@@ -127,7 +148,18 @@ def upload_form() -> Response | tuple[str, int]:
         description=fields.get("description", ""),
         tags=fields.get("tags", ""),
     )
+    from portfolio.evidence.returning import return_target
+
+    back = return_target(fields.get("next"), fields.get("element"))
+    if back is not None:
+        if back.element:
+            flash(f"“{item.title}” was added. Press Attach to add it to this element.", "success")
+        else:
+            flash(f"“{item.title}” was added to your portfolio.", "success")
+        return redirect(back.after_upload(item.public_id))
     flash(f"“{item.title}” was added to your portfolio.", "success")
+    for notice in _notices(item):
+        flash(notice, "info")
     return redirect(url_for("evidence.show_item", public_id=item.public_id))
 
 
@@ -243,7 +275,7 @@ def add_link() -> Response | str:
         except DomainError as exc:
             form.url.errors = [exc.message]
         else:
-            db.session.commit()
+            commit()
             flash("The link was added.", "success")
             return redirect(url_for("evidence.show_item", public_id=item.public_id))
     return render_template("evidence/edit.html", form=form, heading="Add a link", item=None)
@@ -262,7 +294,7 @@ def write_reflection() -> Response | str:
             item_date=form.item_date.data,
             tags=form.tags.data,
         )
-        db.session.commit()
+        commit()
         flash("Your reflection was saved.", "success")
         return redirect(url_for("evidence.show_item", public_id=item.public_id))
     return render_template("evidence/edit.html", form=form, heading="Write a reflection", item=None)
@@ -287,9 +319,29 @@ def download(public_id: str) -> Response:
 
 @bp.get("/items/<public_id>/preview")
 def preview(public_id: str) -> Response:
-    """Redirect to a short-lived signed URL shown inline (safe types only)."""
+    """The file shown inline, served through the app on every backend (never from the object
+    store's origin) with its checked type, `nosniff` and a sandbox CSP. Types a browser could
+    run or misread are sent as attachments."""
     item = services.get_item(current_user, public_id)
-    return redirect(services.download_url(current_user, item, inline=True))
+    key, filename, content_type, inline = services.inline_source(current_user, item)
+    return serve_object(
+        get_storage(), key, filename=filename, content_type=content_type, inline=inline
+    )
+
+
+@bp.get("/items/<public_id>/preview-image")
+def preview_image(public_id: str) -> Response:
+    """The rendered preview (poster frame, first page, HEIC photo as JPEG), if there is one."""
+    item = services.get_item(current_user, public_id)
+    if not item.preview_key:
+        raise NotFound("This item has no preview image.")
+    return serve_object(
+        get_storage(),
+        item.preview_key,
+        filename="preview.jpg",
+        content_type="image/jpeg",
+        inline=True,
+    )
 
 
 @bp.get("/items/<public_id>/thumbnail")
@@ -304,11 +356,8 @@ def thumbnail(public_id: str) -> Response:
 
 @bp.route("/items/<public_id>/edit", methods=["GET", "POST"])
 def edit_item(public_id: str) -> Response | str:
-    """Change an item's details (refused, with the reason, for frozen items)."""
+    """Change an item's details (submissions keep their own copies of submitted items)."""
     item = services.get_item(current_user, public_id)
-    if services.is_item_frozen(item):
-        flash("This item is part of a submitted submission, so it cannot be changed.", "error")
-        return redirect(url_for("evidence.show_item", public_id=item.public_id))
     form = EditItemForm(obj=item, tags=", ".join(item.tags or []))
     if form.validate_on_submit():
         try:
@@ -323,10 +372,10 @@ def edit_item(public_id: str) -> Response | str:
                 body=form.body.data,
             )
         except DomainError as exc:
-            db.session.rollback()
+            rollback()
             flash(exc.message, "error")
         else:
-            db.session.commit()
+            commit()
             flash("Saved.", "success")
             return redirect(url_for("evidence.show_item", public_id=item.public_id))
     return render_template(
@@ -340,5 +389,6 @@ def delete_item(public_id: str) -> Response:
     item = services.get_item(current_user, public_id)
     title = item.title
     services.delete_item(current_user, item)
+    commit()  # then its files are deleted
     flash(f"“{title}” was deleted.", "success")
     return redirect(url_for("evidence.library"))

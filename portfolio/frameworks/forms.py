@@ -10,7 +10,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Length, Optional, ValidationError
 
 from portfolio.core.errors import DomainError
@@ -58,7 +58,8 @@ class CompetencyForm(FlaskForm):
     )
     statement = TextAreaField("Statement", validators=[DataRequired(), Length(max=5000)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=20000)])
-    parent = SelectField("Place under", choices=[], validate_choice=True)
+    #: Public id of the parent competency; empty for the top level.
+    parent = HiddenField()
 
 
 class ImportCaseForm(FlaskForm):
@@ -69,6 +70,32 @@ class ImportCaseForm(FlaskForm):
         "and optionally CFRubrics. Up to 5 MB.",
     )
     update_existing = BooleanField("If this framework was imported before, update it")
+
+
+class ImportCaseUrlForm(FlaskForm):
+    url = StringField(
+        "URL of the CASE package",
+        validators=[DataRequired(), URL(require_tld=False), Length(max=1000)],
+        description="A CASE provider's package endpoint, e.g. "
+        "https://case.example.org/ims/case/v1p0/CFPackages/<identifier>. Only http(s); up to "
+        "5 MB.",
+    )
+
+
+class UpdateFromSourceForm(FlaskForm):
+    #: SHA-256 of the package the admin saw; the update applies only that package.
+    sha256 = HiddenField(validators=[DataRequired(), Length(min=64, max=64)])
+
+
+class ImportFrameworkCsvForm(FlaskForm):
+    title = StringField("Framework title", validators=[DataRequired(), Length(max=300)])
+    csv_file = FileField(
+        "CSV file",
+        validators=[FileRequired("Choose a CSV file."), FileSize(MAX_IMPORT_BYTES)],
+        description="One row per competency, with OpenSALT's spreadsheet columns: "
+        "fullStatement (needed), identifier, humanCodingScheme, isChildOf, sequenceNumber, and "
+        "the others listed below. Comma or semicolon separated, UTF-8. Up to 5 MB.",
+    )
 
 
 class RubricForm(FlaskForm):
@@ -92,10 +119,12 @@ class ImportRubricCsvForm(FlaskForm):
         description="Name of the level every required element must reach "
         "(default: the middle level, e.g. Meets).",
     )
-
-
-class EmptyForm(FlaskForm):
-    """Only the CSRF token, for buttons that change state."""
+    framework = SelectField(
+        "Competency framework",
+        choices=[],
+        validate_choice=True,
+        description="Elements pick their competencies from this framework only.",
+    )
 
 
 # -- rubric editor ------------------------------------------------------------------------------

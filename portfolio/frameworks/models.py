@@ -6,8 +6,10 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     ForeignKey,
     Integer,
@@ -16,10 +18,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portfolio.core.db import TimestampMixin, UTCDateTime, utcnow
 from portfolio.core.ids import new_public_id
+from portfolio.core.urls import clean_http_url
 from portfolio.extensions import db
 
 
@@ -59,6 +62,13 @@ class Framework(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     case_uri: Mapped[str] = mapped_column(String(1000), nullable=False, default="")
     #: CASE creator (the publishing body).
     creator: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    #: What an imported CASE package held beyond the columns, kept so an export gives it back:
+    #: {"document": the CFDocument as imported, "definitions": CFDefinitions}. Null for a
+    #: framework made here.
+    case_extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The CASE provider's `CFPackages/{id}` URL this framework was fetched from ("update from
+    #: source" fetches it again); empty for uploads and frameworks made here.
+    case_package_url: Mapped[str] = mapped_column(String(1000), nullable=False, default="")
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
     )
@@ -68,6 +78,17 @@ class Framework(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         cascade="all, delete-orphan",
         order_by="Competency.position",
     )
+    associations: Mapped[list[CompetencyAssociation]] = relationship(
+        back_populates="framework",
+        cascade="all, delete-orphan",
+        order_by="CompetencyAssociation.id",
+    )
+
+    @validates("source_url")
+    def _check_source_url(self, _key: str, value: str | None) -> str | None:
+        # Shown as a link (and written into badges): http(s) only, never javascript: or data:,
+        # whether it comes from a form, a service or an import.
+        return None if value is None else clean_http_url(value, what="The source URL")
 
 
 class Competency(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
@@ -80,14 +101,16 @@ class Competency(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     framework_id: Mapped[int] = mapped_column(
         ForeignKey("frameworks.id", ondelete="CASCADE"), index=True
     )
-    #: Parent node; null for a top-level competency (child of the CFDocument).
+    #: Parent node where the competency is shown with everything below it; null for a top-level
+    #: competency (child of the CFDocument). Further parents (CASE items may have several) are
+    #: `isChildOf` rows of `CompetencyAssociation`; the competency is listed under each.
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("competencies.id", ondelete="CASCADE"), index=True
     )
     #: Order among siblings (CASE sequenceNumber).
     position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     #: Human code such as `WLD-2.3` (CASE humanCodingScheme).
-    code: Mapped[str] = mapped_column(String(60), nullable=False, default="")
+    code: Mapped[str] = mapped_column(String(255), nullable=False, default="")
     #: CASE fullStatement.
     statement: Mapped[str] = mapped_column(Text, nullable=False)
     #: CASE notes.
@@ -98,6 +121,10 @@ class Competency(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         String(255), nullable=False, default=new_case_identifier
     )
     case_uri: Mapped[str] = mapped_column(String(1000), nullable=False, default="")
+    #: The CFItem as imported (every field, including those without a column here, such as
+    #: abbreviatedStatement, educationLevel, listEnumeration), so an export gives it back; null
+    #: for a competency made here. The columns above win over it on export.
+    case_extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     framework: Mapped[Framework] = relationship(back_populates="competencies")
     parent: Mapped[Competency | None] = relationship(remote_side="Competency.id")
@@ -106,6 +133,52 @@ class Competency(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     def label(self) -> str:
         """Code and statement, for lists and select boxes."""
         return f"{self.code} {self.statement}".strip() if self.code else self.statement
+
+
+class CompetencyAssociation(db.Model):  # type: ignore[name-defined,misc]
+    """One CASE CFAssociation of an imported framework, of any type, kept as imported.
+
+    The origin and destination are linked to competencies of the framework when they are in it;
+    otherwise (another framework's item, an outside URI, the CFDocument) only the node reference
+    in `case_data` names them. The `isChildOf` row that placed a competency under its
+    `parent_id` is one of these too.
+    """
+
+    __tablename__ = "competency_associations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("frameworks.id", ondelete="CASCADE"), index=True
+    )
+    #: CASE associationType: isChildOf, isRelatedTo, exactMatchOf, precedes, isPartOf, ...
+    association_type: Mapped[str] = mapped_column(String(60), nullable=False)
+    origin_id: Mapped[int | None] = mapped_column(
+        ForeignKey("competencies.id", ondelete="CASCADE"), index=True
+    )
+    destination_id: Mapped[int | None] = mapped_column(
+        ForeignKey("competencies.id", ondelete="CASCADE"), index=True
+    )
+    case_identifier: Mapped[str] = mapped_column(String(255), nullable=False)
+    #: The CFAssociation as imported (node references with title, identifier and URI,
+    #: sequenceNumber as a number, lastChangeDateTime, grouping, ...).
+    case_data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+    framework: Mapped[Framework] = relationship(back_populates="associations")
+    origin: Mapped[Competency | None] = relationship(foreign_keys=[origin_id])
+    destination: Mapped[Competency | None] = relationship(foreign_keys=[destination_id])
+
+    @property
+    def sequence_number(self) -> int | None:
+        value = self.case_data.get("sequenceNumber")
+        return value if isinstance(value, int) else None
+
+    @property
+    def destination_ref(self) -> dict[str, str]:
+        return self.case_data.get("destinationNodeURI") or {}
+
+    @property
+    def origin_ref(self) -> dict[str, str]:
+        return self.case_data.get("originNodeURI") or {}
 
 
 class VersionState(StrEnum):

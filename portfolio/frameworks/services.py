@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from portfolio.accounts.models import Organization, Role, User
 from portfolio.accounts.services import require_role
@@ -18,9 +19,11 @@ from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, NotFound
 from portfolio.core.ids import is_public_id
 from portfolio.core.sanitize import clean_text
+from portfolio.core.urls import public_url
 from portfolio.extensions import db
 from portfolio.frameworks.models import (
     Competency,
+    CompetencyAssociation,
     Framework,
     Rubric,
     RubricCell,
@@ -121,7 +124,7 @@ def update_framework(
     )
 
 
-def _refuse_if_in_use(competency_ids: set[int], what: str) -> None:
+def refuse_if_in_use(competency_ids: set[int], what: str) -> None:
     """Published rubric versions and credentials (and so issued badges) point at competencies:
     deleting one would silently change what they say."""
     if not competency_ids:
@@ -151,7 +154,7 @@ def _refuse_if_in_use(competency_ids: set[int], what: str) -> None:
 def delete_framework(actor: User, fw: Framework) -> None:
     """Delete a framework and its competencies (not while published work uses them)."""
     require_admin(actor, _org(fw.organization_id))
-    _refuse_if_in_use({c.id for c in fw.competencies}, "framework")
+    refuse_if_in_use({c.id for c in fw.competencies}, "framework")
     audit.record(
         "framework.delete",
         actor_id=actor.id,
@@ -170,22 +173,243 @@ def _org(org_id: int) -> Organization:
     return org
 
 
-def competency_tree(fw: Framework) -> list[tuple[Competency, int]]:
-    """Every competency of the framework in reading order, with its depth (0 = top level)."""
+def competency_tree(
+    fw: Framework, competencies: list[Competency] | None = None
+) -> list[tuple[Competency, int]]:
+    """Every competency of the framework once, in reading order, with its depth (0 = top
+    level), placed under its `parent_id`.
+
+    Built with an explicit stack in linear time, so a chain thousands of levels deep needs no
+    recursion. A competency not reachable from the top (it cannot happen through the services,
+    but a tree is never trusted to be one) is listed at the end at depth 0.
+    """
+    if competencies is None:
+        competencies = fw.competencies
     children: dict[int | None, list[Competency]] = {}
-    for c in fw.competencies:
+    for c in competencies:
         children.setdefault(c.parent_id, []).append(c)
     for siblings in children.values():
         siblings.sort(key=lambda c: (c.position, c.id or 0))
     out: list[tuple[Competency, int]] = []
-
-    def walk(parent_id: int | None, depth: int) -> None:
-        for c in children.get(parent_id, []):
-            out.append((c, depth))
-            walk(c.id, depth + 1)
-
-    walk(None, 0)
+    seen: set[int] = set()
+    stack: list[tuple[Competency, int]] = [(c, 0) for c in reversed(children.get(None, []))]
+    while stack:
+        comp, depth = stack.pop()
+        if comp.id in seen:
+            continue
+        seen.add(comp.id)
+        out.append((comp, depth))
+        stack.extend((c, depth + 1) for c in reversed(children.get(comp.id, [])))
+    out.extend((c, 0) for c in competencies if c.id not in seen)
     return out
+
+
+@dataclass
+class OutlineRow:
+    """One line of a framework's outline."""
+
+    competency: Competency
+    depth: int
+    #: Listed here under a further parent; its own children are shown under `primary_parent`.
+    is_also_here: bool = False
+    primary_parent: Competency | None = None
+
+
+def framework_outline(fw: Framework) -> list[OutlineRow]:
+    """The tree as a page shows it: each competency under its parent with everything below it,
+    and once more under each further parent (CASE items may have several) as a line of its own.
+    Linear in the number of competencies and associations."""
+    # Only what the outline shows is loaded (not the imported CASE fields of every item).
+    competencies = list(
+        db.session.scalars(
+            select(Competency)
+            .where(Competency.framework_id == fw.id)
+            .options(defer(Competency.case_extra), defer(Competency.description))
+        )
+    )
+    by_id = {c.id: c for c in competencies}
+    also: dict[int | None, list[tuple[int, Competency]]] = {}
+    is_child_of = (
+        CompetencyAssociation.framework_id == fw.id,
+        CompetencyAssociation.association_type == "isChildOf",
+    )
+    under_items = db.session.execute(
+        select(CompetencyAssociation.origin_id, CompetencyAssociation.destination_id).where(
+            *is_child_of, CompetencyAssociation.destination_id.is_not(None)
+        )
+    )
+    under_others = db.session.execute(
+        select(CompetencyAssociation.origin_id, CompetencyAssociation.case_data).where(
+            *is_child_of, CompetencyAssociation.destination_id.is_(None)
+        )
+    )
+    links: list[tuple[int | None, int | None, int]] = [(o, d, 0) for o, d in under_items]
+    for origin_id, data in under_others:
+        dest = data.get("destinationNodeURI") or {}
+        if dest.get("identifier") == fw.case_identifier:  # else a parent outside the package
+            seq = data.get("sequenceNumber")
+            links.append((origin_id, None, seq if isinstance(seq, int) else 0))
+    for origin_id, parent_id, seq in links:
+        child = by_id.get(origin_id or -1)
+        if child is None or parent_id == child.parent_id:
+            continue
+        also.setdefault(parent_id, []).append((seq, child))
+    rows: list[OutlineRow] = []
+    for comp, depth in competency_tree(fw, competencies):
+        rows.append(OutlineRow(comp, depth))
+        for _, child in sorted(also.get(comp.id, []), key=lambda t: (t[0], t[1].id)):
+            rows.append(OutlineRow(child, depth + 1, True, by_id.get(child.parent_id or -1)))
+    for _, child in sorted(also.get(None, []), key=lambda t: (t[0], t[1].id)):
+        rows.append(OutlineRow(child, 0, True, by_id.get(child.parent_id or -1)))
+    return rows
+
+
+def search_competencies(
+    org: Organization, query: str, *, limit: int = 25, framework: Framework | None = None
+) -> list[Competency]:
+    """Competencies of the organization whose code or statement contains every word of
+    `query` (case-insensitive), codes that start with the query first. At most `limit`."""
+    words = [w for w in query.lower().split() if w][:8]
+    if not words:
+        return []
+    stmt = select(Competency).join(Framework).where(Framework.organization_id == org.id)
+    if framework is not None:
+        stmt = stmt.where(Competency.framework_id == framework.id)
+    for w in words:
+        pattern = "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            func.lower(Competency.code).like(pattern, escape="\\")
+            | func.lower(Competency.statement).like(pattern, escape="\\")
+        )
+    starts = func.lower(Competency.code).like(words[0].replace("%", "") + "%")
+    stmt = stmt.order_by(starts.desc(), Framework.title, Competency.code, Competency.id)
+    return list(db.session.scalars(stmt.limit(limit)))
+
+
+def competencies_by_ids(org: Organization, ids: list[int]) -> dict[int, Competency]:
+    """The organization's competencies among `ids` (others are left out)."""
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(Competency)
+        .join(Framework)
+        .where(Framework.organization_id == org.id, Competency.id.in_(set(ids)))
+    )
+    return {c.id: c for c in rows}
+
+
+#: How an association reads from its origin, and from its destination.
+ASSOCIATION_LABELS: dict[str, tuple[str, str]] = {
+    "isChildOf": ("Listed under", "Has below it"),
+    "isPeerOf": ("Peer of", "Peer of"),
+    "isPartOf": ("Part of", "Has part"),
+    "exactMatchOf": ("Exact match of", "Exact match of"),
+    "precedes": ("Comes before", "Comes after"),
+    "isRelatedTo": ("Related to", "Related to"),
+    "replacedBy": ("Replaced by", "Replaces"),
+    "exemplar": ("Exemplar", "Exemplar of"),
+    "hasSkillLevel": ("Has skill level", "Skill level of"),
+}
+#: CFItem fields shown on a competency's page, in this order, with their labels.
+ITEM_FIELDS: tuple[tuple[str, str], ...] = (
+    ("abbreviatedStatement", "Short statement"),
+    ("alternativeLabel", "Alternative label"),
+    ("listEnumeration", "List number"),
+    ("educationLevel", "Education level"),
+    ("conceptKeywords", "Keywords"),
+    ("language", "Language"),
+    ("statusStartDate", "Valid from"),
+    ("statusEndDate", "Valid until"),
+)
+
+
+@dataclass
+class Relation:
+    """One association as a competency's page shows it."""
+
+    label: str
+    kind: str
+    #: The other end when it is a competency of the framework.
+    competency: Competency | None
+    #: Otherwise its title and URI as the package named them.
+    title: str
+    uri: str
+
+
+def competency_relations(comp: Competency) -> list[Relation]:
+    """The competency's associations other than its own place in the tree, both directions
+    (related items, exact matches, sequence, further parents...), external ones as URIs."""
+    rows = db.session.scalars(
+        select(CompetencyAssociation)
+        .where(
+            (CompetencyAssociation.origin_id == comp.id)
+            | (CompetencyAssociation.destination_id == comp.id)
+        )
+        .order_by(CompetencyAssociation.id)
+    )
+    out = []
+    for a in rows:
+        outgoing = a.origin_id == comp.id
+        labels = ASSOCIATION_LABELS.get(a.association_type, (a.association_type,) * 2)
+        other = a.destination if outgoing else a.origin
+        ref = a.destination_ref if outgoing else a.origin_ref
+        if a.association_type == "isChildOf":
+            if outgoing and other is not None and other.id == comp.parent_id:
+                continue
+            if not outgoing and a.origin is not None and a.origin.parent_id == comp.id:
+                continue
+            if (
+                outgoing
+                and other is None
+                and ref.get("identifier") == comp.framework.case_identifier
+            ):
+                if comp.parent_id is None:
+                    continue
+                out.append(Relation(labels[0], a.association_type, None, "the top level", ""))
+                continue
+        out.append(
+            Relation(
+                labels[0] if outgoing else labels[1],
+                a.association_type,
+                other,
+                ref.get("title") or ref.get("identifier", ""),
+                ref.get("uri", ""),
+            )
+        )
+    return out
+
+
+def item_fields(comp: Competency) -> list[tuple[str, str]]:
+    """The imported CFItem fields worth showing, as (label, text)."""
+    extra = comp.case_extra or {}
+    shown = []
+    for key, label in ITEM_FIELDS:
+        value = extra.get(key)
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        if isinstance(value, str) and value:
+            shown.append((label, value))
+    return shown
+
+
+def competency_url(comp: Competency) -> str:
+    """Where a competency is described for outsiders (an alignment's target): its own CASE URI
+    when that is a web address, else its public page here."""
+    if comp.case_uri.startswith(("https://", "http://")):
+        return comp.case_uri
+    return public_url(
+        "frameworks.public_competency", fid=comp.framework.public_id, cid=comp.public_id
+    )
+
+
+def get_public_framework(public_id: str) -> Framework:
+    """Any framework by public id (competency pages are public), or `NotFound`."""
+    fw = None
+    if is_public_id(public_id):
+        fw = db.session.scalar(select(Framework).where(Framework.public_id == public_id))
+    if fw is None:
+        raise NotFound("No such framework.")
+    return fw
 
 
 def get_competency(fw: Framework, public_id: str) -> Competency:
@@ -274,15 +498,17 @@ def delete_competency(actor: User, comp: Competency) -> None:
         subject_id=comp.public_id,
     )
     fw = comp.framework
+    children: dict[int | None, list[int]] = {}
+    for c in fw.competencies:
+        children.setdefault(c.parent_id, []).append(c.id)
     doomed = {comp.id}
-    changed = True
-    while changed:
-        changed = False
-        for c in fw.competencies:
-            if c.parent_id in doomed and c.id not in doomed:
-                doomed.add(c.id)
-                changed = True
-    _refuse_if_in_use(doomed, "competency (or one below it)")
+    todo = [comp.id]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in doomed:
+                doomed.add(child)
+                todo.append(child)
+    refuse_if_in_use(doomed, "competency (or one below it)")
     for c in list(fw.competencies):
         if c.id in doomed:
             fw.competencies.remove(c)

@@ -2,44 +2,49 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Organization
-from portfolio.accounts.services import get_organization
+from portfolio.accounts.services import admin_org
 from portfolio.core.errors import DomainError
+from portfolio.core.forms import EmptyForm
+from portfolio.core.security import public
+from portfolio.core.transaction import commit, rollback
+from portfolio.core.views import finish_failed
 from portfolio.extensions import db
-from portfolio.frameworks import case, csv_import, services
+from portfolio.frameworks import case, case_fetch, csv_framework, csv_import, services
 from portfolio.frameworks.forms import (
     CompetencyForm,
     EditorState,
-    EmptyForm,
     FrameworkForm,
     ImportCaseForm,
+    ImportCaseUrlForm,
+    ImportFrameworkCsvForm,
     ImportRubricCsvForm,
     RubricForm,
+    UpdateFromSourceForm,
     apply_action,
     state_from_form,
     state_from_version,
     state_to_input,
 )
-from portfolio.frameworks.models import Competency, Framework, Rubric, RubricVersion
+from portfolio.frameworks.models import Competency, Rubric, RubricVersion
 
 bp = Blueprint("frameworks", __name__)
 
 
 def _admin_org(slug: str) -> Organization:
-    org = get_organization(slug)
-    services.require_admin(current_user, org)
-    return org
+    return admin_org(current_user, slug)
 
 
 def _fail(exc: DomainError) -> None:
-    db.session.rollback()
+    finish_failed(exc)
     flash(exc.message, "error")
 
 
@@ -71,34 +76,34 @@ def create_framework(slug: str) -> Response | str:
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             flash("Framework created. Add its competencies.", "success")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fw.public_id))
     return render_template("frameworks/framework_form.html", org=org, form=form, framework=None)
 
 
-def _parent_choices(fw: Framework) -> list[tuple[str, str]]:
-    return [("", "Top level")] + [
-        (c.public_id, "— " * depth + c.label[:90]) for c, depth in services.competency_tree(fw)
-    ]
-
-
 @bp.get("/o/<slug>/frameworks/<fid>")
 def show_framework(slug: str, fid: str) -> str:
-    """A framework's competency tree, with a form to add a competency."""
+    """A framework's competency tree, with a form to add a competency (under the one chosen
+    with `?under=`, else at the top level)."""
     org = _admin_org(slug)
     fw = services.get_framework(org, fid)
     form = CompetencyForm()
-    form.parent.choices = _parent_choices(fw)
+    under = None
+    if request.args.get("under"):
+        under = services.get_competency(fw, request.args["under"])
+        form.parent.data = under.public_id
     rubrics = db.session.scalars(select(Rubric).where(Rubric.framework_id == fw.id)).all()
     return render_template(
         "frameworks/show.html",
         org=org,
         framework=fw,
         form=form,
-        tree=services.competency_tree(fw),
+        under=under,
+        outline=services.framework_outline(fw),
         rubrics=rubrics,
         delete_form=EmptyForm(),
+        source_form=EmptyForm(),
     )
 
 
@@ -121,7 +126,7 @@ def edit_framework(slug: str, fid: str) -> Response | str:
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             flash("Framework saved.", "success")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fw.public_id))
     return render_template("frameworks/framework_form.html", org=org, form=form, framework=fw)
@@ -136,10 +141,10 @@ def delete_framework(slug: str, fid: str) -> Response:
         try:
             services.delete_framework(current_user, fw)
         except DomainError as exc:
-            db.session.rollback()
+            rollback()
             flash(exc.message, "error")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
-        db.session.commit()
+        commit()
         flash("Framework deleted.", "success")
     return redirect(url_for("frameworks.list_frameworks", slug=slug))
 
@@ -150,7 +155,6 @@ def add_competency(slug: str, fid: str) -> Response:
     org = _admin_org(slug)
     fw = services.get_framework(org, fid)
     form = CompetencyForm()
-    form.parent.choices = _parent_choices(fw)
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
@@ -169,7 +173,7 @@ def add_competency(slug: str, fid: str) -> Response:
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             flash("Competency added.", "success")
     return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
 
@@ -194,11 +198,17 @@ def edit_competency(slug: str, fid: str, cid: str) -> Response | str:
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             flash("Competency saved.", "success")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
     return render_template(
-        "frameworks/competency_form.html", org=org, framework=fw, competency=comp, form=form
+        "frameworks/competency_form.html",
+        org=org,
+        framework=fw,
+        competency=comp,
+        form=form,
+        relations=services.competency_relations(comp),
+        delete_form=EmptyForm(),
     )
 
 
@@ -212,10 +222,10 @@ def delete_competency(slug: str, fid: str, cid: str) -> Response:
         try:
             services.delete_competency(current_user, comp)
         except DomainError as exc:
-            db.session.rollback()
+            rollback()
             flash(exc.message, "error")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
-        db.session.commit()
+        commit()
         flash("Competency deleted.", "success")
     return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
 
@@ -238,28 +248,200 @@ def import_case(slug: str) -> Response | str:
                 filename,
                 update_existing=bool(form.update_existing.data),
             )
+        except case.CsvGiven as exc:
+            rollback()
+            flash(exc.message, "info")
+            return redirect(url_for("frameworks.import_framework_csv", slug=slug))
         except case.ImportFailed as exc:
-            db.session.rollback()
+            rollback()
             problems = exc.problems
         except case.DuplicateImport as exc:
-            db.session.rollback()
+            rollback()
             duplicate = exc
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
-            verb = "updated" if result.updated else "imported"
-            flash(
-                f"“{result.framework.title}” {verb}: {len(result.framework.competencies)} "
-                f"competencies, {len(result.rubrics)} rubric draft(s).",
-                "success",
-            )
-            return redirect(
-                url_for("frameworks.show_framework", slug=slug, fid=result.framework.public_id)
-            )
+            return _imported(slug, result)
     return render_template(
-        "frameworks/import_case.html", org=org, form=form, problems=problems, duplicate=duplicate
+        "frameworks/import_case.html",
+        org=org,
+        form=form,
+        url_form=ImportCaseUrlForm(),
+        problems=problems,
+        duplicate=duplicate,
     )
+
+
+def _imported(slug: str, result: case.ImportResult) -> Response:
+    commit()
+    verb = "updated" if result.updated else "imported"
+    flash(
+        f"“{result.framework.title}” {verb}: {len(result.framework.competencies)} "
+        f"competencies, {len(result.framework.associations)} associations, "
+        f"{len(result.rubrics)} rubric draft(s).",
+        "success",
+    )
+    for note in result.notes:
+        flash(note, "warning")
+    return redirect(url_for("frameworks.show_framework", slug=slug, fid=result.framework.public_id))
+
+
+def _allow_private() -> bool:
+    cfg = current_app.config["PORTFOLIO"]
+    return bool(cfg.case_fetch_allow_private) and not cfg.is_production
+
+
+@bp.route("/o/<slug>/frameworks/import-url", methods=["GET", "POST"])
+def import_case_url(slug: str) -> Response | str:
+    """Fetch a CASE package from a provider's URL and import it; all or nothing. (GET, so the
+    address is not taken for a framework's page, leads to the import page.)"""
+    org = _admin_org(slug)
+    if request.method == "GET":
+        return redirect(url_for("frameworks.import_case", slug=slug) + "#url-h")
+    form = ImportCaseUrlForm()
+    problems: list[case.ImportProblem] = []
+    duplicate = None
+    if form.validate_on_submit():
+        url = (form.url.data or "").strip()
+        try:
+            fetched = case_fetch.fetch_package(url, allow_private=_allow_private())
+            result = case.import_case_package(
+                current_user,
+                org,
+                fetched.body,
+                url.rsplit("/", 1)[-1][:200] or url,
+                package_url=url,
+            )
+        except case.ImportFailed as exc:
+            rollback()
+            problems = exc.problems
+        except case.DuplicateImport as exc:
+            rollback()
+            duplicate = exc
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            return _imported(slug, result)
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+    return render_template(
+        "frameworks/import_case.html",
+        org=org,
+        form=ImportCaseForm(),
+        url_form=form,
+        problems=problems,
+        duplicate=duplicate,
+    )
+
+
+@bp.route("/o/<slug>/frameworks/<fid>/update-from-source", methods=["GET", "POST"])
+def update_from_source(slug: str, fid: str) -> Response | str:
+    """Fetch the framework's CASE package again, show what would change, apply on request.
+
+    The form carries the SHA-256 of the package shown; if the source changed in between, the
+    new differences are shown instead of applying something the admin has not seen.
+    """
+    org = _admin_org(slug)
+    fw = services.get_framework(org, fid)
+    back = redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
+    # Only a package URL the framework was fetched from: officialSourceURL is a web page.
+    url = fw.case_package_url
+    if not url:
+        flash(
+            "This framework was not fetched from a URL, so there is no source to update from.",
+            "error",
+        )
+        return back
+    try:
+        fetched = case_fetch.fetch_package(url, allow_private=_allow_private())
+        pkg = case.parse_case_package(fetched.body, url.rsplit("/", 1)[-1][:200] or url)
+    except case.ImportFailed as exc:
+        return render_template(
+            "frameworks/update_diff.html",
+            org=org,
+            framework=fw,
+            url=url,
+            problems=exc.problems,
+            diff=None,
+            form=UpdateFromSourceForm(),
+        )
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return back
+    digest = hashlib.sha256(fetched.body).hexdigest()
+    form = UpdateFromSourceForm()
+    if pkg.identifier != fw.case_identifier:
+        flash(
+            "The package at the source is another framework (CASE identifier "
+            f"{pkg.identifier}); nothing was changed.",
+            "error",
+        )
+        return back
+    if request.method == "POST" and form.validate_on_submit():
+        if form.sha256.data == digest:
+            try:
+                result = case.write_package(
+                    current_user, org, pkg, url, update_existing=True, package_url=url
+                )
+            except DomainError as exc:
+                _fail(exc)
+                return back
+            return _imported(slug, result)
+        flash(
+            "The package at the source changed since you looked; check the changes again.",
+            "warning",
+        )
+    form.sha256.data = digest
+    return render_template(
+        "frameworks/update_diff.html",
+        org=org,
+        framework=fw,
+        url=url,
+        problems=[],
+        diff=case.diff_package(fw, pkg),
+        form=form,
+    )
+
+
+@bp.route("/o/<slug>/frameworks/import-csv", methods=["GET", "POST"])
+def import_framework_csv(slug: str) -> Response | str:
+    """Create a framework from a spreadsheet saved as CSV; all or nothing."""
+    org = _admin_org(slug)
+    form = ImportFrameworkCsvForm()
+    problems: list[case.ImportProblem] = []
+    if form.validate_on_submit():
+        upload = form.csv_file.data
+        filename = (upload.filename or "framework.csv").rsplit("/", 1)[-1][:200]
+        try:
+            result = csv_framework.import_framework_csv(
+                current_user, org, upload.read(), filename, title=form.title.data or ""
+            )
+        except case.ImportFailed as exc:
+            rollback()
+            problems = exc.problems
+        except DomainError as exc:
+            _fail(exc)
+        else:
+            return _imported(slug, result)
+    return render_template(
+        "frameworks/import_framework_csv.html",
+        org=org,
+        form=form,
+        problems=problems,
+        columns=csv_framework.COLUMNS,
+    )
+
+
+@bp.get("/o/<slug>/frameworks/<fid>/framework.csv")
+def export_framework_csv(slug: str, fid: str) -> Response:
+    """The framework as a CSV spreadsheet (a download)."""
+    org = _admin_org(slug)
+    fw = services.get_framework(org, fid)
+    response = Response(csv_framework.export_framework_csv(fw), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="framework-{fw.public_id}.csv"'
+    return response
 
 
 @bp.get("/o/<slug>/frameworks/<fid>/case.json")
@@ -272,6 +454,52 @@ def export_case(slug: str, fid: str) -> Response:
     response.headers["Content-Disposition"] = (
         f'attachment; filename="framework-{fw.public_id}-case.json"'
     )
+    return response
+
+
+# -- public competency pages ---------------------------------------------------------------------
+def _wants_json() -> bool:
+    if request.args.get("format") == "json":
+        return True
+    best = request.accept_mimetypes.best_match(
+        ["text/html", "application/json", "application/ld+json"]
+    )
+    return best in {"application/json", "application/ld+json"}
+
+
+@bp.get("/frameworks/<fid>")
+@public
+def public_framework(fid: str) -> str:
+    """A framework's competencies for anyone (credentials align to them)."""
+    fw = services.get_public_framework(fid)
+    return render_template(
+        "frameworks/public_framework.html", framework=fw, outline=services.framework_outline(fw)
+    )
+
+
+@bp.get("/frameworks/<fid>/competencies/<cid>")
+@public
+def public_competency(fid: str, cid: str) -> Response | str:
+    """One competency for anyone: HTML, or its CASE CFItem as JSON (Accept: application/json
+    or ?format=json)."""
+    fw = services.get_public_framework(fid)
+    comp = services.get_competency(fw, cid)
+    if _wants_json():
+        response = Response(
+            json.dumps(case.export_item(comp), indent=2, ensure_ascii=False),
+            mimetype="application/json",
+        )
+    else:
+        response = Response(
+            render_template(
+                "frameworks/public_competency.html",
+                framework=fw,
+                competency=comp,
+                relations=services.competency_relations(comp),
+                fields=services.item_fields(comp),
+            )
+        )
+    response.headers["Vary"] = "Accept"
     return response
 
 
@@ -306,7 +534,7 @@ def create_rubric(slug: str) -> Response | str:
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             return redirect(
                 url_for(
                     "frameworks.edit_version",
@@ -323,8 +551,10 @@ def import_rubric_csv(slug: str) -> Response | str:
     """Create a rubric from a spreadsheet saved as CSV; all or nothing."""
     org = _admin_org(slug)
     form = ImportRubricCsvForm()
+    form.framework.choices = _framework_choices(org)
     problems: list[case.ImportProblem] = []
     if form.validate_on_submit():
+        fw = services.get_framework(org, form.framework.data) if form.framework.data else None
         upload = form.csv_file.data
         filename = (upload.filename or "rubric.csv").rsplit("/", 1)[-1][:200]
         try:
@@ -335,14 +565,15 @@ def import_rubric_csv(slug: str) -> Response | str:
                 filename,
                 title=form.title.data or "",
                 pass_level_name=(form.pass_level.data or "").strip(),
+                framework=fw,
             )
         except case.ImportFailed as exc:
-            db.session.rollback()
+            rollback()
             problems = exc.problems
         except DomainError as exc:
             _fail(exc)
         else:
-            db.session.commit()
+            commit()
             flash("Rubric imported as a draft. Check it and publish it.", "success")
             return redirect(
                 url_for(
@@ -389,20 +620,31 @@ def show_version(slug: str, rid: str, vid: str) -> str:
     )
 
 
-def _competency_options(org: Organization) -> list[tuple[Framework, list[tuple[Competency, int]]]]:
-    return [(fw, services.competency_tree(fw)) for fw in services.list_frameworks(org)]
+def _chosen_ids(state: EditorState) -> list[int]:
+    return [int(el.competency) for el in state.elements if el.competency.isdigit()]
 
 
 def _render_editor(
-    org: Organization, rubric: Rubric, version: RubricVersion, state: EditorState, status: int = 200
+    org: Organization,
+    rubric: Rubric,
+    version: RubricVersion,
+    state: EditorState,
+    status: int = 200,
+    *,
+    found: dict[str, list[Competency]] | None = None,
+    queries: dict[str, str] | None = None,
 ) -> tuple[str, int]:
+    """The editor page. Competencies are picked by searching (never a list of them all): each
+    element shows its chosen one, and the results of its last search."""
     return render_template(
         "frameworks/editor.html",
         org=org,
         rubric=rubric,
         version=version,
         state=state,
-        frameworks=_competency_options(org),
+        chosen=services.competencies_by_ids(org, _chosen_ids(state)),
+        found=found or {},
+        queries=queries or {},
         form=EmptyForm(),
         problems=services.publication_problems(version),
     ), status
@@ -434,16 +676,28 @@ def edit_version(slug: str, rid: str, vid: str) -> Response | str | tuple[str, i
         return redirect(url_for("frameworks.edit_version", slug=slug, rid=rid, vid=vid))
     state = state_from_form(request.form, version)
     action = request.form.get("action", "save")
+    if action.startswith("find_competency:"):
+        # A search, not a save: the grid comes back as typed, with the matches to choose from.
+        key = action.partition(":")[2]
+        query = request.form.get(f"element-{key}-find", "").strip()[:200]
+        return _render_editor(
+            org,
+            rubric,
+            version,
+            state,
+            found={key: services.search_competencies(org, query)},
+            queries={key: query},
+        )
     apply_action(state, action)
-    competency_ids = {c.id for fw, tree in _competency_options(org) for c, _ in tree}
+    competency_ids = set(services.competencies_by_ids(org, _chosen_ids(state)))
     try:
         services.save_version(current_user, version, state_to_input(state, competency_ids))
     except DomainError as exc:
-        db.session.rollback()
+        rollback()
         flash(exc.message, "error")
         version = services.get_version(services.get_rubric(org, rid), vid)
         return _render_editor(org, rubric, version, state, 422)
-    db.session.commit()
+    commit()
     if action == "preview":
         return redirect(url_for("frameworks.show_version", slug=slug, rid=rid, vid=vid))
     if action == "save":
@@ -466,7 +720,7 @@ def publish_version(slug: str, rid: str, vid: str) -> Response:
     except DomainError as exc:
         _fail(exc)
         return redirect(url_for("frameworks.show_version", slug=slug, rid=rid, vid=vid))
-    db.session.commit()
+    commit()
     flash(f"Version {version.number} published. It can no longer change.", "success")
     return redirect(url_for("frameworks.show_rubric", slug=slug, rid=rid))
 
@@ -479,5 +733,5 @@ def new_version(slug: str, rid: str) -> Response:
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("frameworks.show_rubric", slug=slug, rid=rid))
     version = services.start_new_version(current_user, rubric)
-    db.session.commit()
+    commit()
     return redirect(url_for("frameworks.edit_version", slug=slug, rid=rid, vid=version.public_id))

@@ -17,10 +17,10 @@ from sqlalchemy import Select, case, func, select
 
 from portfolio.accounts.models import Organization, Role, User
 from portfolio.accounts.services import require_role
-from portfolio.badges.models import Credential
 from portfolio.core.db import utcnow
 from portfolio.core.errors import DomainError
 from portfolio.core.ids import is_public_id
+from portfolio.credentials.models import Credential
 from portfolio.extensions import db
 from portfolio.frameworks.models import RubricElement, RubricLevel, RubricVersion
 from portfolio.submissions.models import Review, Score, Submission, SubmissionState
@@ -130,6 +130,7 @@ class Report:
     by_credential: list[RateRow]
     by_attempt: list[RateRow]
     by_element: list[ElementRow]
+    badges: BadgeFigures | None = None
 
 
 def _hours(delta: timedelta) -> float:
@@ -203,13 +204,21 @@ def _passed_sum():  # type: ignore[no-untyped-def]
     return func.sum(case((Submission.state == SubmissionState.PASSED, 1), else_=0))
 
 
+def _passed_people():  # type: ignore[no-untyped-def]
+    return func.count(
+        func.distinct(case((Submission.state == SubmissionState.PASSED, Submission.learner_id)))
+    )
+
+
 def pass_rates_by_credential(org: Organization, flt: ReportFilter) -> list[RateRow]:
-    """Decided and passed attempts per credential in the period, by name."""
+    """Per credential, by name: the people with a decision in the period, and how many of them
+    passed. People, not attempts: a worker who passes at the second try counts once, as a pass
+    (the attempts table shows the tries)."""
     rows = db.session.execute(
         _decided(
-            select(Credential.name, func.count(Submission.id), _passed_sum()).join(
-                Credential, Credential.id == Submission.credential_id
-            ),
+            select(
+                Credential.name, func.count(func.distinct(Submission.learner_id)), _passed_people()
+            ).join(Credential, Credential.id == Submission.credential_id),
             org,
             flt,
         )
@@ -252,6 +261,48 @@ def below_pass_by_element(org: Organization, flt: ReportFilter) -> list[ElementR
     return [ElementRow(c, e, int(n), int(b or 0)) for c, e, n, b in rows]
 
 
+@dataclass
+class BadgeFigures:
+    """Badges of the organization in the period."""
+
+    issued: int
+    revoked: int
+    expired: int
+
+
+def badge_figures(
+    org: Organization, flt: ReportFilter, now: datetime | None = None
+) -> BadgeFigures:
+    """Badges issued, revoked and expired in the period (one query)."""
+    from portfolio.awards.models import Award
+
+    now = now or utcnow()
+    end = min(flt.until, now)
+
+    def between(column):  # type: ignore[no-untyped-def]
+        return func.sum(case(((column >= flt.since) & (column < end), 1), else_=0))
+
+    query = select(
+        between(Award.issued_at),
+        between(Award.revoked_at),
+        func.sum(
+            case(
+                (
+                    Award.revoked_at.is_(None)
+                    & (Award.expires_at >= flt.since)
+                    & (Award.expires_at < end),
+                    1,
+                ),
+                else_=0,
+            )
+        ),
+    ).where(Award.organization_id == org.id)
+    if flt.credential is not None:
+        query = query.where(Award.credential_id == flt.credential.id)
+    issued, revoked, expired = db.session.execute(query).one()
+    return BadgeFigures(int(issued or 0), int(revoked or 0), int(expired or 0))
+
+
 def build_report(admin: User, org: Organization, flt: ReportFilter) -> Report:
     """Every figure of the dashboard (admins only)."""
     require_role(admin, org, Role.ADMIN)
@@ -262,13 +313,14 @@ def build_report(admin: User, org: Organization, flt: ReportFilter) -> Report:
         by_credential=pass_rates_by_credential(org, flt),
         by_attempt=pass_rates_by_attempt(org, flt),
         by_element=below_pass_by_element(org, flt),
+        badges=badge_figures(org, flt),
     )
 
 
 def csv_rows(report: Report, table: str) -> tuple[list[str], list[list[object]]]:
     """Header and rows of one table of the report, for CSV download."""
     if table == "credentials":
-        return ["credential", "decided", "passed", "pass_rate"], [
+        return ["credential", "people_decided", "people_passed", "pass_rate"], [
             [r.label, r.decided, r.passed, f"{r.rate:.4f}"] for r in report.by_credential
         ]
     if table == "attempts":
@@ -287,6 +339,15 @@ def csv_rows(report: Report, table: str) -> tuple[list[str], list[list[object]]]
             ["decided", t.decided],
             ["median_hours_to_decision", _fmt(t.median_hours)],
             ["p90_hours_to_decision", _fmt(t.p90_hours)],
+            *(
+                [
+                    ["badges_issued", report.badges.issued],
+                    ["badges_revoked", report.badges.revoked],
+                    ["badges_expired", report.badges.expired],
+                ]
+                if report.badges
+                else []
+            ),
             *[[f"decided_in {label}", n] for label, n in t.histogram],
         ]
     raise DomainError("No such table.")

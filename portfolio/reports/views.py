@@ -10,8 +10,8 @@ from flask_login import current_user
 
 from portfolio.accounts.models import Organization, Role
 from portfolio.accounts.services import get_organization, require_role
-from portfolio.badges.services import list_credentials
 from portfolio.core.errors import DomainError
+from portfolio.credentials.services import list_credentials
 from portfolio.reports import services
 
 bp = Blueprint("reports", __name__, url_prefix="/o/<slug>/reports")
@@ -65,3 +65,15 @@ def _cell(value: object) -> object:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+@bp.get("/quality")
+def quality(slug: str) -> str:
+    """Marker agreement (percent and Cohen's kappa), moderation, verification, stage times,
+    appeals."""
+    from portfolio.reports.quality import build_quality_report
+
+    org = get_organization(slug)
+    return render_template(
+        "reports/quality.html", org=org, report=build_quality_report(current_user, org)
+    )

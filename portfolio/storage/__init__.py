@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any, Protocol
 
 from flask import Flask, current_app
@@ -47,6 +48,8 @@ class ObjectInfo:
     key: str
     size: int
     content_type: str | None = None
+    #: When the object was last written (set by `list_objects`; `head` may leave it empty).
+    last_modified: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,10 @@ class Storage(Protocol):
         """The object's bytes in chunks, for streaming responses and hashing."""
         ...
 
+    def iter_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        """Bytes `start` to `end` (inclusive) of the object, in chunks (HTTP range requests)."""
+        ...
+
     def head(self, key: str) -> ObjectInfo | None:
         """Size and type of the object, or None if it does not exist."""
         ...
@@ -94,6 +101,15 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove the object; deleting a missing object is not an error."""
+        ...
+
+    def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with `prefix`, with its size and `last_modified`
+        (used to reconcile the store with the database)."""
+        ...
+
+    def list_multipart_uploads(self) -> Iterator[tuple[str, str, datetime | None]]:
+        """Unfinished multipart uploads as (key, upload id, started at)."""
         ...
 
     def copy(self, source_key: str, target_key: str) -> None:
@@ -184,3 +200,25 @@ def _storage_unavailable(exc: StorageError) -> Any:
 def get_storage() -> Storage:
     """The storage of the current application."""
     return current_app.extensions["portfolio.storage"]  # type: ignore[no-any-return]
+
+
+def delete_after_commit(keys: Iterator[str] | list[str] | tuple[str, ...]) -> None:
+    """Queue the deletion of stored objects for after the current transaction commits (a
+    rollback keeps them: rows may still point at them). A failed delete only leaves an
+    unreferenced object behind, logged."""
+    from portfolio.core.transaction import after_commit
+
+    wanted = [k for k in keys if k]
+    if not wanted:
+        return
+    storage = get_storage()
+    logger = current_app.logger
+
+    def delete_objects() -> None:
+        for key in wanted:
+            try:
+                storage.delete(key)
+            except Exception:  # an orphan object is harmless: no row points at it any more
+                logger.exception("could not delete object %s", key)
+
+    after_commit(delete_objects)

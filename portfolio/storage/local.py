@@ -12,7 +12,8 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,6 +35,10 @@ class LocalStorage:
         self.root.mkdir(parents=True, exist_ok=True)
         self.default_expiry = default_expiry
         self._signer = URLSafeTimedSerializer(secret_key, salt="portfolio.local-storage")
+        #: Asked before an upload link's bytes are accepted: a link outlives the upload it was
+        #: made for (cancelled, finalized), so the owner of the key decides whether bytes for
+        #: it are still expected. Set by the evidence domain; None accepts every valid link.
+        self.upload_guard: Callable[[str], bool] | None = None
 
     # -- paths ---------------------------------------------------------------------------
     def _path(self, key: str) -> Path:
@@ -80,6 +85,15 @@ class LocalStorage:
             while chunk := fh.read(chunk_size):
                 yield chunk
 
+    def iter_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        """Read bytes `start`..`end` of the file in chunks."""
+        with self.open(key) as fh:
+            fh.seek(start)
+            left = end - start + 1
+            while left > 0 and (chunk := fh.read(min(CHUNK, left))):
+                left -= len(chunk)
+                yield chunk
+
     def head(self, key: str) -> ObjectInfo | None:
         """Size and recorded type, or None."""
         path = self._path(key)
@@ -98,6 +112,46 @@ class LocalStorage:
         path = self._path(key)
         path.unlink(missing_ok=True)
         self._meta_path(path).unlink(missing_ok=True)
+
+    def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every stored file under `prefix` (type records, temporary files and multipart parts
+        are not objects), with its modification time."""
+        for path in sorted(self.root.rglob("*")):
+            rel = path.relative_to(self.root).as_posix()
+            if (
+                not path.is_file()
+                or rel.startswith(".multipart/")
+                or path.name.startswith(".")
+                or rel.endswith(".type")
+                or not rel.startswith(prefix)
+            ):
+                continue
+            stat = path.stat()
+            yield ObjectInfo(
+                key=rel,
+                size=stat.st_size,
+                last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+            )
+
+    def list_multipart_uploads(self) -> Iterator[tuple[str, str, datetime | None]]:
+        """Unfinished multipart uploads: (key, upload id, started at)."""
+        folder = self.root / ".multipart"
+        if not folder.is_dir():
+            return
+        for upload in sorted(folder.iterdir()):
+            marker = upload / "key"
+            if marker.is_file():
+                started = datetime.fromtimestamp(marker.stat().st_mtime, UTC)
+                yield marker.read_text(), upload.name, started
+
+    def remove_stale_temporaries(self, older_than: datetime) -> int:
+        """Delete half-written temporary files (a crash during `put`) older than `older_than`."""
+        removed = 0
+        for path in self.root.rglob(".upload-*"):
+            if datetime.fromtimestamp(path.stat().st_mtime, UTC) < older_than:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def copy(self, source_key: str, target_key: str) -> None:
         """Copy the file (and its recorded type)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 import boto3
@@ -114,6 +115,25 @@ class S3Storage:
         finally:
             body.close()
 
+    def iter_range(self, key: str, start: int, end: int) -> Iterator[bytes]:
+        """A ranged GET, in chunks."""
+        check_key(key)
+        try:
+            body = self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={start}-{end}"
+            )["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                raise KeyError(key) from exc
+            raise StorageError(str(exc)) from exc
+        except BotoCoreError as exc:
+            raise StorageError(str(exc)) from exc
+        try:
+            while chunk := body.read(1024 * 1024):
+                yield chunk
+        finally:
+            body.close()
+
     def head(self, key: str) -> ObjectInfo | None:
         """HEAD the object."""
         check_key(key)
@@ -141,6 +161,32 @@ class S3Storage:
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(str(exc)) from exc
 
+    def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """ListObjectsV2 over the bucket (or `prefix`), following pagination."""
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    yield ObjectInfo(
+                        key=str(obj["Key"]),
+                        size=int(obj.get("Size", 0)),
+                        last_modified=obj.get("LastModified"),
+                    )
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(str(exc)) from exc
+
+    def list_multipart_uploads(self) -> Iterator[tuple[str, str, datetime | None]]:
+        """ListMultipartUploads, following pagination."""
+        try:
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket)
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    yield str(upload["Key"]), str(upload["UploadId"]), upload.get("Initiated")
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(str(exc)) from exc
+
     def copy(self, source_key: str, target_key: str) -> None:
         """Server-side copy."""
         check_key(source_key)
@@ -165,8 +211,12 @@ class S3Storage:
         inline: bool = False,
         expires_in: int | None = None,
     ) -> str:
-        """A presigned GET that forces the type and the disposition of the response."""
+        """A presigned GET that forces the stored type and `attachment`, whatever `inline`
+        says: a response from the bucket carries neither `nosniff` nor a sandbox CSP, so the
+        browser must save it, never render it on the bucket's origin. Inline previews are
+        served through the application instead (`portfolio.storage.serving`)."""
         check_key(key)
+        inline = False
         return self.client.generate_presigned_url(  # type: ignore[no-any-return]
             "get_object",
             Params={

@@ -6,14 +6,14 @@ use it, exactly like an S3 presigned URL.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, request, stream_with_context
+from flask import Blueprint, abort, request
 from werkzeug.wrappers import Response
 
 from portfolio.core.security import public
 from portfolio.extensions import csrf
 from portfolio.storage import get_storage
 from portfolio.storage.local import LocalStorage
-from portfolio.storage.s3 import content_disposition
+from portfolio.storage.serving import serve_object
 
 bp = Blueprint("storage", __name__, url_prefix="/storage")
 
@@ -36,30 +36,10 @@ def download(token: str) -> Response:
         abort(403, str(exc))
     if not storage.exists(data["k"]):
         abort(404)
-    head = storage.head(data["k"])
-    response = Response(
-        stream_with_context(storage.iter_chunks(data["k"])),
-        mimetype=data["t"],
-        direct_passthrough=True,
+    # Files from users never run as active content on our origin (nosniff, sandbox CSP).
+    return serve_object(
+        storage, data["k"], filename=data["n"], content_type=data["t"], inline=bool(data["i"])
     )
-    if head is not None:
-        response.content_length = head.size
-    response.headers["Content-Disposition"] = content_disposition(data["n"], bool(data["i"]))
-    response.headers["Cache-Control"] = "private, max-age=60"
-    # Files from users never run as active content on our origin.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
-    )
-    if data["i"]:
-        # Inline previews are framed by our own item pages (like a presigned S3 URL would be).
-        response.headers["X-Frame-Options"] = "SAMEORIGIN"
-        csp = response.headers["Content-Security-Policy"] + "; frame-ancestors 'self'"
-        if data["t"] == "application/pdf":
-            # Chromium refuses its PDF viewer in a sandboxed document; nosniff and the fixed
-            # type keep the bytes from being read as anything but a PDF.
-            csp = csp.replace("; sandbox", "")
-        response.headers["Content-Security-Policy"] = csp
-    return response
 
 
 @bp.put("/u/<token>")
@@ -72,6 +52,10 @@ def upload(token: str) -> tuple[str, int]:
         data = storage.read_token(token, upload=True)
     except PermissionError as exc:
         abort(403, str(exc))
+    if storage.upload_guard is not None and not storage.upload_guard(data["k"]):
+        # The upload this link was made for was cancelled, finalized or removed: bytes sent
+        # now would have no row behind them (or replace a checked file).
+        abort(410, "This upload link is no longer valid.")
     length = request.content_length
     if length is not None and length > int(data["m"]):
         abort(413)
@@ -81,6 +65,8 @@ def upload(token: str) -> tuple[str, int]:
             etag = storage.put_part(data["k"], data["id"], int(data["p"]), stream)  # type: ignore[arg-type]
         except KeyError:
             abort(404)
+        except _TooLarge:
+            abort(413)  # the part went to a temporary file, which put_part removed
         return "", 200, {"ETag": etag}  # type: ignore[return-value]
     if storage.exists(data["k"]):
         # An upload URL is good for one object: once the bytes are there (and perhaps already

@@ -36,7 +36,3 @@ class QueueFilterForm(FlaskForm):
     credential = SelectField("Credential", validators=[Optional()], validate_choice=False)
     mine = BooleanField("Claimed by me")
     older = SelectField("Waiting longer than", validators=[Optional()], validate_choice=False)
-
-
-class EmptyForm(FlaskForm):
-    """Only the CSRF token, for buttons that change state."""

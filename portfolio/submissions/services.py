@@ -8,46 +8,47 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
 
 from blinker import Namespace
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.services import require_confirmed_email, require_role
 from portfolio.core import audit
 from portfolio.core.audit import AuditEvent
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.ids import is_public_id
-from portfolio.core.mail import send_mail
-from portfolio.core.sanitize import clean_text, render_markdown
+from portfolio.core.mail import mail_delivers, send_mail
+from portfolio.core.params import loads_strict, parse_int
+from portfolio.core.sanitize import clean_text
+from portfolio.core.transaction import after_commit
+from portfolio.credentials.models import Credential
 from portfolio.evidence.models import EvidenceItem, EvidenceKind, EvidenceState
+from portfolio.evidence.validation import inline_kind as inline_kind  # used by the pages
 from portfolio.extensions import db
-from portfolio.frameworks.models import RubricElement, RubricLevel, RubricVersion
+from portfolio.frameworks.models import RubricElement, RubricVersion
 from portfolio.frameworks.pass_rule import ElementSpec, Evaluation, LevelSpec, evaluate
 from portfolio.storage import StorageError, get_storage
 from portfolio.submissions.models import (
     DECIDED_STATES,
+    MarkingMode,
+    MarkingStage,
     Notification,
     Review,
-    ReviewOutcome,
     Score,
     Submission,
     SubmissionEvidence,
     SubmissionState,
 )
 
-if TYPE_CHECKING:
-    from portfolio.badges.models import Credential
-
 _signals = Namespace()
 #: Sent inside the transaction that records a passing review, with `submission` and `review`.
-#: The badges package connects the issuance service to it, so a pass and its award commit
+#: `create_app` connects the awards domain's receiver to it, so a pass and its award commit
 #: together (and roll back together).
 submission_passed = _signals.signal("submission-passed")
 
@@ -105,9 +106,11 @@ def attempts_of(learner: User, credential: Credential) -> list[Submission]:
     )
 
 
-def start_submission(learner: User, credential: Credential) -> Submission:
+def start_submission(learner: User, credential: Credential, *, renewal: bool = False) -> Submission:
     """Open an attempt (or return the open one). After "needs revision" the new attempt is
-    pre-filled from the last one, up to the credential's maximum number of attempts."""
+    pre-filled from the last one, up to the credential's maximum number of attempts. A
+    `renewal` (the badge expires soon or has expired) may follow a pass; its attempts are
+    counted from that pass."""
     if not credential.is_published or credential.rubric_version_id is None:
         raise DomainError("This credential is not open for submissions.")
     org = db.session.get(Organization, credential.organization_id)
@@ -119,12 +122,18 @@ def start_submission(learner: User, credential: Credential) -> Submission:
     if last is not None:
         if last.state in OPEN_STATES:
             return last
-        if last.state == SubmissionState.PASSED:
+        if last.state == SubmissionState.PASSED and not renewal:
             raise Conflict("You have already earned this credential.")
-        if last.state == SubmissionState.FAILED:
-            raise DomainError(_final_message(org))
     live = [a for a in attempts if a.state != SubmissionState.WITHDRAWN]
-    if credential.max_attempts is not None and len(live) >= credential.max_attempts:
+    if renewal:
+        passes = [i for i, a in enumerate(live) if a.state == SubmissionState.PASSED]
+        live = live[passes[-1] + 1 :] if passes else live
+    limit = attempt_limit(learner.id, credential)
+    # A final "not passed" ends the attempts, unless an admin granted another one.
+    failed = last is not None and last.state == SubmissionState.FAILED
+    if failed and (limit is None or len(live) >= limit):
+        raise DomainError(_final_message(org))
+    if limit is not None and len(live) >= limit:
         raise DomainError(_final_message(org))
     number = (last.attempt + 1) if last is not None else 1
     sub = Submission(
@@ -151,6 +160,21 @@ def start_submission(learner: User, credential: Credential) -> Submission:
         attempt=number,
     )
     return sub
+
+
+def attempt_limit(learner_id: int, credential: Credential) -> int | None:
+    """The credential's maximum attempts plus the extra attempts an admin granted this worker
+    (None: no limit)."""
+    from portfolio.submissions.models import AttemptGrant
+
+    if credential.max_attempts is None:
+        return None
+    extra = db.session.scalar(
+        select(func.count(AttemptGrant.id)).where(
+            AttemptGrant.learner_id == learner_id, AttemptGrant.credential_id == credential.id
+        )
+    )
+    return credential.max_attempts + (extra or 0)
 
 
 def _final_message(org: Organization) -> str:
@@ -280,6 +304,8 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
         raise NotFound("No such submission.")
     if sub.state != SubmissionState.DRAFT:
         raise Conflict("This submission has already been submitted.")
+    # The address becomes the badge's recipient identity: it must be the worker's own.
+    require_confirmed_email(learner, "submit work for assessment")
     missing = missing_required_elements(sub)
     if missing:
         raise DomainError(
@@ -351,8 +377,8 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
 
 
 def withdraw(learner: User, sub: Submission) -> list[str]:
-    """Take a submission back before an assessor claims it. Returns the keys of its frozen
-    copies, which nobody will assess: remove them with `discard_frozen_copies` after commit."""
+    """Take a submission back before an assessor claims it. Its frozen copies, which nobody
+    will assess, are deleted after commit; returns their keys."""
     if sub.learner_id != learner.id:
         raise NotFound("No such submission.")
     now = utcnow()
@@ -388,6 +414,7 @@ def withdraw(learner: User, sub: Submission) -> list[str]:
         link.frozen_key = None
     db.session.flush()
     db.session.expire(sub)
+    after_commit(lambda: discard_frozen_copies(keys))
     return keys
 
 
@@ -443,12 +470,18 @@ def encode_cursor(sub: Submission) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """Inverse of `encode_cursor`; refuses anything malformed."""
+    broken = DomainError("That page link is broken. Start from the first page.")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        at, ident = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(at), int(ident)
-    except (ValueError, TypeError) as exc:
-        raise DomainError("That page link is broken. Start from the first page.") from exc
+        at, ident = loads_strict(base64.urlsafe_b64decode(padded))
+        when = datetime.fromisoformat(at)
+        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise broken from exc
+    number = parse_int(ident)
+    if number is None:
+        raise broken
+    return when, number
 
 
 def review_queue(
@@ -462,10 +495,32 @@ def review_queue(
     The assessor's own submissions are never in their queue."""
     require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
     now = utcnow()
+    from portfolio.submissions.models import AssessorAssignment, Marking, WaitingFor
+
+    assigned = select(AssessorAssignment.id).where(
+        AssessorAssignment.credential_id == Submission.credential_id
+    )
     conditions = [
         Submission.organization_id == org.id,
         _waiting(),
         Submission.learner_id != assessor.id,
+        # Only work waiting for a marker (not a moderator or verifier)...
+        or_(Submission.waiting_for.is_(None), Submission.waiting_for == WaitingFor.MARKER),
+        # ...of a credential open to every assessor or assigned to this one...
+        or_(
+            ~assigned.exists(),
+            assigned.where(AssessorAssignment.user_id == assessor.id).exists(),
+        ),
+        # ...and not allocated to somebody else...
+        or_(Submission.allocated_to_id.is_(None), Submission.allocated_to_id == assessor.id),
+        # ...nor already marked by this assessor in this round (double marking).
+        ~select(Marking.id)
+        .where(
+            Marking.submission_id == Submission.id,
+            Marking.round == Submission.marking_round,
+            Marking.marker_id == assessor.id,
+        )
+        .exists(),
     ]
     if filters.credential_id is not None:
         conditions.append(Submission.credential_id == filters.credential_id)
@@ -508,17 +563,23 @@ def review_queue(
 def claim(assessor: User, org: Organization, sub: Submission) -> None:
     """Take a submission for review under a lease. Atomic: of two assessors claiming at the
     same moment exactly one wins (a conditional UPDATE; the database serializes it)."""
+    from portfolio.submissions import marking
+
     require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
     if sub.organization_id != org.id:
         raise NotFound("No such submission.")
     if sub.learner_id == assessor.id:
         raise Forbidden("You cannot review your own submission.")
+    marking.check_may_mark(assessor, org, sub)
+    if sub.allocated_to_id not in (None, assessor.id):
+        raise Forbidden("An admin allocated this submission to another assessor.")
     now = utcnow()
     result = db.session.execute(
         update(Submission)
         .where(
             Submission.id == sub.id,
             Submission.state.in_(QUEUE_STATES),
+            Submission.waiting_for.is_(None),
             or_(
                 Submission.claimed_by_id.is_(None),
                 Submission.claim_expires_at <= now,
@@ -630,7 +691,7 @@ def preview_outcome(sub: Submission, scores: Sequence[ScoreInput]) -> tuple[Eval
 def _outcome_state(sub: Submission, evaluation: Evaluation) -> SubmissionState:
     if evaluation.passed:
         return SubmissionState.PASSED
-    max_attempts = sub.credential.max_attempts
+    max_attempts = attempt_limit(sub.learner_id, sub.credential)
     if max_attempts is None:
         return SubmissionState.NEEDS_REVISION
     # Withdrawn attempts were never assessed and do not use up an attempt (as when starting one).
@@ -649,12 +710,18 @@ def _outcome_state(sub: Submission, evaluation: Evaluation) -> SubmissionState:
 
 def record_review(
     assessor: User, org: Organization, sub: Submission, scores: Sequence[ScoreInput], feedback: str
-) -> Review:
+) -> Review | None:
     """Score every element, decide by the pass rule, notify the worker; on a pass, the
     `submission_passed` signal issues the badge in the same transaction.
 
-    Reviews are append-only and one per submission: a second submit of the same form (two
-    clicks, a retried request) raises `Conflict` and records nothing more."""
+    On a double-marked credential this records the first or second marking instead (see
+    `marking.record_double_marking`); a decision sampled for internal verification in hold mode
+    waits for the verifier (and None is returned).
+
+    Reviews are append-only and one per submission and round: a second submit of the same form
+    (two clicks, a retried request) raises `Conflict` and records nothing more."""
+    from portfolio.submissions import marking
+
     require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
     if sub.organization_id != org.id:
         raise NotFound("No such submission.")
@@ -662,6 +729,10 @@ def record_review(
         raise Forbidden("You cannot review your own submission.")
     if sub.state in DECIDED_STATES:
         raise Conflict("This submission has already been decided.")
+    if marking.settings_for(sub.credential_id).mode == MarkingMode.DOUBLE:
+        marking.record_double_marking(assessor, org, sub, scores, feedback)
+        return sub.review if sub.state in DECIDED_STATES else None
+    marking.check_may_mark(assessor, org, sub)
     if not (
         sub.state == SubmissionState.IN_REVIEW
         and sub.claimed_by_id == assessor.id
@@ -672,7 +743,6 @@ def record_review(
         )
     evaluation, _ = preview_outcome(sub, scores)
     state = _outcome_state(sub, evaluation)
-    now = utcnow()
     # Lock in the decision first: only the request whose UPDATE changes the row goes on.
     result = db.session.execute(
         update(Submission)
@@ -680,80 +750,37 @@ def record_review(
             Submission.id == sub.id,
             Submission.state == SubmissionState.IN_REVIEW,
             Submission.claimed_by_id == assessor.id,
+            Submission.waiting_for.is_(None),
         )
-        .values(state=state, decided_at=now, claim_expires_at=None)
+        .values(updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         raise Conflict("This submission has already been decided.")
-    outcome = {
-        SubmissionState.PASSED: ReviewOutcome.PASS,
-        SubmissionState.NEEDS_REVISION: ReviewOutcome.NEEDS_REVISION,
-        SubmissionState.FAILED: ReviewOutcome.FAIL,
-    }[state]
-    review = Review(
-        submission_id=sub.id,
-        assessor_id=assessor.id,
-        outcome=outcome,
-        feedback=feedback or "",
-        feedback_html=render_markdown(feedback or ""),
-        total_points=evaluation.total_points,
-    )
-    levels_by_id = {lv.id: lv for lv in sub.rubric_version.levels}
-    by_element = {s.element_public_id: s for s in scores}
-    for element in sub.rubric_version.elements:
-        given = by_element[element.public_id]
-        level: RubricLevel = levels_by_id[given.level_id]  # type: ignore[index]
-        review.scores.append(
-            Score(
-                element_id=element.id, level_id=level.id, remark=(given.remark or "").strip()[:5000]
-            )
-        )
-    db.session.add(review)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise Conflict("This submission has already been decided.") from exc
     db.session.expire(sub)
-    audit.record(
-        "review.record",
-        actor_id=assessor.id,
-        organization_id=org.id,
-        subject_type="submission",
-        subject_id=sub.public_id,
-        outcome=str(outcome),
-        total=str(evaluation.total_points),
-        scores={s.element.public_id: s.level_id for s in review.scores},
+    first = marking.new_marking(
+        sub,
+        MarkingStage.FIRST,
+        assessor,
+        scores,
+        outcome=marking.outcome_of(state),
+        total=evaluation.total_points,
+        feedback=feedback,
     )
-    notify(
-        sub.learner,
-        f"Your submission for {sub.credential.name} has been decided: {state.label}.",
-        url_for("submissions.show_submission", public_id=sub.public_id),
-    )
-    if state == SubmissionState.PASSED:
-        submission_passed.send(
-            current_app._get_current_object(),  # type: ignore[attr-defined]
-            submission=sub,
-            review=review,
-        )
-    return review
+    return marking.conclude(sub, first, assessor, first_marker_id=assessor.id)
 
 
 # -- notifications and history ---------------------------------------------------------------
 def notify(user: User, message: str, link: str = "") -> None:
-    """An in-app notification, and an email when SMTP is configured."""
+    """An in-app notification, and an email (sent after commit) when mail is delivered."""
     db.session.add(Notification(user_id=user.id, message=message[:500], link=link))
-    if current_app.config["PORTFOLIO"].smtp_host:
-        try:
-            send_mail(
-                user.email,
-                "Portfolio: " + message[:80],
-                f"{message}\n\n{current_app.config['PORTFOLIO'].public_base_url}{link}\n",
-            )
-        except OSError:
-            current_app.logger.warning("could not send mail to %s", user.email)
+    if mail_delivers():
+        send_mail(
+            user.email,
+            "Portfolio: " + message[:80],
+            f"{message}\n\n{current_app.config['PORTFOLIO'].public_base_url}{link}\n",
+        )
 
 
 def unread_notifications(user: User) -> list[Notification]:
@@ -810,10 +837,13 @@ def scores_by_element(review: Review | None) -> Mapping[int, Score]:
 
 # -- frozen evidence files ------------------------------------------------------------------------
 def can_view_submission(user: User, sub: Submission) -> bool:
-    """The worker who made it, or an assessor or admin of its organization (not on their own)."""
+    """The worker who made it, or an assessor, admin, moderator or internal verifier of its
+    organization (not on their own)."""
     if sub.learner_id == user.id:
         return True
-    return user.has_role(sub.organization_id, Role.ASSESSOR, Role.ADMIN)
+    return user.has_role(
+        sub.organization_id, Role.ASSESSOR, Role.ADMIN, Role.MODERATOR, Role.INTERNAL_VERIFIER
+    )
 
 
 def frozen_file_url(user: User, sub: Submission, link_public_id: str, *, inline: bool) -> str:
@@ -837,13 +867,3 @@ def frozen_file_url(user: User, sub: Submission, link_public_id: str, *, inline:
 
         return download_url(user, item, inline=inline)
     raise NotFound("This evidence has no file.")
-
-
-def inline_kind(media_type: str | None) -> str:
-    """How the review page shows a file: image, pdf, video, audio or none."""
-    from portfolio.evidence.validation import ALLOWED_TYPES
-
-    allowed = ALLOWED_TYPES.get(media_type or "")
-    if allowed is None or not allowed.is_inline_safe:
-        return "none"
-    return allowed.family if allowed.family in {"image", "pdf", "video", "audio"} else "none"

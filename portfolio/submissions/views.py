@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -13,14 +13,19 @@ from werkzeug.wrappers import Response
 from portfolio.accounts.models import Role
 from portfolio.accounts.services import get_organization, require_role
 from portfolio.core.errors import Conflict, DomainError
+from portfolio.core.forms import EmptyForm
 from portfolio.core.ids import is_public_id
+from portfolio.core.params import parse_int
+from portfolio.core.transaction import commit, rollback
+from portfolio.core.views import run_service
+from portfolio.credentials.models import Credential
 from portfolio.evidence.models import EvidenceItem, EvidenceState
+from portfolio.evidence.validation import inline_kind
 from portfolio.extensions import db
 from portfolio.frameworks.pass_rule import IncompleteScores
 from portfolio.submissions import services
 from portfolio.submissions.forms import (
     AttachEvidenceForm,
-    EmptyForm,
     NoteForm,
     QueueFilterForm,
     SubmitForm,
@@ -35,8 +40,6 @@ def _user():  # type: ignore[no-untyped-def]
 
 
 def _credential(slug: str, public_id: str):  # type: ignore[no-untyped-def]
-    from portfolio.badges.models import Credential
-
     org = get_organization(slug)
     cred = db.session.scalar(
         select(Credential).where(
@@ -68,6 +71,14 @@ def notification_count() -> dict[str, object]:
     return {"unread_notifications": count}
 
 
+@bp.app_template_global("credential_standing")
+def credential_standing(credential: object) -> object:
+    """The signed-in worker's standing with a credential (see standing.py), for the catalogue."""
+    from portfolio.submissions.standing import standing
+
+    return standing(_user(), credential)  # type: ignore[arg-type]
+
+
 # -- worker -----------------------------------------------------------------------------------
 @bp.post("/o/<slug>/credentials/<public_id>/start")
 def start_submission(slug: str, public_id: str) -> Response:
@@ -75,14 +86,10 @@ def start_submission(slug: str, public_id: str) -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
     _, cred = _credential(slug, public_id)
-    try:
-        sub = services.start_submission(_user(), cred)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    done = run_service(lambda: services.start_submission(_user(), cred))
+    if done.value is None:
         return redirect(request.referrer or url_for("submissions.my_submissions"))
-    db.session.commit()
-    return redirect(url_for("submissions.show_submission", public_id=sub.public_id))
+    return redirect(url_for("submissions.show_submission", public_id=done.value.public_id))
 
 
 @bp.get("/submissions")
@@ -109,23 +116,40 @@ def show_submission(public_id: str) -> str:
         )
     attach_form = AttachEvidenceForm()
     attach_form.item.choices = [("", "Choose an item…")] + [
-        (i.public_id, f"{i.title} ({i.kind})") for i in items
+        (i.public_id, f"{i.title} ({_kind_label(i)})") for i in items
     ]
+    from portfolio.submissions import appeals, history, witness
+
     attempts = services.attempts_of(sub.learner, sub.credential)
     can_retry = sub.state == SubmissionState.NEEDS_REVISION and attempts[-1].id == sub.id
+    testimonies: dict[int, list[object]] = {}
+    for t in witness.testimonies_of(sub):
+        testimonies.setdefault(t.element_id, []).append(t)
     return render_template(
         "submissions/show.html",
         sub=sub,
         attach_form=attach_form,
         note_form=NoteForm(),
-        submit_form=SubmitForm(),
+        # A refused submit shows its own form again, with the error beside the tick.
+        submit_form=g.get("refused_submit_form") or SubmitForm(),
         empty_form=EmptyForm(),
         missing=services.missing_required_elements(sub),
         scores=services.scores_by_element(sub.review),
         can_retry=can_retry,
         attempts=attempts,
-        inline_kind=services.inline_kind,
+        inline_kind=inline_kind,
+        earlier=history.earlier_feedback(sub),
+        testimonies=testimonies,
+        appeal=appeals.appeal_of(sub),
+        can_appeal=appeals.can_appeal(sub),
+        appeal_deadline=appeals.appeal_deadline(sub),
     )
+
+
+def _kind_label(item: EvidenceItem) -> str:
+    from portfolio.core.labels import label, type_label
+
+    return type_label(item.media_type) if item.kind == "file" else label(item.kind)
 
 
 def _back(sub_public_id: str, anchor: str = "") -> Response:
@@ -134,15 +158,7 @@ def _back(sub_public_id: str, anchor: str = "") -> Response:
 
 def _commit_or_flash(action: Callable[[], object], success: str) -> bool:
     """Run one service call: commit and confirm it, or roll back and show the rule it broke."""
-    try:
-        action()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return False
-    db.session.commit()
-    flash(success, "success")
-    return True
+    return bool(run_service(action, success))
 
 
 @bp.post("/submissions/<public_id>/evidence")
@@ -197,20 +213,18 @@ def submit(public_id: str) -> Response | str | tuple[str, int]:
     sub = services.get_own_submission(_user(), public_id)
     form = SubmitForm()
     if not form.validate_on_submit():
-        flash("Tick the box to confirm before submitting.", "error")
+        g.refused_submit_form = form
         return show_submission(public_id), 422
-    try:
-        services.submit(_user(), sub, form.note.data or "")
-    except Conflict as exc:
-        db.session.rollback()
-        flash(exc.message, "info")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    done = run_service(
+        lambda: services.submit(_user(), sub, form.note.data or ""),
+        "Submitted. An assessor will review your evidence; you will be notified.",
+        flash_error=False,
+    )
+    if isinstance(done.error, Conflict):
+        flash(done.message, "info")
+    elif done.error is not None:
+        flash(done.message, "error")
         return show_submission(public_id), 422
-    else:
-        db.session.commit()
-        flash("Submitted. An assessor will review your evidence; you will be notified.", "success")
     return _back(public_id)
 
 
@@ -220,12 +234,8 @@ def withdraw(public_id: str) -> Response:
     sub = services.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    frozen: list[str] = []
-    if _commit_or_flash(
-        lambda: frozen.extend(services.withdraw(_user(), sub)),
-        "Your submission has been withdrawn.",
-    ):
-        services.discard_frozen_copies(frozen)
+    # The frozen copies are deleted after the commit (queued by the service).
+    _commit_or_flash(lambda: services.withdraw(_user(), sub), "Your submission has been withdrawn.")
     return _back(public_id)
 
 
@@ -235,15 +245,11 @@ def start_next_attempt(public_id: str) -> Response:
     sub = services.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        new = services.start_submission(_user(), sub.credential)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _back(public_id)
-    db.session.commit()
-    flash(f"Attempt {new.attempt} started with your evidence from the last one.", "success")
-    return _back(new.public_id)
+    done = run_service(
+        lambda: services.start_submission(_user(), sub.credential),
+        lambda new: f"Attempt {new.attempt} started with your evidence from the last one.",
+    )
+    return _back(done.value.public_id if done.value is not None else public_id)
 
 
 @bp.get("/submissions/<public_id>/evidence/<link_id>/file")
@@ -252,8 +258,12 @@ def evidence_file(public_id: str, link_id: str) -> Response:
     sub = services.get_submission(public_id)
     user = _user()
     if sub.learner_id != user.id:
-        # Assessors and admins of the organization only, and never on their own work.
-        services.get_submission_for_assessor(user, sub.organization, public_id)
+        # Assessors, admins, moderators and internal verifiers of the organization only, never
+        # on a draft.
+        if not user.has_role(sub.organization_id, Role.MODERATOR, Role.INTERNAL_VERIFIER):
+            services.get_submission_for_assessor(user, sub.organization, public_id)
+        elif sub.state == SubmissionState.DRAFT:
+            abort(404)
     url = services.frozen_file_url(user, sub, link_id, inline=request.args.get("inline") == "1")
     return redirect(url)
 
@@ -274,7 +284,7 @@ def read_notifications() -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
     services.mark_notifications_read(_user())
-    db.session.commit()
+    commit()
     return redirect(url_for("submissions.notifications"))
 
 
@@ -292,8 +302,6 @@ OLDER_CHOICES = [
 @bp.get("/o/<slug>/queue")
 def queue(slug: str) -> str:
     """The organization's review queue, oldest first, with filters and keyset pages."""
-    from portfolio.badges.models import Credential
-
     org = get_organization(slug)
     require_role(_user(), org, Role.ASSESSOR, Role.ADMIN)
     credentials = list(
@@ -307,12 +315,11 @@ def queue(slug: str) -> str:
     ]
     form.older.choices = OLDER_CHOICES
     by_public = {c.public_id: c.id for c in credentials}
-    older = request.args.get("older", "")
+    older = parse_int(request.args.get("older", ""))
     filters = services.QueueFilter(
         credential_id=by_public.get(request.args.get("credential", "")),
         mine=request.args.get("mine") in {"y", "1", "on", "true"},
-        # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
-        older_than_days=min(int(older), 3650) if older.isascii() and older.isdigit() else None,
+        older_than_days=None if older is None else min(older, 3650),
     )
     page = services.review_queue(_user(), org, filters, request.args.get("after") or None)
     next_args = {k: v for k, v in request.args.items() if k != "after"}
@@ -325,6 +332,15 @@ def queue(slug: str) -> str:
         action_form=EmptyForm(),
         expiring=services.expiring_claims(_user()),
     )
+
+
+@bp.get("/o/<slug>/reviews/mine")
+def my_decisions(slug: str) -> str:
+    """The assessor's own past decisions in this organization."""
+    from portfolio.submissions.decisions import my_decisions as decisions
+
+    org = get_organization(slug)
+    return render_template("submissions/decisions.html", org=org, reviews=decisions(_user(), org))
 
 
 @bp.post("/o/<slug>/queue/<public_id>/claim")
@@ -360,7 +376,7 @@ def _score_inputs(sub) -> list[services.ScoreInput]:  # type: ignore[no-untyped-
         inputs.append(
             services.ScoreInput(
                 element_public_id=element.public_id,
-                level_id=int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None,
+                level_id=parse_int(raw),
                 remark=request.form.get(f"remark-{element.public_id}", ""),
             )
         )
@@ -370,14 +386,30 @@ def _score_inputs(sub) -> list[services.ScoreInput]:  # type: ignore[no-untyped-
 @bp.route("/o/<slug>/review/<public_id>", methods=["GET", "POST"])
 def review(slug: str, public_id: str) -> Response | str:
     """Evidence by element beside the rubric row; preview the outcome, then confirm."""
+    from portfolio.submissions import marking
+    from portfolio.submissions.models import MarkingMode, WaitingFor
+    from portfolio.submissions.workflow_views import review_context
+
     org = get_organization(slug)
     user = _user()
     sub = services.get_submission_for_assessor(user, org, public_id)
-    holds_claim = (
-        sub.claimed_by_id == user.id
-        and sub.claim_is_live()
-        and sub.state == SubmissionState.IN_REVIEW
-    )
+    is_double = marking.settings_for(sub.credential_id).mode == MarkingMode.DOUBLE
+    if is_double:
+        # Double marking: no exclusive claim; each of two different assessors marks once.
+        holds_claim = (
+            sub.state in services.QUEUE_STATES
+            and sub.waiting_for in (None, WaitingFor.MARKER)
+            and user.id not in marking.markers_of_round(sub)
+            and marking.is_assigned(user, sub.credential_id)
+            and (sub.allocated_to_id in (None, user.id) or bool(marking.round_markings(sub)))
+        )
+    else:
+        holds_claim = (
+            sub.claimed_by_id == user.id
+            and sub.claim_is_live()
+            and sub.state == SubmissionState.IN_REVIEW
+            and sub.waiting_for is None
+        )
     preview = None
     problem = None
     inputs = _score_inputs(sub) if request.method == "POST" else []
@@ -386,46 +418,58 @@ def review(slug: str, public_id: str) -> Response | str:
             abort(400)
         try:
             if request.form.get("action") == "confirm":
-                services.record_review(user, org, sub, inputs, request.form.get("feedback", ""))
-                db.session.commit()
-                flash("Review recorded. The worker has been notified.", "success")
+                decided = services.record_review(
+                    user, org, sub, inputs, request.form.get("feedback", "")
+                )
+                commit()  # then the worker's mail goes out
+                if decided is not None:
+                    flash("Review recorded. The worker has been notified.", "success")
+                elif sub.waiting_for == WaitingFor.VERIFIER:
+                    flash("Recorded; an internal verifier checks this decision first.", "success")
+                else:
+                    flash("Marking recorded.", "success")
                 return redirect(url_for("submissions.queue", slug=slug))
             preview = services.preview_outcome(sub, inputs)
         except IncompleteScores as exc:
             problem = str(exc)
         except Conflict as exc:
-            db.session.rollback()
+            rollback()
             flash(exc.message, "error")
             return redirect(url_for("submissions.review", slug=slug, public_id=public_id))
         except DomainError as exc:
-            db.session.rollback()
+            rollback()
             problem = exc.message
     chosen = {s.element_public_id: s for s in inputs}
-    links_by_element: dict[int, list] = {}  # type: ignore[type-arg]
-    for link in sub.evidence_links:
-        links_by_element.setdefault(link.element_id, []).append(link)
     return render_template(
         "submissions/review.html",
         org=org,
         sub=sub,
         holds_claim=holds_claim,
+        can_score=holds_claim,
+        is_double=is_double,
+        needs_reason=False,
+        action_url=url_for("submissions.review", slug=slug, public_id=public_id),
         preview=preview,
         problem=problem,
         chosen=chosen,
         feedback=request.form.get("feedback", ""),
-        links_by_element=links_by_element,
-        inline_kind=services.inline_kind,
         scores=services.scores_by_element(sub.review),
         action_form=EmptyForm(),
+        **review_context(user, sub),
     )
 
 
 @bp.get("/o/<slug>/submissions/<public_id>/history")
 def history(slug: str, public_id: str) -> str:
     """Every recorded action on a submission (admins)."""
+    from portfolio.submissions import history as trail
+
     org = get_organization(slug)
     if not is_public_id(public_id):
         abort(404)
     sub = services.get_submission(public_id)
-    events = services.submission_history(_user(), org, sub)
-    return render_template("submissions/history.html", org=org, sub=sub, events=events)
+    rows = trail.submission_trail(_user(), org, sub)
+    return render_template("submissions/history.html", org=org, sub=sub, rows=rows)
+
+
+from portfolio.submissions import workflow_views  # noqa: E402,F401 - registers its routes on bp

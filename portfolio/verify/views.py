@@ -8,34 +8,39 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 
 from portfolio.accounts.models import Organization
-from portfolio.badges import issuance
-from portfolio.badges.awards import Award
-from portfolio.badges.images import SVG_CSP
-from portfolio.badges.models import Credential, CredentialAlignment, CredentialState
+from portfolio.awards import issuance
+from portfolio.awards.models import Award
 from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.ids import is_public_id
 from portfolio.core.security import public
-from portfolio.extensions import csrf, db, limiter
-from portfolio.frameworks.models import Competency, RubricElement, RubricVersion
+from portfolio.credentials.images import SVG_CSP
+from portfolio.credentials.models import Credential
+from portfolio.extensions import csrf, limiter
+from portfolio.pathways.services import stack_components
 from portfolio.storage.s3 import content_disposition
-from portfolio.submissions.models import Review, Submission
 from portfolio.submissions.services import scores_by_element
+from portfolio.verify import services
 
 bp = Blueprint("verify", __name__)
 
 #: Short enough that a revocation reaches every cache within five minutes.
 MAX_AGE = 300
 JSONLD = "application/ld+json"
+#: Media types of a W3C Verifiable Credential (VC 2.0 `application/vc`, and the older form).
+VC_TYPES = ("application/vc+ld+json", "application/vc")
 #: Largest upload the verification endpoint reads (a baked badge is a small image).
 MAX_VERIFY_BYTES = 5 * 1024 * 1024
+
+
+def _wants_vc() -> bool:
+    """Whether the client asks for the Verifiable Credential (a wallet given the share link)."""
+    best = request.accept_mimetypes.best_match(["text/html", JSONLD, "application/json", *VC_TYPES])
+    return best in VC_TYPES
 
 
 def _wants_json() -> bool:
@@ -65,24 +70,18 @@ def _document(
 
 
 def _org(oid: str) -> Organization:
-    if not is_public_id(oid):
+    try:
+        return services.get_issuer(oid)
+    except NotFound:
         abort(404)
-    org = db.session.scalar(select(Organization).where(Organization.public_id == oid))
-    if org is None:
-        abort(404)
-    return org
 
 
 def _credential(cid: str) -> Credential:
     """A credential anyone may see: published, or with awards out in the world."""
-    if not is_public_id(cid):
+    try:
+        return services.get_visible_credential(cid)
+    except NotFound:
         abort(404)
-    cred = db.session.scalar(select(Credential).where(Credential.public_id == cid))
-    if cred is None or (
-        cred.state != CredentialState.PUBLISHED and not issuance.credential_has_awards(cred)
-    ):
-        abort(404)
-    return cred
 
 
 # -- issuer ------------------------------------------------------------------------------------
@@ -103,6 +102,18 @@ def issuer_keys(oid: str) -> BaseResponse:
     return _document(issuance.controller_document(_org(oid)))
 
 
+@bp.get("/issuers/<oid>/keys/<multibase>")
+@public
+def issuer_key(oid: str, multibase: str) -> BaseResponse:
+    """One signing key as a Multikey document: what a proof's `verificationMethod` names."""
+    org = _org(oid)
+    try:
+        document = issuance.key_document(org, multibase)
+    except NotFound:
+        abort(404)
+    return _document(document)
+
+
 @bp.get("/issuers/<oid>/did.json")
 @public
 def issuer_did(oid: str) -> BaseResponse:
@@ -121,6 +132,24 @@ def revocations(oid: str) -> BaseResponse:
     return _document(issuance.revocation_list(_org(oid)), mimetype="application/json")
 
 
+#: Status lists change on every revocation: verifiers should see that within a minute.
+STATUS_LIST_MAX_AGE = 60
+
+
+@bp.get("/issuers/<oid>/status/<lid>")
+@public
+def status_list(oid: str, lid: str) -> BaseResponse:
+    """A signed W3C BitstringStatusListCredential of the issuer (revocation bits)."""
+    org = _org(oid)
+    try:
+        body, sha = issuance.status_list_document(org, lid)
+    except NotFound:
+        abort(404)
+    response = _document(body, etag=sha)
+    response.headers["Cache-Control"] = f"public, max-age={STATUS_LIST_MAX_AGE}"
+    return response
+
+
 # -- badge classes and rubrics ---------------------------------------------------------------------
 @bp.get("/badgeclasses/<cid>")
 @public
@@ -133,9 +162,7 @@ def badge_class(cid: str) -> BaseResponse | str:
 
 
 def cred_org(cred: Credential) -> Organization:
-    org = db.session.get(Organization, cred.organization_id)
-    assert org is not None
-    return org
+    return services.credential_organization(cred)
 
 
 @bp.get("/badgeclasses/<cid>/image")
@@ -153,14 +180,27 @@ def badge_class_image(cid: str) -> BaseResponse:
     return response
 
 
+@bp.get("/competencies/<kid>")
+@public
+def competency(kid: str) -> BaseResponse | str:
+    """A competency that badges cite, by its id alone: moved to its page in its framework
+    (HTML, or the CASE CFItem by content negotiation), where alignments point."""
+    if not is_public_id(kid):
+        abort(404)
+    try:
+        comp = issuance.public_competency(kid)
+    except NotFound:
+        abort(404)
+    return redirect(issuance.competency_url(comp), 301)
+
+
 @bp.get("/rubrics/<vid>")
 @public
 def rubric(vid: str) -> str:
     """A published rubric version: the elements and levels that badges cite."""
-    if not is_public_id(vid):
-        abort(404)
-    version = db.session.scalar(select(RubricVersion).where(RubricVersion.public_id == vid))
-    if version is None or version.published_at is None:
+    try:
+        version = services.get_published_rubric_version(vid)
+    except NotFound:
         abort(404)
     return render_template("verify/rubric.html", version=version)
 
@@ -174,44 +214,17 @@ def _award(aid: str) -> Award:
 
 
 def _award_for_page(aid: str) -> Award:
-    """The award with everything its public page shows, loaded in a handful of queries rather
-    than one lazy load per element, level, score and alignment."""
-    if not is_public_id(aid):
+    try:
+        return services.get_award_for_page(aid)
+    except NotFound:
         abort(404)
-    version = selectinload(Award.submission).selectinload(Submission.rubric_version)
-    award = db.session.scalar(
-        select(Award)
-        .where(Award.public_id == aid)
-        .options(
-            version.selectinload(RubricVersion.elements).selectinload(RubricElement.cells),
-            version.selectinload(RubricVersion.levels),
-            selectinload(Award.review).selectinload(Review.scores),
-            selectinload(Award.evidence),
-            selectinload(Award.credential)
-            .selectinload(Credential.alignments)
-            .selectinload(CredentialAlignment.competency)
-            .selectinload(Competency.framework),
-        )
-    )
-    if award is None:
-        abort(404)
-    return award
 
 
 def _stored(aid: str, *columns: Any) -> Any:
-    """Stored columns of one award by public id: one indexed lookup of exactly what a hosted
-    document needs, without loading the award's organization, credential and recipient as
-    objects (which cost more than the lookup itself)."""
-    if not is_public_id(aid):
+    try:
+        return services.stored_columns(aid, *columns)
+    except NotFound:
         abort(404)
-    row = db.session.execute(
-        select(Award.revoked_at, *columns)
-        .join(Credential, Credential.id == Award.credential_id)
-        .where(Award.public_id == aid)
-    ).one_or_none()
-    if row is None:
-        abort(404)
-    return row
 
 
 def _assertion_response(aid: str) -> BaseResponse:
@@ -223,32 +236,34 @@ def _assertion_response(aid: str) -> BaseResponse:
 
 
 def _linkedin_url(award: Award) -> str:
-    query = urlencode(
-        {
-            "startTask": "CERTIFICATION_NAME",
-            "name": award.credential.name,
-            "organizationName": award.organization.name,
-            "issueYear": award.issued_at.year,
-            "issueMonth": award.issued_at.month,
-            "certUrl": issuance.public_url("verify.badge", aid=award.public_id),
-            "certId": award.public_id,
-        }
+    from portfolio.core.share import linkedin_add_url
+
+    return linkedin_add_url(
+        name=award.credential.name,
+        organization=award.organization.name,
+        issued=award.issued_at,
+        expires=award.expires_at,
+        url=issuance.public_url("verify.badge", aid=award.public_id),
+        cert_id=award.public_id,
     )
-    return f"https://www.linkedin.com/profile/add?{query}"
 
 
 @bp.get("/badges/<aid>")
 @public
 def badge(aid: str) -> BaseResponse | str:
     """The badge: HTML for browsers; the hosted OB 2.0 assertion for JSON-LD clients (410 Gone
-    with the reason once revoked)."""
+    with the reason once revoked); the signed OB 3.0 credential to `application/vc+ld+json`
+    (its status list says whether it is revoked)."""
+    if _wants_vc():
+        row = _stored(aid, Award.ob3_credential, Award.ob3_sha256)
+        return _document(row.ob3_credential, etag=row.ob3_sha256, mimetype=VC_TYPES[0])
     if _wants_json():
         return _assertion_response(aid)
     return _badge_page(_award_for_page(aid), verification=None)
 
 
 def _badge_page(award: Award, verification: issuance.VerificationResult | None) -> str:
-    from portfolio.badges.pathways import stack_components
+    from portfolio.awards.versions import shown_credential
 
     submission = award.submission
     # A stacked credential (earned through a pathway) has components instead of a rubric.
@@ -258,7 +273,8 @@ def _badge_page(award: Award, verification: issuance.VerificationResult | None) 
     return render_template(
         "verify/badge.html",
         award=award,
-        cred=award.credential,
+        # What the badge was issued with, not the credential as edited since.
+        cred=shown_credential(award),
         org=award.organization,
         status=award.status(),
         version=version,
@@ -269,7 +285,20 @@ def _badge_page(award: Award, verification: issuance.VerificationResult | None) 
         linkedin_url=_linkedin_url(award),
         image_url=issuance.public_url("verify.badge_class_image", cid=award.credential.public_id),
         is_public=issuance.is_evidence_public,
+        testimonies=_testimonies(award),
     )
+
+
+def _testimonies(award: Award) -> list[object]:
+    """The witness testimonies the signed credential lists as evidence (those confirmed before
+    issuance), so the page says what the credential says."""
+    from portfolio.submissions.witness import confirmed_of_submission
+
+    return [
+        t
+        for t in confirmed_of_submission(award.submission_id)
+        if f"#witness-{t.public_id}" in award.ob3_credential
+    ]
 
 
 @bp.get("/badges/<aid>/assertion.json")
@@ -357,6 +386,37 @@ def evidence_file(aid: str, eid: str) -> BaseResponse:
     except NotFound:
         abort(404)
     response = redirect(url)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- wallets -------------------------------------------------------------------------------------
+@bp.post("/wallet/exchanges/<token>")
+@public
+# A wallet posts JSON from an app, with no session: the signed token is the credential.
+@csrf.exempt
+@limiter.limit("30 per minute")
+def wallet_exchange(token: str) -> BaseResponse:
+    """The VC-API exchange that delivers a badge to a wallet (see `portfolio.awards.wallet`)."""
+    from portfolio.awards import wallet
+
+    request.max_content_length = wallet.MAX_PRESENTATION_BYTES
+    body = request.get_json(silent=True)
+    if body is None and request.get_data():
+        return _exchange_error("The body must be JSON.")
+    try:
+        answer = wallet.answer(token, body or {})
+    except NotFound:
+        return _exchange_error("No such badge.", 404)
+    except DomainError as exc:
+        return _exchange_error(exc.message, exc.status_code)
+    response = Response(json.dumps(answer, ensure_ascii=False), mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _exchange_error(message: str, status: int = 400) -> BaseResponse:
+    response = Response(json.dumps({"error": message}), status=status, mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -61,6 +61,12 @@
       a.textContent = item.title;
       li.appendChild(a);
       li.appendChild(document.createTextNode(' was added.'));
+      (item.notices || []).forEach(function (notice) {
+        var note = document.createElement('p');
+        note.className = 'result-notice';
+        note.textContent = notice;
+        li.appendChild(note);
+      });
     } else {
       li.textContent = text;
     }
@@ -164,6 +170,43 @@
         report(file, false, err.message);
       });
     }));
+  });
+
+  // Sent here from a submission element: attach every new item there, then go back to it.
+  function attachAll(items) {
+    return Promise.all(items.map(function (item) {
+      var form = new FormData();
+      form.append('csrf_token', csrf);
+      form.append('element', cfg.element);
+      form.append('item', item.id);
+      return fetch(cfg.attachUrl, { method: 'POST', body: form, credentials: 'same-origin' });
+    }));
+  }
+  uppy.on('complete', function (result) {
+    if (!cfg.attachUrl || !cfg.next) { return; }
+    var items = result.successful.map(function (f) { return finalized[f.id]; }).filter(Boolean);
+    if (!items.length || result.failed.length) { return; }
+    uppy.info('Attaching to your submission…', 'info', 4000);
+    attachAll(items).then(function () {
+      window.location.assign(cfg.next + '#element-' + cfg.element);
+    }, function () {
+      uppy.info('Uploaded, but could not attach. Go back to your submission and attach it there.', 'error', 8000);
+    });
+  });
+
+  // "Take a photo", "Record a video", "Record audio": the captured file goes through the widget.
+  document.querySelectorAll('.capture-input').forEach(function (input) {
+    input.addEventListener('change', function () {
+      Array.prototype.forEach.call(input.files || [], function (file) {
+        try {
+          uppy.addFile({ name: file.name || 'capture', type: file.type, data: file, source: 'capture' });
+        } catch (err) {
+          uppy.info(err.message, 'error', 6000);
+        }
+      });
+      input.value = '';
+      uppy.upload();
+    });
   });
 
   uppy.on('upload-error', function (file, err) {

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from portfolio.badges.awards import Award
+from portfolio.awards.models import Award
 from portfolio.extensions import db
 from portfolio.submissions.models import Submission
 from tests.conftest import Client

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from portfolio.accounts.models import Role
-from portfolio.badges import issuance
+from portfolio.awards import issuance
 from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.extensions import db

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import func, select
 
-from portfolio.badges.awards import Award
+from portfolio.awards.models import Award
 from portfolio.demo import load_demo
 from portfolio.extensions import db
 from tests.conftest import Client

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from portfolio.badges import issuance
-from portfolio.badges.awards import Award, IssuerKey
-from portfolio.badges.ob import keys, proof
+from portfolio.awards import issuance
+from portfolio.awards.models import Award, IssuerKey
+from portfolio.awards.ob import proof
 from portfolio.core.audit import AuditEvent
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
 from portfolio.storage import get_storage
 from portfolio.submissions.models import Submission, SubmissionState
 from tests.awards.conftest import award_of, pass_submission
-from tests.badges_ob.test_ob3 import assert_schema_valid
+from tests.awards.ob.test_ob3 import assert_schema_valid
 from tests.conftest import Client
 from tests.submissions.conftest import Scenario
 
@@ -74,8 +74,17 @@ def test_the_credential_is_schema_valid_signed_and_carries_the_rubric(earned: An
     }
     achieved = [by_id[element][level] for element, level in levels.items()]
     assert achieved == ["Meets", "Exceeds", "Meets", "Not yet"]
-    assert credential["credentialStatus"]["id"].endswith(f"/issuers/{s.org.public_id}/revocations")
+    status = credential["credentialStatus"]
+    assert status["type"] == "BitstringStatusListEntry" and status["statusPurpose"] == "revocation"
+    assert status["statusListCredential"].startswith(
+        f"http://localhost/issuers/{s.org.public_id}/status/"
+    )
+    assert 0 <= int(status["statusListIndex"]) < 131_072
     assert credential["issuer"]["id"] == f"http://localhost/issuers/{s.org.public_id}/keys"
+    # Every result says it is complete and which competency its element assesses.
+    assert all(r["status"] == "Completed" for r in subject["result"])
+    assert credential["awardedDate"] == credential["validFrom"]
+    assert achievement["version"].endswith(f"version {s.version.number}")
 
 
 @pytest.mark.parametrize(
@@ -116,7 +125,14 @@ def test_changing_any_field_breaks_the_signature(earned: Any, path: tuple[Any, .
 def test_evidence_hashes_match_the_frozen_objects(earned: Any) -> None:
     s, award = earned
     credential = json.loads(award.ob3_credential)
-    digests = {e["id"].rsplit("/", 1)[1]: e.get("digestSRI") for e in credential["evidence"]}
+    # A file's entry is the frozen file's URL with the digest of its bytes; its evidence page
+    # is an entry of its own, without a digest (HTML is not the file).
+    digests = {
+        e["id"].split("/evidence/")[1].split("/")[0]: e["digestSRI"]
+        for e in credential["evidence"]
+        if "digestSRI" in e
+    }
+    assert all(e["id"].endswith("/file") == ("digestSRI" in e) for e in credential["evidence"])
     storage = get_storage()
     files = [item for item in award.evidence if item.kind == "file"]
     assert len(files) == 2
@@ -227,9 +243,19 @@ def test_key_rotation_keeps_old_credentials_verifiable(earned: Any) -> None:
     db.session.commit()
     assert new.id != old.id
     document = issuance.controller_document(s.org)
-    assert len(document["verificationMethod"]) == 2
+    # Each key under its own URL and under the older fragment id.
+    assert len(document["verificationMethod"]) == 4
     credential = json.loads(award.ob3_credential)
     assert proof.verify_credential(credential, issuance.key_resolver_for(s.org)).valid
-    assert credential["proof"][0]["verificationMethod"].endswith(
-        "#" + keys.public_key_multibase(keys.public_key_from_multibase(old.public_key_multibase))
-    )
+    method = credential["proof"][0]["verificationMethod"]
+    assert method == f"{document['id']}/{old.public_key_multibase}"
+    # The retired key still answers at its URL, as the Multikey document itself.
+    key_document = issuance.key_document(s.org, old.public_key_multibase)
+    assert key_document == {
+        "@context": "https://w3id.org/security/multikey/v1",
+        "id": method,
+        "type": "Multikey",
+        "controller": document["id"],
+        "publicKeyMultibase": old.public_key_multibase,
+    }
+    assert method in document["assertionMethod"]

@@ -17,7 +17,11 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path) -> None
 
 def test_production_refuses_to_start_without_a_signing_key_secret(tmp_path) -> None:
     cfg = Config.from_env(
-        {"APP_ENV": "production", "SECRET_KEY": "x" * 48, "INSTANCE_PATH": str(tmp_path)}
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": "Kq7-vN2xR9pL4tW8mB3cZ6fH1jD5sG0yAe",
+            "INSTANCE_PATH": str(tmp_path),
+        }
     )
     with pytest.raises(ConfigError, match="SIGNING_KEY_SECRET"):
         create_app(cfg)
@@ -34,8 +38,8 @@ def test_production_settings_force_secure_cookies(tmp_path) -> None:
     cfg = Config.from_env(
         {
             "APP_ENV": "production",
-            "SECRET_KEY": "x" * 48,
-            "SIGNING_KEY_SECRET": "y" * 48,
+            "SECRET_KEY": "Kq7-vN2xR9pL4tW8mB3cZ6fH1jD5sG0yAe",
+            "SIGNING_KEY_SECRET": "Tg5-hU8kE2wQ6rY1oI4pS9aF3dJ7lM0nCx",
             "INSTANCE_PATH": str(tmp_path),
             "DATABASE_URL": "postgres://u:p@db.internal/portfolio",
             "STORAGE_BACKEND": "s3",

@@ -1,6 +1,20 @@
 """Markdown is cleaned on write; names lose control and bidi characters."""
 
+from html.parser import HTMLParser
+
 from portfolio.core.sanitize import clean_text, render_markdown
+
+
+def _tags(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    """Every element of `html` with its attributes, as a browser's parser sees them."""
+    found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append((tag, attrs))
+
+    Collect().feed(html)
+    return found
 
 
 def test_markdown_keeps_formatting_and_drops_active_content() -> None:
@@ -9,8 +23,12 @@ def test_markdown_keeps_formatting_and_drops_active_content() -> None:
         '<img src=x onerror="alert(1)"> [ok](https://example.org)'
     )
     assert "<strong>Weld</strong>" in html
-    assert "<script" not in html and "onerror" not in html and "<img" not in html
-    assert "javascript:" not in html
+    # Raw HTML is shown as text, never as elements: no script, no image, no event handler.
+    tags = _tags(html)
+    assert {name for name, _ in tags} <= {"p", "strong", "a"}
+    assert not [a for _, attrs in tags for a, _ in attrs if a.startswith("on")]
+    assert "&lt;script&gt;" in html
+    assert 'href="javascript' not in html
     assert 'href="https://example.org"' in html
     assert 'rel="nofollow noopener noreferrer"' in html
 

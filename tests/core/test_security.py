@@ -47,7 +47,7 @@ def test_every_view_requires_login_unless_marked_public(app: Flask) -> None:
 def test_unknown_page_is_a_readable_404(client: Client) -> None:
     resp = client.get("/definitely/not/here")
     assert resp.status_code == 404
-    assert "Not Found" in resp.get_data(as_text=True)
+    assert "Page not found" in resp.get_data(as_text=True)
 
 
 def test_api_style_clients_get_json_errors(client: Client) -> None:

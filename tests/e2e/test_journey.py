@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import current_app
 from playwright.sync_api import expect
 
 from portfolio.accounts.models import Role
@@ -122,6 +123,9 @@ def admin_prepares_the_credential(story: Story, browser: Any) -> None:
     press(page, "Save and preview")
     expect(page.get_by_text("Preview: this is how workers see the rubric.")).to_be_visible()
     s.check(page, "01-admin-preview")
+    navigate(page, "Publish version 1")
+    expect(page.get_by_text("The version is frozen: it can never be edited again.")).to_be_visible()
+    s.check(page, "01-admin-publish-confirm")
     press(page, "Publish version 1")
     expect(page.get_by_text("Version 1 published.")).to_be_visible()
     s.check(page, "01-admin-rubric-published")
@@ -152,6 +156,18 @@ def worker_collects_and_submits(story: Story, browser: Any) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     press(page, "Create my account")
     page.wait_for_url("**/dashboard")
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_be_visible()
+    s.check(page, "02-worker-dashboard-unconfirmed")
+    # The worker opens the link from the confirmation mail.
+    [mail] = [
+        m for m in current_app.extensions["portfolio.outbox"] if m["to"] == "wren@example.org"
+    ]
+    link = next(w for w in mail["body"].split() if "/confirm-email/" in w)
+    assert link.startswith(s.base)
+    page.goto(link)
+    page.wait_for_url("**/dashboard")
+    expect(page.get_by_text("wren@example.org is confirmed")).to_be_visible()
+    expect(page.get_by_role("heading", name="Confirm your email address")).to_have_count(0)
     s.check(page, "02-worker-dashboard")
 
     navigate(page, "My portfolio")
@@ -195,7 +211,8 @@ def worker_collects_and_submits(story: Story, browser: Any) -> None:
     press(page, "Start a submission")
     s.submission_url = page.url
     s.check(page, "02-worker-draft")
-    items = ["fillet-weld (file)", "inspection (file)", "What I learned", "fillet-weld (file)"]
+    items = ["fillet-weld (JPEG photo)", "inspection (PDF document)", "What I learned"]
+    items.append(items[0])
     for element, item in zip(ELEMENTS, items, strict=True):
         section = page.locator("section.element", has=page.get_by_role("heading", name=element))
         select = section.get_by_label("Add evidence from your portfolio")
@@ -203,9 +220,9 @@ def worker_collects_and_submits(story: Story, browser: Any) -> None:
         label = next((o for o in options if item in o), f"{item!r} is not in {options}")
         select.select_option(label=label)
         section.get_by_label(f"How it shows “{element}”").fill(f"{item} shows {element.lower()}")
-        with page.expect_navigation():
-            section.get_by_role("button", name="Attach").click()
-        expect(page.get_by_text("Evidence attached and saved.")).to_be_visible()
+        # Attached in place: the element says so and the page keeps its place.
+        section.get_by_role("button", name="Attach").click()
+        expect(section.get_by_text("Evidence attached and saved.")).to_be_visible()
     expect(page.get_by_text("Still needed")).to_have_count(0)
     s.check(page, "02-worker-draft-mapped")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "sideways scrolling"
@@ -257,7 +274,8 @@ def worker_revises_and_assessor_passes(story: Story) -> None:
     s.check(worker, "04-worker-attempt-2")
     note = worker.get_by_label("How it shows this element").nth(1)
     note.fill("Second pass: no undercut, see the PDF report.")
-    press(worker, "Save note")
+    # Saved in place: the element says so and the page keeps its place.
+    note.locator("xpath=ancestor::form[1]").get_by_role("button", name="Save note").click()
     expect(worker.get_by_text("Note saved.")).to_be_visible()
     worker.get_by_label("I confirm this is my own work", exact=False).check()
     press(worker, "Submit", exact=True)
@@ -289,14 +307,18 @@ def worker_shares_the_badge(story: Story) -> None:
     expect(card).to_be_visible()
     s.check(page, "05-worker-badges")
     pdf_entry = card.locator("li", has_text="inspection (for")
-    s.hidden_evidence_id = pdf_entry.locator("input[name=evidence]").get_attribute("value") or ""
+    hide_url = pdf_entry.get_by_role("link", name="Hide").get_attribute("href") or ""
+    s.hidden_evidence_id = hide_url.rsplit("evidence=", 1)[-1]
     with page.expect_navigation():
-        pdf_entry.get_by_role("button", name="Hide").click()
+        pdf_entry.get_by_role("link", name="Hide").click()
+    expect(page.get_by_text("Employers opening your badge link no longer see")).to_be_visible()
+    s.check(page, "05-worker-hide-confirm")
+    press(page, "Hide it")
     expect(page.get_by_text("That evidence is now hidden from the public.")).to_be_visible()
     card = page.locator("section.card", has=page.get_by_role("heading", name=CREDENTIAL))
     expect(card.locator("li", has_text="inspection (for")).to_contain_text("hidden")
     s.check(page, "05-worker-evidence-hidden")
-    s.badge_url = card.locator("a.mono").get_attribute("href") or ""
+    s.badge_url = card.locator("input.share-input").input_value()
     assert s.badge_url.startswith(s.base + "/badges/"), s.badge_url
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "sideways scrolling"
 
@@ -347,9 +369,12 @@ def admin_revokes(story: Story) -> None:
     navigate(admin, "Badges issued and revocations")
     s.check(admin, "07-admin-awards")
     row = admin.locator("tr", has_text="Wren Worker")
-    row.get_by_label("Reason").fill(REVOKE_REASON)
     with admin.expect_navigation():
-        row.get_by_role("button", name="Revoke").click()
+        row.get_by_role("link", name="Revoke").click()
+    expect(admin.get_by_text("The badge stops verifying at once")).to_be_visible()
+    s.check(admin, "07-admin-revoke-confirm")
+    admin.get_by_label("Reason").fill(REVOKE_REASON)
+    press(admin, "Revoke the badge")
     expect(admin.get_by_text("has been revoked")).to_be_visible()
     s.check(admin, "07-admin-revoked")
 

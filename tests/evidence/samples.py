@@ -33,10 +33,15 @@ def gif() -> bytes:
     return out.getvalue()
 
 
-def heic() -> bytes:
-    """An ISO-BMFF header with the `heic` brand (enough for libmagic)."""
-    ftyp = b"ftypheic" + b"\x00\x00\x00\x00" + b"mif1heic"
-    return struct.pack(">I", 8 + len(ftyp)) + ftyp + b"\x00" * 200
+def heic(size: tuple[int, int] = (64, 48), exif: bytes | None = None) -> bytes:
+    """A real HEIC photo (libheif through pillow-heif), optionally with EXIF."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    out = io.BytesIO()
+    options = {"exif": exif} if exif else {}
+    Image.new("RGB", size, "teal").save(out, "HEIF", quality=80, **options)
+    return out.getvalue()
 
 
 def pdf() -> bytes:

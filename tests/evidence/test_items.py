@@ -54,12 +54,13 @@ def test_preview_is_inline_only_for_safe_types_and_nosniff(
 ) -> None:
     pdf_item = upload(worker_client, "b.pdf", samples.pdf()).location.rsplit("/", 1)[-1]
     doc_item = upload(worker_client, "e.docx", samples.docx()).location.rsplit("/", 1)[-1]
-    pdf = worker_client.get(worker_client.get(f"/portfolio/items/{pdf_item}/preview").location)
+    # Served by the app itself (never a redirect to the store), with its checked type.
+    pdf = worker_client.get(f"/portfolio/items/{pdf_item}/preview")
     assert pdf.headers["Content-Disposition"].startswith("inline;")
     assert pdf.headers["Content-Type"] == "application/pdf"
     assert pdf.headers["X-Content-Type-Options"] == "nosniff"
     assert pdf.headers["X-Frame-Options"] == "SAMEORIGIN"  # framed by the item page
-    doc = worker_client.get(worker_client.get(f"/portfolio/items/{doc_item}/preview").location)
+    doc = worker_client.get(f"/portfolio/items/{doc_item}/preview")
     assert doc.headers["Content-Disposition"].startswith("attachment;")
     dl = worker_client.get(worker_client.get(f"/portfolio/items/{pdf_item}/download").location)
     assert dl.headers["Content-Disposition"].startswith("attachment;")
@@ -114,9 +115,11 @@ def test_edit_and_delete_item(app: Flask, worker_client: Client) -> None:
     assert not any(get_storage().exists(k) for k in keys)
 
 
-def test_frozen_item_cannot_be_changed_or_deleted_and_says_why(
+def test_submitted_item_stays_manageable_and_says_why(
     app: Flask, worker_client: Client, worker: User
 ) -> None:
+    """Issue 15, finding 21: submissions keep frozen copies, so the worker still edits and
+    deletes a submitted item; the page says the submission is not affected."""
     loc = upload(worker_client, "weld.jpg", samples.jpeg()).location
     pid = loc.rsplit("/", 1)[-1]
     item = only_item()
@@ -124,12 +127,22 @@ def test_frozen_item_cannot_be_changed_or_deleted_and_says_why(
     db.session.commit()
     assert services.is_item_frozen(item)
     page = worker_client.get(loc).get_data(as_text=True)
-    assert "part of a submitted submission" in page and ">Delete<" not in page
-    resp = worker_client.submit(f"/portfolio/items/{pid}/delete", page=loc)
-    assert resp.status_code == 409 and "submitted submission" in resp.get_data(as_text=True)
-    resp = worker_client.submit(f"/portfolio/items/{pid}/edit", {"title": "Changed"}, page=loc)
+    assert "does not change what you submitted" in page and ">Edit<" in page
+    assert f"/confirm/portfolio/items/{pid}/delete" in page
+    resp = worker_client.submit(
+        f"/portfolio/items/{pid}/edit",
+        {"title": "Changed", "description": "", "item_date": "2026-01-02", "tags": ""},
+        page=f"/portfolio/items/{pid}/edit",
+    )
     assert resp.status_code == 302
-    assert only_item().title == "weld" and get_storage().exists(item.storage_key)
+    db.session.rollback()
+    assert only_item().title == "Changed"
+    resp = worker_client.submit(
+        f"/portfolio/items/{pid}/delete", page=f"/confirm/portfolio/items/{pid}/delete"
+    )
+    assert resp.status_code == 302
+    db.session.rollback()
+    assert db.session.scalars(select(EvidenceItem)).all() == []
 
 
 def test_large_streamed_upload_with_local_backend(app: Flask, worker_client: Client) -> None:

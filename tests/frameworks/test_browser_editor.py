@@ -86,6 +86,9 @@ def test_admin_builds_rubric_and_visitor_sees_it_in_catalogue(
     with page.expect_navigation():
         page.get_by_role("button", name="Save and preview").first.click()
     assert page.get_by_text("Preview: this is how workers see the rubric.").is_visible()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Publish version 1").click()
+    assert page.get_by_text("The version is frozen: it can never be edited again.").is_visible()
     page.get_by_role("button", name="Publish version 1").click()
     assert page.get_by_text("Version 1 published. It can no longer change.").is_visible()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -174,13 +175,30 @@ def test_malformed_files(admin_org, raw: bytes, reason: str) -> None:
     assert reason in info.value.message and "upload.json" in info.value.message
 
 
-def test_criteria_with_different_levels_are_refused(admin_org) -> None:
+def test_criteria_with_different_levels_are_mapped_by_score_with_a_report(admin_org) -> None:
     admin, org = admin_org
     pkg = json.loads(read("welding_case.json"))
-    pkg["CFRubrics"][0]["CFRubricCriteria"][2]["CFRubricCriterionLevels"].pop()
-    with pytest.raises(case.ImportFailed) as info:
-        case.import_case_package(admin, org, json.dumps(pkg).encode(), "p.json")
-    assert "every criterion of a rubric must use the same levels" in info.value.message
+    criteria = pkg["CFRubrics"][0]["CFRubricCriteria"]
+    dropped = criteria[2]["CFRubricCriterionLevels"].pop()
+    # Another criterion names its top level differently.
+    criteria[1]["CFRubricCriterionLevels"][-1]["quality"] = "Outstanding"
+    result = case.import_case_package(admin, org, json.dumps(pkg).encode(), "p.json")
+    version = result.rubrics[0].latest
+    names = [lv.name for lv in version.levels]
+    top = criteria[0]["CFRubricCriterionLevels"][-1]["quality"]
+    assert names[-1] == f"{top} / Outstanding"
+    assert len(names) == len(criteria[0]["CFRubricCriterionLevels"])
+    element = version.elements[2]
+    missing = next(lv for lv in version.levels if lv.points == Decimal(str(dropped["score"])))
+    assert version.cell(element, missing).descriptor == ""
+    assert any("mapped onto one set of levels by score" in n for n in result.notes)
+    assert any(
+        f"“{element.title}”" in n and f"“{missing.name}”" in n and "empty" in n
+        for n in result.notes
+    )
+    assert f"Describe “{element.title}” at level “{missing.name}”." in (
+        services.publication_problems(version)
+    )
 
 
 def test_duplicate_import_is_detected_and_offered_as_update(admin_org) -> None:

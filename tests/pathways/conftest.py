@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.badges import issuance, pathways
-from portfolio.badges.awards import Award
-from portfolio.badges.models import Credential
+from portfolio.awards import issuance
+from portfolio.awards.models import Award
+from portfolio.credentials.models import Credential
 from portfolio.extensions import db
+from portfolio.pathways import services as pathways
 from portfolio.submissions.models import Review, Submission, SubmissionState
 from tests.submissions.conftest import build_credential, build_version
 

@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import Role
-from portfolio.badges import issuance, pathways
-from portfolio.badges.awards import Award
-from portfolio.badges.pathways import Held, PathwayAwardComponent, satisfying_set
+from portfolio.awards import issuance
+from portfolio.awards.models import Award
 from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import DomainError
 from portfolio.extensions import db
+from portfolio.pathways import services as pathways
+from portfolio.pathways.services import Held, PathwayAwardComponent, satisfying_set
 from portfolio.submissions.models import Notification
 from tests.conftest import Client
 from tests.pathways.conftest import T0, Stack

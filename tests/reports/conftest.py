@@ -25,7 +25,7 @@ from decimal import Decimal
 import pytest
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.badges.models import Credential
+from portfolio.credentials.models import Credential
 from portfolio.extensions import db
 from portfolio.submissions.models import Review, Score, Submission, SubmissionState
 from tests.submissions.conftest import build_credential, build_version

@@ -47,11 +47,13 @@ def test_time_to_decision(report_data: ReportData) -> None:
 
 def test_pass_rates(report_data: ReportData) -> None:
     rows = services.pass_rates_by_credential(report_data.org, flt(report_data))
+    # People, not attempts (issue 15, finding 24): on Fillet, w1 passed at the second try and
+    # w2 at the first, so 2 of 2 people passed although 1 of 3 attempts did not.
     assert [(r.label, r.decided, r.passed) for r in rows] == [
-        ("Fillet Welding", 3, 2),
+        ("Fillet Welding", 2, 2),
         ("Pipe Welding", 2, 1),
     ]
-    assert rows[0].rate == pytest.approx(2 / 3)
+    assert rows[0].rate == pytest.approx(1.0)
     rows = services.pass_rates_by_attempt(report_data.org, flt(report_data))
     # First attempts: #1 (revision), #3 pass, #4 fail, #5 pass; second: #2 pass.
     assert [(r.label, r.decided, r.passed) for r in rows] == [
@@ -102,12 +104,13 @@ def test_dashboard_page_and_csv(report_data: ReportData, client: Client) -> None
     assert '<dd id="fig-median">6.0 h</dd>' in html and '<dd id="fig-p90">30.0 h</dd>' in html
     assert '<dd id="fig-decided">5</dd>' in html
     assert html.count("<svg") == 4 and "style=" not in html and "<script" not in html
-    assert "67% of 3" in html  # Fillet Welding's bar label
+    assert "100% of 2 people" in html  # Fillet Welding's bar label
+    assert '<dd id="fig-issued">0</dd>' in html
     resp = client.get("/o/acme/reports/credentials.csv", query_string=PERIOD)
     assert resp.mimetype == "text/csv" and "attachment" in resp.headers["Content-Disposition"]
     assert list(csv.reader(io.StringIO(resp.get_data(as_text=True)))) == [
-        ["credential", "decided", "passed", "pass_rate"],
-        ["Fillet Welding", "3", "2", "0.6667"],
+        ["credential", "people_decided", "people_passed", "pass_rate"],
+        ["Fillet Welding", "2", "2", "1.0000"],
         ["Pipe Welding", "2", "1", "0.5000"],
     ]
     resp = client.get(

@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from portfolio.accounts import services as accounts
 from portfolio.accounts.models import Membership, Organization, Role, User
-from portfolio.badges.awards import Award
-from portfolio.badges.models import Credential
+from portfolio.awards.models import Award
 from portfolio.core.audit import AuditEvent
+from portfolio.core.db import utcnow
+from portfolio.credentials.models import Credential
 from portfolio.evidence import services as evidence_services
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
@@ -34,7 +35,17 @@ from tests.submissions.conftest import (  # noqa: F401 - the scenario fixture is
 
 #: The roles every endpoint is requested as. "worker" owns the evidence, submissions and badge;
 #: "peer" is another worker of the same organization; "*_b" belong to another organization.
-ROLES = ("anonymous", "worker", "peer", "assessor", "assessor_b", "admin", "admin_b")
+ROLES = (
+    "anonymous",
+    "worker",
+    "peer",
+    "assessor",
+    "assessor_b",
+    "admin",
+    "admin_b",
+    "moderator",
+    "verifier",
+)
 EMAILS = {
     "worker": "wren@example.org",
     "peer": "peer@example.org",
@@ -42,6 +53,8 @@ EMAILS = {
     "assessor_b": "bea@example.org",
     "admin": "admin@example.org",
     "admin_b": "bob@example.org",
+    "moderator": "mo@example.org",
+    "verifier": "vera@example.org",
 }
 
 
@@ -77,7 +90,12 @@ def sign_in(client: Client, email: str) -> None:
 
 def _quiet_user(email: str, org: Organization, role: Role) -> User:
     """A member with a password nobody can type: no password hashing needed."""
-    user = User(email=email, display_name=email.split("@")[0], password_hash="!")
+    user = User(
+        email=email,
+        display_name=email.split("@")[0],
+        password_hash="!",
+        email_confirmed_at=utcnow(),
+    )
     db.session.add(user)
     db.session.flush()
     accounts.add_membership(user, org, role)
@@ -91,6 +109,8 @@ def world(app: Flask, make: Any, scenario: Scenario) -> World:
     _quiet_user(EMAILS["peer"], s.org, Role.LEARNER)
     _quiet_user(EMAILS["assessor_b"], org_b, Role.ASSESSOR)
     _quiet_user(EMAILS["admin_b"], org_b, Role.ADMIN)
+    _quiet_user(EMAILS["moderator"], s.org, Role.MODERATOR)
+    _quiet_user(EMAILS["verifier"], s.org, Role.INTERNAL_VERIFIER)
     db.session.commit()
 
     clients = {role: new_client(app) for role in ROLES}

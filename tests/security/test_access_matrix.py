@@ -22,7 +22,7 @@ from typing import Any
 from werkzeug.routing import Rule
 
 from portfolio.accounts import services as accounts
-from portfolio.badges import services as badge_services
+from portfolio.credentials import services as badge_services
 from portfolio.extensions import db
 from tests.security.conftest import ROLES, World, row_counts
 from tests.submissions.conftest import png_bytes
@@ -50,8 +50,12 @@ STAFF = _roles(DENY, assessor=OK, admin=OK)
 ADMIN = _roles(DENY, admin=OK)
 #: The JSON API with a session cookie and no token: refused for everyone, nothing written.
 NO_SESSION = _roles(401, anonymous=401)
-#: The owner, and the assessors and admins of the organization (frozen submitted evidence).
-OWNER_AND_STAFF = _roles(DENY, worker=OK, assessor=OK, admin=OK)
+#: The owner, and the assessors, admins, moderators and internal verifiers of the organization
+#: (frozen submitted evidence).
+OWNER_AND_STAFF = _roles(DENY, worker=OK, assessor=OK, admin=OK, moderator=OK, verifier=OK)
+#: Moderators / internal verifiers of organization A.
+MODERATOR = _roles(DENY, moderator=OK)
+VERIFIER = _roles(DENY, verifier=OK)
 
 
 @dataclass(frozen=True)
@@ -87,17 +91,30 @@ DECLARATIONS: dict[str, Decl] = {
     "accounts.forgot_password": d(PUBLIC),
     "accounts.reset_password": d(_roles(400, anonymous=400), literal={"token": FORGED}),
     "accounts.accept_invitation": d(_roles(400, anonymous=400), literal={"token": FORGED}),
+    "accounts.confirm_email": d(_roles(400, anonymous=400), literal={"token": FORGED}),
     # Organization A registers by invitation only.
     "accounts.register": d(_roles(403, anonymous=403), **ORG),
     "accounts.organization_logo": d(PUBLIC, **ORG),
-    "badges.catalogue": d(PUBLIC, **ORG),
-    "badges.catalogue_credential": d(PUBLIC, slug="slug", cid="cred"),
-    "badges.credential_image": d(PUBLIC, slug="slug", cid="cred"),
+    "credentials.catalogue": d(PUBLIC, **ORG),
+    "credentials.catalogue_credential": d(PUBLIC, slug="slug", cid="cred"),
+    "credentials.credential_image": d(PUBLIC, slug="slug", cid="cred"),
     "verify.issuer": d(PUBLIC, oid="oid"),
     "verify.issuer_keys": d(PUBLIC, oid="oid"),
+    # No such key / list / competency in the fixture data: 404 for everyone, never a login.
+    "verify.issuer_key": d(_roles(404, anonymous=404), oid="oid", literal={"multibase": "z6Mk"}),
+    "verify.status_list": d(_roles(404, anonymous=404), oid="oid", literal={"lid": "x" * 22}),
+    "verify.competency": d(_roles(404, anonymous=404), literal={"kid": "x" * 22}),
+    # A wallet exchange needs its signed code: a forged one is refused, whoever asks.
+    "verify.wallet_exchange": d(
+        _roles(404, anonymous=404),
+        literal={"token": FORGED},
+        per_method={"POST": _roles(400, anonymous=400)},
+    ),
     # Served only when the public base URL is https (the tests run on http://localhost).
     "verify.issuer_did": d(_roles(404, anonymous=404), oid="oid"),
     "verify.revocations": d(PUBLIC, oid="oid"),
+    "frameworks.public_framework": d(PUBLIC, fid="fid"),
+    "frameworks.public_competency": d(PUBLIC, fid="fid", cid="comp"),
     "verify.badge_class": d(PUBLIC, cid="cred"),
     "verify.badge_class_image": d(PUBLIC, cid="cred"),
     "verify.rubric": d(PUBLIC, vid="vid"),
@@ -116,7 +133,10 @@ DECLARATIONS: dict[str, Decl] = {
     # -- anyone signed in ----------------------------------------------------------------------
     "accounts.dashboard": d(SIGNED_IN),
     "accounts.change_password": d(SIGNED_IN),
+    # Everybody here is confirmed: they are told so, nothing is sent.
+    "accounts.resend_confirmation": d(SIGNED_IN),
     "awards.my_badges": d(SIGNED_IN),
+    "awards.add_to_wallet": d(OWNER, aid="aid"),
     "submissions.my_submissions": d(SIGNED_IN),
     "submissions.notifications": d(SIGNED_IN),
     "submissions.read_notifications": d(SIGNED_IN),
@@ -134,6 +154,8 @@ DECLARATIONS: dict[str, Decl] = {
     "evidence.preview": d(OWNER, public_id="item"),
     "evidence.download": d(OWNER, public_id="item"),
     "evidence.thumbnail": d(OWNER, public_id="item"),
+    # A JPEG photo has no rendered preview (only HEIC, video, PDF and office files do).
+    "evidence.preview_image": d(_roles(DENY), public_id="item"),
     # Frozen in a submission: the owner is told so and sent back to the item.
     "evidence.edit_item": d(OWNER, public_id="item"),
     "evidence.sign_part": d(
@@ -159,8 +181,52 @@ DECLARATIONS: dict[str, Decl] = {
     "awards.set_visibility": d(OWNER, aid="aid", data={"hidden": "0"}),
     # -- assessors and admins of organization A ------------------------------------------------
     "submissions.queue": d(STAFF, **ORG),
+    "submissions.my_decisions": d(STAFF, **ORG),
     "submissions.review": d(STAFF, slug="slug", public_id="sub"),
-    "submissions.history": d(ADMIN, slug="slug", public_id="sub"),
+    # Everyone who assesses in the organization reads a submission's history (15.3).
+    "submissions.history": d(
+        _roles(DENY, assessor=OK, admin=OK, moderator=OK, verifier=OK),
+        slug="slug",
+        public_id="sub",
+    ),
+    # -- the marking workflow --------------------------------------------------------------
+    "submissions.moderation_queue": d(MODERATOR, **ORG),
+    # Not waiting for a moderator: the page shows it read-only; an empty form is checked only.
+    "submissions.moderate": d(MODERATOR, slug="slug", public_id="sub"),
+    "submissions.verification_queue": d(VERIFIER, **ORG),
+    # Not sampled: the verifier sees so; a verdict is refused with a message.
+    "submissions.verify_decision": d(
+        VERIFIER, slug="slug", public_id="sub", per_method={"POST": {"verifier": REFUSED}}
+    ),
+    "submissions.appeals_queue": d(STAFF, **ORG),
+    # Not appealed: there is no appeal to review, for anyone.
+    "submissions.appeal_review": d(_roles(DENY), slug="slug", public_id="sub"),
+    # Not a final "not passed" and no reason: the owner is told; the others reach nothing.
+    "submissions.lodge_appeal": d(_roles(DENY, worker=REFUSED), public_id="sub"),
+    "submissions.request_witness": d(_roles(DENY, worker=REFUSED), public_id="sub"),
+    "submissions.revoke_witness": d(
+        _roles(DENY, worker=REFUSED), public_id="sub", literal={"wid": "AAAAAAAAAAAAAAAAAAAAAA"}
+    ),
+    "submissions.resend_witness": d(
+        _roles(DENY, worker=REFUSED), public_id="sub", literal={"wid": "AAAAAAAAAAAAAAAAAAAAAA"}
+    ),
+    # The witness's link is the only key; a forged one opens nothing, for anyone.
+    "submissions.witness_page": d(_roles(404, anonymous=404), literal={"token": FORGED}),
+    "submissions.witness_file": d(
+        _roles(404, anonymous=404), literal={"token": FORGED, "link_id": "x"}
+    ),
+    "submissions.marking_settings": d(ADMIN, slug="slug", public_id="cred"),
+    # A form without an action is refused.
+    "submissions.manage_submission": d(
+        ADMIN, slug="slug", public_id="sub", per_method={"POST": {"admin": 400}}
+    ),
+    "submissions.cases": d(ADMIN, **ORG),
+    # No such case: the admin is told so.
+    "submissions.close_case": d(
+        _roles(DENY, admin=REFUSED), slug="slug", literal={"sample_id": "AAAAAAAAAAAAAAAAAAAAAA"}
+    ),
+    "submissions.organization_audit": d(ADMIN, **ORG),
+    "reports.quality": d(ADMIN, **ORG),
     "accounts.organization_settings": d(ADMIN, **ORG),
     "accounts.members": d(ADMIN, **ORG),
     "tokens.personal_tokens": d(SIGNED_IN),
@@ -169,15 +235,20 @@ DECLARATIONS: dict[str, Decl] = {
     "awards.list_awards": d(ADMIN, **ORG),
     "reports.dashboard": d(ADMIN, **ORG),
     "reports.download_csv": d(ADMIN, literal={"table": "attempts"}, **ORG),
-    "badges.list_credentials": d(ADMIN, **ORG),
-    "badges.create_credential": d(ADMIN, **ORG),
-    "badges.show_credential": d(ADMIN, slug="slug", cid="cred"),
-    "badges.edit_credential": d(ADMIN, slug="slug", cid="cred"),
+    "credentials.list_credentials": d(ADMIN, **ORG),
+    "credentials.create_credential": d(ADMIN, **ORG),
+    "credentials.show_credential": d(ADMIN, slug="slug", cid="cred"),
+    "credentials.edit_credential": d(ADMIN, slug="slug", cid="cred"),
     # Publishing what is already published is refused with a message.
-    "badges.change_state": d(ADMIN, slug="slug", cid="cred", literal={"verb": "publish"}),
+    "credentials.change_state": d(ADMIN, slug="slug", cid="cred", literal={"verb": "publish"}),
     "frameworks.list_frameworks": d(ADMIN, **ORG),
     "frameworks.create_framework": d(ADMIN, **ORG),
     "frameworks.import_case": d(ADMIN, **ORG),
+    "frameworks.import_case_url": d(ADMIN, **ORG),
+    "frameworks.import_framework_csv": d(ADMIN, **ORG),
+    "frameworks.export_framework_csv": d(ADMIN, slug="slug", fid="fid"),
+    # Made here, not fetched: there is no source, so the admin is sent back with a message.
+    "frameworks.update_from_source": d(ADMIN, slug="slug", fid="fid"),
     "frameworks.show_framework": d(ADMIN, slug="slug", fid="fid"),
     "frameworks.edit_framework": d(ADMIN, slug="slug", fid="fid"),
     "frameworks.export_case": d(ADMIN, slug="slug", fid="fid"),
@@ -195,6 +266,21 @@ DECLARATIONS: dict[str, Decl] = {
     "frameworks.publish_version": d(_roles(DENY, admin=409), slug="slug", rid="rid", vid="vid"),
     "frameworks.new_version": d(ADMIN, slug="slug", rid="rid"),
     "pathways.my_pathways": d(SIGNED_IN),
+    # The confirmation pages of destructive actions: who may act may see them.
+    "confirm.revoke_award": d(ADMIN, slug="slug", aid="aid"),
+    "confirm.rotate_key": d(ADMIN, **ORG),
+    "confirm.delete_item": d(OWNER, public_id="item"),
+    "confirm.withdraw_submission": d(OWNER, public_id="sub"),
+    "confirm.remove_member": d(ADMIN, slug="slug", membership_id="membership"),
+    "confirm.publish_version": d(ADMIN, slug="slug", rid="rid", vid="vid"),
+    "confirm.hide_badge": d(OWNER, aid="aid"),
+    "site.favicon": d(PUBLIC),
+    # No pathway in this world: an unknown id answers as not found, to admins too.
+    "confirm.archive_pathway": d(_roles(DENY), slug="slug", literal={"pid": "A" * 22}),
+    "pathways.edit_pathway": d(_roles(DENY), slug="slug", literal={"pid": "A" * 22}),
+    "pathways.archive_pathway": d(_roles(DENY), slug="slug", literal={"pid": "A" * 22}),
+    # The badge does not expire: there is nothing to renew, and the owner is told so.
+    "awards.renew": d(_roles(DENY, worker=REFUSED), aid="aid"),
     # One's own data: the page and the archive are always of the signed-in person.
     "portability.account_data": d(SIGNED_IN),
     "portability.export": d(SIGNED_IN),

@@ -10,8 +10,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from portfolio.accounts.models import User
-from portfolio.badges import issuance
-from portfolio.badges.awards import Award
+from portfolio.awards import issuance
+from portfolio.awards.models import Award
 from portfolio.core.audit import AuditEvent
 from portfolio.extensions import db
 from tests.awards.conftest import earned  # noqa: F401 - fixture

@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
 
-from portfolio.badges.awards import Award
+from portfolio.awards.models import Award
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
 from portfolio.storage import get_storage

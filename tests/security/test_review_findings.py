@@ -10,7 +10,7 @@ import zlib
 from flask import Flask
 from sqlalchemy import select
 
-from portfolio.badges.awards import Award
+from portfolio.awards.models import Award
 from portfolio.extensions import db
 from portfolio.storage import get_storage
 from portfolio.submissions.models import Submission, SubmissionState

@@ -109,7 +109,7 @@ def test_production_cookies_are_secure_http_only_and_same_site(
             tmp_path,
             database_url,
             env="production",
-            signing_key_secret="s" * 40,
+            signing_key_secret="Tg5-hU8kE2wQ6rY1oI4pS9aF3dJ7lM0nCx",
             public_base_url="https://badges.example.org",
         )
     )

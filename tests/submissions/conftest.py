@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.badges.models import Credential, CredentialState
 from portfolio.core.db import utcnow
+from portfolio.credentials.models import Credential, CredentialState
 from portfolio.evidence import services as evidence_services
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db

@@ -33,20 +33,21 @@ def test_submit_claim_score_and_read_feedback(
     worker.get_by_role("button", name="Start a submission").click()
     worker.wait_for_url("**/submissions/*")
     items = [
-        "Joint photo (file)",
-        "Inspection report (file)",
-        "What I learned (text)",
-        "Site log (link)",
+        "Joint photo (PNG image)",
+        "Inspection report (PDF document)",
+        "What I learned (Written reflection)",
+        "Site log (Link)",
     ]
     for element, item in zip(scenario.elements, items, strict=True):
         section = worker.locator(f"#element-{element.public_id}")
         section.get_by_label("Add evidence from your portfolio").select_option(label=item)
         section.get_by_label(f"How it shows “{element.title}”").fill(f"{item} shows it")
         section.get_by_role("button", name="Attach").click()
-        worker.get_by_text("Evidence attached and saved.").wait_for()
+        section.get_by_text("Evidence attached and saved.").wait_for()
     worker.screenshot(path=str(screenshot_dir / "submission-draft-phone.png"), full_page=True)
     worker.get_by_role("button", name="Submit", exact=True).click()
-    assert "Tick the box to confirm" in worker.get_by_role("alert").first.inner_text()
+    # The refusal comes back at the form, the error beside the tick (issue 15, finding 25).
+    assert "Tick the box to confirm" in worker.locator("#confirm-error").inner_text()
     worker.get_by_label("I confirm this is my own work", exact=False).check()
     worker.get_by_role("button", name="Submit", exact=True).click()
     worker.get_by_text("Submitted. An assessor will review").wait_for()

@@ -76,15 +76,24 @@ def test_submit_freezes_evidence_and_copies_files(client: Client, scenario: Scen
         data = b"".join(storage.iter_chunks(link.frozen_key))
         assert hashlib.sha256(data).hexdigest() == link.sha256
     photo = scenario.items["photo"]
-    # The library item is now frozen: every route that changes it says why.
+    photo_id = photo.id
+    # The worker still manages their library (issue 15, finding 21): deleting the item leaves
+    # the submission's frozen copy and snapshot as they were.
+    page = client.get(f"/portfolio/items/{photo.public_id}").get_data(as_text=True)
+    assert "each submission keeps its own copy" in page
+    assert f"/confirm/portfolio/items/{photo.public_id}/delete" in page
     resp = client.submit(
         f"/portfolio/items/{photo.public_id}/delete",
         {},
-        page=f"/portfolio/items/{photo.public_id}",
+        page=f"/confirm/portfolio/items/{photo.public_id}/delete",
         follow_redirects=True,
     )
-    assert "part of a submitted submission" in resp.get_data(as_text=True)
-    assert db.session.get(EvidenceItem, photo.id) is not None
+    assert "was deleted" in resp.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.scalar(select(EvidenceItem.id).where(EvidenceItem.id == photo_id)) is None
+    kept = next(lk for lk in _sub(pid).evidence_links if lk.title == "Joint photo")
+    assert kept.frozen_key and storage.exists(kept.frozen_key)
+    assert b"".join(storage.iter_chunks(kept.frozen_key))
     # The mapping cannot change either.
     resp = client.submit(
         f"/submissions/{pid}/evidence",
@@ -343,7 +352,10 @@ def test_admin_reads_history(client: Client, other_client: Client, scenario: Sce
     page = other_client.get(f"/o/{scenario.org.slug}/submissions/{pid}/history")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "submission.start" in text and "submission.submit" in text
+    # In plain words, with the person's name, not raw action codes.
+    assert "Wren Worker</strong> started attempt 1" in text
+    assert "Wren Worker</strong> submitted the evidence" in text
+    assert "submission.start" not in text
 
 
 def test_demo_has_work_waiting_in_the_queue(app, client: Client) -> None:

@@ -1,6 +1,6 @@
 """Run the 1EdTech Open Badges 2.0 validator against a LIVE Portfolio server.
 
-Runs in the validator's own virtualenv (tests/badges_ob/.ob2-validator-venv). Requests to the
+Runs in the validator's own virtualenv (tests/awards/ob/.ob2-validator-venv). Requests to the
 live server's origin go through for real; the OB 2.0 JSON-LD context is answered from the local
 copy; any other URL fails, so nothing leaves the machine.
 

@@ -1,7 +1,7 @@
 """The 1EdTech Open Badges 2.0 validator accepts badges hosted by a live Portfolio server on
 127.0.0.1 (by URL, as a baked PNG and as a baked SVG), and refuses revoked and expired ones.
 
-The validator runs in its own virtualenv (the `validator_python` fixture of tests/badges_ob);
+The validator runs in its own virtualenv (the `validator_python` fixture of tests/awards/ob);
 tests/verify/ob2_live_runner.py lets its requests reach the live server and nothing else.
 """
 
@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from flask import Flask, current_app
 
-from portfolio.badges import issuance
-from portfolio.badges.awards import Award
-from portfolio.badges.ob import common, loader
+from portfolio.awards import issuance
+from portfolio.awards.models import Award
+from portfolio.awards.ob import common, loader
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
 from tests.awards.conftest import award_of, pass_submission
-from tests.badges_ob.test_ob2_validator_offline import validator_python  # noqa: F401
+from tests.awards.ob.test_ob2_validator_offline import validator_python  # noqa: F401
 from tests.conftest import Client
 from tests.submissions.conftest import Scenario
 
@@ -156,7 +156,7 @@ def test_validator_rejects_an_expired_badge(
     db.session.flush()
     sub = db.session.get(type(award.submission), award.submission_id)
     past = utcnow() - timedelta(days=62)
-    import portfolio.badges.issuance as module
+    import portfolio.awards.issuance as module
 
     original = module.utcnow
     module.utcnow = lambda: past  # type: ignore[assignment]

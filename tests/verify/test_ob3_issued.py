@@ -1,5 +1,5 @@
 """Every OB 3.0 credential we issue validates against the 1EdTech schema and verifies, both with
-our verifier and with Digital Bazaar's (tests/badges_ob/verifier), with the issuer's keys and
+our verifier and with Digital Bazaar's (tests/awards/ob/verifier), with the issuer's keys and
 revocation list as served by the app; over https the issuer is a did:web DID."""
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from portfolio.badges import issuance
-from portfolio.badges.awards import Award
-from portfolio.badges.ob import proof
+from portfolio.awards import issuance
+from portfolio.awards.models import Award
+from portfolio.awards.ob import proof, status_list
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
 from tests.awards.conftest import award_of, pass_submission
-from tests.badges_ob.test_independent_verifier import (  # noqa: F401 - fixture reused
+from tests.awards.ob.test_independent_verifier import (  # noqa: F401 - fixture reused
     node_verifier,
     run_verifier,
 )
-from tests.badges_ob.test_ob3 import assert_schema_valid
+from tests.awards.ob.test_ob3 import assert_schema_valid
 from tests.conftest import Client
 from tests.submissions.conftest import Scenario
 
@@ -52,13 +52,25 @@ def _get(app: Flask, path: str) -> Any:
 
 def _controller(app: Flask, credential: dict[str, Any]) -> dict[str, Any]:
     issuer = credential["issuer"]["id"]
-    oid = credential["credentialStatus"]["id"].split("/issuers/")[1].split("/")[0]
+    oid = credential["credentialStatus"]["statusListCredential"].split("/issuers/")[1]
+    oid = oid.split("/")[0]
     if issuer.startswith("did:web:"):
         document = _get(app, f"/issuers/{oid}/did.json").get_json()
     else:
         document = _get(app, f"/issuers/{oid}/keys").get_json()
     assert document["id"] == issuer
     return dict(document)
+
+
+def _status(app: Flask, credential: dict[str, Any]) -> tuple[Any, bool]:
+    """The served status list response and whether the credential's bit is set in it."""
+    entry = credential["credentialStatus"]
+    response = _get(app, "/" + entry["statusListCredential"].split("/", 3)[3])
+    assert response.status_code == 200
+    listed = response.get_json()
+    bits = status_list.decode_list(listed["credentialSubject"]["encodedList"])
+    assert len(bits) * 8 >= 131_072
+    return response, status_list.is_set(bits, int(entry["statusListIndex"]))
 
 
 def test_issued_credential_is_valid_everywhere(
@@ -68,20 +80,41 @@ def test_issued_credential_is_valid_everywhere(
     credential = json.loads(award.ob3_credential)
     assert_schema_valid(credential)
     controller = _controller(app, credential)
-    report = proof.verify_credential(credential, proof.key_resolver([controller]), now=utcnow())
+    resolver = proof.key_resolver([controller])
+    report = proof.verify_credential(credential, resolver, now=utcnow())
     assert report.valid, report.reasons
-    status_path = "/" + credential["credentialStatus"]["id"].split("/", 3)[3]
-    status = _get(app, status_path).get_json()
-    code, node = run_verifier(node_verifier, tmp_path, credential, controller, status)
+    code, node = run_verifier(node_verifier, tmp_path, credential, controller)
     assert code == 0 and node["verified"] is True, node
     # Tampering is caught by the independent verifier too.
     tampered = json.loads(award.ob3_credential)
     tampered["credentialSubject"]["result"][0]["achievedLevel"] += "x"
-    code, node = run_verifier(node_verifier, tmp_path, tampered, controller, status)
+    code, node = run_verifier(node_verifier, tmp_path, tampered, controller)
     assert code == 1 and node["verified"] is False
-    # After revocation the served status list makes it fail.
+    # The status list credential is signed by the same issuer; the bit flips on revocation.
+    response, revoked = _status(app, credential)
+    assert not revoked
+    assert response.headers["Cache-Control"] == "public, max-age=60" and response.headers["ETag"]
+    listed = response.get_json()
+    assert listed["issuer"] == credential["issuer"]["id"]
+    assert proof.verify_credential(listed, resolver, now=utcnow()).valid
     issuance.revoke_award(s.admin, award, "Issued in error.")
     db.session.commit()
-    status = _get(app, status_path).get_json()
-    code, node = run_verifier(node_verifier, tmp_path, credential, controller, status)
-    assert code == 1 and any("revoked" in e for e in node["errors"])
+    again, revoked = _status(app, credential)
+    assert revoked and again.headers["ETag"] != response.headers["ETag"]
+    assert proof.verify_credential(again.get_json(), resolver, now=utcnow()).valid
+    # Credentials issued before status lists keep their 1EdTech list.
+    legacy = _get(app, f"/issuers/{s.org.public_id}/revocations").get_json()
+    assert legacy["revokedCredential"][0]["id"] == credential["id"]
+
+
+def test_share_url_answers_the_credential_to_wallets(app: Flask, issued: Any) -> None:
+    _, award = issued
+    path = f"/badges/{award.public_id}"
+    app.test_client_class = Client
+    web = app.test_client()
+    vc = web.get(path, headers={"Accept": "application/vc+ld+json"})
+    assert vc.status_code == 200 and vc.mimetype == "application/vc+ld+json"
+    assert vc.get_json() == json.loads(award.ob3_credential)
+    assertion = web.get(path, headers={"Accept": "application/ld+json"})
+    assert assertion.get_json()["type"] == "Assertion"
+    assert "text/html" in web.get(path, headers={"Accept": "text/html"}).content_type

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Flask
 
-from portfolio.badges import issuance
-from portfolio.badges.ob import bake
+from portfolio.awards import issuance
+from portfolio.awards.ob import bake
 from portfolio.extensions import db
 from portfolio.storage import get_storage
 from tests.conftest import Client
@@ -24,7 +24,9 @@ def _anon(app: Flask) -> Client:
     return app.test_client()  # type: ignore[return-value]
 
 
-def test_badge_page_shows_verdict_rubric_evidence_and_sharing(app: Flask, earned: Any) -> None:
+def test_badge_page_shows_verdict_rubric_evidence_and_sharing(
+    app: Flask, client: Client, earned: Any
+) -> None:
     s, award = earned
     resp = _anon(app).get(f"/badges/{award.public_id}")
     assert resp.status_code == 200
@@ -38,9 +40,12 @@ def test_badge_page_shows_verdict_rubric_evidence_and_sharing(app: Flask, earned
     for item in award.evidence:
         assert f"/badges/{award.public_id}/evidence/{item.public_id}" in page
     assert 'property="og:title"' in page and 'property="og:image"' in page
-    assert "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME" in page
-    assert "certUrl=http%3A%2F%2Flocalhost%2Fbadges%2F" in page
-    assert "organizationName=Acme+Welding" in page
+    # LinkedIn is offered to the earner only (issue 15, finding 23).
+    assert "linkedin.com" not in page
+    mine = client.get(f"/badges/{award.public_id}").get_data(as_text=True)
+    assert "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME" in mine
+    assert "certUrl=http%3A%2F%2Flocalhost%2Fbadges%2F" in mine
+    assert "organizationName=Acme+Welding" in mine
     assert "/static/js/badge.js" in page and "<script>" not in page
     assert "wren@example.org" not in page
 

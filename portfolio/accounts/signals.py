@@ -1,0 +1,13 @@
+"""Events of the accounts domain. Receivers live in the domains that own the data and are
+connected in `create_app` (through each domain's `init_app`)."""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: Sent inside the transaction that deletes an account, before the user row is anonymized,
+#: with `user` and `counts` (a dict each receiver adds what it removed to). Each domain removes
+#: its own data in its own receiver and queues object deletes after commit.
+account_deleted = _signals.signal("account-deleted")

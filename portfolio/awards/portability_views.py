@@ -1,0 +1,64 @@
+"""The worker's export download and account deletion pages (blueprint `portability`)."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from portfolio.accounts.services import delete_account as delete_account_service
+from portfolio.awards import portability
+from portfolio.core.db import utcnow
+from portfolio.core.errors import DomainError
+from portfolio.core.transaction import commit, rollback
+from portfolio.evidence.export import check_storage_reachable
+
+bp = Blueprint("portability", __name__)
+
+
+@bp.get("/account/data")
+def account_data() -> str:
+    """Download everything, or delete the account."""
+    return render_template("awards/account_data.html", error=None)
+
+
+@bp.get("/account/export.zip")
+def export() -> Response:
+    """The whole portfolio as one ZIP, streamed while it is made (never held in memory)."""
+    check_storage_reachable(current_user)
+    portability.record_export(current_user)
+    commit()  # the audit event is written before the download starts
+    chunks = portability.export_portfolio(current_user)
+    response = Response(stream_with_context(chunks), mimetype="application/zip")
+    name = f"portfolio-{utcnow():%Y%m%d}.zip"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/account/delete")
+def delete_account() -> BaseResponse | tuple[str, int]:
+    """Delete the account after the password is confirmed."""
+    if request.form.get("confirm") != "delete":
+        error = "Type “delete” to confirm."
+        return render_template("awards/account_data.html", error=error), 400
+    try:
+        delete_account_service(current_user._get_current_object(), request.form.get("password", ""))
+    except DomainError as exc:
+        rollback()
+        return render_template("awards/account_data.html", error=exc.message), 400
+    commit()  # then the stored objects are deleted
+    logout_user()
+    flash(
+        "Your account and your evidence were deleted. Badges you earned stay verifiable.", "success"
+    )
+    return redirect(url_for("accounts.login"))

@@ -1,0 +1,55 @@
+"""Receivers of other domains' events for the awards domain; connected by `init_app`."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import select
+
+from portfolio.accounts.models import User
+from portfolio.accounts.signals import account_deleted
+from portfolio.awards import issuance
+from portfolio.awards.models import Award
+from portfolio.core.db import utcnow
+from portfolio.extensions import db
+from portfolio.submissions.appeals import decision_reopened
+from portfolio.submissions.models import Review, Submission
+from portfolio.submissions.services import submission_passed
+
+
+def issue_on_pass(sender: Flask, *, submission: Submission, review: Review, **_: object) -> None:
+    """A passing review issues the badge in its own transaction (exactly once)."""
+    issuance.award_credential(submission, review)
+
+
+def revoke_on_reopen(
+    sender: Flask, *, submission: Submission, actor: User, reason: str, **_: object
+) -> None:
+    """An admin reopened a passed decision: its badge is revoked with the reason given."""
+    award = issuance.award_for_submission(submission)
+    if award is not None and award.revoked_at is None:
+        issuance.revoke_award(actor, award, reason)
+
+
+def withdraw_account_evidence(
+    sender: Flask, *, user: User, counts: dict[str, int], **_: object
+) -> None:
+    """A deleted account's awards stay verifiable; their evidence answers "withdrawn by the
+    earner" from now on."""
+    now = utcnow()
+    awards = list(db.session.scalars(select(Award).where(Award.recipient_id == user.id)))
+    withdrawn = 0
+    for award in awards:
+        for entry in award.evidence:
+            if entry.withdrawn_at is None:
+                entry.withdrawn_at = now
+                entry.note = ""
+                withdrawn += 1
+    counts["awards_kept"] = len(awards)
+    counts["award_evidence_withdrawn"] = withdrawn
+
+
+def init_app(app: Flask) -> None:
+    """Connect this domain's receivers: a pass issues the badge in the same transaction."""
+    submission_passed.connect(issue_on_pass)
+    decision_reopened.connect(revoke_on_reopen)
+    account_deleted.connect(withdraw_account_evidence)

@@ -1,2 +1,0 @@
-"""Badges: credentials (badge classes), issuance, Open Badges documents, signing, baking,
-revocation."""

@@ -1,0 +1,314 @@
+"""Frameworks kept in a spreadsheet: CSV with one row per competency (OpenSALT's columns).
+
+Columns (header row required; names as below, case-insensitive; order free; only
+`fullStatement` is needed):
+
+====================  =========================================================================
+column                meaning
+====================  =========================================================================
+identifier            the CASE identifier (any string; a UUID is made when empty)
+fullStatement         the competency's statement
+humanCodingScheme     its code, e.g. WLD-2.3
+listEnumeration       its list number, e.g. "a" or "2"
+abbreviatedStatement  a short form of the statement
+conceptKeywords       keywords, separated by commas
+notes                 notes (shown as the description)
+language              language code, e.g. en
+educationLevel        levels, separated by commas
+CFItemType            the kind of item, e.g. Domain, Competency, Skill
+license               the licence's URI
+sequenceNumber        order among its siblings (a whole number)
+isChildOf             its parent(s): identifier or humanCodingScheme of other rows, separated by
+                      commas (several parents are allowed); empty for a top-level competency
+isPartOf, isPeerOf,   other associations: identifiers or codes of other rows, or URIs of items
+exactMatchOf, ...     outside the framework, separated by commas (every CASE association type:
+                      isPeerOf, isPartOf, exactMatchOf, precedes, isRelatedTo, replacedBy,
+                      exemplar, hasSkillLevel)
+====================  =========================================================================
+
+The file may be UTF-8 with or without a byte order mark, separated by commas or semicolons, with
+CRLF line ends and newlines inside quoted cells. The rows become a CASE package that is
+validated like any other, so the same rules hold (no cycles); every problem names its line, and
+nothing is written unless there are none.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from typing import Any
+
+from portfolio.accounts.models import Organization, User
+from portfolio.frameworks import case, services
+from portfolio.frameworks.case import ImportFailed, ImportProblem
+from portfolio.frameworks.models import Framework
+
+LIST_COLUMNS = ("conceptKeywords", "educationLevel")
+TEXT_COLUMNS = (
+    "humanCodingScheme",
+    "listEnumeration",
+    "abbreviatedStatement",
+    "notes",
+    "language",
+    "CFItemType",
+)
+ASSOCIATION_COLUMNS = tuple(t for t in case.ASSOCIATION_TYPES)
+COLUMNS = (
+    "identifier",
+    "fullStatement",
+    *TEXT_COLUMNS[:3],
+    "conceptKeywords",
+    *TEXT_COLUMNS[3:5],
+    "educationLevel",
+    "CFItemType",
+    "license",
+    "sequenceNumber",
+    *ASSOCIATION_COLUMNS,
+)
+MAX_ROWS = 20_000
+_BY_LOWER = {c.lower(): c for c in COLUMNS}
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _is_uri(value: str) -> bool:
+    return bool(re.match(r"^[a-z][a-z0-9+.-]*:\S+$", value, re.IGNORECASE))
+
+
+def parse_framework_csv(raw: bytes, filename: str, *, title: str) -> case.CasePackage:
+    """Validate the whole CSV and turn it into a CASE package; raise `ImportFailed` naming the
+    line and column of every problem."""
+    problems: list[ImportProblem] = []
+
+    def bad(line: int | None, column: str, reason: str) -> None:
+        problems.append(ImportProblem(filename, f"line {line}" if line else "", column, reason))
+
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFailed(
+            [ImportProblem(filename, "", "", "is not UTF-8 text (save it as “CSV UTF-8”)")]
+        ) from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportFailed([ImportProblem(filename, "", "", "is empty")]) from None
+    except csv.Error as exc:
+        raise ImportFailed([ImportProblem(filename, "line 1", "", str(exc))]) from None
+    columns = [_BY_LOWER.get(h.strip().lower(), "") for h in header]
+    unknown = [h.strip() for h, c in zip(header, columns, strict=True) if h.strip() and not c]
+    for name in unknown:
+        bad(1, name, "is not a known column (known: " + ", ".join(COLUMNS) + ")")
+    if "fullStatement" not in columns:
+        bad(1, "fullStatement", "column is missing from the header row")
+        raise ImportFailed(problems)
+
+    rows: list[tuple[int, dict[str, str]]] = []
+    previous = reader.line_num
+    try:
+        for row in reader:
+            line = previous + 1
+            previous = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(rows) >= MAX_ROWS:
+                bad(line, "", f"more than {MAX_ROWS} rows")
+                break
+            if len(row) > len(columns):
+                bad(line, "", f"has {len(row)} cells but the header has {len(columns)} columns")
+                continue
+            values = {c: row[i].strip() for i, c in enumerate(columns) if c and i < len(row)}
+            rows.append((line, values))
+    except csv.Error as exc:
+        bad(reader.line_num, "", f"cannot be read as CSV ({exc})")
+    if not rows and not problems:
+        bad(None, "", "has a header but no rows")
+
+    doc_id = str(uuid.uuid4())
+    ids: dict[str, int] = {}
+    codes: dict[str, list[str]] = {}
+    idents: list[str] = []
+    for line, values in rows:
+        ident = values.get("identifier") or str(uuid.uuid4())
+        if ident in ids:
+            bad(line, "identifier", f"“{ident}” is also used on line {ids[ident]}")
+        ids.setdefault(ident, line)
+        idents.append(ident)
+        if values.get("humanCodingScheme"):
+            codes.setdefault(values["humanCodingScheme"], []).append(ident)
+
+    def resolve(line: int, column: str, ref: str, *, inside_only: bool) -> str | None:
+        if ref in ids:
+            return ref
+        if ref in codes:
+            if len(codes[ref]) > 1:
+                bad(line, column, f"“{ref}” is the code of more than one row; use its identifier")
+                return None
+            return codes[ref][0]
+        if not inside_only and _is_uri(ref):
+            return ref
+        where = "" if inside_only else ", nor a URI"
+        bad(line, column, f"“{ref}” is neither the identifier nor the code of a row{where}")
+        return None
+
+    doc_ref = {"title": title, "identifier": doc_id, "uri": f"urn:uuid:{doc_id}"}
+    items: list[dict[str, Any]] = []
+    associations: list[dict[str, Any]] = []
+    by_ident: dict[str, dict[str, Any]] = {}
+    for (line, values), ident in zip(rows, idents, strict=True):
+        statement = values.get("fullStatement", "")
+        if not statement:
+            bad(line, "fullStatement", "is empty")
+        item: dict[str, Any] = {
+            "identifier": ident,
+            "uri": case.default_uri(ident),
+            "fullStatement": statement,
+        }
+        for column in TEXT_COLUMNS:
+            if values.get(column):
+                item[column] = values[column]
+        for column in LIST_COLUMNS:
+            if values.get(column):
+                item[column] = _split(values[column])
+        if values.get("license"):
+            lic = values["license"]
+            item["licenseURI"] = {"title": lic, "identifier": case.as_uuid(lic), "uri": lic}
+        items.append(item)
+        by_ident[ident] = item
+        seq: int | None = None
+        if values.get("sequenceNumber"):
+            if re.match(r"^[+-]?\d+$", values["sequenceNumber"]):
+                seq = int(values["sequenceNumber"])
+            else:
+                bad(
+                    line,
+                    "sequenceNumber",
+                    f"must be a whole number, not {values['sequenceNumber']!r}",
+                )
+        for kind in ASSOCIATION_COLUMNS:
+            refs = _split(values.get(kind, ""))
+            if kind == "isChildOf" and not refs:
+                refs = [""]
+            for n, ref in enumerate(refs):
+                if ref == "":
+                    target = None
+                else:
+                    target = resolve(line, kind, ref, inside_only=kind == "isChildOf")
+                    if target is None:
+                        continue
+                assoc_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ident}/{kind}/{n}/{ref}"))
+                assoc: dict[str, Any] = {
+                    "identifier": assoc_id,
+                    "uri": f"urn:uuid:{assoc_id}",
+                    "associationType": kind,
+                    "originNodeURI": {
+                        "title": statement[:100],
+                        "identifier": ident,
+                        "uri": case.default_uri(ident),
+                    },
+                    "destinationNodeURI": dict(doc_ref)
+                    if target is None
+                    else {
+                        "title": "",
+                        "identifier": target,
+                        "uri": case.default_uri(target),
+                    },
+                }
+                if kind == "isChildOf" and seq is not None:
+                    assoc["sequenceNumber"] = seq
+                associations.append(assoc)
+    for assoc in associations:
+        named = by_ident.get(assoc["destinationNodeURI"]["identifier"])
+        if named is not None:
+            assoc["destinationNodeURI"]["title"] = named["fullStatement"][:100]
+    if problems:
+        raise ImportFailed(problems)
+    data = {
+        "CFDocument": {
+            "identifier": doc_id,
+            "uri": f"urn:uuid:{doc_id}",
+            "creator": "",
+            "title": title,
+        },
+        "CFItems": items,
+        "CFAssociations": associations,
+    }
+    try:
+        return case.parse_case_data(data, filename)
+    except ImportFailed as exc:
+        # Name the line: problems of the package name the items by identifier.
+        located = []
+        for p in exc.problems:
+            at = next((ln for i, ln in ids.items() if i in p.where or i in p.reason), None)
+            located.append(
+                ImportProblem(filename, f"line {at}" if at else p.where, p.field, p.reason)
+            )
+        raise ImportFailed(located) from None
+
+
+def import_framework_csv(
+    actor: User, org: Organization, raw: bytes, filename: str, *, title: str
+) -> case.ImportResult:
+    """Create a framework from a CSV file. All or nothing."""
+    services.require_admin(actor, org)
+    pkg = parse_framework_csv(raw, filename, title=title)
+    return case.write_package(actor, org, pkg, filename)
+
+
+def export_framework_csv(framework: Framework) -> bytes:
+    """The framework as CSV with the columns above (UTF-8 with a byte order mark, so that
+    spreadsheet programs read it as UTF-8; CRLF line ends)."""
+    package = case.export_case_package(framework, rubrics=[])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    items = {i["identifier"]: i for i in package["CFItems"]}
+
+    def original(obj: dict[str, Any]) -> str:
+        ext = obj.get(case.EXT)
+        if isinstance(ext, dict) and isinstance(ext.get(case.EXT_IDENTIFIER), str):
+            return str(ext[case.EXT_IDENTIFIER])
+        return str(obj["identifier"])
+
+    ident_of = {original(i): original(i) for i in items.values()}
+    refs: dict[str, dict[str, list[str]]] = {}
+    seqs: dict[str, int] = {}
+    doc_id = framework.case_identifier
+    for a in package["CFAssociations"]:
+        origin = a["originNodeURI"]["identifier"]
+        dest = a["destinationNodeURI"]["identifier"]
+        kind = a["associationType"]
+        bucket = refs.setdefault(origin, {})
+        if kind == "isChildOf":
+            if origin not in seqs and isinstance(a.get("sequenceNumber"), int):
+                seqs[origin] = a["sequenceNumber"]
+            if dest in (doc_id, case.as_uuid(doc_id)):
+                continue
+        value = dest if dest in ident_of else (a["destinationNodeURI"].get("uri") or dest)
+        bucket.setdefault(kind, []).append(value)
+    for item in items.values():
+        ident = original(item)
+        row = [ident, item.get("fullStatement", "")]
+        for column in COLUMNS[2:]:
+            if column in LIST_COLUMNS:
+                value = item.get(column)
+                row.append(", ".join(value) if isinstance(value, list) else str(value or ""))
+            elif column == "license":
+                lic = item.get("licenseURI")
+                row.append(lic.get("uri", "") if isinstance(lic, dict) else "")
+            elif column == "sequenceNumber":
+                row.append(str(seqs[ident]) if ident in seqs else "")
+            elif column in ASSOCIATION_COLUMNS:
+                row.append(", ".join(refs.get(ident, {}).get(column, [])))
+            else:
+                value = item.get(column, "")
+                row.append(value if isinstance(value, str) else "")
+        writer.writerow(row)
+    return out.getvalue().encode("utf-8-sig")

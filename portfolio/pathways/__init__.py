@@ -1,0 +1,1 @@
+"""Pathways: stacked credentials earned by holding other badges."""

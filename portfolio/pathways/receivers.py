@@ -1,0 +1,14 @@
+"""Receivers of the awards domain's events; connected by `init_app`."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portfolio.awards.signals import award_issued, award_revoked
+from portfolio.pathways.services import _on_award_issued, _on_award_revoked
+
+
+def init_app(app: Flask) -> None:
+    """An issued award may complete stacks; a revoked one affects the stacks built on it."""
+    award_issued.connect(_on_award_issued)
+    award_revoked.connect(_on_award_revoked)

@@ -1,0 +1,76 @@
+"""Receivers of other domains' events that change submission data; connected by `init_app`."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import delete, select
+
+from portfolio.accounts.models import User
+from portfolio.accounts.signals import account_deleted
+from portfolio.core.db import utcnow
+from portfolio.extensions import db
+from portfolio.storage import delete_after_commit
+from portfolio.submissions.models import (
+    Notification,
+    Submission,
+    SubmissionEvidence,
+    SubmissionState,
+)
+
+
+def remove_account_submissions(
+    sender: Flask, *, user: User, counts: dict[str, int], **_: object
+) -> None:
+    """A deleted account's submissions: decided ones stay as the organization's assessment
+    record, stripped of the worker's notes and files; waiting ones are withdrawn; drafts and
+    withdrawn attempts without a decision go. Frozen copies are deleted after commit."""
+    now = utcnow()
+    subs = list(db.session.scalars(select(Submission).where(Submission.learner_id == user.id)))
+    links = list(
+        db.session.scalars(
+            select(SubmissionEvidence).where(
+                SubmissionEvidence.submission_id.in_([s.id for s in subs])
+            )
+        )
+    )
+    keys: list[str] = []
+    for link in links:
+        if link.frozen_key:
+            keys.append(link.frozen_key)
+        link.frozen_key = None
+        link.note = ""
+        link.body_html = None
+        link.url = None
+        link.evidence_item_id = None
+    # Work still waiting for an assessor is withdrawn: nobody may assess (and award) evidence
+    # that no longer exists, for a person who has left.
+    for sub in subs:
+        if sub.state in (SubmissionState.SUBMITTED, SubmissionState.IN_REVIEW):
+            sub.state = SubmissionState.WITHDRAWN
+            sub.withdrawn_at = now
+            sub.claimed_by_id = None
+            sub.claim_expires_at = None
+    # Rows nobody else relies on: drafts and withdrawn attempts without a decision (a decided
+    # attempt, the only kind an award rests on, always has a review).
+    removable = [
+        s.id
+        for s in subs
+        if s.state in (SubmissionState.DRAFT, SubmissionState.WITHDRAWN) and not s.reviews
+    ]
+    for sub in subs:
+        sub.note = ""
+    db.session.flush()
+    if removable:
+        db.session.execute(
+            delete(SubmissionEvidence).where(SubmissionEvidence.submission_id.in_(removable))
+        )
+        db.session.execute(delete(Submission).where(Submission.id.in_(removable)))
+    db.session.execute(delete(Notification).where(Notification.user_id == user.id))
+    delete_after_commit(keys)
+    counts["objects"] = counts.get("objects", 0) + len(keys)
+    counts["submissions_removed"] = len(removable)
+
+
+def init_app(app: Flask) -> None:
+    """Connect this domain's receivers."""
+    account_deleted.connect(remove_account_submissions)

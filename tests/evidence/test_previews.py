@@ -1,0 +1,149 @@
+"""Previews of what phones and offices produce (issue 15, finding 14): HEIC photos, videos, PDFs
+and office documents get a rendered image, made in background threads with the real tools
+(pillow-heif, ffmpeg, pdftoppm, LibreOffice headless); a file that cannot be rendered says so and
+offers the download. The upload answers before the preview exists."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import threading
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from PIL import Image
+from sqlalchemy import select
+
+from portfolio.evidence import previews
+from portfolio.evidence.models import EvidenceItem
+from portfolio.extensions import db
+from tests.conftest import Client
+from tests.evidence import samples
+from tests.evidence.conftest import upload
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, Any]:
+    return {"preview_mode": "background"}
+
+
+def odt() -> bytes:
+    """A real OpenDocument text with one paragraph."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(
+            zipfile.ZipInfo("mimetype"),
+            "application/vnd.oasis.opendocument.text",
+            compress_type=zipfile.ZIP_STORED,
+        )
+        z.writestr(
+            "META-INF/manifest.xml",
+            '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest='
+            '"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+            '<manifest:file-entry manifest:full-path="/" manifest:media-type='
+            '"application/vnd.oasis.opendocument.text"/><manifest:file-entry '
+            'manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+            "</manifest:manifest>",
+        )
+        z.writestr(
+            "content.xml",
+            '<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office='
+            '"urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text='
+            '"urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+            "<office:body><office:text><text:p>Weld inspection report</text:p>"
+            "</office:text></office:body></office:document-content>",
+        )
+    return buf.getvalue()
+
+
+def mp4(tmp_path: Path) -> bytes:
+    """Two seconds of ffmpeg's test pattern."""
+    target = tmp_path / "clip.mp4"
+    subprocess.run(
+        [
+            "ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi",
+            "-i", "testsrc=size=320x240:rate=10", "-t", "2", "-pix_fmt", "yuv420p", str(target),
+        ],
+        check=True,
+        timeout=120,
+    )  # fmt: skip
+    return target.read_bytes()
+
+
+def item_of(location: str) -> EvidenceItem:
+    db.session.expire_all()
+    pid = location.rsplit("/", 1)[-1]
+    item = db.session.scalar(select(EvidenceItem).where(EvidenceItem.public_id == pid))
+    assert item is not None
+    return item
+
+
+needs_tools = pytest.mark.skipif(
+    not all(shutil.which(t) for t in ("ffmpeg", "pdftoppm", "soffice")),
+    reason="make installs ffmpeg, poppler-utils and LibreOffice (scripts/apt-install)",
+)
+
+
+@needs_tools
+def test_previews_are_made_in_the_background(
+    app: Flask, worker_client: Client, tmp_path: Path
+) -> None:
+    # Occupy every preview worker, so the uploads below must answer before any preview exists.
+    gate = threading.Event()
+    blockers = [previews.pool().submit(gate.wait, 300) for _ in range(previews.WORKERS)]
+    try:
+        sent = {
+            "pdf": upload(worker_client, "report.pdf", samples.pdf()),
+            "heic": upload(worker_client, "IMG_0007.HEIC", samples.heic((640, 480))),
+            "video": upload(worker_client, "clip.mp4", mp4(tmp_path)),
+            "odt": upload(worker_client, "report.odt", odt()),
+            "broken": upload(worker_client, "broken.pdf", b"%PDF-1.4\n" + b"\x00garbage" * 50),
+        }
+        for resp in sent.values():
+            assert resp.status_code == 302
+        # Answered while the workers were busy: each page says a preview is on its way.
+        for name, resp in sent.items():
+            assert item_of(resp.location).preview_state == "pending", name
+        page = worker_client.get(sent["odt"].location).get_data(as_text=True)
+        assert "A preview is being made" in page
+    finally:
+        gate.set()
+    previews.wait_for_previews(timeout=600)
+
+    for name in ("pdf", "heic", "video", "odt"):
+        item = item_of(sent[name].location)
+        assert item.preview_state == "ready", name
+        image = worker_client.get(f"/portfolio/items/{item.public_id}/preview-image")
+        assert image.status_code == 200 and image.mimetype == "image/jpeg", name
+        assert image.headers["X-Content-Type-Options"] == "nosniff"
+        with Image.open(io.BytesIO(image.data)) as img:
+            assert img.width > 100, name
+        assert item.thumbnail_key, name
+    # The HEIC photo is shown as the picture itself, the video with its poster frame.
+    heic_page = worker_client.get(sent["heic"].location).get_data(as_text=True)
+    assert 'class="preview-image"' in heic_page and "/preview-image" in heic_page
+    video_page = worker_client.get(sent["video"].location).get_data(as_text=True)
+    assert "<video" in video_page and 'poster="/portfolio/items/' in video_page
+    odt_page = worker_client.get(sent["odt"].location).get_data(as_text=True)
+    assert "First page of report" in odt_page
+    # What cannot be rendered says so and offers the download.
+    broken = item_of(sent["broken"].location)
+    assert broken.preview_state == "unavailable"
+    assert all(b.done() for b in blockers)
+
+
+@needs_tools
+def test_a_file_that_cannot_be_rendered_says_so(app: Flask, worker_client: Client) -> None:
+    resp = upload(worker_client, "clip.mov", samples.quicktime())  # a header and no frames
+    previews.wait_for_previews(timeout=600)
+    item = item_of(resp.location)
+    assert item.media_type == "video/quicktime" and item.preview_state == "unavailable"
+    page = worker_client.get(resp.location).get_data(as_text=True)
+    assert "No preview could be made of this file. Download it to open it." in page
+    assert f"/portfolio/items/{item.public_id}/download" in page
+    image = worker_client.get(f"/portfolio/items/{item.public_id}/preview-image")
+    assert image.status_code == 404

@@ -1,0 +1,39 @@
+"""Issue 15, finding 24: the reports count badges issued, revoked and expired in the period, and
+chart labels are whole (wrapped, never cut) in a chart that fits its box."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+from portfolio.awards import issuance
+from portfolio.core.db import utcnow
+from portfolio.extensions import db
+from tests.awards.conftest import earned, scenario  # noqa: F401 - shared fixtures
+
+
+def test_badges_issued_revoked_and_expired(app: Flask, earned: Any) -> None:
+    s, award = earned
+    admin = app.test_client()
+    admin.login("admin@example.org")  # type: ignore[attr-defined]
+    today = utcnow().date()
+    period = {"from": (today - timedelta(days=30)).isoformat(), "to": today.isoformat()}
+    html = admin.get(f"/o/{s.org.slug}/reports", query_string=period).get_data(as_text=True)
+    assert '<dd id="fig-issued">1</dd>' in html
+    assert '<dd id="fig-revoked">0</dd>' in html and '<dd id="fig-expired">0</dd>' in html
+    assert "1 person" in html  # the pass rate counts people
+    issuance.revoke_award(s.admin, award, "Issued in error.")
+    db.session.commit()
+    html = admin.get(f"/o/{s.org.slug}/reports", query_string=period).get_data(as_text=True)
+    assert '<dd id="fig-revoked">1</dd>' in html
+
+
+def test_long_labels_are_wrapped_not_cut(app: Flask) -> None:
+    html = app.jinja_env.from_string(
+        '{% from "reports/_charts.html" import bars %}{{ bars("c", "t", rows) }}'
+    ).render(rows=[("Gas tungsten arc welding of stainless pipe", 0.5, "50% of 2")])
+    assert 'width="100%"' in html and "viewBox=" in html
+    assert ">Gas tungsten arc welding of</tspan>" in html
+    assert ">stainless pipe</tspan>" in html
