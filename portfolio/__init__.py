@@ -144,6 +144,8 @@ def _engine_options(url: str) -> dict[str, object]:
 def _register_models() -> None:
     """Import every model module so metadata (and migrations) see all tables."""
     import portfolio.accounts.models
+    import portfolio.accounts.tokens
+    import portfolio.api.webhooks
     import portfolio.awards.models
     import portfolio.awards.notices
     import portfolio.awards.status_lists
@@ -159,6 +161,7 @@ def _register_models() -> None:
 
 def _register_jobs() -> None:
     """Import every module that declares background jobs, before the queue is built."""
+    import portfolio.api.webhooks
     import portfolio.evidence.jobs  # noqa: F401
 
 
@@ -215,6 +218,14 @@ def _register_blueprints(app: Flask) -> None:
     from portfolio.visitors import bp as site_bp
 
     app.register_blueprint(site_bp)
+    from portfolio.accounts.token_views import bp as tokens_bp
+
+    app.register_blueprint(tokens_bp)
+    from portfolio.api import init_api
+    from portfolio.api.webhook_views import bp as webhooks_bp
+
+    app.register_blueprint(webhooks_bp)
+    init_api(app)
     if app.config["PORTFOLIO"].storage_backend == "local":
         from portfolio.storage.views import bp as storage_bp
 

@@ -170,6 +170,12 @@ class Config:
     ratelimit_storage_uri: str = "memory://"
     #: LOGIN_RATE_LIMIT: limit on login and password-reset attempts per client address.
     login_rate_limit: str = "10 per minute"
+    #: API_RATE_LIMIT: limit on API requests per token (per client address without one).
+    api_rate_limit: str = "600 per minute"
+    #: WEBHOOK_ALLOW_PRIVATE_TARGETS: let webhooks reach loopback and private addresses (local
+    #: development and tests only; otherwise refused, so webhooks cannot probe the internal
+    #: network).
+    webhook_allow_private_targets: bool = False
     #: SESSION_COOKIE_SECURE: send the session cookie over HTTPS only (forced on in production).
     session_cookie_secure: bool = False
     #: INVITATION_MAX_AGE_SECONDS / RESET_MAX_AGE_SECONDS: lifetime of emailed links.
@@ -243,6 +249,8 @@ class Config:
             mail_backend=env.get("MAIL_BACKEND", ""),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+            api_rate_limit=env.get("API_RATE_LIMIT", "600 per minute"),
+            webhook_allow_private_targets=_bool(env.get("WEBHOOK_ALLOW_PRIVATE_TARGETS")),
             session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), app_env == "production"),
             invitation_max_age_seconds=_int(env, "INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600),
             reset_max_age_seconds=_int(env, "RESET_MAX_AGE_SECONDS", 3600),

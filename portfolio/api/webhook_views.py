@@ -1,0 +1,111 @@
+"""Admin pages for an organization's webhooks: endpoints, their secrets, the delivery log and
+"send again"."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import SelectMultipleField, URLField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portfolio.accounts import services as accounts
+from portfolio.accounts.models import Organization, Role
+from portfolio.api import webhooks
+from portfolio.core.errors import DomainError
+from portfolio.core.forms import EmptyForm
+from portfolio.extensions import db
+
+bp = Blueprint("webhooks", __name__)
+
+
+class _Checkboxes(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class AddWebhookForm(FlaskForm):
+    url = URLField("Receiver URL", validators=[DataRequired(), Length(max=2000)])
+    events = _Checkboxes(
+        "Events",
+        choices=[SelectChoice(e, e) for e in webhooks.EVENT_TYPES],
+        default=list(webhooks.EVENT_TYPES),
+    )
+
+
+def _admin_org(slug: str) -> Organization:
+    org = accounts.get_organization(slug)
+    if not current_user.has_role(org.id, Role.ADMIN):
+        abort(404)
+    return org
+
+
+@bp.route("/o/<slug>/webhooks", methods=["GET", "POST"])
+def list_webhooks(slug: str) -> Response | str:
+    """The organization's endpoints, and a form to add one."""
+    org = _admin_org(slug)
+    form = AddWebhookForm()
+    if form.validate_on_submit():
+        try:
+            endpoint = webhooks.add_endpoint(
+                current_user, org, form.url.data or "", list(form.events.data or [])
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("The webhook is registered. Its signing secret is on its page.", "success")
+            return redirect(url_for("webhooks.show_webhook", slug=slug, wid=endpoint.public_id))
+    elif form.is_submitted():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+    return render_template(
+        "webhooks/list.html",
+        org=org,
+        form=form,
+        endpoints=webhooks.list_endpoints(current_user, org),
+    )
+
+
+@bp.get("/o/<slug>/webhooks/<wid>")
+def show_webhook(slug: str, wid: str) -> str:
+    """One endpoint: its secret, its events and the log of its latest deliveries."""
+    org = _admin_org(slug)
+    endpoint = webhooks.get_endpoint(current_user, org, wid)
+    return render_template(
+        "webhooks/show.html",
+        org=org,
+        endpoint=endpoint,
+        deliveries=webhooks.deliveries(endpoint),
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/o/<slug>/webhooks/<wid>/deliveries/<did>/send")
+def send_again(slug: str, wid: str, did: str) -> Response:
+    """Send one delivery again."""
+    org = _admin_org(slug)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    endpoint = webhooks.get_endpoint(current_user, org, wid)
+    webhooks.send_again(current_user, endpoint, did)
+    db.session.commit()
+    flash("The delivery is queued again.", "success")
+    return redirect(url_for("webhooks.show_webhook", slug=slug, wid=wid))
+
+
+@bp.post("/o/<slug>/webhooks/<wid>/remove")
+def remove_webhook(slug: str, wid: str) -> Response:
+    """Stop sending to an endpoint."""
+    org = _admin_org(slug)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    webhooks.remove_endpoint(current_user, webhooks.get_endpoint(current_user, org, wid))
+    db.session.commit()
+    flash("The webhook is removed.", "success")
+    return redirect(url_for("webhooks.list_webhooks", slug=slug))
