@@ -16,7 +16,7 @@ MOTO_PID=""
 REDIS_PID=""
 #: Branch coverage of a whole SQLite run may not fall below this (the figure when the gate was
 #: added, rounded down; raise it when coverage grows). Runs of chosen tests are not gated.
-COVERAGE_MIN=${COVERAGE_MIN:-88}
+COVERAGE_MIN=${COVERAGE_MIN:-89}
 [ "$#" -eq 0 ] || COVERAGE_MIN=0
 
 as_pg() {

@@ -639,6 +639,8 @@ def organization_awards(admin: User, org: Organization) -> list[Award]:
         db.session.scalars(
             select(Award)
             .where(Award.organization_id == org.id)
+            # The list links each badge's submission history: load them with the awards.
+            .options(selectinload(Award.submission))
             .order_by(Award.issued_at.desc(), Award.id.desc())
         )
     )

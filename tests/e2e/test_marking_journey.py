@@ -252,7 +252,7 @@ def test_blind_double_marking_moderation_and_verification(
                 sam.goto(f"{site}/notifications")
                 expect(sam.get_by_text("Check the inspection evidence again.")).to_be_visible()
                 sam.goto(f"{site}/o/{slug}/queue")
-                expect(sam.get_by_text("Wren Worker")).to_be_visible()
+                expect(sam.get_by_role("cell", name="Wren Worker", exact=True)).to_be_visible()
                 j.auditor.check(sam, "06-sam-queue-sent-back")
             j.auditor.check(worker, "06-worker-outcome")
     finally:

@@ -236,8 +236,7 @@ def test_storage_down_before_the_export_starts_then_retry(
 
     moto.start()  # back, but empty: put back what a real store would have kept
     _storage().ensure_bucket()
-    # The browser sent the bytes to the staging key; finalize copies them to the final key.
-    _storage().client.put_object(Bucket=_storage().bucket, Key=item.staging_key, Body=data)
+    _storage().client.put_object(Bucket=_storage().bucket, Key=item.storage_key, Body=data)
     resp = client.get("/account/export.zip")
     assert resp.status_code == 200
     with zipfile.ZipFile(io.BytesIO(resp.data)) as zf:
