@@ -264,7 +264,12 @@ def lock_recipient(recipient_id: int) -> None:
     in two transactions would each see only their own badge and both miss the stack. With the
     worker's row locked, the second check waits for the first to commit and then sees both
     badges (PostgreSQL; SQLite runs one writing transaction at a time anyway)."""
-    db.session.execute(select(User.id).where(User.id == recipient_id).with_for_update())
+    # FOR NO KEY UPDATE: the two checks wait for each other, but not for the key-share locks
+    # that inserting the worker's awards already holds on this row (FOR UPDATE would deadlock
+    # against them on PostgreSQL).
+    db.session.execute(
+        select(User.id).where(User.id == recipient_id).with_for_update(key_share=True)
+    )
 
 
 def check_pathways(award: Award, _depth: int = 0) -> list[Award]:
