@@ -221,6 +221,9 @@ def _register_blueprints(app: Flask) -> None:
     from portfolio.accounts.token_views import bp as tokens_bp
 
     app.register_blueprint(tokens_bp)
+    from portfolio.accounts.sso_views import bp as sso_bp
+
+    app.register_blueprint(sso_bp)
     from portfolio.api import init_api
     from portfolio.api.webhook_views import bp as webhooks_bp
 

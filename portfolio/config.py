@@ -113,6 +113,10 @@ class Config:
     #: CASE_FETCH_ALLOW_PRIVATE: let "import CASE by URL" reach private and loopback addresses
     #: (a local CASE server in development and tests). Refused in production.
     case_fetch_allow_private: bool = False
+    #: SSO_ALLOW_PRIVATE_ISSUERS: let organizations' OpenID Providers live on private and
+    #: loopback addresses, over http (a provider on the same machine in development and
+    #: tests). Refused in production.
+    sso_allow_private_issuers: bool = False
 
     #: STORAGE_BACKEND: local | s3.
     storage_backend: str = "local"
@@ -216,6 +220,7 @@ class Config:
                 h.strip().lower() for h in env.get("TRUSTED_HOSTS", "").split(",") if h.strip()
             ),
             case_fetch_allow_private=_bool(env.get("CASE_FETCH_ALLOW_PRIVATE")),
+            sso_allow_private_issuers=_bool(env.get("SSO_ALLOW_PRIVATE_ISSUERS")),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
             storage_backend=env.get("STORAGE_BACKEND", "local"),
             local_storage_path=env.get("LOCAL_STORAGE_PATH", ""),
@@ -317,6 +322,11 @@ class Config:
             if cfg.case_fetch_allow_private:
                 raise ConfigError(
                     f"CASE_FETCH_ALLOW_PRIVATE cannot be set when APP_ENV={cfg.env!r}."
+                )
+            # The same for the OpenID Providers an organization admin types in.
+            if cfg.sso_allow_private_issuers:
+                raise ConfigError(
+                    f"SSO_ALLOW_PRIVATE_ISSUERS cannot be set when APP_ENV={cfg.env!r}."
                 )
             if not cfg.trusted_hosts:
                 # Only the public host: a forged Host header cannot reach any page.

@@ -91,3 +91,38 @@ class InviteForm(FlaskForm):
         choices=[SelectChoice(r.value, label(r)) for r in Role],
         default=Role.LEARNER.value,
     )
+
+
+class SsoSettingsForm(FlaskForm):
+    issuer = StringField(
+        "Issuer URL",
+        validators=[DataRequired(), URL(require_tld=False), Length(max=500)],
+        description="As the provider spells it, e.g. https://login.example.org/realms/staff; "
+        "its settings are read from /.well-known/openid-configuration under it.",
+    )
+    client_id = StringField("Client id", validators=[DataRequired(), Length(max=255)])
+    client_secret = PasswordField(
+        "Client secret",
+        validators=[Optional(), Length(max=1024)],
+        description="Stored encrypted and never shown again. Leave empty to keep the stored one.",
+    )
+    button_label = StringField(
+        "Button label",
+        validators=[DataRequired(), Length(max=80)],
+        description="The sign-in page shows “Sign in with …” followed by this.",
+    )
+    default_role = SelectField(
+        "Role for people who join by signing in",
+        choices=[SelectChoice(r.value, label(r)) for r in Role],
+        default=Role.LEARNER.value,
+    )
+    allowed_domains = StringField(
+        "Allowed email domains",
+        validators=[Optional(), Length(max=2000)],
+        description="Separated by commas, e.g. example.org, staff.example.org. Empty: any "
+        "address the provider has verified.",
+    )
+    is_enabled = BooleanField("Single sign-on is switched on", default=True)
+    is_password_sign_in_disabled = BooleanField(
+        "Password sign-in disabled for members of this organization (its admins keep theirs)"
+    )

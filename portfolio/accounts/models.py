@@ -1,4 +1,4 @@
-"""Users, organizations, memberships and invitations."""
+"""Users, organizations, memberships, invitations and single sign-on (OpenID Connect)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portfolio.core.db import TimestampMixin, UTCDateTime
@@ -166,3 +175,59 @@ class Invitation(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organization: Mapped[Organization] = relationship(lazy="joined")
+
+
+class SsoConfiguration(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    """An organization's OpenID Provider: members sign in through it with the
+    authorization-code flow (PKCE), and people it vouches for join just in time."""
+
+    __tablename__ = "sso_configurations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), unique=True
+    )
+    #: The provider's issuer identifier; its metadata is read from
+    #: `<issuer>/.well-known/openid-configuration`, and ID tokens must name it as `iss`.
+    issuer: Mapped[str] = mapped_column(String(500), nullable=False)
+    client_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    #: The client secret, encrypted (AES-GCM, key derived from SIGNING_KEY_SECRET); never shown.
+    client_secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    #: The words after "Sign in with" on the sign-in page.
+    button_label: Mapped[str] = mapped_column(String(80), nullable=False)
+    #: The role given to someone the provider signs in who holds no role here yet.
+    default_role: Mapped[Role] = mapped_column(String(16), nullable=False, default=Role.LEARNER)
+    #: Lower-case email domains the provider may vouch for; empty: any domain.
+    allowed_domains: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    #: Members must sign in through the provider; admins keep their password (break-glass).
+    is_password_sign_in_disabled: Mapped[bool] = mapped_column(
+        Boolean, default=False, nullable=False
+    )
+
+    organization: Mapped[Organization] = relationship(lazy="joined")
+
+
+class SsoIdentity(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    """One account at an OpenID Provider, linked to one user: (issuer, subject) is the
+    provider's stable name for the person, whatever their email becomes."""
+
+    __tablename__ = "sso_identities"
+    __table_args__ = (
+        UniqueConstraint("issuer", "subject", name="uq_sso_identities_issuer_subject"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: The organization whose provider linked it.
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    issuer: Mapped[str] = mapped_column(String(500), nullable=False)
+    #: The ID token's `sub`.
+    subject: Mapped[str] = mapped_column(String(255), nullable=False)
+    #: The verified address the provider gave when the identity was linked.
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()

@@ -8,6 +8,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,6 +24,7 @@ from portfolio.accounts.models import (
     Membership,
     Organization,
     Role,
+    SsoConfiguration,
     User,
     new_session_token,
 )
@@ -181,9 +183,57 @@ def authenticate(email: str, password: str, *, client: str = "") -> User:
     if not user.is_active_account:
         raise DomainError("This account has been disabled. Contact your organization's admin.")
     limiter_.clear(limit, *key)
+    # Checked after the password, so the answer tells nothing to someone who does not know it.
+    sso_only, break_glass = _sso_only_organizations(user)
+    if sso_only:
+        config = sso_only[0]
+        audit.record(
+            "account.login_refused",
+            actor_id=user.id,
+            organization_id=config.organization_id,
+            subject_type="user",
+            subject_id=user.public_id,
+            reason="password sign-in disabled",
+        )
+        raise SignInRefused(
+            f"{config.organization.name} signs its members in with single sign-on: choose "
+            f"“Sign in with {config.button_label}” on this page instead of your password."
+        )
     user.last_login_at = utcnow()
-    audit.record("account.login", actor_id=user.id, subject_type="user", subject_id=user.public_id)
+    extra: dict[str, Any] = {}
+    if break_glass:  # an admin's password where members must use single sign-on
+        extra["break_glass"] = [c.organization.slug for c in break_glass]
+    audit.record(
+        "account.login",
+        actor_id=user.id,
+        subject_type="user",
+        subject_id=user.public_id,
+        **extra,
+    )
     return user
+
+
+def _sso_only_organizations(user: User) -> tuple[list[SsoConfiguration], list[SsoConfiguration]]:
+    """The providers of the user's organizations that switched password sign-in off: those that
+    refuse this user's password, and those where the user is an admin and so keeps it.
+
+    Break-glass: an organization's admins may still sign in with their password, so that a
+    provider that is down or misconfigured never locks the organization out of its own
+    settings (every such sign-in is audited with `break_glass`). Everybody else must use the
+    provider."""
+    org_ids = {m.organization_id for m in user.memberships}
+    if not org_ids:
+        return [], []
+    configs = db.session.scalars(
+        select(SsoConfiguration).where(
+            SsoConfiguration.organization_id.in_(org_ids),
+            SsoConfiguration.is_enabled.is_(True),
+            SsoConfiguration.is_password_sign_in_disabled.is_(True),
+        )
+    ).all()
+    refused = [c for c in configs if not user.has_role(c.organization_id, Role.ADMIN)]
+    kept = [c for c in configs if user.has_role(c.organization_id, Role.ADMIN)]
+    return refused, kept
 
 
 def _announce_pause(user: User) -> None:
