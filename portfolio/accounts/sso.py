@@ -81,6 +81,12 @@ class SsoRefused(DomainError):
 
     keeps_changes = True
 
+    def __init__(self, message: str, *, link_after_password: str = "") -> None:
+        super().__init__(message)
+        #: The organization (slug) whose provider the person may link after signing in with
+        #: their password: the refusal page offers that way.
+        self.link_after_password = link_after_password
+
 
 class ProviderUnavailable(SsoRefused):
     """The provider could not be reached or answered with something that is not OpenID."""
@@ -348,7 +354,9 @@ def begin_sign_in(
     return url, pending
 
 
-def _refuse(org: Organization, reason: str, message: str, **data: Any) -> SsoRefused:
+def _refuse(
+    org: Organization, reason: str, message: str, *, link: bool = False, **data: Any
+) -> SsoRefused:
     audit.record(
         "sso.refused",
         actor_id=None,
@@ -358,7 +366,7 @@ def _refuse(org: Organization, reason: str, message: str, **data: Any) -> SsoRef
         reason=reason,
         **data,
     )
-    return SsoRefused(message)
+    return SsoRefused(message, link_after_password=org.slug if link else "")
 
 
 def _id_token_claims(
@@ -436,6 +444,15 @@ def complete_sign_in(
             "provider-error",
             f"{config.button_label} did not sign you in: {description}",
             error=clean_text(params["error"], 100),
+        )
+    if "iss" in params and params["iss"] != config.issuer:
+        # RFC 9207: the response names the provider that made it; another one's response
+        # (a mix-up between providers) must not be taken for ours.
+        raise _refuse(
+            org,
+            "issuer-mismatch",
+            "This answer came from another sign-in service than the one the sign-in was "
+            "started with. Start again from the sign-in page.",
         )
     code = params.get("code", "")
     if not code:
@@ -586,7 +603,8 @@ def _user_for(
                 org,
                 "link-needs-password",
                 f"An account with the address {email} already exists. Sign in with its "
-                f"password once, then choose “Sign in with {config.button_label}” to link it.",
+                f"password once to link it to {config.button_label}.",
+                link=True,
                 email=email,
             )
         _link(existing, org, config, subject, email)

@@ -39,8 +39,15 @@ def _callback_url() -> str:
     return public_url("sso.callback")
 
 
-def _problem(message: str, status: int) -> tuple[str, int]:
-    return render_template("accounts/sso_problem.html", message=message), status
+def _problem(exc: DomainError) -> tuple[str, int]:
+    link = getattr(exc, "link_after_password", "")
+    return render_template(
+        "accounts/sso_problem.html",
+        message=exc.message,
+        # Sign in with the password, then straight back into this organization's sign-in,
+        # which links the account.
+        link_url=url_for("accounts.login", next=url_for("sso.start", slug=link)) if link else "",
+    ), exc.status_code
 
 
 @bp.get("/login/sso/<slug>")
@@ -57,7 +64,7 @@ def start(slug: str) -> Response | tuple[str, int]:
         )
     except DomainError as exc:
         finish_failed(exc)
-        return _problem(exc.message, exc.status_code)
+        return _problem(exc)
     started: dict[str, Any] = dict(session.get(_PENDING) or {})
     started[pending["state"]] = pending
     while len(started) > _MAX_PENDING:
@@ -81,7 +88,7 @@ def callback() -> Response | tuple[str, int]:
         done = sso.complete_sign_in(pending, params, _callback_url(), signed_in=signed_in)
     except DomainError as exc:
         finish_failed(exc)  # keeps the audit of the refusal
-        return _problem(exc.message, exc.status_code)
+        return _problem(exc)
     commit()
     user = done.user
     # A fresh session on every sign-in: nothing planted before it survives.
