@@ -130,9 +130,10 @@ def path_and_query(url: str) -> str:
     return parts.path + ("?" + parts.query if parts.query else "")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def oidc_provider() -> Iterator[OidcProvider]:
-    """A running provider whose client may return to the test client's base URL."""
+    """A running provider whose client may return to the test client's base URL; one per test
+    session (each sign-in is its own browser at the provider, so tests share nothing)."""
     provider = OidcProvider(["http://localhost/sso/callback"])
     provider.start()
     yield provider

@@ -26,7 +26,7 @@ from tests.accounts.oidc_provider import (
     oidc_provider,  # noqa: F401 - a fixture
     path_and_query,
 )
-from tests.conftest import Client
+from tests.conftest import Client, free_port
 
 
 @pytest.fixture
@@ -347,7 +347,11 @@ def test_password_sign_in_switched_off_sends_members_to_single_sign_on(
 def test_a_provider_that_is_down_gets_a_clear_page(
     client: Client, sso_org: Organization, oidc_provider: OidcProvider
 ) -> None:
-    oidc_provider.stop()
+    # The provider moved away (or is down): nothing answers at the configured issuer.
+    config = db.session.scalar(select(SsoConfiguration))
+    assert config is not None
+    config.issuer = f"http://127.0.0.1:{free_port()}"
+    db.session.commit()
     resp = client.get(f"/login/sso/{sso_org.slug}")
     assert resp.status_code == 502
     assert "The provider could not be reached for its discovery document" in _text(resp)
