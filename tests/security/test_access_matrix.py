@@ -88,6 +88,10 @@ DECLARATIONS: dict[str, Decl] = {
     "accounts.index": d(PUBLIC),
     "accounts.healthz": d(PUBLIC),
     "accounts.login": d(PUBLIC),
+    # Organization A offers no single sign-on: a clear 404 page, whoever asks.
+    "sso.start": d(_roles(404, anonymous=404), **ORG),
+    # No sign-in was started in this browser: refused, nobody signed in.
+    "sso.callback": d(_roles(400, anonymous=400)),
     "accounts.forgot_password": d(PUBLIC),
     "accounts.reset_password": d(_roles(400, anonymous=400), literal={"token": FORGED}),
     "accounts.accept_invitation": d(_roles(400, anonymous=400), literal={"token": FORGED}),
@@ -228,6 +232,7 @@ DECLARATIONS: dict[str, Decl] = {
     "submissions.organization_audit": d(ADMIN, **ORG),
     "reports.quality": d(ADMIN, **ORG),
     "accounts.organization_settings": d(ADMIN, **ORG),
+    "sso.settings": d(ADMIN, **ORG),
     "accounts.members": d(ADMIN, **ORG),
     "tokens.personal_tokens": d(SIGNED_IN),
     "tokens.organization_tokens": d(ADMIN, **ORG),
