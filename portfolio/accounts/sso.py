@@ -672,12 +672,3 @@ def _link(user: User, org: Organization, config: SsoConfiguration, sub: str, ema
         issuer=config.issuer,
         email=email,
     )
-
-
-def identities_of(user: User) -> list[SsoIdentity]:
-    """The provider accounts linked to a user."""
-    return list(
-        db.session.scalars(
-            select(SsoIdentity).where(SsoIdentity.user_id == user.id).order_by(SsoIdentity.id)
-        )
-    )

@@ -6,6 +6,7 @@ allowed domains, password sign-in switched off), each a clear page, never a 500.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 
 from portfolio.accounts import sso
 from portfolio.accounts.models import Organization, Role, SsoConfiguration, SsoIdentity, User
+from portfolio.config import Config, ConfigError
 from portfolio.core.audit import AuditEvent
 from portfolio.extensions import db
 from tests.accounts.oidc_provider import (
@@ -39,9 +41,7 @@ def _text(resp: Any) -> str:
     return html.unescape(resp.get_data(as_text=True))
 
 
-def _configure(
-    client: Client, org: Organization, provider: OidcProvider, **fields: Any
-) -> Any:
+def _configure(client: Client, org: Organization, provider: OidcProvider, **fields: Any) -> Any:
     """Save the organization's provider through its settings page (as a signed-in admin)."""
     data = {
         "issuer": provider.issuer,
@@ -358,3 +358,35 @@ def test_a_provider_that_is_down_gets_a_clear_page(
     # An organization without single sign-on: a clear 404 page.
     resp = client.get("/login/sso/no-such-org")
     assert resp.status_code == 404
+
+
+def test_providers_on_private_addresses_or_plain_http_are_refused_outside_development(
+    client: Client, make: Any, app: Flask, oidc_provider: OidcProvider
+) -> None:
+    # The server fetches the addresses an admin types and the provider publishes: without the
+    # development setting, nothing inside the network, and nothing without TLS.
+    app.config["PORTFOLIO"] = dataclasses.replace(
+        app.config["PORTFOLIO"], sso_allow_private_issuers=False
+    )
+    org = make.org("Staff", slug="staff")
+    make.user((org, Role.ADMIN), email="admin@staff.example.org")
+    client.login("admin@staff.example.org")
+    plain = _text(_configure(client, org, oidc_provider))
+    assert "must start with https://" in plain
+    private = _text(_configure(client, org, oidc_provider, issuer="https://127.0.0.1:9"))
+    assert "is not on the public internet" in private
+    assert db.session.scalar(select(func.count()).select_from(SsoConfiguration)) == 0
+
+
+def test_production_refuses_the_private_issuer_setting() -> None:
+    cfg = Config.from_env(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": "Zx8-k2Lq9vR4tYpW7nB3mC6dF1gH5jK0sA",
+            "SIGNING_KEY_SECRET": "Qw2-e4R6t8Y0u1I3o5P7a9S2d4F6g8H0jK",
+            "SSO_ALLOW_PRIVATE_ISSUERS": "1",
+            "PUBLIC_BASE_URL": "https://portfolio.example.org",
+        }
+    )
+    with pytest.raises(ConfigError, match="SSO_ALLOW_PRIVATE_ISSUERS"):
+        cfg.resolved()

@@ -42,9 +42,7 @@ def _new_page(browser: Any, site: str, provider: OidcProvider, errors: list[str]
     allowed = (site, provider.issuer)
     context.route(
         "**/*",
-        lambda route: route.continue_()
-        if route.request.url.startswith(allowed)
-        else route.abort(),
+        lambda route: route.continue_() if route.request.url.startswith(allowed) else route.abort(),
     )
     page = context.new_page()
     page.set_default_timeout(20000)
