@@ -25,6 +25,7 @@ from portfolio.accounts.models import (
     Organization,
     Role,
     SsoConfiguration,
+    SsoIdentity,
     User,
     new_session_token,
 )
@@ -754,6 +755,8 @@ def delete_account(user: User, password: str) -> dict[str, int]:
         counts=counts,
     )
     db.session.execute(delete(Membership).where(Membership.user_id == user.id))
+    # Unlinked from single sign-on: signing in through a provider again makes a new account.
+    db.session.execute(delete(SsoIdentity).where(SsoIdentity.user_id == user.id))
     public_id = user.public_id
     user.email = f"deleted-{public_id}@deleted.invalid"
     user.display_name = DELETED_NAME

@@ -55,7 +55,7 @@ from portfolio.accounts.models import (
 )
 from portfolio.core import audit, sealed
 from portfolio.core.db import utcnow
-from portfolio.core.errors import DomainError, NotFound
+from portfolio.core.errors import Conflict, DomainError, NotFound
 from portfolio.core.sanitize import clean_text
 from portfolio.core.urls import clean_http_url
 from portfolio.extensions import db
@@ -339,10 +339,10 @@ def begin_sign_in(
     state = secrets.token_urlsafe(32)
     nonce = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters, within RFC 7636's 43..128
-    client = _client(config, redirect_uri)
-    url, _ = client.create_authorization_url(
-        metadata.authorization_endpoint, state=state, nonce=nonce, code_verifier=verifier
-    )
+    with _client(config, redirect_uri) as client:
+        url, _ = client.create_authorization_url(
+            metadata.authorization_endpoint, state=state, nonce=nonce, code_verifier=verifier
+        )
     pending = {
         "state": state,
         "nonce": nonce,
@@ -459,16 +459,16 @@ def complete_sign_in(
         raise SsoRefused("The provider sent no authorization code. Start again.")
     metadata = discover(config.issuer)
     _check_target(metadata.token_endpoint)
-    client = _client(config, redirect_uri)
     try:
-        token = dict(
-            client.fetch_token(
-                metadata.token_endpoint,
-                grant_type="authorization_code",
-                code=code,
-                code_verifier=pending.get("verifier"),
+        with _client(config, redirect_uri) as client:
+            token = dict(
+                client.fetch_token(
+                    metadata.token_endpoint,
+                    grant_type="authorization_code",
+                    code=code,
+                    code_verifier=pending.get("verifier"),
+                )
             )
-        )
     except OAuthError as exc:
         # invalid_grant: the code was used before (a replay), has expired, or does not match
         # this sign-in's PKCE verifier. The provider refuses it; so do we.
@@ -636,7 +636,8 @@ def _create_user(email: str, name: str) -> User:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:  # a concurrent sign-in or registration made it first
-        raise SsoRefused(
+        # Not a kept refusal: everything this sign-in wrote is rolled back.
+        raise Conflict(
             "An account with this address was created at the same moment. Try again."
         ) from None
     audit.record(
@@ -662,7 +663,7 @@ def _link(user: User, org: Organization, config: SsoConfiguration, sub: str, ema
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError:  # the same provider account linked at the same moment
-        raise SsoRefused("This sign-in was completed at the same moment elsewhere.") from None
+        raise Conflict("This sign-in was completed at the same moment elsewhere.") from None
     audit.record(
         "sso.link",
         actor_id=user.id,

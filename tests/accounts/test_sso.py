@@ -390,3 +390,22 @@ def test_production_refuses_the_private_issuer_setting() -> None:
     )
     with pytest.raises(ConfigError, match="SSO_ALLOW_PRIVATE_ISSUERS"):
         cfg.resolved()
+
+
+def test_a_deleted_account_is_unlinked_and_a_new_sign_in_starts_afresh(
+    client: Client, make: Any, sso_org: Organization, oidc_provider: OidcProvider
+) -> None:
+    from portfolio.accounts import services
+
+    grace = make.user((sso_org, Role.LEARNER), email="grace@example.org", name="Grace")
+    client.get(path_and_query(oidc_provider.sign_in(_start(client, sso_org), "grace")))
+    assert db.session.scalar(select(SsoIdentity.user_id)) == grace.id
+    services.delete_account(grace, "correct horse battery")
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(SsoIdentity)) == 0
+
+    fresh = Client(client.application, client.response_wrapper)
+    fresh.get(path_and_query(oidc_provider.sign_in(_start(fresh, sso_org), "grace")))
+    assert "Your account was made with grace@example.org" in _text(fresh.get("/dashboard"))
+    user = db.session.scalar(select(User).where(User.email == "grace@example.org"))
+    assert user is not None and user.id != grace.id
