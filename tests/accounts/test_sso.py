@@ -345,7 +345,7 @@ def test_password_sign_in_switched_off_sends_members_to_single_sign_on(
 
 
 def test_a_provider_that_is_down_gets_a_clear_page(
-    client: Client, sso_org: Organization, oidc_provider: OidcProvider
+    client: Client, make: Any, sso_org: Organization, oidc_provider: OidcProvider
 ) -> None:
     # The provider moved away (or is down): nothing answers at the configured issuer.
     config = db.session.scalar(select(SsoConfiguration))
@@ -355,9 +355,11 @@ def test_a_provider_that_is_down_gets_a_clear_page(
     resp = client.get(f"/login/sso/{sso_org.slug}")
     assert resp.status_code == 502
     assert "The provider could not be reached for its discovery document" in _text(resp)
-    # An organization without single sign-on: a clear 404 page.
-    resp = client.get("/login/sso/no-such-org")
-    assert resp.status_code == 404
+    # An organization without single sign-on: said on its sign-in page, a clear 404 page.
+    make.org("Plain", slug="plain")
+    assert "Plain does not offer single sign-on" in _text(client.get("/login?org=plain"))
+    resp = client.get("/login/sso/plain")
+    assert resp.status_code == 404 and "Plain does not offer single sign-on" in _text(resp)
 
 
 def test_providers_on_private_addresses_or_plain_http_are_refused_outside_development(
