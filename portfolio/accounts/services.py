@@ -333,13 +333,20 @@ def create_organization(
 def update_organization(actor: User, org: Organization, **fields: object) -> None:
     """Change an organization's profile (admins only)."""
     require_role(actor, org, Role.ADMIN)
-    for name in ("name", "url", "email", "description", "allows_self_registration"):
+    names = ("name", "url", "email", "description", "allows_self_registration")
+    for name in (*names, "linkedin_organization_id"):
         if name in fields:
             value = fields[name]
             if name == "name":
                 value = clean_text(str(value), 200)
             elif name == "email":
                 value = normalize_email(str(value))
+            elif name == "linkedin_organization_id":
+                value = str(value or "").strip() or None
+                if value is not None and not (value.isascii() and value.isdigit()):
+                    raise DomainError("The LinkedIn organization id is a number.")
+                if value is not None and len(value) > 20:
+                    raise DomainError("The LinkedIn organization id is at most 20 digits.")
             setattr(org, name, value)
     audit.record(
         "organization.update",

@@ -35,6 +35,7 @@ def my_badges() -> str:
             expires=a.expires_at,  # type: ignore[attr-defined]
             url=badge_url(a),
             cert_id=a.public_id,  # type: ignore[attr-defined]
+            organization_id=a.organization.linkedin_organization_id,  # type: ignore[attr-defined]
         )
 
     return render_template(

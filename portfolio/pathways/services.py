@@ -329,6 +329,8 @@ def issue_stack(pathway: Pathway, recipient: User, components: Sequence[Award]) 
         issued_at=issued,
         expires_at=issuance.add_months(issued, cred.expiry_months) if cred.expiry_months else None,
         recipient_salt=secrets.token_hex(16),
+        # The stacked credential's own credit, if it has one (its components earned theirs).
+        credits_earned=cred.credits_available,
     )
     evidence = tuple(
         EvidenceEntry(
@@ -499,6 +501,17 @@ class PathwayProgress:
     @property
     def earned(self) -> int:
         return sum(1 for c in self.components if c.status == ComponentStatus.EARNED)
+
+    @property
+    def credits_earned(self) -> list[str]:
+        """The credit of the components earned so far, per unit."""
+        from portfolio.pathways.models import total_credits
+
+        return total_credits(
+            (c.award.credits_earned, c.credential.credits_unit)
+            for c in self.components
+            if c.status == ComponentStatus.EARNED and c.award is not None
+        )
 
 
 _PENDING_STATES = {
