@@ -22,6 +22,8 @@ def my_badges() -> str:
     from portfolio.awards.notices import can_renew
     from portfolio.core.share import linkedin_add_url
 
+    from portfolio.awards.learner_record import record_organizations
+
     awards = issuance.my_awards(current_user)
 
     def badge_url(a: object) -> str:
@@ -44,6 +46,7 @@ def my_badges() -> str:
         badge_url=badge_url,
         linkedin_url=linkedin,
         can_renew=can_renew,
+        record_organizations=record_organizations(current_user) if awards else [],
     )
 
 
@@ -102,6 +105,29 @@ def add_to_wallet(aid: str) -> str:
         exchange_url=wallet.exchange_url(token),
         minutes=wallet.EXCHANGE_MAX_AGE // 60,
     )
+
+
+@bp.get("/badges/learner-record")
+def learner_record() -> Response:
+    """All the worker's badges (of one organization) as one signed CLR 2.0 `ClrCredential`,
+    downloaded as a file (`?org=<public id>` when their badges come from several)."""
+    import json
+
+    from portfolio.awards.learner_record import export_learner_record
+
+    try:
+        document = export_learner_record(current_user, request.args.get("org") or None)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("awards.my_badges"))
+    commit()
+    response = Response(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        mimetype="application/vc+ld+json",
+    )
+    response.headers["Content-Disposition"] = 'attachment; filename="learner-record-clr.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/o/<slug>/awards")

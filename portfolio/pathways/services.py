@@ -28,6 +28,7 @@ from portfolio.accounts.models import Membership, Organization, Role, User
 from portfolio.accounts.services import require_role
 from portfolio.awards import issuance
 from portfolio.awards.models import Award
+from portfolio.awards.ob.clr import PathwayLink
 from portfolio.awards.ob.types import EvidenceEntry
 from portfolio.core import audit
 from portfolio.core.db import utcnow
@@ -579,6 +580,25 @@ def my_pathways(worker: User) -> list[PathwayProgress]:
 
 
 # -- receivers (connected in `init_app`) -----------------------------------------------------------
+
+
+def learner_record_pathways(
+    sender: Flask, *, awards: Sequence[Award], **_: object
+) -> list[PathwayLink]:
+    """For a learner record: each stacked award's pathway achievement and the achievements of
+    its components (the CLR's `association`s)."""
+    pathway_ids = {a.pathway_id for a in awards if a.pathway_id is not None}
+    if not pathway_ids:
+        return []
+    links = []
+    for pathway in db.session.scalars(select(Pathway).where(Pathway.id.in_(pathway_ids))):
+        links.append(
+            PathwayLink(
+                parent=issuance.badge_class_url(pathway.credential),
+                children=tuple(issuance.badge_class_url(c.credential) for c in pathway.components),
+            )
+        )
+    return links
 
 
 def _on_award_issued(sender: Flask, *, award: Award, **_: object) -> None:
