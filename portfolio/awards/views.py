@@ -19,10 +19,9 @@ bp = Blueprint("awards", __name__, cli_group="awards")
 @bp.get("/badges")
 def my_badges() -> str:
     """The worker's badges, with links to share and controls for what the public sees."""
+    from portfolio.awards.learner_record import record_organizations
     from portfolio.awards.notices import can_renew
     from portfolio.core.share import linkedin_add_url
-
-    from portfolio.awards.learner_record import record_organizations
 
     awards = issuance.my_awards(current_user)
 

@@ -40,13 +40,13 @@ def _prepare(form: CredentialForm, org: Organization, cred: Credential | None = 
     ]
 
 
-
 @bp.app_template_global("credits_label")
 def credits_label_global(value: float | None, unit: str | None) -> str | None:
     """A credit with its unit for templates, e.g. "1.5 credit hours"."""
     from portfolio.credentials.models import credits_label
 
     return credits_label(value, unit)
+
 
 def _is_search() -> bool:
     return request.form.get("action") == "find_competencies"

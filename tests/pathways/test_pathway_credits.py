@@ -27,7 +27,7 @@ def test_pathway_pages_total_the_component_credit(
     client.login("admin@example.org")
     html = client.get("/o/acme/pathways").get_data(as_text=True)
     assert "Components total: <strong>9 credit hours</strong>." in html
-    assert "Butt Welding <span class=\"muted\">(1.5 credit hours)</span>" in html
+    assert 'Butt Welding <span class="muted">(1.5 credit hours)</span>' in html
     other_client.login("wren@example.org")
     html = other_client.get("/pathways").get_data(as_text=True)
     assert "Components total: <strong>9 credit hours</strong>; you have earned 3 credit hours." in (
@@ -35,9 +35,7 @@ def test_pathway_pages_total_the_component_credit(
     )
 
 
-def test_learner_record_relates_the_pathway_to_its_components(
-    stack: Stack, client: Client
-) -> None:
+def test_learner_record_relates_the_pathway_to_its_components(stack: Stack, client: Client) -> None:
     _credit(stack)
     pathway = stack.pathway(stack.creds[:2])
     stack.grant(stack.creds[0], day=0)

@@ -16,8 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from portfolio.awards.ob.common import CLR2_CONTEXT, CREDENTIALS_V2_CONTEXT, OB3_CONTEXT
-from portfolio.awards.ob.common import drop_none, format_datetime
+from portfolio.awards.ob.common import (
+    CLR2_CONTEXT,
+    CREDENTIALS_V2_CONTEXT,
+    OB3_CONTEXT,
+    drop_none,
+    format_datetime,
+)
 from portfolio.awards.ob.ob3 import identity_object, issuer_profile
 from portfolio.awards.ob.types import IssuerInfo
 
