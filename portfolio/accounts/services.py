@@ -15,7 +15,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from limits import RateLimitItem
 from limits import parse as parse_limit
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import (
@@ -691,6 +691,23 @@ def set_organization_logo(actor: User, org: Organization, data: bytes) -> None:
 DELETED_NAME = "Former member (account deleted)"
 
 
+def _forget_account_data(user: User, tombstone_email: str) -> dict[str, int]:
+    """This domain's part of deleting an account: invitations to the address keep their history
+    under the tombstone address; the account's API tokens go (they act as the account); the
+    audit trail forgets the email, the name and what the person titled (`audit.forget_person`)."""
+    from portfolio.accounts.tokens import ApiToken
+
+    invitations = db.session.execute(
+        update(Invitation)
+        .where(Invitation.email == user.email)
+        .values(email=tombstone_email)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    tokens = db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount  # type: ignore[attr-defined]
+    events = audit.forget_person(actor_id=user.id, values=[user.email, user.display_name])
+    return {"invitations_tombstoned": invitations, "api_tokens": tokens, "audit_events": events}
+
+
 def delete_account(user: User, password: str) -> dict[str, int]:
     """Delete a worker's account after the password is confirmed. Every domain removes its own
     data through a receiver of `account_deleted` (private evidence and files go; issued
@@ -712,7 +729,9 @@ def delete_account(user: User, password: str) -> dict[str, int]:
     )
     db.session.execute(delete(Membership).where(Membership.user_id == user.id))
     public_id = user.public_id
-    user.email = f"deleted-{public_id}@deleted.invalid"
+    tombstone_email = f"deleted-{public_id}@deleted.invalid"
+    counts |= _forget_account_data(user, tombstone_email)
+    user.email = tombstone_email
     user.display_name = DELETED_NAME
     user.password_hash = "!deleted"  # noqa: S105 - not a hash: no password ever matches it
     user.is_active_account = False
