@@ -68,8 +68,11 @@ def record(
 
 
 #: Keys of event data that hold what a person wrote or named (an evidence title, an uploaded or
-#: imported file name, an invited email): tombstoned in the events a deleted account caused.
-PERSONAL_KEYS = frozenset({"title", "filename", "file", "name", "email", "original_filename"})
+#: imported file name, an invited email, the reason they gave for an appeal): tombstoned in the
+#: events a deleted account caused.
+PERSONAL_KEYS = frozenset(
+    {"title", "filename", "file", "name", "email", "original_filename", "reason"}
+)
 #: What stands in for removed personal data.
 TOMBSTONE = "[removed: account deleted]"
 

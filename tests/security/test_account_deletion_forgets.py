@@ -33,12 +33,14 @@ from tests.conftest import PASSWORD, Client
 from tests.submissions.conftest import (
     Scenario,
     attach_all,
+    build_credential,
     pdf_bytes,
     png_bytes,
     score_form,
     start,
     submit,
 )
+from tests.submissions.workflow import FAIL, configure
 
 EMAIL = "quentin.zebrafish-7731@mailbox.example"
 NAME = "Quentin Zebrafish-Okonkwo"
@@ -51,6 +53,7 @@ DELETED_FILENAME = "obsidian-sketch-0457.png"
 WITNESS_NAME = "Wilhelmina Fernsby"
 WITNESS_EMAIL = "wilhelmina.fernsby@witness.example"
 TOKEN_NAME = "Quentin laptop sync"
+APPEAL_REASON = "The Saffron Gusset Close-up shows the root was fused."
 
 NEEDLES = [
     EMAIL,
@@ -64,6 +67,7 @@ NEEDLES = [
     WITNESS_NAME,
     WITNESS_EMAIL,
     TOKEN_NAME,
+    "Saffron Gusset Close-up",
 ]
 
 #: (table, column) -> why the value may stay. Nothing personal has to.
@@ -136,6 +140,38 @@ def _library(s: Scenario, user: Any) -> None:
     db.session.commit()
 
 
+def _failed_and_appealed(app: Flask, client: Client, assessor: Client, s: Scenario) -> None:
+    """The one attempt a second credential allows, not passed (final), and the worker's appeal
+    with a reason."""
+    other = Scenario(
+        s.org,
+        s.admin,
+        s.assessor,
+        s.assessor2,
+        s.worker,
+        build_credential(s.org, s.version, name="Pipe Welding", max_attempts=1),
+        s.version,
+        s.items,
+    )
+    db.session.commit()
+    configure(app, other, appeal_days=30)
+    pid = start(client, other)
+    attach_all(client, other, pid)
+    assert submit(client, pid).status_code == 302
+    slug = s.org.slug
+    assessor.submit(f"/o/{slug}/queue/{pid}/claim", {}, page=f"/o/{slug}/queue")
+    resp = assessor.submit(
+        f"/o/{slug}/review/{pid}",
+        {**score_form(other, FAIL), "action": "confirm"},
+        page=f"/o/{slug}/review/{pid}",
+    )
+    assert resp.status_code == 302
+    resp = client.submit(
+        f"/submissions/{pid}/appeal", {"reason": APPEAL_REASON}, page=f"/submissions/{pid}"
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+
+
 def test_deleting_an_account_leaves_no_personal_data_in_any_table(
     app: Flask, client: Client, other_client: Client, scenario: Scenario
 ) -> None:
@@ -174,6 +210,7 @@ def test_deleting_an_account_leaves_no_personal_data_in_any_table(
     )
     assert resp.status_code == 302
     award = award_of(pid)
+    _failed_and_appealed(app, client, other_client, s)
     tokens.create_token(user, TOKEN_NAME, ["read"], 30)
     db.session.commit()
     # A download of the whole record is audited too.
@@ -185,6 +222,7 @@ def test_deleting_an_account_leaves_no_personal_data_in_any_table(
     assert not missing, f"the scenario did not store {missing}: the scan would prove nothing"
     assert any("audit_events.data" in where for where in before.values())
     assert "invitations.email" in before[EMAIL]
+    assert "appeals.reason" in before["Saffron Gusset Close-up"]
 
     resp = client.submit(
         "/account/delete", {"password": PASSWORD, "confirm": "delete"}, page="/account/data"
