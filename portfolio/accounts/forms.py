@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import URL, DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import URL, DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from portfolio.accounts.models import Role
 from portfolio.accounts.services import MIN_PASSWORD_LENGTH
@@ -74,6 +74,17 @@ class OrganizationForm(FlaskForm):
     email = EmailField("Contact email", validators=[DataRequired(), Email(), Length(max=254)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
     allows_self_registration = BooleanField("Workers may create their own account")
+    linkedin_organization_id = StringField(
+        "LinkedIn organization id",
+        validators=[
+            Optional(),
+            Length(max=20),
+            Regexp(r"^\d+$", message="The LinkedIn organization id is a number."),
+        ],
+        description="The number in your LinkedIn company page's admin address "
+        "(linkedin.com/company/<number>/admin). “Add to LinkedIn” then links the "
+        "certification to your page.",
+    )
     logo = FileField(
         "Logo (PNG, JPEG or WebP, up to 2 MB)",
         validators=[

@@ -127,6 +127,9 @@ class Organization(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     logo_content_type: Mapped[str | None] = mapped_column(String(100))
     #: Learners may create their own account in this organization.
     allows_self_registration: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    #: LinkedIn's numeric id of the organization's company page: "Add to LinkedIn" links name
+    #: it (`organizationId`), so the certification shows the company's logo and links to it.
+    linkedin_organization_id: Mapped[str | None] = mapped_column(String(20))
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="organization", cascade="all, delete-orphan"

@@ -16,7 +16,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from limits import RateLimitItem
 from limits import parse as parse_limit
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import (
@@ -384,13 +384,20 @@ def create_organization(
 def update_organization(actor: User, org: Organization, **fields: object) -> None:
     """Change an organization's profile (admins only)."""
     require_role(actor, org, Role.ADMIN)
-    for name in ("name", "url", "email", "description", "allows_self_registration"):
+    names = ("name", "url", "email", "description", "allows_self_registration")
+    for name in (*names, "linkedin_organization_id"):
         if name in fields:
             value = fields[name]
             if name == "name":
                 value = clean_text(str(value), 200)
             elif name == "email":
                 value = normalize_email(str(value))
+            elif name == "linkedin_organization_id":
+                value = str(value or "").strip() or None
+                if value is not None and not (value.isascii() and value.isdigit()):
+                    raise DomainError("The LinkedIn organization id is a number.")
+                if value is not None and len(value) > 20:
+                    raise DomainError("The LinkedIn organization id is at most 20 digits.")
             setattr(org, name, value)
     audit.record(
         "organization.update",
@@ -735,6 +742,23 @@ def set_organization_logo(actor: User, org: Organization, data: bytes) -> None:
 DELETED_NAME = "Former member (account deleted)"
 
 
+def _forget_account_data(user: User, tombstone_email: str) -> dict[str, int]:
+    """This domain's part of deleting an account: invitations to the address keep their history
+    under the tombstone address; the account's API tokens go (they act as the account); the
+    audit trail forgets the email, the name and what the person titled (`audit.forget_person`)."""
+    from portfolio.accounts.tokens import ApiToken
+
+    invitations = db.session.execute(
+        update(Invitation)
+        .where(Invitation.email == user.email)
+        .values(email=tombstone_email)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    tokens = db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id)).rowcount  # type: ignore[attr-defined]
+    events = audit.forget_person(actor_id=user.id, values=[user.email, user.display_name])
+    return {"invitations_tombstoned": invitations, "api_tokens": tokens, "audit_events": events}
+
+
 def delete_account(user: User, password: str) -> dict[str, int]:
     """Delete a worker's account after the password is confirmed. Every domain removes its own
     data through a receiver of `account_deleted` (private evidence and files go; issued
@@ -758,7 +782,9 @@ def delete_account(user: User, password: str) -> dict[str, int]:
     # Unlinked from single sign-on: signing in through a provider again makes a new account.
     db.session.execute(delete(SsoIdentity).where(SsoIdentity.user_id == user.id))
     public_id = user.public_id
-    user.email = f"deleted-{public_id}@deleted.invalid"
+    tombstone_email = f"deleted-{public_id}@deleted.invalid"
+    counts |= _forget_account_data(user, tombstone_email)
+    user.email = tombstone_email
     user.display_name = DELETED_NAME
     user.password_hash = "!deleted"  # noqa: S105 - not a hash: no password ever matches it
     user.is_active_account = False

@@ -306,6 +306,7 @@ def organization_settings(slug: str) -> Response | str:
                 email=form.email.data,
                 description=form.description.data or "",
                 allows_self_registration=bool(form.allows_self_registration.data),
+                linkedin_organization_id=form.linkedin_organization_id.data or "",
             )
             if form.logo.data:
                 services.set_organization_logo(

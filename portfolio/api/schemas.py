@@ -92,6 +92,10 @@ class CredentialOut(ma.Schema):
     )
     expiry_months = ma.fields.Integer(allow_none=True)
     max_attempts = ma.fields.Integer(allow_none=True)
+    credits_available = ma.fields.Float(
+        allow_none=True, metadata={"description": "OB 3.0 creditsAvailable; null: no credit"}
+    )
+    credits_unit = ma.fields.String(required=True)
     published_at = ma.fields.AwareDateTime(allow_none=True)
     updated_at = ma.fields.AwareDateTime(required=True)
 
@@ -116,6 +120,18 @@ class CredentialIn(Strict):
     )
     max_attempts = ma.fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=100)
+    )
+    credits_available = ma.fields.Float(
+        load_default=None,
+        allow_none=True,
+        allow_nan=False,
+        validate=validate.Range(min=0, max=9999),
+        metadata={"description": "The credit a badge of it is worth (OB 3.0 creditsAvailable)"},
+    )
+    credits_unit = ma.fields.String(
+        load_default="",
+        validate=validate.Length(max=40),
+        metadata={"description": "The unit of credit, e.g. credit hours (default: credits)"},
     )
 
 

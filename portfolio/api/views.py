@@ -352,6 +352,8 @@ def _credential_input(org: Organization, data: dict[str, Any]) -> Any:
         rubric_version_id=version_id,
         expiry_months=data["expiry_months"],
         max_attempts=data["max_attempts"],
+        credits_available=data["credits_available"],
+        credits_unit=data["credits_unit"],
     )
 
 

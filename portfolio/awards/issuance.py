@@ -333,6 +333,7 @@ def achievement_info(cred: Credential, version: RubricVersion | None) -> Achieve
         elements=tuple(elements),
         achievement_type="MicroCredential",
         version=f"{version.rubric.title}, version {version.number}" if version else None,
+        credits_available=cred.credits_available,
     )
 
 
@@ -457,6 +458,8 @@ def award_credential(sub: Submission, review: Review) -> Award:
         issued_at=issued,
         expires_at=expires,
         recipient_salt=secrets.token_hex(16),
+        # A pass earns the credential's whole credit.
+        credits_earned=cred.credits_available,
     )
     for position, link in enumerate(sub.evidence_links):
         award.evidence.append(
@@ -552,6 +555,7 @@ def sign_award_documents(
         credential_status=status_list.status_entry(
             status_list_url(entry.status_list), entry.bit_index
         ),
+        credits_earned=award.credits_earned,
     )
     assertion = ob2.assertion(info, achievement)
     credential = ob3.credential(info, achievement, issuer)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -99,6 +100,9 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     credential_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("credential_versions.id", ondelete="SET NULL")
     )
+    #: The credit earned with the badge (OB 3.0 `creditsEarned`): the credential's credit at
+    #: issuance, or for a stacked credential its own credit; null: none.
+    credits_earned: Mapped[float | None] = mapped_column(Numeric(8, 2, asdecimal=False))
     #: Salt of the hashed recipient email in both documents.
     recipient_salt: Mapped[str] = mapped_column(String(64), nullable=False)
     #: OB 2.0 hosted assertion and OB 3.0 signed credential, exactly as served (JSON text).

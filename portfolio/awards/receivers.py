@@ -30,6 +30,10 @@ def revoke_on_reopen(
         issuance.revoke_award(actor, award, reason)
 
 
+#: What a withdrawn evidence entry is called once the earner's own title is gone.
+WITHDRAWN_NAME = "Evidence withdrawn by the earner"
+
+
 def withdraw_account_evidence(
     sender: Flask, *, user: User, counts: dict[str, int], **_: object
 ) -> None:
@@ -43,6 +47,8 @@ def withdraw_account_evidence(
             if entry.withdrawn_at is None:
                 entry.withdrawn_at = now
                 entry.note = ""
+                # The title or file name the worker gave (the element and digest stay).
+                entry.name = WITHDRAWN_NAME
                 withdrawn += 1
     counts["awards_kept"] = len(awards)
     counts["award_evidence_withdrawn"] = withdrawn

@@ -12,3 +12,6 @@ _signals = Namespace()
 award_issued = _signals.signal("award-issued")
 #: Sent inside the transaction that revokes an award, with `award` and the `reason`.
 award_revoked = _signals.signal("award-revoked")
+#: Sent while a learner record (CLR) is assembled, with `awards` (the learner's awards in it);
+#: each receiver returns `PathwayLink`s (portfolio.awards.ob.clr) relating their achievements.
+learner_record_links = _signals.signal("learner-record-links")

@@ -10,13 +10,23 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, func, select, update
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portfolio.awards.models import Award
 from portfolio.core.db import UTCDateTime, utcnow
 from portfolio.core.ids import new_public_id
-from portfolio.credentials.models import Credential
+from portfolio.credentials.models import Credential, credits_label
 from portfolio.extensions import db
 
 
@@ -40,6 +50,9 @@ class CredentialVersion(db.Model):  # type: ignore[name-defined,misc]
     criteria_html: Mapped[str] = mapped_column(Text, nullable=False, default="")
     #: The alignments shown, as JSON: [{"code", "name", "url", "framework"}, ...].
     alignments_json: Mapped[str] = mapped_column(Text, nullable=False, default="[]")
+    #: The credit and its unit as they were (see `Credential.credits_available`).
+    credits_available: Mapped[float | None] = mapped_column(Numeric(8, 2, asdecimal=False))
+    credits_unit: Mapped[str] = mapped_column(String(40), nullable=False, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
@@ -61,6 +74,13 @@ class ShownCredential:
     criteria_html: str
     alignments: list[ShownAlignment] = field(default_factory=list)
     version: int | None = None
+    credits_available: float | None = None
+    credits_unit: str = ""
+
+    @property
+    def credits_label(self) -> str | None:
+        """The credit in words, e.g. "3 credit hours"; None without credit."""
+        return credits_label(self.credits_available, self.credits_unit)
 
 
 def _alignments_of(cred: Credential) -> list[dict[str, str]]:
@@ -102,6 +122,8 @@ def freeze_for_issued_badges(cred: Credential) -> CredentialVersion | None:
         description=cred.description or "",
         criteria_html=cred.criteria_html or "",
         alignments_json=json.dumps(_alignments_of(cred)),
+        credits_available=cred.credits_available,
+        credits_unit=cred.credits_unit or "",
     )
     db.session.add(version)
     db.session.flush()
@@ -130,6 +152,8 @@ def shown_credential(award: Award) -> ShownCredential:
             cred.description or "",
             cred.criteria_html or "",
             [ShownAlignment(r["code"], r["name"], r["url"], r["framework"]) for r in rows],
+            credits_available=cred.credits_available,
+            credits_unit=cred.credits_unit or "",
         )
     rows = json.loads(version.alignments_json or "[]")
     return ShownCredential(
@@ -139,4 +163,6 @@ def shown_credential(award: Award) -> ShownCredential:
         version.criteria_html,
         [ShownAlignment(r["code"], r["name"], r["url"], r["framework"]) for r in rows],
         version.number,
+        credits_available=version.credits_available,
+        credits_unit=version.credits_unit or "",
     )

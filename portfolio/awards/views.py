@@ -19,6 +19,7 @@ bp = Blueprint("awards", __name__, cli_group="awards")
 @bp.get("/badges")
 def my_badges() -> str:
     """The worker's badges, with links to share and controls for what the public sees."""
+    from portfolio.awards.learner_record import record_organizations
     from portfolio.awards.notices import can_renew
     from portfolio.core.share import linkedin_add_url
 
@@ -35,6 +36,7 @@ def my_badges() -> str:
             expires=a.expires_at,  # type: ignore[attr-defined]
             url=badge_url(a),
             cert_id=a.public_id,  # type: ignore[attr-defined]
+            organization_id=a.organization.linkedin_organization_id,  # type: ignore[attr-defined]
         )
 
     return render_template(
@@ -43,6 +45,7 @@ def my_badges() -> str:
         badge_url=badge_url,
         linkedin_url=linkedin,
         can_renew=can_renew,
+        record_organizations=record_organizations(current_user) if awards else [],
     )
 
 
@@ -101,6 +104,29 @@ def add_to_wallet(aid: str) -> str:
         exchange_url=wallet.exchange_url(token),
         minutes=wallet.EXCHANGE_MAX_AGE // 60,
     )
+
+
+@bp.get("/badges/learner-record")
+def learner_record() -> Response:
+    """All the worker's badges (of one organization) as one signed CLR 2.0 `ClrCredential`,
+    downloaded as a file (`?org=<public id>` when their badges come from several)."""
+    import json
+
+    from portfolio.awards.learner_record import export_learner_record
+
+    try:
+        document = export_learner_record(current_user, request.args.get("org") or None)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("awards.my_badges"))
+    commit()
+    response = Response(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        mimetype="application/vc+ld+json",
+    )
+    response.headers["Content-Disposition"] = 'attachment; filename="learner-record-clr.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/o/<slug>/awards")

@@ -14,13 +14,18 @@ def linkedin_add_url(
     expires: datetime | None,
     url: str,
     cert_id: str,
+    organization_id: str | None = None,
 ) -> str:
     """LinkedIn's add-to-profile link, with the expiry when the badge has one (without it,
-    LinkedIn shows the certification as never expiring)."""
-    fields: dict[str, object] = {
-        "startTask": "CERTIFICATION_NAME",
-        "name": name,
-        "organizationName": organization,
+    LinkedIn shows the certification as never expiring), and the issuer's LinkedIn
+    organization id when it set one (LinkedIn then links the company page instead of
+    showing the plain name)."""
+    fields: dict[str, object] = {"startTask": "CERTIFICATION_NAME", "name": name}
+    if organization_id:
+        fields["organizationId"] = organization_id
+    else:
+        fields["organizationName"] = organization
+    fields |= {
         "issueYear": issued.year,
         "issueMonth": issued.month,
     }

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -62,6 +69,17 @@ class CredentialForm(FlaskForm):
         "Maximum attempts",
         validators=[Optional(), NumberRange(1, 100)],
         description="Leave empty for no limit.",
+    )
+    credits_available = DecimalField(
+        "Credit",
+        places=2,
+        validators=[Optional(), NumberRange(0, 9999)],
+        description="What a badge of it counts for, e.g. 3 or 1.5. Leave empty for none.",
+    )
+    credits_unit = StringField(
+        "Unit of credit",
+        validators=[Optional(), Length(max=40)],
+        description="How you count credit, e.g. credit hours, CPD points (default: credits).",
     )
     #: Checkboxes of the chosen competencies and of the last search's results (the choices are
     #: set per request: never every competency of the organization).

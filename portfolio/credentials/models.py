@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from portfolio.core.db import TimestampMixin, UTCDateTime, utcnow
@@ -52,6 +52,12 @@ class Credential(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     expiry_months: Mapped[int | None] = mapped_column(Integer)
     #: How many submissions a worker may make; null means no limit.
     max_attempts: Mapped[int | None] = mapped_column(Integer)
+    #: The credit a badge of it is worth (OB 3.0 `creditsAvailable`), e.g. 3 or 1.5; null:
+    #: no credit. Earned in full with the badge (its `creditsEarned`).
+    credits_available: Mapped[float | None] = mapped_column(Numeric(8, 2, asdecimal=False))
+    #: The unit the issuer counts credit in, as shown beside the number, e.g. "credit hours"
+    #: ("credits" when empty). OB 3.0 has no term for it: the documents carry the number only.
+    credits_unit: Mapped[str] = mapped_column(String(40), nullable=False, default="")
     state: Mapped[CredentialState] = mapped_column(
         String(16), nullable=False, default=CredentialState.DRAFT
     )
@@ -77,6 +83,23 @@ class Credential(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     @property
     def tag_names(self) -> list[str]:
         return [t.name for t in self.tags]
+
+    @property
+    def credits_label(self) -> str | None:
+        """The credit in words, e.g. "3 credit hours"; None without credit."""
+        return credits_label(self.credits_available, self.credits_unit)
+
+
+def format_credits(value: float) -> str:
+    """3.0 -> "3", 1.5 -> "1.5", 0.25 -> "0.25"."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def credits_label(value: float | None, unit: str | None) -> str | None:
+    """A credit value with its unit, e.g. "1.5 credit hours"; None without a value."""
+    if value is None:
+        return None
+    return f"{format_credits(value)} {unit or 'credits'}"
 
 
 class CredentialTag(db.Model):  # type: ignore[name-defined,misc]

@@ -51,6 +51,9 @@ class CredentialInput:
     rubric_version_id: int | None = None
     expiry_months: int | None = None
     max_attempts: int | None = None
+    #: `creditsAvailable` and the issuer's unit for it (e.g. "credit hours").
+    credits_available: float | None = None
+    credits_unit: str = ""
     competency_ids: list[int] = field(default_factory=list)
     external: list[ExternalAlignment] = field(default_factory=list)
 
@@ -118,6 +121,9 @@ def _apply(actor: User, org: Organization, cred: Credential, data: CredentialInp
         raise DomainError("Expiry must be between 1 and 600 months, or none.")
     if data.max_attempts is not None and not 1 <= data.max_attempts <= 100:
         raise DomainError("Maximum attempts must be between 1 and 100, or no limit.")
+    credits = data.credits_available
+    if credits is not None and not 0 <= credits <= 9999:  # NaN fails the comparison too
+        raise DomainError("Credit must be between 0 and 9999, or none.")
     version = None
     if data.rubric_version_id is not None:
         version = db.session.scalar(
@@ -155,6 +161,8 @@ def _apply(actor: User, org: Organization, cred: Credential, data: CredentialInp
     cred.criteria_html = render_markdown(cred.criteria_md)
     cred.rubric_version = version
     cred.expiry_months, cred.max_attempts = data.expiry_months, data.max_attempts
+    cred.credits_available = None if credits is None else round(credits, 2)
+    cred.credits_unit = clean_text(data.credits_unit, 40) if credits is not None else ""
     wanted = _clean_tags(data.tags)
     existing = {t.name: t for t in cred.tags}
     cred.tags = [existing.get(t) or CredentialTag(name=t) for t in wanted]

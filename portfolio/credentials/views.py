@@ -40,6 +40,14 @@ def _prepare(form: CredentialForm, org: Organization, cred: Credential | None = 
     ]
 
 
+@bp.app_template_global("credits_label")
+def credits_label_global(value: float | None, unit: str | None) -> str | None:
+    """A credit with its unit for templates, e.g. "1.5 credit hours"."""
+    from portfolio.credentials.models import credits_label
+
+    return credits_label(value, unit)
+
+
 def _is_search() -> bool:
     return request.form.get("action") == "find_competencies"
 
@@ -53,6 +61,10 @@ def _input(form: CredentialForm) -> services.CredentialInput:
         rubric_version_id=int(form.rubric_version.data) if form.rubric_version.data else None,
         expiry_months=form.expiry_months.data,
         max_attempts=form.max_attempts.data,
+        credits_available=(
+            float(form.credits_available.data) if form.credits_available.data is not None else None
+        ),
+        credits_unit=form.credits_unit.data or "",
         competency_ids=[int(c) for c in form.competencies.data or []],
         external=parse_external_alignments(form.external_alignments.data or ""),
     )

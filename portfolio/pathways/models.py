@@ -3,6 +3,7 @@ that count towards it, trusted issuers, and the component badges each stacked aw
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
@@ -14,7 +15,7 @@ from portfolio.awards.models import Award
 from portfolio.core.db import TimestampMixin, UTCDateTime
 from portfolio.core.ids import new_public_id
 from portfolio.core.urls import clean_http_url
-from portfolio.credentials.models import Credential
+from portfolio.credentials.models import Credential, credits_label
 from portfolio.extensions import db
 
 
@@ -62,6 +63,13 @@ class Pathway(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
             return self.required_count
         return len(self.components)
 
+    @property
+    def credit_totals(self) -> list[str]:
+        """The credit of the components added up, per unit, e.g. ["9 credit hours"]."""
+        return total_credits(
+            (c.credential.credits_available, c.credential.credits_unit) for c in self.components
+        )
+
     def describe(self) -> str:
         """The rule in words."""
         count = len(self.components)
@@ -74,6 +82,17 @@ class Pathway(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
             f", earned within {self.window_days} days of each other" if self.window_days else ""
         )
         return f"Hold {what}{window}."
+
+
+def total_credits(values: Iterable[tuple[float | None, str | None]]) -> list[str]:
+    """Add credits up per unit (credentials may count in different units): labels in the order
+    the units first appear; none for no credit at all."""
+    totals: dict[str, float] = {}
+    for value, unit in values:
+        if value is not None:
+            key = unit or ""
+            totals[key] = totals.get(key, 0.0) + float(value)
+    return [label for u, v in totals.items() if (label := credits_label(v, u))]
 
 
 class PathwayComponent(db.Model):  # type: ignore[name-defined,misc]

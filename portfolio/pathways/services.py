@@ -28,6 +28,7 @@ from portfolio.accounts.models import Membership, Organization, Role, User
 from portfolio.accounts.services import require_role
 from portfolio.awards import issuance
 from portfolio.awards.models import Award
+from portfolio.awards.ob.clr import PathwayLink
 from portfolio.awards.ob.types import EvidenceEntry
 from portfolio.core import audit
 from portfolio.core.db import utcnow
@@ -329,6 +330,8 @@ def issue_stack(pathway: Pathway, recipient: User, components: Sequence[Award]) 
         issued_at=issued,
         expires_at=issuance.add_months(issued, cred.expiry_months) if cred.expiry_months else None,
         recipient_salt=secrets.token_hex(16),
+        # The stacked credential's own credit, if it has one (its components earned theirs).
+        credits_earned=cred.credits_available,
     )
     evidence = tuple(
         EvidenceEntry(
@@ -500,6 +503,17 @@ class PathwayProgress:
     def earned(self) -> int:
         return sum(1 for c in self.components if c.status == ComponentStatus.EARNED)
 
+    @property
+    def credits_earned(self) -> list[str]:
+        """The credit of the components earned so far, per unit."""
+        from portfolio.pathways.models import total_credits
+
+        return total_credits(
+            (c.award.credits_earned, c.credential.credits_unit)
+            for c in self.components
+            if c.status == ComponentStatus.EARNED and c.award is not None
+        )
+
 
 _PENDING_STATES = {
     SubmissionState.DRAFT,
@@ -566,6 +580,25 @@ def my_pathways(worker: User) -> list[PathwayProgress]:
 
 
 # -- receivers (connected in `init_app`) -----------------------------------------------------------
+
+
+def learner_record_pathways(
+    sender: Flask, *, awards: Sequence[Award], **_: object
+) -> list[PathwayLink]:
+    """For a learner record: each stacked award's pathway achievement and the achievements of
+    its components (the CLR's `association`s)."""
+    pathway_ids = {a.pathway_id for a in awards if a.pathway_id is not None}
+    if not pathway_ids:
+        return []
+    links = []
+    for pathway in db.session.scalars(select(Pathway).where(Pathway.id.in_(pathway_ids))):
+        links.append(
+            PathwayLink(
+                parent=issuance.badge_class_url(pathway.credential),
+                children=tuple(issuance.badge_class_url(c.credential) for c in pathway.components),
+            )
+        )
+    return links
 
 
 def _on_award_issued(sender: Flask, *, award: Award, **_: object) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Flask
 from sqlalchemy import delete, select
 
@@ -11,10 +13,13 @@ from portfolio.core.db import utcnow
 from portfolio.extensions import db
 from portfolio.storage import delete_after_commit
 from portfolio.submissions.models import (
+    Appeal,
     Notification,
     Submission,
     SubmissionEvidence,
     SubmissionState,
+    WitnessState,
+    WitnessTestimony,
 )
 
 
@@ -42,6 +47,9 @@ def remove_account_submissions(
         link.body_html = None
         link.url = None
         link.evidence_item_id = None
+        # The worker's words: what they called the item and the name of the file they sent.
+        link.title = ""
+        link.original_filename = ""
     # Work still waiting for an assessor is withdrawn: nobody may assess (and award) evidence
     # that no longer exists, for a person who has left.
     for sub in subs:
@@ -66,9 +74,63 @@ def remove_account_submissions(
         )
         db.session.execute(delete(Submission).where(Submission.id.in_(removable)))
     db.session.execute(delete(Notification).where(Notification.user_id == user.id))
+    counts["witness_testimonies_forgotten"] = _forget_witnesses([s.id for s in subs])
+    counts["appeals_cleared"] = _clear_appeals([s.id for s in subs])
+    counts["notifications_renamed"] = _rename_in_notifications(user)
     delete_after_commit(keys)
     counts["objects"] = counts.get("objects", 0) + len(keys)
     counts["submissions_removed"] = len(removable)
+
+
+def _forget_witnesses(submission_ids: list[int]) -> int:
+    """Witnesses were named by the worker and wrote about the worker: their name, address and
+    statement go (the statement's digest stays, as the signed badges list it); an open
+    request is revoked, so its link dies."""
+    if not submission_ids:
+        return 0
+    testimonies = list(
+        db.session.scalars(
+            select(WitnessTestimony).where(WitnessTestimony.submission_id.in_(submission_ids))
+        )
+    )
+    for t in testimonies:
+        t.witness_name = ""
+        t.witness_email = ""
+        t.statement = ""
+        t.nonce = secrets.token_urlsafe(24)
+        if t.state == WitnessState.PENDING:
+            t.state = WitnessState.REVOKED
+    return len(testimonies)
+
+
+def _clear_appeals(submission_ids: list[int]) -> int:
+    """The worker's reasons for appealing are their words: the appeal and its outcome stay."""
+    if not submission_ids:
+        return 0
+    appeals = list(
+        db.session.scalars(select(Appeal).where(Appeal.submission_id.in_(submission_ids)))
+    )
+    for appeal in appeals:
+        appeal.reason = ""
+    return len(appeals)
+
+
+def _rename_in_notifications(user: User) -> int:
+    """Other people's notifications that name the worker (e.g. an admin told that a worker's
+    stacked badge is affected) name a former member instead."""
+    from portfolio.accounts.services import DELETED_NAME
+
+    name = user.display_name.strip()
+    if len(name) < 3:
+        return 0
+    rows = list(
+        db.session.scalars(
+            select(Notification).where(Notification.message.contains(name, autoescape=True))
+        )
+    )
+    for row in rows:
+        row.message = row.message.replace(name, DELETED_NAME)[:500]
+    return len(rows)
 
 
 def init_app(app: Flask) -> None:

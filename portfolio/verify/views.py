@@ -245,6 +245,7 @@ def _linkedin_url(award: Award) -> str:
         expires=award.expires_at,
         url=issuance.public_url("verify.badge", aid=award.public_id),
         cert_id=award.public_id,
+        organization_id=award.organization.linkedin_organization_id,
     )
 
 

