@@ -42,7 +42,7 @@ REOPENED_REASON = "decision reopened"
 
 def appeal_deadline(sub: Submission) -> object | None:
     """Until when the worker may appeal this decision (None: the credential allows none)."""
-    settings = marking.settings_for(sub.credential_id)
+    settings = marking.plan_for(sub)
     if settings.appeal_days is None or sub.decided_at is None:
         return None
     return sub.decided_at + timedelta(days=settings.appeal_days)
@@ -252,7 +252,7 @@ def reopen(admin: User, org: Organization, sub: Submission, reason: str) -> None
     if sub.state not in DECIDED_STATES:
         raise Conflict("Only a decided submission can be reopened.")
     was = sub.state
-    settings = marking.settings_for(sub.credential_id)
+    settings = marking.plan_for(sub)
     marking.take(
         sub,
         states=tuple(DECIDED_STATES),

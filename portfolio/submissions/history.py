@@ -88,8 +88,11 @@ PHRASES = {
     "marking.agree": "found both markings in agreement",
     "marking.disagree": "found the markings in disagreement",
     "marking.moderate": "moderated and decided: {outcome} ({reason})",
-    "marking.settings": "changed the marking settings",
-    "verification.sample": "sampled the decision for internal verification ({reason})",
+    "marking.settings": "saved marking plan version {version}",
+    "verification.sample": (
+        "sampled the decision for internal verification under marking plan version "
+        "{plan_version} ({reason})"
+    ),
     "verification.verdict": "gave the verification verdict: {verdict}",
     "verification.send_back": "sent the decision back to the assessor ({remark})",
     "verification.case_close": "closed the verification case",
@@ -130,6 +133,9 @@ def describe(event: AuditEvent) -> str:
     )
     if "stage" in values:
         values["stage"] = values["stage"]
+    if "plan_version" not in values and "seed_version" in values:
+        # Samples recorded before plans were versioned named the version `seed_version`.
+        values["plan_version"] = values["seed_version"]
     return phrase.format_map(values)
 
 

@@ -31,7 +31,7 @@ from portfolio.submissions import marking
 from portfolio.submissions.models import (
     Marking,
     MarkingMode,
-    MarkingSettings,
+    MarkingPlanVersion,
     MarkingStage,
     SampleState,
     Submission,
@@ -58,7 +58,7 @@ def draw_value(seed: str, sub_public_id: str, round_: int) -> float:
 
 def draw(
     sub: Submission,
-    settings: MarkingSettings,
+    settings: MarkingPlanVersion,
     deciding: Marking,
     first_marker_id: int | None,
     *,
@@ -84,7 +84,7 @@ def draw(
 
 def open_sample(
     sub: Submission,
-    settings: MarkingSettings,
+    settings: MarkingPlanVersion,
     deciding: Marking,
     first_marker_id: int | None,
     drawn: Draw,
@@ -111,7 +111,8 @@ def open_sample(
         round=sub.marking_round,
         reason=drawn.reason,
         draw=drawn.draw,
-        seed_version=settings.version,
+        # The plan version the submission was marked under: what decided the sampling.
+        plan_version=settings.version,
         mode=str(settings.iqa_mode),
     )
     org = db.session.get(Organization, sub.organization_id)
@@ -256,7 +257,7 @@ def send_back(
     from portfolio.submissions.services import notify
 
     first = markings.get(MarkingStage.FIRST) or markings.get(MarkingStage.APPEAL)
-    settings = marking.settings_for(sub.credential_id)
+    settings = marking.plan_for(sub)
     marking.take(
         sub,
         states=(SubmissionState.IN_REVIEW,),

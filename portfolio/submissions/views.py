@@ -393,7 +393,7 @@ def review(slug: str, public_id: str) -> Response | str:
     org = get_organization(slug)
     user = _user()
     sub = services.get_submission_for_assessor(user, org, public_id)
-    is_double = marking.settings_for(sub.credential_id).mode == MarkingMode.DOUBLE
+    is_double = marking.plan_for(sub).mode == MarkingMode.DOUBLE
     if is_double:
         # Double marking: no exclusive claim; each of two different assessors marks once.
         holds_claim = (

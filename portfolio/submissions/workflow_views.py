@@ -75,7 +75,7 @@ def review_context(user: User, sub: Submission) -> dict[str, object]:
         "earlier": history.earlier_feedback(sub),
         "shown_markings": shown,
         "levels_by_marking": levels_by_marking,
-        "settings": marking.settings_for(sub.credential_id),
+        "settings": marking.plan_for(sub),
         "inline_kind": services.inline_kind,
     }
 
@@ -495,6 +495,7 @@ def marking_settings(slug: str, public_id: str) -> Response | str:
         org=org,
         cred=cred,
         settings=marking.settings_for(cred.id),
+        plan_history=marking.plan_history(cred.id),
         assigned=allocation.assigned_assessors(cred.id),
         assessors=_members(org, Role.ASSESSOR),
     )
