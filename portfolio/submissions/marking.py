@@ -211,7 +211,9 @@ def save_settings(
     except IntegrityError as exc:
         # Two admins saving at once would both write the same version number: one wins.
         db.session.rollback()
-        raise Conflict("Someone else has just changed these settings. Reload and try again.") from exc
+        raise Conflict(
+            "Someone else has just changed these settings. Reload and try again."
+        ) from exc
     audit.record(
         "marking.settings",
         actor_id=admin.id,

@@ -640,3 +640,10 @@ class WitnessTestimony(db.Model):  # type: ignore[name-defined,misc]
     @property
     def state_label(self) -> str:
         return WitnessState(self.state).label
+
+    @property
+    def subject_title(self) -> str:
+        """What the witness confirms, in words: the element's title, or the item's."""
+        if self.element is not None:
+            return self.element.title
+        return self.evidence_item.title if self.evidence_item is not None else "Evidence"

@@ -122,9 +122,7 @@ def show_submission(public_id: str) -> str:
 
     attempts = services.attempts_of(sub.learner, sub.credential)
     can_retry = sub.state == SubmissionState.NEEDS_REVISION and attempts[-1].id == sub.id
-    testimonies: dict[int, list[object]] = {}
-    for t in witness.testimonies_of(sub):
-        testimonies.setdefault(t.element_id, []).append(t)
+    testimonies = witness.testimonies_by_element(sub)
     return render_template(
         "submissions/show.html",
         sub=sub,
