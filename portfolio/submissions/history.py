@@ -95,7 +95,7 @@ PHRASES = {
     ),
     "verification.verdict": "gave the verification verdict: {verdict}",
     "verification.send_back": "sent the decision back to the assessor ({remark})",
-    "verification.case_close": "closed the verification case",
+    "verification.case_close": "closed the verification case: {resolution} ({remark})",
     "witness.request": "asked a workplace witness ({role}) to confirm",
     "witness.revoke": "withdrew a witness link",
     "witness.resend": "sent the witness a new link",
@@ -115,6 +115,8 @@ WORDS = {
     "agreed": "agrees",
     "sent_back": "sent back",
     "case_open": "disagrees (case opened)",
+    "kept": "the decision stands",
+    "revoked": "the badge was revoked",
 }
 
 

@@ -245,12 +245,19 @@ def cases(slug: str) -> str:
 
 @bp.post("/o/<slug>/cases/<sample_id>/close")
 def close_case(slug: str, sample_id: str) -> Response:
-    """Close a case (after revoking the badge, or deciding not to)."""
+    """Close a case: the decision stands, or its badge is revoked with a reason."""
     org = get_organization(slug)
     require_role(_user(), org, Role.ADMIN)
+    action = request.form.get("action", "keep")
+    if action not in {"keep", "revoke"}:
+        abort(400)
     _commit_or_flash(
-        lambda: verification.close_case(_user(), org, sample_id, request.form.get("remark", "")),
-        "Case closed.",
+        lambda: verification.close_case(
+            _user(), org, sample_id, request.form.get("remark", ""), revoke=action == "revoke"
+        ),
+        "Case closed: the badge was revoked."
+        if action == "revoke"
+        else "Case closed: the decision stands.",
     )
     return redirect(url_for("submissions.cases", slug=slug))
 
