@@ -282,3 +282,21 @@ def test_a_claimed_submission_held_for_verification_is_not_reassigned(
         page=f"/o/{s.org.slug}/verify/{pid}",
     )
     assert sub_of(pid).state == SubmissionState.PASSED and counts(pid) == (1, 1)
+
+
+def test_the_verifier_role_reads_internal_verifier_everywhere(
+    app: Flask, make, scenario: Scenario
+) -> None:
+    s = scenario
+    add_people(make, s)
+    admin = signed_in(app, "admin@example.org")
+    members = admin.get(f"/o/{s.org.slug}/members").get_data(as_text=True)
+    row = members.split("Vera Verifier", 1)[1].split("</tr>", 1)[0]
+    assert "Internal verifier" in row
+    assert '<option value="verifier">Internal verifier</option>' in members
+    quality = admin.get(f"/o/{s.org.slug}/reports/quality").get_data(as_text=True)
+    assert "Internal verifier agreed" in quality
+    for page in (members, quality):
+        assert ">Verifier<" not in page and "Verifier agreed" not in page.replace(
+            "Internal verifier agreed", ""
+        )
