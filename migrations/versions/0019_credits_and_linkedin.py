@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0019'
-down_revision = '0013'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

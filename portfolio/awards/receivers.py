@@ -14,6 +14,7 @@ from portfolio.extensions import db
 from portfolio.submissions.appeals import decision_reopened
 from portfolio.submissions.models import Review, Submission
 from portfolio.submissions.services import submission_passed
+from portfolio.submissions.verification import case_revoked
 
 
 def issue_on_pass(sender: Flask, *, submission: Submission, review: Review, **_: object) -> None:
@@ -58,4 +59,6 @@ def init_app(app: Flask) -> None:
     """Connect this domain's receivers: a pass issues the badge in the same transaction."""
     submission_passed.connect(issue_on_pass)
     decision_reopened.connect(revoke_on_reopen)
+    # An admin closing an internal verification case by revoking: same effect, their reason.
+    case_revoked.connect(revoke_on_reopen)
     account_deleted.connect(withdraw_account_evidence)

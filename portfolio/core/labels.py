@@ -42,6 +42,10 @@ STATES: dict[str, str] = {
     "learner": "Worker",
     "assessor": "Assessor",
     "admin": "Admin",
+    "moderator": "Moderator",
+    # The organization role `verifier` (internal verification, IQA): never plain "Verifier",
+    # which a reader could take for the public credential verifier.
+    "verifier": "Internal verifier",
     # pathway rules
     "all": "All of them",
     "n_of": "A number of them",

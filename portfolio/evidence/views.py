@@ -304,9 +304,27 @@ def write_reflection() -> Response | str:
 @bp.get("/items/<public_id>")
 def show_item(public_id: str) -> str:
     """The item with an inline preview."""
+    from portfolio.evidence.signals import item_page_sections
+
     item = services.get_item(current_user, public_id)
+    sections = []
+    if item.owner_id == current_user.id:
+        # Other domains' parts of the owner's page (witness requests), rendered by them.
+        sections = [
+            html
+            for _receiver, html in item_page_sections.send(
+                current_app._get_current_object(),  # type: ignore[attr-defined]
+                item=item,
+                user=current_user,
+            )
+            if html
+        ]
     return render_template(
-        "evidence/item.html", item=item, family=family(item), frozen=services.is_item_frozen(item)
+        "evidence/item.html",
+        item=item,
+        family=family(item),
+        frozen=services.is_item_frozen(item),
+        sections=sections,
     )
 
 

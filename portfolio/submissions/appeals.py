@@ -42,7 +42,7 @@ REOPENED_REASON = "decision reopened"
 
 def appeal_deadline(sub: Submission) -> object | None:
     """Until when the worker may appeal this decision (None: the credential allows none)."""
-    settings = marking.settings_for(sub.credential_id)
+    settings = marking.plan_for(sub)
     if settings.appeal_days is None or sub.decided_at is None:
         return None
     return sub.decided_at + timedelta(days=settings.appeal_days)
@@ -252,7 +252,7 @@ def reopen(admin: User, org: Organization, sub: Submission, reason: str) -> None
     if sub.state not in DECIDED_STATES:
         raise Conflict("Only a decided submission can be reopened.")
     was = sub.state
-    settings = marking.settings_for(sub.credential_id)
+    settings = marking.plan_for(sub)
     marking.take(
         sub,
         states=tuple(DECIDED_STATES),
@@ -294,6 +294,18 @@ def reassign(admin: User, org: Organization, sub: Submission, assessor: User) ->
         raise Forbidden(f"{assessor.display_name} has already marked this submission.")
     if sub.state not in (SubmissionState.SUBMITTED, SubmissionState.IN_REVIEW):
         raise Conflict("Only waiting work can be allocated.")
+    if sub.waiting_for in (WaitingFor.MODERATOR, WaitingFor.VERIFIER, WaitingFor.APPEAL):
+        # Its marking is done: what it waits for is a moderator, a verifier or an appeal
+        # reviewer, none of whom an allocation names.
+        raise Conflict(
+            "This submission is marked and waiting for "
+            + {
+                WaitingFor.MODERATOR: "a moderator",
+                WaitingFor.VERIFIER: "internal verification",
+                WaitingFor.APPEAL: "the appeal reviewer",
+            }[WaitingFor(sub.waiting_for)]
+            + ": it cannot be given to another assessor now."
+        )
     values: dict[str, object] = {"allocated_to_id": assessor.id}
     if sub.claimed_by_id is not None and sub.waiting_for is None:
         # The claim moves to the new assessor with a fresh lease; state stays in review.

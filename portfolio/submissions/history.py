@@ -88,11 +88,14 @@ PHRASES = {
     "marking.agree": "found both markings in agreement",
     "marking.disagree": "found the markings in disagreement",
     "marking.moderate": "moderated and decided: {outcome} ({reason})",
-    "marking.settings": "changed the marking settings",
-    "verification.sample": "sampled the decision for internal verification ({reason})",
+    "marking.settings": "saved marking plan version {version}",
+    "verification.sample": (
+        "sampled the decision for internal verification under marking plan version "
+        "{plan_version} ({reason})"
+    ),
     "verification.verdict": "gave the verification verdict: {verdict}",
     "verification.send_back": "sent the decision back to the assessor ({remark})",
-    "verification.case_close": "closed the verification case",
+    "verification.case_close": "closed the verification case: {resolution} ({remark})",
     "witness.request": "asked a workplace witness ({role}) to confirm",
     "witness.revoke": "withdrew a witness link",
     "witness.resend": "sent the witness a new link",
@@ -112,6 +115,8 @@ WORDS = {
     "agreed": "agrees",
     "sent_back": "sent back",
     "case_open": "disagrees (case opened)",
+    "kept": "the decision stands",
+    "revoked": "the badge was revoked",
 }
 
 
@@ -130,6 +135,9 @@ def describe(event: AuditEvent) -> str:
     )
     if "stage" in values:
         values["stage"] = values["stage"]
+    if "plan_version" not in values and "seed_version" in values:
+        # Samples recorded before plans were versioned named the version `seed_version`.
+        values["plan_version"] = values["seed_version"]
     return phrase.format_map(values)
 
 

@@ -31,6 +31,7 @@ from portfolio.submissions.models import (
     AssessorAssignment,
     Marking,
     MarkingMode,
+    MarkingPlanVersion,
     MarkingScore,
     MarkingSettings,
     MarkingStage,
@@ -53,13 +54,18 @@ SCORING_STAGES = (
 QUEUE_STATES = (SubmissionState.SUBMITTED, SubmissionState.IN_REVIEW)
 
 
-# -- settings ----------------------------------------------------------------------------------
+# -- settings ---------------------------------------------------------------------------------
 def settings_for(credential_id: int) -> MarkingSettings:
-    """The credential's marking settings; an unsaved default (single marking, no sampling) when
-    the admin never set any."""
+    """The credential's current marking settings (what the settings page edits and what new
+    submissions are pinned to); an unsaved default (single marking, no sampling) when the admin
+    never set any. A submission's workflow follows `plan_for(sub)`, not this."""
     found = db.session.get(MarkingSettings, credential_id)
-    if found is not None:
-        return found
+    return found if found is not None else _default_settings(credential_id)
+
+
+def _default_settings(credential_id: int) -> MarkingSettings:
+    """Unsaved settings of a credential the admin never configured: single marking, no
+    sampling, no appeals (the behaviour before these settings existed)."""
     return MarkingSettings(
         credential_id=credential_id,
         mode=MarkingMode.SINGLE,
@@ -72,6 +78,72 @@ def settings_for(credential_id: int) -> MarkingSettings:
         appeal_days=None,
         sample_seed="",
         version=0,
+    )
+
+
+def _plan_of(settings: MarkingSettings) -> MarkingPlanVersion:
+    """An unsaved plan version with the values of `settings` (the default plan, version 0,
+    or settings saved before versions were kept)."""
+    return MarkingPlanVersion(
+        credential_id=settings.credential_id,
+        version=settings.version or 0,
+        mode=settings.mode,
+        is_blind=settings.is_blind,
+        iqa_rate=settings.iqa_rate,
+        iqa_first_n=settings.iqa_first_n,
+        iqa_every_fail=settings.iqa_every_fail,
+        iqa_every_appeal=settings.iqa_every_appeal,
+        iqa_mode=settings.iqa_mode,
+        appeal_days=settings.appeal_days,
+        sample_seed=settings.sample_seed,
+    )
+
+
+def _saved_plan(credential_id: int, version: int) -> MarkingPlanVersion | None:
+    return db.session.scalar(
+        select(MarkingPlanVersion).where(
+            MarkingPlanVersion.credential_id == credential_id,
+            MarkingPlanVersion.version == version,
+        )
+    )
+
+
+def current_plan(credential_id: int) -> MarkingPlanVersion:
+    """The plan version in force now for a credential (version 0: the default plan)."""
+    settings = settings_for(credential_id)
+    if settings.version:
+        found = _saved_plan(credential_id, settings.version)
+        if found is not None:
+            return found
+    return _plan_of(settings)
+
+
+def plan_for(sub: Submission) -> MarkingPlanVersion:
+    """The marking plan a submission is assessed under: the version in force when it was
+    submitted, whatever the admin changed since. Rows submitted before plans were versioned
+    (no pin) follow the current settings."""
+    pinned = sub.marking_plan_version
+    if pinned is None:
+        return current_plan(sub.credential_id)
+    if pinned == 0:
+        return _plan_of(_default_settings(sub.credential_id))
+    found = _saved_plan(sub.credential_id, pinned)
+    return found if found is not None else current_plan(sub.credential_id)
+
+
+def pin_plan(sub: Submission) -> None:
+    """Pin the submission to the credential's plan version in force now (on submit)."""
+    sub.marking_plan_version = settings_for(sub.credential_id).version or 0
+
+
+def plan_history(credential_id: int) -> list[MarkingPlanVersion]:
+    """Every saved version of a credential's marking plan, newest first."""
+    return list(
+        db.session.scalars(
+            select(MarkingPlanVersion)
+            .where(MarkingPlanVersion.credential_id == credential_id)
+            .order_by(MarkingPlanVersion.version.desc())
+        )
     )
 
 
@@ -116,7 +188,32 @@ def save_settings(
     found.iqa_mode = values.iqa_mode
     found.appeal_days = values.appeal_days
     found.version = (found.version or 0) + 1
-    db.session.flush()
+    # The version is kept as it was saved: work submitted under it is marked by it.
+    db.session.add(
+        MarkingPlanVersion(
+            credential_id=credential_id,
+            version=found.version,
+            mode=found.mode,
+            is_blind=found.is_blind,
+            iqa_rate=found.iqa_rate,
+            iqa_first_n=found.iqa_first_n,
+            iqa_every_fail=found.iqa_every_fail,
+            iqa_every_appeal=found.iqa_every_appeal,
+            iqa_mode=found.iqa_mode,
+            appeal_days=found.appeal_days,
+            sample_seed=found.sample_seed,
+            created_by_id=admin.id,
+        )
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        # Two admins saving at once would both write the same version number: one wins.
+        db.session.rollback()
+        raise Conflict(
+            "Someone else has just changed these settings. Reload and try again."
+        ) from exc
     audit.record(
         "marking.settings",
         actor_id=admin.id,
@@ -203,7 +300,7 @@ def visible_markings(user: User, sub: Submission) -> list[Marking]:
     marker sees no other marking until both are in; moderators, verifiers and admins see all."""
     markings = round_markings(sub)
     first, second = markings.get(MarkingStage.FIRST), markings.get(MarkingStage.SECOND)
-    settings = settings_for(sub.credential_id)
+    settings = plan_for(sub)
     shown = list(markings.values())
     both_in = first is not None and second is not None
     is_overseer = user.has_role(
@@ -482,7 +579,7 @@ def conclude(
     either hold it for the verifier (hold mode) or make it final now."""
     from portfolio.submissions import verification
 
-    settings = settings_for(sub.credential_id)
+    settings = plan_for(sub)
     sample = verification.draw(sub, settings, deciding, first_marker_id, is_appeal=is_appeal)
     if sample is not None and settings.iqa_mode == VerificationMode.HOLD:
         take(

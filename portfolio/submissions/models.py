@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -120,6 +121,12 @@ class Submission(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     allocated_to_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    #: The credential's marking plan version in force when the work was submitted
+    #: (`MarkingPlanVersion.version`; 0: the default plan, no settings saved yet). Later
+    #: changes of the settings do not reach work already in flight; a resubmission takes the
+    #: plan current then. Null on rows submitted before plans were versioned: they follow the
+    #: current settings.
+    marking_plan_version: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
     )
@@ -357,6 +364,38 @@ class MarkingSettings(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
+class MarkingPlanVersion(db.Model):  # type: ignore[name-defined,misc]
+    """One saved version of a credential's marking settings, kept for ever (append-only): a
+    submission is marked, sampled and open to appeal under the version in force when it was
+    submitted, and the audit can always say what that version said."""
+
+    __tablename__ = "marking_plan_versions"
+    __table_args__ = (
+        UniqueConstraint(
+            "credential_id", "version", name="uq_marking_plan_versions_credential_id_version"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credential_id: Mapped[int] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"))
+    #: `MarkingSettings.version` when this was saved: 1, 2, 3...
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    mode: Mapped[MarkingMode] = mapped_column(String(16), nullable=False)
+    is_blind: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    iqa_rate: Mapped[int] = mapped_column(Integer, nullable=False)
+    iqa_first_n: Mapped[int] = mapped_column(Integer, nullable=False)
+    iqa_every_fail: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    iqa_every_appeal: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    iqa_mode: Mapped[VerificationMode] = mapped_column(String(16), nullable=False)
+    appeal_days: Mapped[int | None] = mapped_column(Integer)
+    sample_seed: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: The admin who saved it (null once their account is gone).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    created_by: Mapped[User | None] = relationship()
+
+
 class AssessorAssignment(db.Model):  # type: ignore[name-defined,misc]
     """An assessor assigned to mark one credential. A credential with assignments is marked
     only by its assigned assessors; one without is open to every assessor."""
@@ -549,17 +588,34 @@ class WitnessState(StrEnum):
 
 
 class WitnessTestimony(db.Model):  # type: ignore[name-defined,misc]
-    """A workplace witness asked to confirm the evidence of one submission element. The
-    witness has no account: a signed, expiring link naming this row and its current `nonce`
-    is the only way in, and changing the nonce (revoke, re-send) kills every older link."""
+    """A workplace witness asked to confirm the evidence of one submission element, or one
+    evidence item of the worker's library (before or without any submission). The witness has
+    no account: a signed, expiring link naming this row and its current `nonce` is the only way
+    in, and changing the nonce (revoke, re-send) kills every older link."""
 
     __tablename__ = "witness_testimonies"
-    __table_args__ = (Index("ix_witness_testimonies_submission_id", "submission_id"),)
+    __table_args__ = (
+        Index("ix_witness_testimonies_submission_id", "submission_id"),
+        # Bound to exactly one thing: a submission element, or an evidence item.
+        CheckConstraint(
+            "(submission_id IS NOT NULL AND element_id IS NOT NULL AND evidence_item_id IS NULL)"
+            " OR (submission_id IS NULL AND element_id IS NULL AND evidence_item_id IS NOT NULL)",
+            name="testimony_subject",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
-    element_id: Mapped[int] = mapped_column(ForeignKey("rubric_elements.id", ondelete="CASCADE"))
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE")
+    )
+    element_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rubric_elements.id", ondelete="CASCADE")
+    )
+    #: An evidence item of the worker's library the witness confirms (instead of an element).
+    evidence_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("evidence_items.id", ondelete="CASCADE"), index=True
+    )
     witness_name: Mapped[str] = mapped_column(String(120), nullable=False)
     witness_role: Mapped[str] = mapped_column(String(120), nullable=False)
     #: Private: used to send the link, never shown on a public page or in a document.
@@ -577,9 +633,17 @@ class WitnessTestimony(db.Model):  # type: ignore[name-defined,misc]
     sent_count: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
-    submission: Mapped[Submission] = relationship()
-    element: Mapped[RubricElement] = relationship()
+    submission: Mapped[Submission | None] = relationship()
+    element: Mapped[RubricElement | None] = relationship()
+    evidence_item: Mapped[EvidenceItem | None] = relationship()
 
     @property
     def state_label(self) -> str:
         return WitnessState(self.state).label
+
+    @property
+    def subject_title(self) -> str:
+        """What the witness confirms, in words: the element's title, or the item's."""
+        if self.element is not None:
+            return self.element.title
+        return self.evidence_item.title if self.evidence_item is not None else "Evidence"

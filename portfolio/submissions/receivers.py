@@ -5,11 +5,14 @@ from __future__ import annotations
 import secrets
 
 from flask import Flask
+from markupsafe import Markup
 from sqlalchemy import delete, select
 
 from portfolio.accounts.models import User
 from portfolio.accounts.signals import account_deleted
 from portfolio.core.db import utcnow
+from portfolio.evidence.models import EvidenceItem
+from portfolio.evidence.signals import item_page_sections
 from portfolio.extensions import db
 from portfolio.storage import delete_after_commit
 from portfolio.submissions.models import (
@@ -133,6 +136,24 @@ def _rename_in_notifications(user: User) -> int:
     return len(rows)
 
 
+def item_witness_section(sender: Flask, *, item: EvidenceItem, user: User, **_: object) -> Markup:
+    """The witness part of the worker's evidence item page: who was asked, their answer, and
+    the form to name a witness for this item."""
+    from flask import render_template
+
+    from portfolio.submissions import witness
+
+    # Safe: the output of an autoescaping template, every value in it escaped there.
+    return Markup(  # noqa: S704
+        render_template(
+            "submissions/_item_witnesses.html",
+            item=item,
+            testimonies=witness.item_testimonies_of(item),
+        )
+    )
+
+
 def init_app(app: Flask) -> None:
     """Connect this domain's receivers."""
     account_deleted.connect(remove_account_submissions)
+    item_page_sections.connect(item_witness_section)

@@ -362,6 +362,10 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
     sub.note = clean_text(note, 2000) if note else sub.note
     sub.state = SubmissionState.SUBMITTED
     sub.submitted_at = now
+    from portfolio.submissions import marking
+
+    # Marked under the plan in force now, whatever the admin changes while it waits.
+    marking.pin_plan(sub)
     audit.record(
         "submission.submit",
         actor_id=learner.id,
@@ -729,7 +733,7 @@ def record_review(
         raise Forbidden("You cannot review your own submission.")
     if sub.state in DECIDED_STATES:
         raise Conflict("This submission has already been decided.")
-    if marking.settings_for(sub.credential_id).mode == MarkingMode.DOUBLE:
+    if marking.plan_for(sub).mode == MarkingMode.DOUBLE:
         marking.record_double_marking(assessor, org, sub, scores, feedback)
         return sub.review if sub.state in DECIDED_STATES else None
     marking.check_may_mark(assessor, org, sub)

@@ -17,7 +17,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from flask import url_for
+from blinker import Namespace
+from flask import current_app, url_for
 from sqlalchemy import select, update
 
 from portfolio.accounts.models import Organization, Role, User
@@ -31,7 +32,7 @@ from portfolio.submissions import marking
 from portfolio.submissions.models import (
     Marking,
     MarkingMode,
-    MarkingSettings,
+    MarkingPlanVersion,
     MarkingStage,
     SampleState,
     Submission,
@@ -40,6 +41,11 @@ from portfolio.submissions.models import (
     VerificationSample,
     WaitingFor,
 )
+
+_signals = Namespace()
+#: Sent when an admin closes an after-mode case by revoking the decision's badge, with
+#: `submission`, `actor` and `reason`: the awards package revokes the award with that reason.
+case_revoked = _signals.signal("verification-case-revoked")
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ def draw_value(seed: str, sub_public_id: str, round_: int) -> float:
 
 def draw(
     sub: Submission,
-    settings: MarkingSettings,
+    settings: MarkingPlanVersion,
     deciding: Marking,
     first_marker_id: int | None,
     *,
@@ -84,7 +90,7 @@ def draw(
 
 def open_sample(
     sub: Submission,
-    settings: MarkingSettings,
+    settings: MarkingPlanVersion,
     deciding: Marking,
     first_marker_id: int | None,
     drawn: Draw,
@@ -111,7 +117,8 @@ def open_sample(
         round=sub.marking_round,
         reason=drawn.reason,
         draw=drawn.draw,
-        seed_version=settings.version,
+        # The plan version the submission was marked under: what decided the sampling.
+        plan_version=settings.version,
         mode=str(settings.iqa_mode),
     )
     org = db.session.get(Organization, sub.organization_id)
@@ -256,7 +263,7 @@ def send_back(
     from portfolio.submissions.services import notify
 
     first = markings.get(MarkingStage.FIRST) or markings.get(MarkingStage.APPEAL)
-    settings = marking.settings_for(sub.credential_id)
+    settings = marking.plan_for(sub)
     marking.take(
         sub,
         states=(SubmissionState.IN_REVIEW,),
@@ -318,14 +325,31 @@ def open_cases(admin: User, org: Organization) -> list[VerificationSample]:
     )
 
 
-def close_case(admin: User, org: Organization, sample_public_id: str, remark: str) -> None:
-    """The admin closes an after-mode case (having revoked the award, or not, with a reason)."""
+def close_case(
+    admin: User, org: Organization, sample_public_id: str, remark: str, *, revoke: bool = False
+) -> VerificationSample:
+    """The admin closes an after-mode case: either the decision stands (the admin sides with
+    the assessor), or its badge is revoked with a reason the earner and verifiers will see."""
     require_role(admin, org, Role.ADMIN)
+    sample = db.session.scalar(
+        select(VerificationSample).where(
+            VerificationSample.public_id == sample_public_id,
+            VerificationSample.organization_id == org.id,
+        )
+    )
+    if sample is None:
+        raise NotFound("No such case.")
+    text = clean_text(remark, 2000)
+    if revoke and not text:
+        raise DomainError("Give the reason for revoking the badge; the earner will see it.")
+    if revoke and sample.outcome != "pass":
+        raise DomainError("This decision issued no badge: there is nothing to revoke.")
+    if sample.submission.learner_id == admin.id:
+        raise Forbidden("You cannot close a case on your own work.")
     result = db.session.execute(
         update(VerificationSample)
         .where(
-            VerificationSample.public_id == sample_public_id,
-            VerificationSample.organization_id == org.id,
+            VerificationSample.id == sample.id,
             VerificationSample.state == SampleState.CASE_OPEN,
         )
         .values(state=SampleState.CASE_CLOSED)
@@ -334,11 +358,22 @@ def close_case(admin: User, org: Organization, sample_public_id: str, remark: st
     if result.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         raise Conflict("This case is already closed.")
+    db.session.expire(sample)
     audit.record(
         "verification.case_close",
         actor_id=admin.id,
         organization_id=org.id,
-        subject_type="sample",
-        subject_id=sample_public_id,
-        remark=clean_text(remark, 2000),
+        subject_type="submission",
+        subject_id=sample.submission.public_id,
+        sample=sample.public_id,
+        resolution="revoked" if revoke else "kept",
+        remark=text,
     )
+    if revoke:
+        case_revoked.send(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            submission=sample.submission,
+            actor=admin,
+            reason=text,
+        )
+    return sample

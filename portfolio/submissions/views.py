@@ -122,9 +122,7 @@ def show_submission(public_id: str) -> str:
 
     attempts = services.attempts_of(sub.learner, sub.credential)
     can_retry = sub.state == SubmissionState.NEEDS_REVISION and attempts[-1].id == sub.id
-    testimonies: dict[int, list[object]] = {}
-    for t in witness.testimonies_of(sub):
-        testimonies.setdefault(t.element_id, []).append(t)
+    testimonies = witness.testimonies_by_element(sub)
     return render_template(
         "submissions/show.html",
         sub=sub,
@@ -393,7 +391,7 @@ def review(slug: str, public_id: str) -> Response | str:
     org = get_organization(slug)
     user = _user()
     sub = services.get_submission_for_assessor(user, org, public_id)
-    is_double = marking.settings_for(sub.credential_id).mode == MarkingMode.DOUBLE
+    is_double = marking.plan_for(sub).mode == MarkingMode.DOUBLE
     if is_double:
         # Double marking: no exclusive claim; each of two different assessors marks once.
         holds_claim = (

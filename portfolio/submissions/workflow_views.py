@@ -15,6 +15,7 @@ from portfolio.accounts.services import get_organization, require_role
 from portfolio.core.errors import Conflict, DomainError, NotFound
 from portfolio.core.ids import is_public_id
 from portfolio.core.security import public
+from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
 from portfolio.frameworks.pass_rule import IncompleteScores
 from portfolio.submissions import (
@@ -31,7 +32,6 @@ from portfolio.submissions.models import (
     Submission,
     VerificationMode,
     WaitingFor,
-    WitnessTestimony,
 )
 from portfolio.submissions.views import _commit_or_flash, _score_inputs, _user, bp
 
@@ -64,9 +64,7 @@ def review_context(user: User, sub: Submission) -> dict[str, object]:
     links_by_element: dict[int, list] = {}  # type: ignore[type-arg]
     for link in sub.evidence_links:
         links_by_element.setdefault(link.element_id, []).append(link)
-    testimonies: dict[int, list[WitnessTestimony]] = {}
-    for t in witness.testimonies_of(sub):
-        testimonies.setdefault(t.element_id, []).append(t)
+    testimonies = witness.testimonies_by_element(sub)
     shown = marking.visible_markings(user, sub)
     levels_by_marking = {m.id: {s.element_id: s for s in m.scores} for m in shown if m.scores}
     return {
@@ -75,7 +73,7 @@ def review_context(user: User, sub: Submission) -> dict[str, object]:
         "earlier": history.earlier_feedback(sub),
         "shown_markings": shown,
         "levels_by_marking": levels_by_marking,
-        "settings": marking.settings_for(sub.credential_id),
+        "settings": marking.plan_for(sub),
         "inline_kind": services.inline_kind,
     }
 
@@ -247,12 +245,19 @@ def cases(slug: str) -> str:
 
 @bp.post("/o/<slug>/cases/<sample_id>/close")
 def close_case(slug: str, sample_id: str) -> Response:
-    """Close a case (after revoking the badge, or deciding not to)."""
+    """Close a case: the decision stands, or its badge is revoked with a reason."""
     org = get_organization(slug)
     require_role(_user(), org, Role.ADMIN)
+    action = request.form.get("action", "keep")
+    if action not in {"keep", "revoke"}:
+        abort(400)
     _commit_or_flash(
-        lambda: verification.close_case(_user(), org, sample_id, request.form.get("remark", "")),
-        "Case closed.",
+        lambda: verification.close_case(
+            _user(), org, sample_id, request.form.get("remark", ""), revoke=action == "revoke"
+        ),
+        "Case closed: the badge was revoked."
+        if action == "revoke"
+        else "Case closed: the decision stands.",
     )
     return redirect(url_for("submissions.cases", slug=slug))
 
@@ -360,10 +365,63 @@ def resend_witness(public_id: str, wid: str) -> Response:
     return redirect(url_for("submissions.show_submission", public_id=public_id))
 
 
+def _own_item(public_id: str) -> EvidenceItem:
+    from portfolio.evidence import services as evidence_services
+
+    item = evidence_services.get_item(_user(), public_id)
+    if item.owner_id != _user().id:
+        abort(404)
+    return item
+
+
+def _item_page(public_id: str) -> Response:
+    return redirect(url_for("evidence.show_item", public_id=public_id) + "#witnesses")
+
+
+@bp.post("/portfolio/items/<public_id>/witnesses")
+def request_item_witness(public_id: str) -> Response:
+    """The worker names a witness for one item of their evidence library."""
+    item = _own_item(public_id)
+    _commit_or_flash(
+        lambda: witness.request_item_testimony(
+            _user(),
+            item,
+            name=request.form.get("witness_name", ""),
+            role=request.form.get("witness_role", ""),
+            email=request.form.get("witness_email", ""),
+        ),
+        "The witness has been sent a link to confirm.",
+    )
+    return _item_page(public_id)
+
+
+@bp.post("/portfolio/items/<public_id>/witnesses/<wid>/revoke")
+def revoke_item_witness(public_id: str, wid: str) -> Response:
+    """Withdraw the witness link of an item."""
+    item = _own_item(public_id)
+    _commit_or_flash(
+        lambda: witness.revoke_testimony(_user(), witness.own_item_testimony(_user(), item, wid)),
+        "The witness link was withdrawn.",
+    )
+    return _item_page(public_id)
+
+
+@bp.post("/portfolio/items/<public_id>/witnesses/<wid>/resend")
+def resend_item_witness(public_id: str, wid: str) -> Response:
+    """Send the witness of an item a fresh link."""
+    item = _own_item(public_id)
+    _commit_or_flash(
+        lambda: witness.resend_testimony(_user(), witness.own_item_testimony(_user(), item, wid)),
+        "A new link has been sent.",
+    )
+    return _item_page(public_id)
+
+
 @bp.route("/witness/<token>", methods=["GET", "POST"])
 @public
 def witness_page(token: str) -> Response | str | tuple[str, int]:
-    """The witness's page: exactly the evidence of one element, and confirm or decline."""
+    """The witness's page: exactly the evidence of one element (or the one evidence item),
+    and confirm or decline."""
     try:
         testimony = witness.from_token(token)
     except NotFound as exc:
@@ -395,6 +453,7 @@ def witness_page(token: str) -> Response | str | tuple[str, int]:
         t=testimony,
         token=token,
         links=witness.evidence_of(testimony),
+        item=witness.item_of(testimony),
         problem=problem,
         statement=request.form.get("statement", ""),
         inline_kind=services.inline_kind,
@@ -411,6 +470,19 @@ def witness_file(token: str, link_id: str) -> Response | tuple[str, int]:
         testimony = witness.from_token(token)
     except NotFound as exc:
         return render_template("submissions/witness_gone.html", message=exc.message), 404
+    item = witness.item_of(testimony)
+    if item is not None:
+        # An item testimony: its one file, nothing else.
+        if item.public_id != link_id or not item.storage_key:
+            abort(404)
+        return redirect(
+            get_storage().signed_download_url(
+                item.storage_key,
+                filename=item.original_filename or "evidence",
+                content_type=item.media_type or "application/octet-stream",
+                inline=False,
+            )
+        )
     link = next((x for x in witness.evidence_of(testimony) if x.public_id == link_id), None)
     key = link.frozen_key if link else None
     if link is not None and key is None and link.evidence_item is not None:
@@ -495,6 +567,7 @@ def marking_settings(slug: str, public_id: str) -> Response | str:
         org=org,
         cred=cred,
         settings=marking.settings_for(cred.id),
+        plan_history=marking.plan_history(cred.id),
         assigned=allocation.assigned_assessors(cred.id),
         assessors=_members(org, Role.ASSESSOR),
     )

@@ -216,6 +216,15 @@ DECLARATIONS: dict[str, Decl] = {
     "submissions.resend_witness": d(
         _roles(DENY, worker=REFUSED), public_id="sub", literal={"wid": "AAAAAAAAAAAAAAAAAAAAAA"}
     ),
+    # A witness for one evidence item: only its owner may ask (an empty form is refused),
+    # withdraw or re-send; nobody else reaches the item.
+    "submissions.request_item_witness": d(_roles(DENY, worker=REFUSED), public_id="item"),
+    "submissions.revoke_item_witness": d(
+        _roles(DENY, worker=REFUSED), public_id="item", literal={"wid": "AAAAAAAAAAAAAAAAAAAAAA"}
+    ),
+    "submissions.resend_item_witness": d(
+        _roles(DENY, worker=REFUSED), public_id="item", literal={"wid": "AAAAAAAAAAAAAAAAAAAAAA"}
+    ),
     # The witness's link is the only key; a forged one opens nothing, for anyone.
     "submissions.witness_page": d(_roles(404, anonymous=404), literal={"token": FORGED}),
     "submissions.witness_file": d(

@@ -91,7 +91,7 @@ def mark(app: Flask, s: Scenario, who: User, pid: str, levels: list[str]) -> Any
         user = db.session.get(User, who.id)
         assert user is not None
         sub = services.get_submission(pid)
-        if marking.settings_for(sub.credential_id).mode == MarkingMode.SINGLE:
+        if marking.plan_for(sub).mode == MarkingMode.SINGLE:
             services.claim(user, s.org, sub)
             sub = services.get_submission(pid)
         result = services.record_review(user, s.org, sub, inputs(s, levels), "Feedback")
