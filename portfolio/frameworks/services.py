@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import defer
 
 from portfolio.accounts.models import Organization, Role, User
@@ -204,64 +204,186 @@ def competency_tree(
     return out
 
 
+#: How many competencies one branch of the tree shows at a time.
+TREE_PAGE_SIZE = 100
+
+
 @dataclass
-class OutlineRow:
-    """One line of a framework's outline."""
+class TreeNode:
+    """One competency as a branch of the tree lists it."""
 
     competency: Competency
-    depth: int
-    #: Listed here under a further parent; its own children are shown under `primary_parent`.
+    #: How many competencies are listed directly below it (under it as any of their parents).
+    below: int
+    #: Listed here under a further parent (CASE items may have several); it is listed, with
+    #: everything below it, under each of them.
     is_also_here: bool = False
-    primary_parent: Competency | None = None
 
 
-def framework_outline(fw: Framework) -> list[OutlineRow]:
-    """The tree as a page shows it: each competency under its parent with everything below it,
-    and once more under each further parent (CASE items may have several) as a line of its own.
-    Linear in the number of competencies and associations."""
-    # Only what the outline shows is loaded (not the imported CASE fields of every item).
-    competencies = list(
-        db.session.scalars(
-            select(Competency)
-            .where(Competency.framework_id == fw.id)
-            .options(defer(Competency.case_extra), defer(Competency.description))
-        )
-    )
-    by_id = {c.id: c for c in competencies}
-    also: dict[int | None, list[tuple[int, Competency]]] = {}
-    is_child_of = (
+@dataclass
+class TreeBranch:
+    """One page of the competencies directly below `parent` (the top level when None)."""
+
+    parent: Competency | None
+    nodes: list[TreeNode]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_more(self) -> bool:
+        return self.page < self.pages
+
+
+def _is_child_of(fw: Framework) -> tuple[ColumnElement[bool], ...]:
+    return (
         CompetencyAssociation.framework_id == fw.id,
         CompetencyAssociation.association_type == "isChildOf",
     )
-    under_items = db.session.execute(
-        select(CompetencyAssociation.origin_id, CompetencyAssociation.destination_id).where(
-            *is_child_of, CompetencyAssociation.destination_id.is_not(None)
+
+
+def count_below(fw: Framework, ids: list[int]) -> dict[int, int]:
+    """How many competencies are listed directly below each of `ids`: those it is the
+    `parent_id` of, and those that name it as a further parent. Two grouped queries."""
+    if not ids:
+        return {}
+    counts: dict[int, int] = dict.fromkeys(ids, 0)
+    primary = db.session.execute(
+        select(Competency.parent_id, func.count(Competency.id))
+        .where(Competency.framework_id == fw.id, Competency.parent_id.in_(ids))
+        .group_by(Competency.parent_id)
+    )
+    for parent_id, n in primary:
+        counts[parent_id] += n
+    further = db.session.execute(
+        select(
+            CompetencyAssociation.destination_id,
+            func.count(func.distinct(CompetencyAssociation.origin_id)),
+        )
+        .join(Competency, Competency.id == CompetencyAssociation.origin_id)
+        .where(
+            *_is_child_of(fw),
+            CompetencyAssociation.destination_id.in_(ids),
+            Competency.parent_id.is_(None)
+            | (Competency.parent_id != CompetencyAssociation.destination_id),
+        )
+        .group_by(CompetencyAssociation.destination_id)
+    )
+    for dest_id, n in further:
+        counts[dest_id] += n
+    return counts
+
+
+def tree_branch(
+    fw: Framework, parent: Competency | None, *, page: int = 1, per_page: int = TREE_PAGE_SIZE
+) -> TreeBranch:
+    """The competencies directly below `parent` (or at the top level), in CASE order, one page
+    at a time: those placed under it by `parent_id`, and those that name it as a further parent
+    (`isChildOf` associations). A framework page shows the tree a branch at a time, so its cost
+    does not grow with the size of the framework, nor with its depth.
+
+    Only the keys of the siblings are read to order them; whole rows only for the page shown.
+    """
+    parent_id = parent.id if parent is not None else None
+    keys: dict[int, tuple[int, int, bool]] = {}
+    placed = db.session.execute(
+        select(Competency.id, Competency.position).where(
+            Competency.framework_id == fw.id,
+            Competency.parent_id.is_(None)
+            if parent_id is None
+            else Competency.parent_id == parent_id,
         )
     )
-    under_others = db.session.execute(
-        select(CompetencyAssociation.origin_id, CompetencyAssociation.case_data).where(
-            *is_child_of, CompetencyAssociation.destination_id.is_(None)
-        )
+    for cid, position in placed:
+        keys[cid] = (position, cid, False)
+    further = select(CompetencyAssociation.origin_id, CompetencyAssociation.case_data).join(
+        Competency, Competency.id == CompetencyAssociation.origin_id
     )
-    links: list[tuple[int | None, int | None, int]] = [(o, d, 0) for o, d in under_items]
-    for origin_id, data in under_others:
-        dest = data.get("destinationNodeURI") or {}
-        if dest.get("identifier") == fw.case_identifier:  # else a parent outside the package
-            seq = data.get("sequenceNumber")
-            links.append((origin_id, None, seq if isinstance(seq, int) else 0))
-    for origin_id, parent_id, seq in links:
-        child = by_id.get(origin_id or -1)
-        if child is None or parent_id == child.parent_id:
+    if parent_id is None:
+        # Under the CFDocument as a further parent: only items placed elsewhere need a look.
+        further = further.where(
+            *_is_child_of(fw),
+            CompetencyAssociation.destination_id.is_(None),
+            Competency.parent_id.is_not(None),
+        )
+    else:
+        further = further.where(
+            *_is_child_of(fw),
+            CompetencyAssociation.destination_id == parent_id,
+            Competency.parent_id.is_(None) | (Competency.parent_id != parent_id),
+        )
+    for origin_id, data in db.session.execute(further):
+        if origin_id in keys:
             continue
-        also.setdefault(parent_id, []).append((seq, child))
-    rows: list[OutlineRow] = []
-    for comp, depth in competency_tree(fw, competencies):
-        rows.append(OutlineRow(comp, depth))
-        for _, child in sorted(also.get(comp.id, []), key=lambda t: (t[0], t[1].id)):
-            rows.append(OutlineRow(child, depth + 1, True, by_id.get(child.parent_id or -1)))
-    for _, child in sorted(also.get(None, []), key=lambda t: (t[0], t[1].id)):
-        rows.append(OutlineRow(child, 0, True, by_id.get(child.parent_id or -1)))
-    return rows
+        if parent_id is None:
+            dest = data.get("destinationNodeURI") or {}
+            if dest.get("identifier") != fw.case_identifier:  # a parent outside the package
+                continue
+        seq = data.get("sequenceNumber")
+        keys[origin_id] = (seq if isinstance(seq, int) else 0, origin_id, True)
+    ordered = sorted(keys.values())
+    total = len(ordered)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    shown = ordered[(page - 1) * per_page : page * per_page]
+    ids = [cid for _, cid, _ in shown]
+    rows = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Competency)
+            .where(Competency.id.in_(ids))
+            .options(defer(Competency.case_extra), defer(Competency.description))
+        )
+    } if ids else {}
+    below = count_below(fw, ids)
+    nodes = [TreeNode(rows[cid], below.get(cid, 0), also) for _, cid, also in shown]
+    return TreeBranch(parent, nodes, total, page, per_page)
+
+
+def ancestors(fw: Framework, comp: Competency) -> tuple[list[Competency | None], int]:
+    """The path from the top level down to `comp`'s parent by `parent_id` (each competency's
+    first parent), top first, and its length (how deep `comp` is). A long path (a chain 1,200
+    deep) comes back shortened: the first two and the last four, with one None where the
+    others are left out. One query for the framework's (id, parent_id) pairs, one for the
+    competencies shown."""
+    parent_of: dict[int, int | None] = {
+        cid: pid
+        for cid, pid in db.session.execute(
+            select(Competency.id, Competency.parent_id).where(Competency.framework_id == fw.id)
+        )
+    }
+    path: list[int] = []
+    seen = {comp.id}
+    at = parent_of.get(comp.id)
+    while at is not None and at not in seen:
+        seen.add(at)
+        path.append(at)
+        at = parent_of.get(at)
+    path.reverse()
+    shown: list[int | None] = list(path)
+    if len(path) > 6:
+        shown = [*path[:2], None, *path[-4:]]
+    wanted = [i for i in shown if i is not None]
+    rows = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Competency)
+            .where(Competency.id.in_(wanted))
+            .options(defer(Competency.case_extra), defer(Competency.description))
+        )
+    } if wanted else {}
+    return [rows[i] if i is not None else None for i in shown], len(path)
+
+
+def count_competencies(fw: Framework) -> int:
+    """How many competencies the framework has."""
+    return db.session.scalar(
+        select(func.count(Competency.id)).where(Competency.framework_id == fw.id)
+    ) or 0
 
 
 def search_competencies(
