@@ -300,13 +300,14 @@ def delete_competency(slug: str, fid: str, cid: str) -> Response:
     comp = services.get_competency(fw, cid)
     if EmptyForm().validate_on_submit():
         try:
-            services.delete_competency(current_user, comp)
+            deleted = services.delete_competency(current_user, comp)
         except DomainError as exc:
             rollback()
             flash(exc.message, "error")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
         commit()
-        flash("Competency deleted.", "success")
+        below = f" with {deleted - 1} listed only below it" if deleted > 1 else ""
+        flash(f"Competency deleted{below}.", "success")
     return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
 
 
@@ -782,7 +783,8 @@ def edit_version(slug: str, rid: str, vid: str) -> Response | str | tuple[str, i
             rubric,
             version,
             state,
-            found={key: services.search_competencies(org, query)},
+            # Within the rubric's framework when it has one: what its elements assess.
+            found={key: services.search_competencies(org, query, framework=rubric.framework)},
             queries={key: query},
         )
     apply_action(state, action)
