@@ -291,7 +291,8 @@ def count_below(fw: Framework, ids: list[int]) -> dict[int, int]:
         .group_by(Competency.parent_id)
     )
     for parent_id, n in primary:
-        counts[parent_id] += n
+        if parent_id is not None:
+            counts[parent_id] += n
     further = db.session.execute(
         select(
             CompetencyAssociation.destination_id,
@@ -307,7 +308,8 @@ def count_below(fw: Framework, ids: list[int]) -> dict[int, int]:
         .group_by(CompetencyAssociation.destination_id)
     )
     for dest_id, n in further:
-        counts[dest_id] += n
+        if dest_id is not None:
+            counts[dest_id] += n
     return counts
 
 
@@ -364,14 +366,18 @@ def tree_branch(
     page = min(max(page, 1), pages)
     shown = ordered[(page - 1) * per_page : page * per_page]
     ids = [cid for _, cid, _ in shown]
-    rows = {
-        c.id: c
-        for c in db.session.scalars(
-            select(Competency)
-            .where(Competency.id.in_(ids))
-            .options(defer(Competency.case_extra), defer(Competency.description))
-        )
-    } if ids else {}
+    rows = (
+        {
+            c.id: c
+            for c in db.session.scalars(
+                select(Competency)
+                .where(Competency.id.in_(ids))
+                .options(defer(Competency.case_extra), defer(Competency.description))
+            )
+        }
+        if ids
+        else {}
+    )
     below = count_below(fw, ids)
     nodes = [TreeNode(rows[cid], below.get(cid, 0), also) for _, cid, also in shown]
     return TreeBranch(parent, nodes, total, page, per_page)
@@ -401,22 +407,27 @@ def ancestors(fw: Framework, comp: Competency) -> tuple[list[Competency | None],
     if len(path) > 6:
         shown = [*path[:2], None, *path[-4:]]
     wanted = [i for i in shown if i is not None]
-    rows = {
-        c.id: c
-        for c in db.session.scalars(
-            select(Competency)
-            .where(Competency.id.in_(wanted))
-            .options(defer(Competency.case_extra), defer(Competency.description))
-        )
-    } if wanted else {}
+    rows = (
+        {
+            c.id: c
+            for c in db.session.scalars(
+                select(Competency)
+                .where(Competency.id.in_(wanted))
+                .options(defer(Competency.case_extra), defer(Competency.description))
+            )
+        }
+        if wanted
+        else {}
+    )
     return [rows[i] if i is not None else None for i in shown], len(path)
 
 
 def count_competencies(fw: Framework) -> int:
     """How many competencies the framework has."""
-    return db.session.scalar(
-        select(func.count(Competency.id)).where(Competency.framework_id == fw.id)
-    ) or 0
+    return (
+        db.session.scalar(select(func.count(Competency.id)).where(Competency.framework_id == fw.id))
+        or 0
+    )
 
 
 def search_competencies(
@@ -724,9 +735,7 @@ def delete_competency(actor: User, comp: Competency) -> int:
         .where(RubricElement.competency_id.in_(doomed))
         .values(competency_id=None)
     )
-    db.session.execute(
-        update(Competency).where(Competency.id.in_(doomed)).values(parent_id=None)
-    )
+    db.session.execute(update(Competency).where(Competency.id.in_(doomed)).values(parent_id=None))
     db.session.execute(delete(Competency).where(Competency.id.in_(doomed)))
     db.session.expire_all()
     return len(doomed)

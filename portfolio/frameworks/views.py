@@ -112,12 +112,12 @@ def _tree_urls(fw: Framework, org: Organization | None) -> dict[str, str]:
             "open": url_for("frameworks.public_competency", fid=fw.public_id, cid="CID"),
             "below": "",
         }
-    ids = {"slug": org.slug, "fid": fw.public_id}
+    slug, fid = org.slug, fw.public_id
     return {
-        "page": url_for("frameworks.show_framework", **ids),
-        "fragment": url_for("frameworks.tree_fragment", **ids),
-        "open": url_for("frameworks.edit_competency", **ids, cid="CID"),
-        "below": url_for("frameworks.show_framework", **ids, under="CID"),
+        "page": url_for("frameworks.show_framework", slug=slug, fid=fid),
+        "fragment": url_for("frameworks.tree_fragment", slug=slug, fid=fid),
+        "open": url_for("frameworks.edit_competency", slug=slug, fid=fid, cid="CID"),
+        "below": url_for("frameworks.show_framework", slug=slug, fid=fid, under="CID"),
     }
 
 
@@ -554,7 +554,10 @@ def public_framework(fid: str) -> str:
     """A framework's competencies for anyone (credentials align to them)."""
     fw = services.get_public_framework(fid)
     return render_template(
-        "frameworks/public_framework.html", org=None, framework=fw, tree=_tree_view(_org_of(fw), fw, admin=False)
+        "frameworks/public_framework.html",
+        org=None,
+        framework=fw,
+        tree=_tree_view(_org_of(fw), fw, admin=False),
     )
 
 
@@ -564,7 +567,10 @@ def public_tree_fragment(fid: str) -> str:
     """One branch of a public framework's tree as an HTML fragment (see `tree_fragment`)."""
     fw = services.get_public_framework(fid)
     return render_template(
-        "frameworks/_tree_fragment.html", org=None, framework=fw, tree=_tree_view(_org_of(fw), fw, admin=False)
+        "frameworks/_tree_fragment.html",
+        org=None,
+        framework=fw,
+        tree=_tree_view(_org_of(fw), fw, admin=False),
     )
 
 

@@ -110,9 +110,7 @@ def test_rubric_editor_searches_only_the_rubrics_framework(client: Client, big, 
     db.session.commit()
     fw = db.session.scalar(select(Framework).where(Framework.title == "Chain of 1500"))
     client.login("admin@example.org")
-    resp = client.submit(
-        "/o/northwind/rubrics/new", {"title": "Wiring", "framework": fw.public_id}
-    )
+    resp = client.submit("/o/northwind/rubrics/new", {"title": "Wiring", "framework": fw.public_id})
     edit_url = resp.location
     data = editor_form(client.get(edit_url).get_data(as_text=True))
     data["action"] = "add_element"

@@ -123,7 +123,7 @@ def test_a_wide_framework_comes_a_page_at_a_time_in_the_same_number_of_statement
     wide_count, html = query_counter.get(client, base)
     assert wide_count == small_count
     assert "<strong>T099</strong>" in html and "<strong>T100</strong>" not in html
-    assert "Competencies <span class=\"muted\">(250)</span>" in html
+    assert 'Competencies <span class="muted">(250)</span>' in html
     assert f'href="{base}?page=2#tree-h"' in html and "Show more (100 of 250 shown)" in html
     last = client.get(f"{base}?page=3").get_data(as_text=True)
     assert "<strong>T249</strong>" in last and "<strong>T199</strong>" not in last
@@ -160,7 +160,7 @@ def test_a_competency_with_two_parents_is_under_each_with_what_is_below_it(
     assert "<strong>S.1</strong>" in below_s
     # The path shown is S's first parent's.
     at_s = client.get(f"{base}?at={s.public_id}").get_data(as_text=True)
-    assert re.search(r"Top level</a>\s*›\s*<a[^>]*>A</a>\s*› <strong>S</strong>", at_s)
+    assert re.search(r"Top level</a>\s*\u203a\s*<a[^>]*>A</a>\s*\u203a <strong>S</strong>", at_s)
     # Anyone sees the same on the public page; alignments are to the one competency S.
     public = other_client.get(f"/frameworks/{fw.public_id}/tree?at={code_of('B').public_id}")
     assert public.status_code == 200 and "Statement of S" in public.get_data(as_text=True)
@@ -177,8 +177,11 @@ def test_search_within_the_framework_links_to_the_place_in_the_tree(
     html = client.get(f"{base}?q=s.1").get_data(as_text=True)
     found = html.split('id="found-h"')[1].split("Clear the search")[0]
     assert found.count("Statement of S.1") == 1  # not the other framework's
-    s, s1 = code_of("S"), db.session.scalar(
-        select(Competency).where(Competency.code == "S.1", Competency.framework_id == fw.id)
+    s, s1 = (
+        code_of("S"),
+        db.session.scalar(
+            select(Competency).where(Competency.code == "S.1", Competency.framework_id == fw.id)
+        ),
     )
     assert f'href="{base}?at={s.public_id}#c-{s1.public_id}"' in found
     nothing = client.get(f"{base}?q=no+such+words").get_data(as_text=True)
@@ -223,9 +226,9 @@ def test_deleting_a_parent_keeps_what_is_also_under_another_and_leaves_no_links(
     ]
     # B goes with S and S.1 (listed only below it); D stays at the top level.
     resp = client.submit(f"{base}/competencies/{code_of('B').public_id}/delete", page=base)
-    assert "Competency deleted with 2 listed only below it." in client.get(
-        resp.location
-    ).get_data(as_text=True)
+    assert "Competency deleted with 2 listed only below it." in client.get(resp.location).get_data(
+        as_text=True
+    )
     db.session.expire_all()
     assert [c.code for c in fw.competencies] == ["D"] and code_of("D").parent_id is None
     assert associations_of(fw) == [("isChildOf", "D", "")]
