@@ -488,30 +488,64 @@ def update_from_source(slug: str, fid: str) -> Response | str:
 
 @bp.route("/o/<slug>/frameworks/import-csv", methods=["GET", "POST"])
 def import_framework_csv(slug: str) -> Response | str:
-    """Create a framework from a spreadsheet saved as CSV; all or nothing."""
+    """Create a framework from a spreadsheet saved as CSV, or update one (`?into=` chooses
+    it): an update first shows what would change and applies only when the same file is sent
+    again with the digest of what was shown. All or nothing."""
     org = _admin_org(slug)
     form = ImportFrameworkCsvForm()
+    form.framework.choices = [("", "A new framework")] + [
+        (f.public_id, f"Update “{f.title}”") for f in services.list_frameworks(org)
+    ]
+    if request.method == "GET" and request.args.get("into"):
+        form.framework.data = services.get_framework(org, request.args["into"]).public_id
     problems: list[case.ImportProblem] = []
+    diff = None
+    target = None
     if form.validate_on_submit():
         upload = form.csv_file.data
         filename = (upload.filename or "framework.csv").rsplit("/", 1)[-1][:200]
+        raw = upload.read()
+        title = (form.title.data or "").strip()
         try:
-            result = csv_framework.import_framework_csv(
-                current_user, org, upload.read(), filename, title=form.title.data or ""
-            )
+            if form.framework.data:
+                target = services.get_framework(org, form.framework.data)
+                pkg, diff = csv_framework.preview_framework_csv_update(
+                    current_user, target, raw, filename, title=title
+                )
+                digest = hashlib.sha256(raw).hexdigest()
+                if form.sha256.data == digest and not diff.is_empty:
+                    return _imported(
+                        slug,
+                        csv_framework.update_framework_csv(current_user, target, pkg, filename),
+                    )
+                if form.sha256.data and form.sha256.data != digest:
+                    flash(
+                        "This is not the file whose changes were shown; check these changes.",
+                        "warning",
+                    )
+                form.sha256.data = digest
+            elif not title:
+                flash("A new framework needs a title.", "error")
+            else:
+                result = csv_framework.import_framework_csv(
+                    current_user, org, raw, filename, title=title
+                )
+                return _imported(slug, result)
         except case.ImportFailed as exc:
             rollback()
             problems = exc.problems
+            diff = None
         except DomainError as exc:
             _fail(exc)
-        else:
-            return _imported(slug, result)
+            diff = None
     return render_template(
         "frameworks/import_framework_csv.html",
         org=org,
         form=form,
         problems=problems,
         columns=csv_framework.COLUMNS,
+        diff=diff,
+        target=target,
     )
 
 
