@@ -971,9 +971,9 @@ def write_package(
             ],
         )
     db.session.expire(framework, ["competencies", "associations"])
-    gone = {id(c) for c in stale}
+    removed = {id(c) for c in stale}
     for comp in existing.values():
-        if id(comp) not in gone:  # the deleted ones have left the session
+        if id(comp) not in removed:  # the deleted ones have left the session
             db.session.expire(comp, ["parent_id", "parent"])
 
     rubrics = [_write_rubric(actor, org, framework, parsed, ids) for parsed in pkg.rubrics]
