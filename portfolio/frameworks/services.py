@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, literal, select, update
 from sqlalchemy.orm import defer
 
 from portfolio.accounts.models import Organization, Role, User
@@ -239,6 +239,8 @@ def competency_tree(
 
 #: How many competencies one branch of the tree shows at a time.
 TREE_PAGE_SIZE = 100
+#: Deeper than any framework can be (a CASE import takes at most this many items).
+MAX_DEPTH = 50_000
 
 
 @dataclass
@@ -285,9 +287,11 @@ def count_below(fw: Framework, ids: list[int]) -> dict[int, int]:
     if not ids:
         return {}
     counts: dict[int, int] = dict.fromkeys(ids, 0)
+    # `ids` are competencies of `fw`: no framework condition, so the parent and destination
+    # indexes are used (with it, SQLite reads every association of the framework).
     primary = db.session.execute(
         select(Competency.parent_id, func.count(Competency.id))
-        .where(Competency.framework_id == fw.id, Competency.parent_id.in_(ids))
+        .where(Competency.parent_id.in_(ids))
         .group_by(Competency.parent_id)
     )
     for parent_id, n in primary:
@@ -300,7 +304,7 @@ def count_below(fw: Framework, ids: list[int]) -> dict[int, int]:
         )
         .join(Competency, Competency.id == CompetencyAssociation.origin_id)
         .where(
-            *_is_child_of(fw),
+            CompetencyAssociation.association_type == "isChildOf",
             CompetencyAssociation.destination_id.in_(ids),
             Competency.parent_id.is_(None)
             | (Competency.parent_id != CompetencyAssociation.destination_id),
@@ -327,10 +331,9 @@ def tree_branch(
     keys: dict[int, tuple[int, int, bool]] = {}
     placed = db.session.execute(
         select(Competency.id, Competency.position).where(
-            Competency.framework_id == fw.id,
-            Competency.parent_id.is_(None)
+            (Competency.framework_id == fw.id) & Competency.parent_id.is_(None)
             if parent_id is None
-            else Competency.parent_id == parent_id,
+            else Competency.parent_id == parent_id
         )
     )
     for cid, position in placed:
@@ -347,7 +350,7 @@ def tree_branch(
         )
     else:
         further = further.where(
-            *_is_child_of(fw),
+            CompetencyAssociation.association_type == "isChildOf",
             CompetencyAssociation.destination_id == parent_id,
             Competency.parent_id.is_(None) | (Competency.parent_id != parent_id),
         )
@@ -387,22 +390,18 @@ def ancestors(fw: Framework, comp: Competency) -> tuple[list[Competency | None],
     """The path from the top level down to `comp`'s parent by `parent_id` (each competency's
     first parent), top first, and its length (how deep `comp` is). A long path (a chain 1,200
     deep) comes back shortened: the first two and the last four, with one None where the
-    others are left out. One query for the framework's (id, parent_id) pairs, one for the
-    competencies shown."""
-    parent_of: dict[int, int | None] = {
-        cid: pid
-        for cid, pid in db.session.execute(
-            select(Competency.id, Competency.parent_id).where(Competency.framework_id == fw.id)
-        )
-    }
-    path: list[int] = []
-    seen = {comp.id}
-    at = parent_of.get(comp.id)
-    while at is not None and at not in seen:
-        seen.add(at)
-        path.append(at)
-        at = parent_of.get(at)
-    path.reverse()
+    others are left out. One recursive query up the parents, one for the competencies shown."""
+    up = (
+        select(Competency.id, Competency.parent_id, literal(1).label("n"))
+        .where(Competency.id == comp.parent_id, Competency.framework_id == fw.id)
+        .cte("up", recursive=True)
+    )
+    up = up.union_all(
+        select(Competency.id, Competency.parent_id, up.c.n + 1)
+        .join(up, Competency.id == up.c.parent_id)
+        .where(up.c.n < MAX_DEPTH)  # a loop, which imports refuse, would end here
+    )
+    path = [cid for (cid,) in db.session.execute(select(up.c.id).order_by(up.c.n.desc()))]
     shown: list[int | None] = list(path)
     if len(path) > 6:
         shown = [*path[:2], None, *path[-4:]]
