@@ -30,6 +30,10 @@ The file may be UTF-8 with or without a byte order mark, separated by commas or 
 CRLF line ends and newlines inside quoted cells. The rows become a CASE package that is
 validated like any other, so the same rules hold (no cycles); every problem names its line, and
 nothing is written unless there are none.
+
+A CSV can also update a framework (`preview_framework_csv_update`, then `update_framework_csv`):
+rows are matched to competencies by identifier, or by a code only one competency has; what would
+change is shown first; the framework's CASE fields that the CSV has no column for are kept.
 """
 
 from __future__ import annotations
