@@ -251,8 +251,35 @@ def main() -> None:
             f"median {statistics.median(timings) * 1000:.0f} ms, {size / 1024:.0f} KiB"
         )
 
-    measure("framework page (admin)", lambda: client.get(f"/o/bench/frameworks/{fw_id}"))
-    measure("framework page (public)", lambda: client.get(f"/frameworks/{fw_id}"))
+    with app.app_context():
+        fw = services.get_framework(db.session.get(Organization, ids[1]), fw_id)
+        domain = services.tree_branch(fw, None).nodes[0].competency
+        areas = services.tree_branch(fw, domain).nodes
+        # The first area is also the second parent of every 10th competency (1,089 below it,
+        # 11 pages); the second is an ordinary one (99).
+        area, plain = areas[0].competency.public_id, areas[1].competency.public_id
+        print(f"first area: {areas[0].below} below; second: {areas[1].below}")
+        domain_id = domain.public_id
+    admin_page = f"/o/bench/frameworks/{fw_id}"
+    measure("framework page (admin, top level)", lambda: client.get(admin_page))
+    measure("framework page (admin, a domain)", lambda: client.get(f"{admin_page}?at={domain_id}"))
+    measure(
+        "framework page (admin, an area of 1,089)", lambda: client.get(f"{admin_page}?at={area}")
+    )
+    measure("framework page (admin, an area of 99)", lambda: client.get(f"{admin_page}?at={plain}"))
+    measure("branch fragment (admin, an area)", lambda: client.get(f"{admin_page}/tree?at={area}"))
+    measure(
+        "branch fragment (admin, an area, page 11)",
+        lambda: client.get(f"{admin_page}/tree?at={area}&page=11"),
+    )
+    measure(
+        "competency search on the framework page",
+        lambda: client.get(f"{admin_page}?q={random.choice(queries)}"),
+    )
+    measure("framework page (public, top level)", lambda: client.get(f"/frameworks/{fw_id}"))
+    measure(
+        "framework page (public, an area)", lambda: client.get(f"/frameworks/{fw_id}?at={area}")
+    )
     form_html = client.get("/o/bench/credentials/new").get_data(as_text=True)
     form_token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form_html)
     assert form_token

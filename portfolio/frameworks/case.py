@@ -971,8 +971,10 @@ def write_package(
             ],
         )
     db.session.expire(framework, ["competencies", "associations"])
+    removed = {id(c) for c in stale}
     for comp in existing.values():
-        db.session.expire(comp, ["parent_id", "parent"])
+        if id(comp) not in removed:  # the deleted ones have left the session
+            db.session.expire(comp, ["parent_id", "parent"])
 
     rubrics = [_write_rubric(actor, org, framework, parsed, ids) for parsed in pkg.rubrics]
     db.session.flush()
@@ -1136,13 +1138,9 @@ def _definitions(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
-def export_case_package(
-    framework: Framework, rubrics: list[Rubric] | None = None
-) -> dict[str, Any]:
-    """The framework (and its rubrics' latest versions) as a CASE 1.0 package.
-
-    Everything an import kept comes back; columns changed here win over it.
-    """
+def export_document(framework: Framework) -> tuple[dict[str, Any], dict[str, str]]:
+    """The framework's CFDocument (everything an import kept, the columns winning over it) and
+    a node reference to it."""
     extra = framework.case_extra or {}
     doc_uri = _uri(framework.case_uri, framework.case_identifier)
     doc_ref = {
@@ -1169,6 +1167,18 @@ def export_case_package(
     if "CFPackageURI" in document:
         document["CFPackageURI"] = _link(document["CFPackageURI"]) or doc_ref
 
+    return document, doc_ref
+
+
+def export_case_package(
+    framework: Framework, rubrics: list[Rubric] | None = None
+) -> dict[str, Any]:
+    """The framework (and its rubrics' latest versions) as a CASE 1.0 package.
+
+    Everything an import kept comes back; columns changed here win over it.
+    """
+    extra = framework.case_extra or {}
+    document, doc_ref = export_document(framework)
     tree = services.competency_tree(framework)
     by_id = {c.id: c for c, _ in tree}
     placed = {
@@ -1408,7 +1418,8 @@ def diff_package(framework: Framework, pkg: CasePackage) -> PackageDiff:
         others = sorted(
             k
             for k in set(comp.case_extra or {}) | set(item.raw)
-            if k not in {"fullStatement", "humanCodingScheme", "notes", "CFItemType"}
+            if k not in {"identifier", "fullStatement", "humanCodingScheme", "notes", "CFItemType"}
+            and (comp.case_extra is not None or k != "uri")
             and (comp.case_extra or {}).get(k) != item.raw.get(k)
         )
         fields.extend(others)

@@ -30,6 +30,10 @@ The file may be UTF-8 with or without a byte order mark, separated by commas or 
 CRLF line ends and newlines inside quoted cells. The rows become a CASE package that is
 validated like any other, so the same rules hold (no cycles); every problem names its line, and
 nothing is written unless there are none.
+
+A CSV can also update a framework (`preview_framework_csv_update`, then `update_framework_csv`):
+rows are matched to competencies by identifier, or by a code only one competency has; what would
+change is shown first; the framework's CASE fields that the CSV has no column for are kept.
 """
 
 from __future__ import annotations
@@ -40,10 +44,14 @@ import re
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+
 from portfolio.accounts.models import Organization, User
+from portfolio.core.errors import NotFound
+from portfolio.extensions import db
 from portfolio.frameworks import case, services
 from portfolio.frameworks.case import ImportFailed, ImportProblem
-from portfolio.frameworks.models import Framework
+from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework
 
 LIST_COLUMNS = ("conceptKeywords", "educationLevel")
 TEXT_COLUMNS = (
@@ -79,10 +87,20 @@ def _is_uri(value: str) -> bool:
     return bool(re.match(r"^[a-z][a-z0-9+.-]*:\S+$", value, re.IGNORECASE))
 
 
-def parse_framework_csv(raw: bytes, filename: str, *, title: str) -> case.CasePackage:
+def parse_framework_csv(
+    raw: bytes, filename: str, *, title: str, into: Framework | None = None
+) -> case.CasePackage:
     """Validate the whole CSV and turn it into a CASE package; raise `ImportFailed` naming the
-    line and column of every problem."""
+    line and column of every problem.
+
+    With `into`, the package is an update of that framework: its CFDocument (every field an
+    import kept, and CFDefinitions), a row without an identifier whose code is the code of
+    exactly one competency is that competency, a row keeps the CFItem fields the CSV has no
+    column for, and a link the framework already has (same type, same ends) keeps its
+    identifier and fields, so only what the CSV changes shows as a change.
+    """
     problems: list[ImportProblem] = []
+    current = _Current(into) if into is not None else None
 
     def bad(line: int | None, column: str, reason: str) -> None:
         problems.append(ImportProblem(filename, f"line {line}" if line else "", column, reason))
@@ -131,12 +149,15 @@ def parse_framework_csv(raw: bytes, filename: str, *, title: str) -> case.CasePa
     if not rows and not problems:
         bad(None, "", "has a header but no rows")
 
-    doc_id = str(uuid.uuid4())
+    doc_id = into.case_identifier if into is not None else str(uuid.uuid4())
     ids: dict[str, int] = {}
     codes: dict[str, list[str]] = {}
     idents: list[str] = []
     for line, values in rows:
-        ident = values.get("identifier") or str(uuid.uuid4())
+        ident = values.get("identifier") or ""
+        if not ident and current is not None:
+            ident = current.by_code.get(values.get("humanCodingScheme", ""), "")
+        ident = ident or str(uuid.uuid4())
         if ident in ids:
             bad(line, "identifier", f"“{ident}” is also used on line {ids[ident]}")
         ids.setdefault(ident, line)
@@ -166,11 +187,13 @@ def parse_framework_csv(raw: bytes, filename: str, *, title: str) -> case.CasePa
         statement = values.get("fullStatement", "")
         if not statement:
             bad(line, "fullStatement", "is empty")
-        item: dict[str, Any] = {
-            "identifier": ident,
-            "uri": case.default_uri(ident),
-            "fullStatement": statement,
-        }
+        kept = current.items.get(ident) if current is not None else None
+        item: dict[str, Any] = dict(kept) if kept else {"uri": case.default_uri(ident)}
+        item["identifier"] = ident
+        item["fullStatement"] = statement
+        # The CSV is the authority for its columns: an empty cell clears the field.
+        for column in (*TEXT_COLUMNS, *LIST_COLUMNS, "licenseURI"):
+            item.pop(column, None)
         for column in TEXT_COLUMNS:
             if values.get(column):
                 item[column] = values[column]
@@ -179,7 +202,11 @@ def parse_framework_csv(raw: bytes, filename: str, *, title: str) -> case.CasePa
                 item[column] = _split(values[column])
         if values.get("license"):
             lic = values["license"]
-            item["licenseURI"] = {"title": lic, "identifier": case.as_uuid(lic), "uri": lic}
+            old_lic = (kept or {}).get("licenseURI")
+            if isinstance(old_lic, dict) and old_lic.get("uri") == lic:
+                item["licenseURI"] = old_lic
+            else:
+                item["licenseURI"] = {"title": lic, "identifier": case.as_uuid(lic), "uri": lic}
         items.append(item)
         by_ident[ident] = item
         seq: int | None = None
@@ -195,6 +222,8 @@ def parse_framework_csv(raw: bytes, filename: str, *, title: str) -> case.CasePa
         for kind in ASSOCIATION_COLUMNS:
             refs = _split(values.get(kind, ""))
             if kind == "isChildOf" and not refs:
+                if current is not None and ident in current.unplaced:
+                    continue  # imported without any isChildOf, and the CSV gives none
                 refs = [""]
             for n, ref in enumerate(refs):
                 if ref == "":
@@ -203,8 +232,18 @@ def parse_framework_csv(raw: bytes, filename: str, *, title: str) -> case.CasePa
                     target = resolve(line, kind, ref, inside_only=kind == "isChildOf")
                     if target is None:
                         continue
+                dest_ident = doc_id if target is None else target
+                same = current.links.get((kind, ident, dest_ident)) if current else None
+                if same is not None:
+                    assoc = dict(same)
+                    if kind == "isChildOf":
+                        assoc.pop("sequenceNumber", None)
+                        if seq is not None:
+                            assoc["sequenceNumber"] = seq
+                    associations.append(assoc)
+                    continue
                 assoc_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ident}/{kind}/{n}/{ref}"))
-                assoc: dict[str, Any] = {
+                assoc = {
                     "identifier": assoc_id,
                     "uri": f"urn:uuid:{assoc_id}",
                     "associationType": kind,
@@ -226,11 +265,11 @@ def parse_framework_csv(raw: bytes, filename: str, *, title: str) -> case.CasePa
                 associations.append(assoc)
     for assoc in associations:
         named = by_ident.get(assoc["destinationNodeURI"]["identifier"])
-        if named is not None:
+        if named is not None and not assoc["destinationNodeURI"].get("title"):
             assoc["destinationNodeURI"]["title"] = named["fullStatement"][:100]
     if problems:
         raise ImportFailed(problems)
-    data = {
+    data: dict[str, Any] = {
         "CFDocument": {
             "identifier": doc_id,
             "uri": f"urn:uuid:{doc_id}",
@@ -240,6 +279,10 @@ def parse_framework_csv(raw: bytes, filename: str, *, title: str) -> case.CasePa
         "CFItems": items,
         "CFAssociations": associations,
     }
+    if current is not None:
+        data["CFDocument"] = {**current.document, "title": title}
+        if current.definitions:
+            data["CFDefinitions"] = current.definitions
     try:
         return case.parse_case_data(data, filename)
     except ImportFailed as exc:
@@ -253,6 +296,46 @@ def parse_framework_csv(raw: bytes, filename: str, *, title: str) -> case.CasePa
         raise ImportFailed(located) from None
 
 
+class _Current:
+    """What an update by CSV keeps of the framework it updates."""
+
+    def __init__(self, fw: Framework) -> None:
+        document, _ = case.export_document(fw)
+        if fw.case_extra is None:
+            document["creator"] = fw.creator
+        self.document: dict[str, Any] = document
+        self.definitions = (fw.case_extra or {}).get("definitions") or {}
+        comps = list(db.session.scalars(select(Competency).where(Competency.framework_id == fw.id)))
+        ident_of = {c.id: c.case_identifier for c in comps}
+        codes: dict[str, list[str]] = {}
+        for c in comps:
+            if c.code:
+                codes.setdefault(c.code, []).append(c.case_identifier)
+        #: Code → identifier, for codes of exactly one competency.
+        self.by_code = {code: idents[0] for code, idents in codes.items() if len(idents) == 1}
+        #: The CFItem as imported, by identifier.
+        self.items: dict[str, dict[str, Any]] = {
+            c.case_identifier: dict(c.case_extra) for c in comps if c.case_extra
+        }
+        #: (type, origin, destination identifier) → the CFAssociation as kept.
+        self.links: dict[tuple[str, str, str], dict[str, Any]] = {}
+        placed: set[int] = set()
+        for a in db.session.scalars(
+            select(CompetencyAssociation).where(CompetencyAssociation.framework_id == fw.id)
+        ):
+            origin = ident_of.get(a.origin_id or -1) or a.origin_ref.get("identifier", "")
+            dest = ident_of.get(a.destination_id or -1) or a.destination_ref.get("identifier", "")
+            data = {**a.case_data, "identifier": a.case_identifier}
+            data["associationType"] = a.association_type
+            self.links.setdefault((a.association_type, origin, dest), data)
+            if a.association_type == "isChildOf" and a.origin_id is not None:
+                placed.add(a.origin_id)
+        #: Imported items with no isChildOf at all (CASE allows it; a CSV cannot say it).
+        self.unplaced = {
+            c.case_identifier for c in comps if c.case_extra is not None and c.id not in placed
+        }
+
+
 def import_framework_csv(
     actor: User, org: Organization, raw: bytes, filename: str, *, title: str
 ) -> case.ImportResult:
@@ -260,6 +343,34 @@ def import_framework_csv(
     services.require_admin(actor, org)
     pkg = parse_framework_csv(raw, filename, title=title)
     return case.write_package(actor, org, pkg, filename)
+
+
+def preview_framework_csv_update(
+    actor: User, framework: Framework, raw: bytes, filename: str, *, title: str = ""
+) -> tuple[case.CasePackage, case.PackageDiff]:
+    """What importing the CSV into `framework` would change (nothing is written)."""
+    services.require_admin(actor, _org(framework))
+    pkg = parse_framework_csv(raw, filename, title=title or framework.title, into=framework)
+    return pkg, case.diff_package(framework, pkg)
+
+
+def update_framework_csv(
+    actor: User, framework: Framework, pkg: case.CasePackage, filename: str
+) -> case.ImportResult:
+    """Apply a CSV update previewed with `preview_framework_csv_update`: changed competencies
+    keep their rows (and so what rubrics and credentials point at), new ones are added, those
+    the CSV no longer has are removed unless something published uses them (then nothing is
+    changed). All or nothing."""
+    org = _org(framework)
+    services.require_admin(actor, org)
+    return case.write_package(actor, org, pkg, filename, update_existing=True)
+
+
+def _org(framework: Framework) -> Organization:
+    org = db.session.get(Organization, framework.organization_id)
+    if org is None:
+        raise NotFound("No such organization.")
+    return org
 
 
 def export_framework_csv(framework: Framework) -> bytes:

@@ -88,7 +88,17 @@ class UpdateFromSourceForm(FlaskForm):
 
 
 class ImportFrameworkCsvForm(FlaskForm):
-    title = StringField("Framework title", validators=[DataRequired(), Length(max=300)])
+    #: Empty for a new framework, else the public id of the framework the CSV updates.
+    #: (Checked by the view against the organization's frameworks; a form without it, as older
+    #: clients send it, is a new framework.)
+    framework = SelectField("Import into", choices=[], validate_choice=False, default="")
+    title = StringField(
+        "Framework title",
+        validators=[Optional(), Length(max=300)],
+        description="Needed for a new framework; for an update, empty keeps the title.",
+    )
+    #: SHA-256 of the file whose changes the admin saw; the update applies only that file.
+    sha256 = HiddenField(validators=[Optional(), Length(max=64)])
     csv_file = FileField(
         "CSV file",
         validators=[FileRequired("Choose a CSV file."), FileSize(MAX_IMPORT_BYTES)],

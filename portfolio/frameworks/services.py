@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, delete, func, literal, select, update
 from sqlalchemy.orm import defer
 
 from portfolio.accounts.models import Organization, Role, User
@@ -126,35 +126,52 @@ def update_framework(
 
 def refuse_if_in_use(competency_ids: set[int], what: str) -> None:
     """Published rubric versions and credentials (and so issued badges) point at competencies:
-    deleting one would silently change what they say."""
+    deleting one would silently change what they say. The refusal names what uses them."""
     if not competency_ids:
         return
-    in_rubric = db.session.scalar(
-        select(func.count(RubricElement.id))
-        .join(RubricVersion, RubricVersion.id == RubricElement.version_id)
-        .where(
-            RubricElement.competency_id.in_(competency_ids),
-            RubricVersion.published_at.is_not(None),
+    rubric_titles = list(
+        db.session.scalars(
+            select(Rubric.title)
+            .join(RubricVersion, RubricVersion.rubric_id == Rubric.id)
+            .join(RubricElement, RubricElement.version_id == RubricVersion.id)
+            .where(
+                RubricElement.competency_id.in_(competency_ids),
+                RubricVersion.published_at.is_not(None),
+            )
+            .distinct()
+            .order_by(Rubric.title)
         )
     )
     # By table name: credentials belong to a later package than frameworks.
     alignments = db.metadata.tables["credential_alignments"]
-    in_credential = db.session.scalar(
-        select(func.count())
-        .select_from(alignments)
-        .where(alignments.c.competency_id.in_(competency_ids))
+    credentials = db.metadata.tables["credentials"]
+    credential_names = list(
+        db.session.scalars(
+            select(credentials.c.name)
+            .join(alignments, alignments.c.credential_id == credentials.c.id)
+            .where(alignments.c.competency_id.in_(competency_ids))
+            .distinct()
+            .order_by(credentials.c.name)
+        )
     )
-    if in_rubric or in_credential:
+    if rubric_titles or credential_names:
+        users = [f"the published rubric “{t}”" for t in rubric_titles[:3]]
+        users += [f"the credential “{n}”" for n in credential_names[:3]]
+        more = len(rubric_titles[3:]) + len(credential_names[3:])
+        named = ", ".join(users) + (f" and {more} more" if more else "")
         raise DomainError(
-            f"This {what} is used by a published rubric or a credential, so deleting it would "
-            "change what they (and badges already issued) say. Remove it from them first."
+            f"This {what} is used by {named}, so deleting it would change what they (and "
+            "badges already issued) say. Nothing was deleted. Remove it from them first."
         )
 
 
 def delete_framework(actor: User, fw: Framework) -> None:
-    """Delete a framework and its competencies (not while published work uses them)."""
+    """Delete a framework, its competencies and their links (not while published work uses
+    them). Written in a few statements: a framework of 10,000 items, or a chain 1,200 deep,
+    is not deleted row by row."""
     require_admin(actor, _org(fw.organization_id))
-    refuse_if_in_use({c.id for c in fw.competencies}, "framework")
+    ids = set(db.session.scalars(select(Competency.id).where(Competency.framework_id == fw.id)))
+    refuse_if_in_use(ids, "framework")
     audit.record(
         "framework.delete",
         actor_id=actor.id,
@@ -163,7 +180,23 @@ def delete_framework(actor: User, fw: Framework) -> None:
         subject_id=fw.public_id,
         title=fw.title,
     )
+    db.session.execute(
+        delete(CompetencyAssociation).where(CompetencyAssociation.framework_id == fw.id)
+    )
+    if ids:
+        db.session.execute(
+            update(RubricElement)
+            .where(RubricElement.competency_id.in_(ids))
+            .values(competency_id=None)
+        )
+    db.session.execute(update(Rubric).where(Rubric.framework_id == fw.id).values(framework_id=None))
+    db.session.execute(
+        update(Competency).where(Competency.framework_id == fw.id).values(parent_id=None)
+    )
+    db.session.execute(delete(Competency).where(Competency.framework_id == fw.id))
+    db.session.expire(fw, ["competencies", "associations"])
     db.session.delete(fw)
+    db.session.flush()
 
 
 def _org(org_id: int) -> Organization:
@@ -204,64 +237,196 @@ def competency_tree(
     return out
 
 
+#: How many competencies one branch of the tree shows at a time.
+TREE_PAGE_SIZE = 100
+#: Deeper than any framework can be (a CASE import takes at most this many items).
+MAX_DEPTH = 50_000
+
+
 @dataclass
-class OutlineRow:
-    """One line of a framework's outline."""
+class TreeNode:
+    """One competency as a branch of the tree lists it."""
 
     competency: Competency
-    depth: int
-    #: Listed here under a further parent; its own children are shown under `primary_parent`.
+    #: How many competencies are listed directly below it (under it as any of their parents).
+    below: int
+    #: Listed here under a further parent (CASE items may have several); it is listed, with
+    #: everything below it, under each of them.
     is_also_here: bool = False
-    primary_parent: Competency | None = None
 
 
-def framework_outline(fw: Framework) -> list[OutlineRow]:
-    """The tree as a page shows it: each competency under its parent with everything below it,
-    and once more under each further parent (CASE items may have several) as a line of its own.
-    Linear in the number of competencies and associations."""
-    # Only what the outline shows is loaded (not the imported CASE fields of every item).
-    competencies = list(
-        db.session.scalars(
-            select(Competency)
-            .where(Competency.framework_id == fw.id)
-            .options(defer(Competency.case_extra), defer(Competency.description))
-        )
-    )
-    by_id = {c.id: c for c in competencies}
-    also: dict[int | None, list[tuple[int, Competency]]] = {}
-    is_child_of = (
+@dataclass
+class TreeBranch:
+    """One page of the competencies directly below `parent` (the top level when None)."""
+
+    parent: Competency | None
+    nodes: list[TreeNode]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_more(self) -> bool:
+        return self.page < self.pages
+
+
+def _is_child_of(fw: Framework) -> tuple[ColumnElement[bool], ...]:
+    return (
         CompetencyAssociation.framework_id == fw.id,
         CompetencyAssociation.association_type == "isChildOf",
     )
-    under_items = db.session.execute(
-        select(CompetencyAssociation.origin_id, CompetencyAssociation.destination_id).where(
-            *is_child_of, CompetencyAssociation.destination_id.is_not(None)
+
+
+def count_below(fw: Framework, ids: list[int]) -> dict[int, int]:
+    """How many competencies are listed directly below each of `ids`: those it is the
+    `parent_id` of, and those that name it as a further parent. Two grouped queries."""
+    if not ids:
+        return {}
+    counts: dict[int, int] = dict.fromkeys(ids, 0)
+    # `ids` are competencies of `fw`: no framework condition, so the parent and destination
+    # indexes are used (with it, SQLite reads every association of the framework).
+    primary = db.session.execute(
+        select(Competency.parent_id, func.count(Competency.id))
+        .where(Competency.parent_id.in_(ids))
+        .group_by(Competency.parent_id)
+    )
+    for parent_id, n in primary:
+        if parent_id is not None:
+            counts[parent_id] += n
+    further = db.session.execute(
+        select(
+            CompetencyAssociation.destination_id,
+            func.count(func.distinct(CompetencyAssociation.origin_id)),
+        )
+        .join(Competency, Competency.id == CompetencyAssociation.origin_id)
+        .where(
+            CompetencyAssociation.association_type == "isChildOf",
+            CompetencyAssociation.destination_id.in_(ids),
+            Competency.parent_id.is_(None)
+            | (Competency.parent_id != CompetencyAssociation.destination_id),
+        )
+        .group_by(CompetencyAssociation.destination_id)
+    )
+    for dest_id, n in further:
+        if dest_id is not None:
+            counts[dest_id] += n
+    return counts
+
+
+def tree_branch(
+    fw: Framework, parent: Competency | None, *, page: int = 1, per_page: int = TREE_PAGE_SIZE
+) -> TreeBranch:
+    """The competencies directly below `parent` (or at the top level), in CASE order, one page
+    at a time: those placed under it by `parent_id`, and those that name it as a further parent
+    (`isChildOf` associations). A framework page shows the tree a branch at a time, so its cost
+    does not grow with the size of the framework, nor with its depth.
+
+    Only the keys of the siblings are read to order them; whole rows only for the page shown.
+    """
+    parent_id = parent.id if parent is not None else None
+    keys: dict[int, tuple[int, int, bool]] = {}
+    placed = db.session.execute(
+        select(Competency.id, Competency.position).where(
+            (Competency.framework_id == fw.id) & Competency.parent_id.is_(None)
+            if parent_id is None
+            else Competency.parent_id == parent_id
         )
     )
-    under_others = db.session.execute(
-        select(CompetencyAssociation.origin_id, CompetencyAssociation.case_data).where(
-            *is_child_of, CompetencyAssociation.destination_id.is_(None)
-        )
+    for cid, position in placed:
+        keys[cid] = (position, cid, False)
+    further = select(CompetencyAssociation.origin_id, CompetencyAssociation.case_data).join(
+        Competency, Competency.id == CompetencyAssociation.origin_id
     )
-    links: list[tuple[int | None, int | None, int]] = [(o, d, 0) for o, d in under_items]
-    for origin_id, data in under_others:
-        dest = data.get("destinationNodeURI") or {}
-        if dest.get("identifier") == fw.case_identifier:  # else a parent outside the package
-            seq = data.get("sequenceNumber")
-            links.append((origin_id, None, seq if isinstance(seq, int) else 0))
-    for origin_id, parent_id, seq in links:
-        child = by_id.get(origin_id or -1)
-        if child is None or parent_id == child.parent_id:
+    if parent_id is None:
+        # Under the CFDocument as a further parent: only items placed elsewhere need a look.
+        further = further.where(
+            *_is_child_of(fw),
+            CompetencyAssociation.destination_id.is_(None),
+            Competency.parent_id.is_not(None),
+        )
+    else:
+        further = further.where(
+            CompetencyAssociation.association_type == "isChildOf",
+            CompetencyAssociation.destination_id == parent_id,
+            Competency.parent_id.is_(None) | (Competency.parent_id != parent_id),
+        )
+    for origin_id, data in db.session.execute(further):
+        if origin_id in keys:
             continue
-        also.setdefault(parent_id, []).append((seq, child))
-    rows: list[OutlineRow] = []
-    for comp, depth in competency_tree(fw, competencies):
-        rows.append(OutlineRow(comp, depth))
-        for _, child in sorted(also.get(comp.id, []), key=lambda t: (t[0], t[1].id)):
-            rows.append(OutlineRow(child, depth + 1, True, by_id.get(child.parent_id or -1)))
-    for _, child in sorted(also.get(None, []), key=lambda t: (t[0], t[1].id)):
-        rows.append(OutlineRow(child, 0, True, by_id.get(child.parent_id or -1)))
-    return rows
+        if parent_id is None:
+            dest = data.get("destinationNodeURI") or {}
+            if dest.get("identifier") != fw.case_identifier:  # a parent outside the package
+                continue
+        seq = data.get("sequenceNumber")
+        keys[origin_id] = (seq if isinstance(seq, int) else 0, origin_id, True)
+    ordered = sorted(keys.values())
+    total = len(ordered)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    shown = ordered[(page - 1) * per_page : page * per_page]
+    ids = [cid for _, cid, _ in shown]
+    rows = (
+        {
+            c.id: c
+            for c in db.session.scalars(
+                select(Competency)
+                .where(Competency.id.in_(ids))
+                .options(defer(Competency.case_extra), defer(Competency.description))
+            )
+        }
+        if ids
+        else {}
+    )
+    below = count_below(fw, ids)
+    nodes = [TreeNode(rows[cid], below.get(cid, 0), also) for _, cid, also in shown]
+    return TreeBranch(parent, nodes, total, page, per_page)
+
+
+def ancestors(fw: Framework, comp: Competency) -> tuple[list[Competency | None], int]:
+    """The path from the top level down to `comp`'s parent by `parent_id` (each competency's
+    first parent), top first, and its length (how deep `comp` is). A long path (a chain 1,200
+    deep) comes back shortened: the first two and the last four, with one None where the
+    others are left out. One recursive query up the parents, one for the competencies shown."""
+    up = (
+        select(Competency.id, Competency.parent_id, literal(1).label("n"))
+        .where(Competency.id == comp.parent_id, Competency.framework_id == fw.id)
+        .cte("up", recursive=True)
+    )
+    up = up.union_all(
+        select(Competency.id, Competency.parent_id, up.c.n + 1)
+        .join(up, Competency.id == up.c.parent_id)
+        .where(up.c.n < MAX_DEPTH)  # a loop, which imports refuse, would end here
+    )
+    path = [cid for (cid,) in db.session.execute(select(up.c.id).order_by(up.c.n.desc()))]
+    shown: list[int | None] = list(path)
+    if len(path) > 6:
+        shown = [*path[:2], None, *path[-4:]]
+    wanted = [i for i in shown if i is not None]
+    rows = (
+        {
+            c.id: c
+            for c in db.session.scalars(
+                select(Competency)
+                .where(Competency.id.in_(wanted))
+                .options(defer(Competency.case_extra), defer(Competency.description))
+            )
+        }
+        if wanted
+        else {}
+    )
+    return [rows[i] if i is not None else None for i in shown], len(path)
+
+
+def count_competencies(fw: Framework) -> int:
+    """How many competencies the framework has."""
+    return (
+        db.session.scalar(select(func.count(Competency.id)).where(Competency.framework_id == fw.id))
+        or 0
+    )
 
 
 def search_competencies(
@@ -487,32 +652,92 @@ def update_competency(
     )
 
 
-def delete_competency(actor: User, comp: Competency) -> None:
-    """Delete a competency and everything below it."""
+def delete_competency(actor: User, comp: Competency) -> int:
+    """Delete a competency and what is listed only below it; return how many were deleted.
+
+    A competency below it that is also listed under another parent that stays (CASE items may
+    have several) is kept and moved under that parent, with everything below it. Refused, with
+    nothing changed, when a published rubric or a credential uses one of those to be deleted.
+    """
     require_admin(actor, _org(comp.framework.organization_id))
-    audit.record(
-        "competency.delete",
-        actor_id=actor.id,
-        organization_id=comp.framework.organization_id,
-        subject_type="competency",
-        subject_id=comp.public_id,
-    )
     fw = comp.framework
-    children: dict[int | None, list[int]] = {}
-    for c in fw.competencies:
-        children.setdefault(c.parent_id, []).append(c.id)
+    #: Every parent of each competency: its `parent_id`, and those its isChildOf rows name
+    #: (None for the top level); (parent, sequence number) in the order they were given.
+    parents: dict[int, list[tuple[int | None, int]]] = {}
+    for cid, pid, position in db.session.execute(
+        select(Competency.id, Competency.parent_id, Competency.position).where(
+            Competency.framework_id == fw.id
+        )
+    ):
+        parents[cid] = [(pid, position)]
+    for origin_id, dest_id, data in db.session.execute(
+        select(
+            CompetencyAssociation.origin_id,
+            CompetencyAssociation.destination_id,
+            CompetencyAssociation.case_data,
+        ).where(*_is_child_of(fw), CompetencyAssociation.origin_id.is_not(None))
+    ):
+        if origin_id not in parents:
+            continue
+        if dest_id is None:
+            dest = data.get("destinationNodeURI") or {}
+            if dest.get("identifier") != fw.case_identifier:
+                continue  # a parent outside the framework does not place it here
+        seq = data.get("sequenceNumber")
+        if all(p != dest_id for p, _ in parents[origin_id]):
+            parents[origin_id].append((dest_id, seq if isinstance(seq, int) else 0))
+    children: dict[int, list[int]] = {}
+    for cid, ps in parents.items():
+        for pid, _ in ps:
+            if pid is not None:
+                children.setdefault(pid, []).append(cid)
+    # A competency goes when every parent it has goes: a count of the live parents of each.
+    alive = {cid: len(ps) for cid, ps in parents.items()}
     doomed = {comp.id}
     todo = [comp.id]
     while todo:
         for child in children.get(todo.pop(), []):
-            if child not in doomed:
+            alive[child] -= 1
+            if alive[child] == 0 and child not in doomed:
                 doomed.add(child)
                 todo.append(child)
     refuse_if_in_use(doomed, "competency (or one below it)")
-    for c in list(fw.competencies):
-        if c.id in doomed:
-            fw.competencies.remove(c)
-    db.session.flush()
+    moved = [
+        (cid, next((p, seq) for p, seq in ps if p not in doomed))
+        for cid, ps in parents.items()
+        if cid not in doomed and ps[0][0] in doomed
+    ]
+    audit.record(
+        "competency.delete",
+        actor_id=actor.id,
+        organization_id=fw.organization_id,
+        subject_type="competency",
+        subject_id=comp.public_id,
+        deleted=len(doomed),
+        moved=len(moved),
+    )
+    if moved:
+        db.session.execute(
+            update(Competency),
+            [{"id": cid, "parent_id": pid, "position": seq} for cid, (pid, seq) in moved],
+        )
+    # The links of what goes, then what goes: in that order, so no row is left pointing at a
+    # deleted competency whichever database enforces what.
+    db.session.execute(
+        delete(CompetencyAssociation).where(
+            CompetencyAssociation.origin_id.in_(doomed)
+            | CompetencyAssociation.destination_id.in_(doomed)
+        )
+    )
+    db.session.execute(
+        update(RubricElement)
+        .where(RubricElement.competency_id.in_(doomed))
+        .values(competency_id=None)
+    )
+    db.session.execute(update(Competency).where(Competency.id.in_(doomed)).values(parent_id=None))
+    db.session.execute(delete(Competency).where(Competency.id.in_(doomed)))
+    db.session.expire_all()
+    return len(doomed)
 
 
 # -- rubrics ---------------------------------------------------------------------------------
@@ -766,7 +991,7 @@ def save_version(actor: User, version: RubricVersion, data: VersionInput) -> Non
             if cell is None:
                 cell = RubricCell(level=level)
                 element.cells.append(cell)
-            cell.descriptor = ei.descriptors.get(j, cell.descriptor).strip()
+            cell.descriptor = ei.descriptors.get(j, cell.descriptor or "").strip()
         for stale in cells.values():
             element.cells.remove(stale)
     for gone_el in old_elements.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -12,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Organization
 from portfolio.accounts.services import admin_org
-from portfolio.core.errors import DomainError
+from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.forms import EmptyForm
 from portfolio.core.security import public
 from portfolio.core.transaction import commit, rollback
@@ -34,7 +35,7 @@ from portfolio.frameworks.forms import (
     state_from_version,
     state_to_input,
 )
-from portfolio.frameworks.models import Competency, Rubric, RubricVersion
+from portfolio.frameworks.models import Competency, Framework, Rubric, RubricVersion
 
 bp = Blueprint("frameworks", __name__)
 
@@ -82,10 +83,73 @@ def create_framework(slug: str) -> Response | str:
     return render_template("frameworks/framework_form.html", org=org, form=form, framework=None)
 
 
+@dataclass
+class TreeView:
+    """What a framework page shows of the tree: one branch, where it is, and a search."""
+
+    branch: services.TreeBranch
+    #: From the top level down to the branch's parent (None where a long path is shortened).
+    path: list[Competency | None]
+    #: How deep the branch's competencies are (0 = top level).
+    depth: int
+    query: str
+    found: list[Competency] | None
+    total: int
+    #: Where the branch's links lead: the page, the fragment, a competency ("CID" in it).
+    urls: dict[str, str]
+
+
+def _page_arg() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1
+
+
+def _tree_urls(fw: Framework, org: Organization | None) -> dict[str, str]:
+    if org is None:
+        return {
+            "page": url_for("frameworks.public_framework", fid=fw.public_id),
+            "fragment": url_for("frameworks.public_tree_fragment", fid=fw.public_id),
+            "open": url_for("frameworks.public_competency", fid=fw.public_id, cid="CID"),
+            "below": "",
+        }
+    slug, fid = org.slug, fw.public_id
+    return {
+        "page": url_for("frameworks.show_framework", slug=slug, fid=fid),
+        "fragment": url_for("frameworks.tree_fragment", slug=slug, fid=fid),
+        "open": url_for("frameworks.edit_competency", slug=slug, fid=fid, cid="CID"),
+        "below": url_for("frameworks.show_framework", slug=slug, fid=fid, under="CID"),
+    }
+
+
+def _tree_view(org: Organization, fw: Framework, *, admin: bool = True) -> TreeView:
+    """The branch asked for with `?at=` (a competency's public id; the top level without it),
+    its page (`?page=`), and the matches of `?q=` within the framework."""
+    parent = services.get_competency(fw, request.args["at"]) if request.args.get("at") else None
+    path: list[Competency | None] = []
+    depth = 0
+    if parent is not None:
+        path, depth = services.ancestors(fw, parent)
+        depth += 1
+    query = request.args.get("q", "").strip()[:200]
+    found = services.search_competencies(org, query, framework=fw, limit=50) if query else None
+    if found:
+        # Their parents in one query (a match links to its place in the tree).
+        services.competencies_by_ids(org, [c.parent_id for c in found if c.parent_id])
+    return TreeView(
+        branch=services.tree_branch(fw, parent, page=_page_arg()),
+        path=path,
+        depth=depth,
+        query=query,
+        found=found,
+        total=services.count_competencies(fw),
+        urls=_tree_urls(fw, org if admin else None),
+    )
+
+
 @bp.get("/o/<slug>/frameworks/<fid>")
 def show_framework(slug: str, fid: str) -> str:
-    """A framework's competency tree, with a form to add a competency (under the one chosen
-    with `?under=`, else at the top level)."""
+    """A framework's competency tree a branch at a time (`?at=`, `?page=`), a search within it
+    (`?q=`), and a form to add a competency (under the one chosen with `?under=`)."""
     org = _admin_org(slug)
     fw = services.get_framework(org, fid)
     form = CompetencyForm()
@@ -100,10 +164,21 @@ def show_framework(slug: str, fid: str) -> str:
         framework=fw,
         form=form,
         under=under,
-        outline=services.framework_outline(fw),
+        tree=_tree_view(org, fw),
         rubrics=rubrics,
         delete_form=EmptyForm(),
         source_form=EmptyForm(),
+    )
+
+
+@bp.get("/o/<slug>/frameworks/<fid>/tree")
+def tree_fragment(slug: str, fid: str) -> str:
+    """One branch of the tree as an HTML fragment, for the page's script to insert when a
+    branch is opened (`?at=`, `?page=`); the page itself works without it."""
+    org = _admin_org(slug)
+    fw = services.get_framework(org, fid)
+    return render_template(
+        "frameworks/_tree_fragment.html", org=org, framework=fw, tree=_tree_view(org, fw)
     )
 
 
@@ -175,6 +250,11 @@ def add_competency(slug: str, fid: str) -> Response:
         else:
             commit()
             flash("Competency added.", "success")
+            if parent is not None:  # to the branch it was added to
+                return redirect(
+                    url_for("frameworks.show_framework", slug=slug, fid=fid, at=parent.public_id)
+                    + "#tree-h"
+                )
     return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
 
 
@@ -220,13 +300,14 @@ def delete_competency(slug: str, fid: str, cid: str) -> Response:
     comp = services.get_competency(fw, cid)
     if EmptyForm().validate_on_submit():
         try:
-            services.delete_competency(current_user, comp)
+            deleted = services.delete_competency(current_user, comp)
         except DomainError as exc:
             rollback()
             flash(exc.message, "error")
             return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
         commit()
-        flash("Competency deleted.", "success")
+        below = f" with {deleted - 1} listed only below it" if deleted > 1 else ""
+        flash(f"Competency deleted{below}.", "success")
     return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
 
 
@@ -407,30 +488,64 @@ def update_from_source(slug: str, fid: str) -> Response | str:
 
 @bp.route("/o/<slug>/frameworks/import-csv", methods=["GET", "POST"])
 def import_framework_csv(slug: str) -> Response | str:
-    """Create a framework from a spreadsheet saved as CSV; all or nothing."""
+    """Create a framework from a spreadsheet saved as CSV, or update one (`?into=` chooses
+    it): an update first shows what would change and applies only when the same file is sent
+    again with the digest of what was shown. All or nothing."""
     org = _admin_org(slug)
     form = ImportFrameworkCsvForm()
+    form.framework.choices = [("", "A new framework")] + [
+        (f.public_id, f"Update “{f.title}”") for f in services.list_frameworks(org)
+    ]
+    if request.method == "GET" and request.args.get("into"):
+        form.framework.data = services.get_framework(org, request.args["into"]).public_id
     problems: list[case.ImportProblem] = []
+    diff = None
+    target = None
     if form.validate_on_submit():
         upload = form.csv_file.data
         filename = (upload.filename or "framework.csv").rsplit("/", 1)[-1][:200]
+        raw = upload.read()
+        title = (form.title.data or "").strip()
         try:
-            result = csv_framework.import_framework_csv(
-                current_user, org, upload.read(), filename, title=form.title.data or ""
-            )
+            if form.framework.data:
+                target = services.get_framework(org, form.framework.data)
+                pkg, diff = csv_framework.preview_framework_csv_update(
+                    current_user, target, raw, filename, title=title
+                )
+                digest = hashlib.sha256(raw).hexdigest()
+                if form.sha256.data == digest and not diff.is_empty:
+                    return _imported(
+                        slug,
+                        csv_framework.update_framework_csv(current_user, target, pkg, filename),
+                    )
+                if form.sha256.data and form.sha256.data != digest:
+                    flash(
+                        "This is not the file whose changes were shown; check these changes.",
+                        "warning",
+                    )
+                form.sha256.data = digest
+            elif not title:
+                flash("A new framework needs a title.", "error")
+            else:
+                result = csv_framework.import_framework_csv(
+                    current_user, org, raw, filename, title=title
+                )
+                return _imported(slug, result)
         except case.ImportFailed as exc:
             rollback()
             problems = exc.problems
+            diff = None
         except DomainError as exc:
             _fail(exc)
-        else:
-            return _imported(slug, result)
+            diff = None
     return render_template(
         "frameworks/import_framework_csv.html",
         org=org,
         form=form,
         problems=problems,
         columns=csv_framework.COLUMNS,
+        diff=diff,
+        target=target,
     )
 
 
@@ -473,8 +588,31 @@ def public_framework(fid: str) -> str:
     """A framework's competencies for anyone (credentials align to them)."""
     fw = services.get_public_framework(fid)
     return render_template(
-        "frameworks/public_framework.html", framework=fw, outline=services.framework_outline(fw)
+        "frameworks/public_framework.html",
+        org=None,
+        framework=fw,
+        tree=_tree_view(_org_of(fw), fw, admin=False),
     )
+
+
+@bp.get("/frameworks/<fid>/tree")
+@public
+def public_tree_fragment(fid: str) -> str:
+    """One branch of a public framework's tree as an HTML fragment (see `tree_fragment`)."""
+    fw = services.get_public_framework(fid)
+    return render_template(
+        "frameworks/_tree_fragment.html",
+        org=None,
+        framework=fw,
+        tree=_tree_view(_org_of(fw), fw, admin=False),
+    )
+
+
+def _org_of(fw: Framework) -> Organization:
+    org = db.session.get(Organization, fw.organization_id)
+    if org is None:
+        raise NotFound("No such framework.")
+    return org
 
 
 @bp.get("/frameworks/<fid>/competencies/<cid>")
@@ -685,7 +823,8 @@ def edit_version(slug: str, rid: str, vid: str) -> Response | str | tuple[str, i
             rubric,
             version,
             state,
-            found={key: services.search_competencies(org, query)},
+            # Within the rubric's framework when it has one: what its elements assess.
+            found={key: services.search_competencies(org, query, framework=rubric.framework)},
             queries={key: query},
         )
     apply_action(state, action)

@@ -127,9 +127,14 @@ def test_several_parents_numeric_strings_and_deep_levels(two_orgs) -> None:
     assert max(d for _, d in tree) == 7  # eight levels
     top = [code for code, d in tree if d == 1 and code.startswith("EL.S")]
     assert top == ["EL.S2", "EL.S10"]  # "2" before "10": read as numbers
-    outline = services.framework_outline(fw)
-    shared = [(r.depth, r.is_also_here) for r in outline if r.competency.code == "EL.SH"]
-    assert len(shared) == 2 and sorted(h for _, h in shared) == [False, True]
+    by_code = {c.code: c for c in fw.competencies}
+    # Listed under each of its two parents.
+    under_two = services.tree_branch(fw, by_code["EL.S2"]).nodes
+    under_ten = services.tree_branch(fw, by_code["EL.S10"]).nodes
+    assert [(n.competency.code, n.is_also_here) for n in under_two + under_ten] in (
+        [("EL.SH", False), ("EL.SH", True)],
+        [("EL.SH", True), ("EL.SH", False)],
+    )
     assert len(tree) == len(fw.competencies)  # each once in the tree itself
     # The item without isChildOf stays at the top and gets none on export.
     loose = db.session.scalar(select(Competency).where(Competency.code == "EL.X"))
@@ -182,7 +187,11 @@ def test_relations_show_on_competency_pages_with_outside_items_as_links(two_orgs
     assert item["identifier"] == uid("S2") and item["fullStatement"] == "Sibling two"
     assert problems(item, kind="item") == []
     public = client.get(f"/frameworks/{fw.public_id}").get_data(as_text=True)
-    assert "Shared competency" in public and "(also listed here)" in public
+    assert "Level 1 statement" in public and "Sibling two" not in public  # a branch at a time
+    for code in ("EL.S2", "EL.S10"):
+        parent = db.session.scalar(select(Competency).where(Competency.code == code))
+        branch = client.get(f"/frameworks/{fw.public_id}?at={parent.public_id}")
+        assert "Shared competency" in branch.get_data(as_text=True), code
 
 
 def test_a_1200_deep_chain_imports_renders_and_its_loop_is_found(make, client) -> None:
@@ -195,8 +204,13 @@ def test_a_1200_deep_chain_imports_renders_and_its_loop_is_found(make, client) -
     fw = load(admin, org, chain_package(1200)).framework
     assert services.competency_tree(fw)[-1][1] == 1199
     client.login("deep@example.org")
-    page = client.get(f"/o/{org.slug}/frameworks/{fw.public_id}")
-    assert page.status_code == 200 and "level 1200" in page.get_data(as_text=True)
+    page = client.get(f"/o/{org.slug}/frameworks/{fw.public_id}").get_data(as_text=True)
+    assert "Step 0" in page and "Step 1<" not in page and "1 below" in page
+    last = db.session.scalar(select(Competency).where(Competency.code == "C1198"))
+    deep = client.get(f"/o/{org.slug}/frameworks/{fw.public_id}?at={last.public_id}")
+    html = deep.get_data(as_text=True)
+    assert deep.status_code == 200 and "level 1200" in html and "Step 1199" in html
+    assert "… 1192 levels …" in html and len(html) < 60_000  # the path is shortened
     form = client.get(f"/o/{org.slug}/credentials/new")
     assert form.status_code == 200
     assert problems(case.export_case_package(fw)) == []

@@ -54,8 +54,12 @@ def test_spreadsheet_imports_with_bom_semicolons_crlf_and_quoted_newlines(admin_
     isolate = next(c for c in fw.competencies if c.code == "S.1")
     assert isolate.statement == "Isolate the supply\r\nbefore work"
     assert isolate.case_extra["educationLevel"] == ["13", "14"]
-    outline = [(r.competency.code, r.is_also_here) for r in services.framework_outline(fw)]
-    assert ("S.3", True) in outline and ("S.3", False) in outline
+    listed, todo = [], [None]
+    while todo:  # every branch of the tree, as the framework page opens them
+        for node in services.tree_branch(fw, todo.pop()).nodes:
+            listed.append((node.competency.code, node.is_also_here))
+            todo.append(node.competency)
+    assert ("S.3", True) in listed and ("S.3", False) in listed
     kinds = sorted(a.association_type for a in fw.associations)
     assert kinds.count("isRelatedTo") == 2
     outside = next(a for a in fw.associations if a.destination_ref.get("uri") == OUTSIDE)
@@ -137,3 +141,118 @@ def test_csv_given_to_the_case_importer_is_sent_to_the_csv_page(client: Client, 
     fw = db.session.scalar(select(Framework).where(Framework.title == "From the page"))
     download = client.get(f"{base}/{fw.public_id}/framework.csv")
     assert download.mimetype == "text/csv" and "Lock out and tag" in download.get_data(as_text=True)
+
+
+def send_csv(client: Client, slug: str, body: bytes, **fields: str) -> object:
+    url = f"/o/{slug}/frameworks/import-csv"
+    return client.post(
+        url,
+        data={
+            "csrf_token": client.csrf_token(url),
+            **fields,
+            "csv_file": (io.BytesIO(body), "framework.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+
+
+def test_a_csv_updates_a_framework_after_showing_what_changes(client: Client, admin_org) -> None:
+    import csv as csv_module
+    import json
+    import re
+
+    from portfolio.frameworks import case
+    from tests.frameworks.case_packages import rich_package
+
+    admin, org = admin_org
+    source = rich_package()
+    fw = case.import_case_package(admin, org, json.dumps(source).encode(), "p.json").framework
+    db.session.commit()
+    before = {c.case_identifier: (c.id, c.statement) for c in fw.competencies}
+    links_before = {a.case_identifier for a in fw.associations}
+    client.login("admin@example.org")
+    exported = client.get(f"/o/{org.slug}/frameworks/{fw.public_id}/framework.csv").data
+    # The framework's own CSV sent back changes nothing.
+    same = send_csv(client, org.slug, exported, framework=fw.public_id)
+    assert "nothing to update" in same.get_data(as_text=True)
+
+    rows = list(csv_module.reader(io.StringIO(exported.decode("utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    col = {name: i for i, name in enumerate(header)}
+    for row in body:
+        if row[col["humanCodingScheme"]] == "EL.S2":
+            row[col["fullStatement"]] = "Sibling two, reworded"
+    body = [r for r in body if r[col["humanCodingScheme"]] != "EL.X"]  # removed
+    new = [""] * len(header)
+    new[col["fullStatement"]], new[col["humanCodingScheme"]] = "A new one", "EL.NEW"
+    new[col["isChildOf"]] = "EL.S10"
+    body.append(new)
+    out = io.StringIO()
+    csv_module.writer(out).writerows([header, *body])
+    changed = out.getvalue().encode()
+
+    preview = send_csv(client, org.slug, changed, framework=fw.public_id)
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Nothing has been changed yet" in html
+    assert "1 competencies added" in html and "1 competencies removed" in html
+    assert "1 competencies changed" in html and "Sibling two: statement" in html
+    db.session.expire_all()
+    assert {c.case_identifier: (c.id, c.statement) for c in fw.competencies} == before
+    digest = re.search(r'name="sha256" type="hidden" value="([0-9a-f]{64})"', html)
+    assert digest
+    # Another file sent with that digest is shown, not applied.
+    other = changed.replace(b"A new one", b"Another one")
+    resp = send_csv(client, org.slug, other, framework=fw.public_id, sha256=digest.group(1))
+    assert "not the file whose changes were shown" in resp.get_data(as_text=True)
+    applied = send_csv(client, org.slug, changed, framework=fw.public_id, sha256=digest.group(1))
+    assert applied.status_code == 302
+    db.session.expire_all()
+    after = {c.case_identifier: (c.id, c.statement) for c in fw.competencies}
+    two = db.session.scalar(select(Competency).where(Competency.code == "EL.S2"))
+    assert after[two.case_identifier] == (before[two.case_identifier][0], "Sibling two, reworded")
+    loose = next(i["identifier"] for i in source["CFItems"] if i["humanCodingScheme"] == "EL.X")
+    assert loose not in after
+    kept = set(before) - {loose}
+    assert all(after[i][0] == before[i][0] for i in kept)  # same rows: alignments stay
+    added = db.session.scalar(select(Competency).where(Competency.code == "EL.NEW"))
+    assert added.parent.code == "EL.S10"
+    # What a CSV has no column for stays: document metadata, definitions, item fields, links.
+    assert fw.case_extra["document"]["publisher"] == "Trades Council Publishing"
+    assert fw.case_extra["definitions"] == source["CFDefinitions"]
+    assert two.case_extra["lastChangeDateTime"] == source["CFItems"][0]["lastChangeDateTime"]
+    links_after = {a.case_identifier for a in fw.associations}
+    gone = {a["identifier"] for a in source["CFAssociations"] if loose in json.dumps(a)}
+    assert links_before - gone <= links_after and len(links_after - links_before) == 1
+
+
+def test_a_csv_update_that_drops_a_used_competency_changes_nothing(
+    client: Client, admin_org
+) -> None:
+    from portfolio.credentials import services as credentials
+
+    admin, org = admin_org
+    pkg = csv_framework.parse_framework_csv(SPREADSHEET.encode(), "s.csv", title="Safety")
+    from portfolio.frameworks import case
+
+    fw = case.write_package(admin, org, pkg, "s.csv").framework
+    used = db.session.scalar(select(Competency).where(Competency.code == "S.3"))
+    credentials.create_credential(
+        admin, org, credentials.CredentialInput(name="Lockout", competency_ids=[used.id])
+    )
+    db.session.commit()
+    before = counts()
+    client.login("admin@example.org")
+    without = "\n".join(SPREADSHEET.splitlines()[:-1]).encode()
+    import re
+
+    preview = send_csv(client, org.slug, without, framework=fw.public_id).get_data(as_text=True)
+    assert "1 competencies removed" in preview
+    digest = re.search(r'name="sha256" type="hidden" value="([0-9a-f]{64})"', preview)
+    assert digest
+    resp = send_csv(client, org.slug, without, framework=fw.public_id, sha256=digest.group(1))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "a published rubric or a credential uses" in html
+    assert counts() == before
+    # A new framework still needs its title.
+    untitled = send_csv(client, org.slug, SPREADSHEET.encode(), framework="")
+    assert "A new framework needs a title." in untitled.get_data(as_text=True)

@@ -9,11 +9,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from portfolio.accounts.models import Role
+from portfolio.accounts.models import Role, User
 from portfolio.credentials.models import Credential
 from portfolio.extensions import db
 from portfolio.frameworks import case
-from portfolio.frameworks.models import Competency, RubricElement
+from portfolio.frameworks.models import Competency, Framework, RubricElement
 from tests.conftest import Client
 from tests.frameworks.case_packages import chain_package
 from tests.frameworks.test_views import editor_form
@@ -97,3 +97,29 @@ def test_credential_form_picks_by_search(client: Client, big) -> None:
     assert [a.competency_id for a in cred.alignments] == [target.id]
     edit = client.get(f"/o/northwind/credentials/{cred.public_id}/edit").get_data(as_text=True)
     assert re.search(rf'value="{target.id}"[^>]*checked|checked[^>]*value="{target.id}"', edit)
+
+
+def test_rubric_editor_searches_only_the_rubrics_framework(client: Client, big, make) -> None:
+    # A second framework whose codes are the same as the first one's.
+    admin = db.session.scalar(select(User).where(User.email == "admin@example.org"))
+    other = chain_package(20)
+    other["CFDocument"]["title"] = "Another framework"
+    for item in other["CFItems"]:
+        item["fullStatement"] = "Other " + item["fullStatement"]
+    case.import_case_package(admin, big, json.dumps(other).encode(), "other.json")
+    db.session.commit()
+    fw = db.session.scalar(select(Framework).where(Framework.title == "Chain of 1500"))
+    client.login("admin@example.org")
+    resp = client.submit("/o/northwind/rubrics/new", {"title": "Wiring", "framework": fw.public_id})
+    edit_url = resp.location
+    data = editor_form(client.get(edit_url).get_data(as_text=True))
+    data["action"] = "add_element"
+    client.submit(edit_url, data)
+    page = client.get(edit_url).get_data(as_text=True)
+    assert "Find in Chain of 1500 by code or words" in page
+    data = editor_form(page)
+    key = data["element_keys"]
+    data[f"element-{key}-find"] = "c12"
+    data["action"] = f"find_competency:{key}"
+    html = client.submit(edit_url, data).get_data(as_text=True)
+    assert "C12 Step 12" in html and "Other Step 12" not in html

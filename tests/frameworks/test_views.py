@@ -277,7 +277,9 @@ def test_framework_and_competency_forms(client: Client, setup) -> None:
     db.session.expire_all()
     assert [(c.code, d) for c, d in services.competency_tree(fw)] == [("EL-1", 0), ("EL-1.1", 1)]
     html = client.get(page).get_data(as_text=True)
-    assert "EL-1.1" in html
+    assert "EL-1" in html and "EL-1.1" not in html and "1 below" in html
+    branch = client.get(f"{page}?at={top.public_id}").get_data(as_text=True)
+    assert "EL-1.1" in branch and "Lock out" in branch
 
 
 def test_upload_too_large_is_refused_by_the_form(client: Client, setup, monkeypatch) -> None:

@@ -119,6 +119,7 @@ DECLARATIONS: dict[str, Decl] = {
     "verify.revocations": d(PUBLIC, oid="oid"),
     "frameworks.public_framework": d(PUBLIC, fid="fid"),
     "frameworks.public_competency": d(PUBLIC, fid="fid", cid="comp"),
+    "frameworks.public_tree_fragment": d(PUBLIC, fid="fid"),
     "verify.badge_class": d(PUBLIC, cid="cred"),
     "verify.badge_class_image": d(PUBLIC, cid="cred"),
     "verify.rubric": d(PUBLIC, vid="vid"),
@@ -266,6 +267,7 @@ DECLARATIONS: dict[str, Decl] = {
     # Made here, not fetched: there is no source, so the admin is sent back with a message.
     "frameworks.update_from_source": d(ADMIN, slug="slug", fid="fid"),
     "frameworks.show_framework": d(ADMIN, slug="slug", fid="fid"),
+    "frameworks.tree_fragment": d(ADMIN, slug="slug", fid="fid"),
     "frameworks.edit_framework": d(ADMIN, slug="slug", fid="fid"),
     "frameworks.export_case": d(ADMIN, slug="slug", fid="fid"),
     "frameworks.add_competency": d(ADMIN, slug="slug", fid="fid"),
