@@ -53,3 +53,6 @@ def init_app(app: Flask) -> None:
     submission_passed.connect(issue_on_pass)
     decision_reopened.connect(revoke_on_reopen)
     account_deleted.connect(withdraw_account_evidence)
+    from portfolio.awards import page_store
+
+    page_store.install()
