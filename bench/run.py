@@ -182,15 +182,25 @@ def gunicorn(app: str, port: int, env: dict[str, str], work: Path) -> Iterator[N
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for(
-            f"http://127.0.0.1:{port}/healthz"
-            if app == "wsgi:app"
-            else f"http://127.0.0.1:{port}/ob2"
-        )
+        try:
+            wait_for(
+                f"http://127.0.0.1:{port}/healthz"
+                if app == "wsgi:app"
+                else f"http://127.0.0.1:{port}/ob2",
+                timeout=180,  # four workers importing the app on a busy machine
+            )
+        except RuntimeError:
+            logfile.flush()
+            log((work / f"gunicorn-{port}.log").read_text()[-3000:])
+            raise
         yield
     finally:
         proc.terminate()
-        proc.wait(20)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         logfile.close()
 
 

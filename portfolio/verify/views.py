@@ -96,20 +96,26 @@ def issuer(oid: str) -> BaseResponse | str:
     return render_template("verify/issuer.html", org=org)
 
 
+def _published_keys(oid: str) -> issuance.PublishedKeys:
+    issuer = issuance.published_keys_of(oid)
+    if issuer is None:
+        abort(404)
+    return issuer
+
+
 @bp.get("/issuers/<oid>/keys")
 @public
 def issuer_keys(oid: str) -> BaseResponse:
     """The Multikey controller document: every signing key, retired ones included."""
-    return _document(issuance.controller_document(_org(oid)))
+    return _document(issuance.controller_document_of(_published_keys(oid)))
 
 
 @bp.get("/issuers/<oid>/keys/<multibase>")
 @public
 def issuer_key(oid: str, multibase: str) -> BaseResponse:
     """One signing key as a Multikey document: what a proof's `verificationMethod` names."""
-    org = _org(oid)
     try:
-        document = issuance.key_document(org, multibase)
+        document = issuance.key_document_of(_published_keys(oid), multibase)
     except NotFound:
         abort(404)
     return _document(document)
@@ -119,8 +125,7 @@ def issuer_key(oid: str, multibase: str) -> BaseResponse:
 @public
 def issuer_did(oid: str) -> BaseResponse:
     """The did:web DID document (served when the public base URL is https)."""
-    org = _org(oid)
-    document = issuance.did_document(org)
+    document = issuance.did_document_of(_published_keys(oid))
     if document is None:
         abort(404)
     return _document(document, mimetype="application/did+ld+json")
@@ -141,9 +146,8 @@ STATUS_LIST_MAX_AGE = 60
 @public
 def status_list(oid: str, lid: str) -> BaseResponse:
     """A signed W3C BitstringStatusListCredential of the issuer (revocation bits)."""
-    org = _org(oid)
     try:
-        body, sha = issuance.status_list_document(org, lid)
+        body, sha = issuance.stored_status_list(oid, lid)
     except NotFound:
         abort(404)
     response = _document(body, etag=sha)

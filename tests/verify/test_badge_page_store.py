@@ -169,3 +169,37 @@ def test_renaming_the_issuer_shows_on_the_next_view(app: Flask, earned: Any) -> 
     after = _anon(app).get(url, headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
     assert "Acme Welding and Fabrication" in after.get_data(as_text=True)
+
+
+def test_issuer_documents_are_one_query_without_users_and_answer_304(
+    app: Flask, earned: Any, query_counter: QueryCounter
+) -> None:
+    import json
+
+    s, award = earned
+    oid = s.org.public_id
+    credential = json.loads(award.ob3_credential)
+    status = credential["credentialStatus"]
+    status = status[0] if isinstance(status, list) else status
+    status_path = status["statusListCredential"].removeprefix("http://localhost")
+    keys = _anon(app).get(f"/issuers/{oid}/keys")
+    assert keys.status_code == 200
+    multibase = keys.get_json()["assertionMethod"][0]
+    multibase = multibase if isinstance(multibase, str) else multibase["id"]
+    key_path = f"/issuers/{oid}/keys/{multibase.rsplit('/', 1)[-1].split('#')[-1]}"
+    for path, headers in (
+        (f"/issuers/{oid}", LD),
+        (f"/issuers/{oid}/keys", {}),
+        (key_path, {}),
+        (status_path, {}),
+    ):
+        with query_counter as statements:
+            resp = _anon(app).get(path, headers=headers)
+        assert resp.status_code == 200, (path, resp.status_code)
+        assert resp.headers["Cache-Control"] == "public, max-age=60", path
+        assert len(statements) == 1, (path, statements)
+        assert not _touches_users(statements), (path, statements)
+        again = _anon(app).get(path, headers={**headers, "If-None-Match": resp.headers["ETag"]})
+        assert again.status_code == 304, path
+    assert _anon(app).get(f"/issuers/{oid}/keys/z6MkNoSuchKey").status_code == 404
+    assert _anon(app).get("/issuers/nosuchissuer000000000/keys").status_code == 404
