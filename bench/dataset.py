@@ -155,9 +155,9 @@ def build(app: Any, log: Any = print, workers: int = WORKERS) -> DataSet:
         step(
             "workers",
             "INSERT INTO users (public_id, email, display_name, password_hash, "
-            "is_active_account, session_token, failed_logins, created_at) "
+            "is_active_account, session_token, failed_logins, email_confirmed_at, created_at) "
             "SELECT pg_temp.pid('u', g), 'worker' || g || '@bench.example', 'Worker ' || g, "
-            ":hash, true, md5('session' || g), 0, now() FROM generate_series(1, :n) g",
+            ":hash, true, md5('session' || g), 0, now(), now() FROM generate_series(1, :n) g",
             hash=ids.hash,
             n=workers,
         )

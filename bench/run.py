@@ -488,7 +488,9 @@ http {{
         }}
         location / {{
             proxy_pass http://portfolio_app;
-            proxy_set_header Host $http_host;
+            # The README passes $host; here wrk talks to nginx's own port and the app answers
+            # for its public base URL (the upstream's address) only.
+            proxy_set_header Host 127.0.0.1:{app_port};
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_cache portfolio;

@@ -117,9 +117,7 @@ def test_hiding_changes_the_etag_and_the_page(app: Flask, client: Client, earned
     assert "Withheld by the earner" in withheld
 
 
-def test_an_expiry_passing_shows_without_any_change_to_the_award(
-    app: Flask, earned: Any
-) -> None:
+def test_an_expiry_passing_shows_without_any_change_to_the_award(app: Flask, earned: Any) -> None:
     _s, award = earned
     url = f"/badges/{award.public_id}"
     soon = utcnow() + timedelta(days=1)
@@ -148,7 +146,8 @@ def test_the_earner_gets_a_private_page_of_their_own(
     url = f"/badges/{award.public_id}"
     mine = client.get(url)
     assert mine.status_code == 200
-    assert "private" in mine.headers["Cache-Control"] and "public" not in mine.headers["Cache-Control"]
+    control = mine.headers["Cache-Control"]
+    assert "private" in control and "public" not in control
     assert "Cookie" in mine.headers["Vary"]
     assert "Manage this badge" in mine.get_data(as_text=True)
     public = _anon(app).get(url)
