@@ -767,7 +767,7 @@ def table(results: dict[str, Any]) -> str:
                 scale,
                 f"p95 {ms(pg['p95_us'])} (p50 {ms(pg['p50_us'])}, {pg['n']} requests, "
                 f"{pg['bytes'] / 1024:,.0f} KiB)",
-                f"**{pg['p95_us'] / ref['p95_us']:,.0f}x** the minimal endpoint's p95 "
+                f"**{pg['p95_us'] / ref['p95_us']:,.1f}x** the minimal endpoint's p95 "
                 f"({ms(ref['p95_us'])})",
                 target,
                 met,
