@@ -202,3 +202,22 @@ def test_issuer_documents_are_one_query_without_users_and_answer_304(
         assert again.status_code == 304, path
     assert _anon(app).get(f"/issuers/{oid}/keys/z6MkNoSuchKey").status_code == 404
     assert _anon(app).get("/issuers/nosuchissuer000000000/keys").status_code == 404
+
+
+def test_account_deletion_shows_withdrawn_evidence_on_a_stored_page(
+    app: Flask, client: Client, earned: Any
+) -> None:
+    _s, award = earned
+    url = f"/badges/{award.public_id}"
+    before = _anon(app).get(url)
+    assert "Wren Worker" in before.get_data(as_text=True)
+    resp = client.submit(
+        "/account/delete",
+        {"password": "correct horse battery", "confirm": "delete"},
+        page="/account/data",
+    )
+    assert resp.status_code == 302
+    after = _anon(app).get(url, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    page = after.get_data(as_text=True)
+    assert "Withdrawn by the earner" in page and 'data-status="valid"' in page
