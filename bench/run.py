@@ -205,8 +205,10 @@ def gunicorn(app: str, port: int, env: dict[str, str], work: Path) -> Iterator[N
 
 
 # -- HTTP helpers ------------------------------------------------------------------------------
-def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def fetch(
+    port: int, path: str, headers: dict[str, str] | None = None, timeout: float = 30
+) -> tuple[int, Any, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     conn.request("GET", path, headers=headers or {})
     resp = conn.getresponse()
     body = resp.read()
@@ -570,15 +572,18 @@ def timed_gets(
     port: int, path: str, *, cookie: str = "", count: int, budget: float = 60.0
 ) -> dict[str, float]:
     """Latency of `count` GETs one after the other (after one warm-up), fewer when they take
-    longer than `budget` seconds in all (at least 3)."""
+    longer than `budget` seconds in all (at least 3, or 1 for a page slower than budget / 3)."""
     headers = {"Cookie": cookie, "Accept": "text/html"} if cookie else {"Accept": "text/html"}
-    status, _h, body = fetch(port, path, headers)
+    t0 = time.perf_counter()
+    status, _h, body = fetch(port, path, headers, timeout=600)
     assert status == 200, (path, status)
+    # A page that takes a third of the budget on its own is timed once or twice, not thrice.
+    least = 3 if time.perf_counter() - t0 < budget / 3 else 1
     times: list[float] = []
     started = time.monotonic()
-    while len(times) < count and (len(times) < 3 or time.monotonic() - started < budget):
+    while len(times) < count and (len(times) < least or time.monotonic() - started < budget):
         t0 = time.perf_counter()
-        status, _h, _b = fetch(port, path, headers)
+        status, _h, _b = fetch(port, path, headers, timeout=600)
         times.append((time.perf_counter() - t0) * 1e6)
         assert status == 200, (path, status)
     times.sort()
