@@ -758,7 +758,10 @@ def table(results: dict[str, Any]) -> str:
             r = results["scales"][str(scale)]
             pg = r["pages"][key]
             ref = r["pages"]["minimal"]
-            grow, g = growth_of(lambda d, k=key: d["pages"][k]["p95_us"], scale)
+            if "error" in pg:
+                add(name, scale, f"failed: `{pg['error']}`", "", "", None)
+                continue
+            grow, g = growth_of(lambda d, k=key: d["pages"][k].get("p95_us"), scale)
             met: bool | None
             if key == "reports":
                 target, met = "p95 < 300 ms", pg["p95_us"] < 300_000
@@ -982,7 +985,7 @@ def run_scale(args: argparse.Namespace, scale: int, *, last: bool) -> dict[str, 
                 menv = {**env, "BENCH_CAPTURE_DIR": str(capture)}
                 with gunicorn("minimal_app:app", MINIMAL_PORT, menv, work), nginx(work, capture):
                     results = measure(args, data, ids_file, cookie, cursors, sample)
-                    results["pages"] = measure_pages(args, data, cookies)
+                    results["pages"] = measure_pages(args, data, cookies, work)
             results["counts"] = counts
             if args.case_items:
                 log(f"CASE import of {args.case_items:,} items (one process)")
@@ -1005,7 +1008,7 @@ def run_scale(args: argparse.Namespace, scale: int, *, last: bool) -> dict[str, 
 
 
 def measure_pages(
-    args: argparse.Namespace, data: dataset.DataSet, cookies: dict[str, str]
+    args: argparse.Namespace, data: dataset.DataSet, cookies: dict[str, str], work: Path
 ) -> dict[str, Any]:
     """Signed-in pages one request at a time, and the minimal endpoint the same way."""
     slug = data.big_slug
@@ -1017,7 +1020,15 @@ def measure_pages(
     }
     out: dict[str, Any] = {"minimal": timed_gets(MINIMAL_PORT, "/html", count=args.page_requests)}
     for key, (path, who) in pages.items():
-        out[key] = timed_gets(APP_PORT, path, cookie=cookies[who], count=args.page_requests)
+        try:
+            out[key] = timed_gets(APP_PORT, path, cookie=cookies[who], count=args.page_requests)
+        except (AssertionError, OSError) as exc:  # reported in the table, the run goes on
+            out[key] = {"error": repr(exc)[:200]}
+            log(f"  {key}: FAILED {exc!r}")
+            app_log = work / f"gunicorn-{APP_PORT}.log"
+            if app_log.exists():
+                log(app_log.read_text()[-4000:])
+            continue
         log(
             f"  {key}: p50 {ms(out[key]['p50_us'])} p95 {ms(out[key]['p95_us'])} "
             f"({out[key]['n']} requests, {out[key]['bytes'] / 1024:,.0f} KiB)"
