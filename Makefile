@@ -78,10 +78,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check portfolio tests
 	$(BIN)/python scripts/audit_deps.py
 
-# Performance at scale: a throwaway PostgreSQL with 100k workers, the app under gunicorn, wrk
-# side by side with a minimal endpoint; rewrites the table in bench/README.md (about 10 minutes).
+# Performance at scale: throwaway PostgreSQL clusters with 10k and 100k workers, the app under
+# gunicorn with nginx's cache in front, wrk side by side with a minimal endpoint and nginx
+# serving a static file; rewrites the table in bench/README.md (about half an hour;
+# BENCH_ARGS="--scale 10000" for one quicker scale).
 bench: system-deps $(VENV)/.installed-dev
 	@scripts/apt-install postgresql wrk
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || scripts/apt-install nginx
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # 1 GiB through the streaming upload path vs a plain boto3 upload to the same moto endpoint.

@@ -5,7 +5,8 @@ and credential, one submission waiting and one real award whose OB 2.0 assertion
 3.0 credential are rendered and signed by the issuance service). Everything else is bulk
 `INSERT ... SELECT ... FROM generate_series` copying those template rows:
 
-- 100,000 workers (users + learner memberships), 1,000,000 evidence items (10 each, text kind);
+- 100,000 workers by default (`workers`; users + learner memberships), 10 evidence items each
+  (text kind), the first of them with 2,000;
 - organization A ("northwind-trades"): 100,000 submissions waiting in the review queue and
   100,000 passed ones, each with a review, its scores and an award (with the template award's
   evidence rows);
@@ -28,6 +29,10 @@ from sqlalchemy.engine import Connection
 
 WORKERS = 100_000
 EVIDENCE_PER_WORKER = 10
+#: The first bulk worker's portfolio holds this many items (the "portfolio of 2,000" row).
+PORTFOLIO_ITEMS = 2_000
+PORTFOLIO_EMAIL = "worker1@bench.example"
+ADMIN_EMAIL = "admin@northwind.example"
 WAITING_SMALL = 1_000
 SMALL_SLUG = "bench-small"
 ASSESSOR_EMAIL = "assessor@northwind.example"
@@ -51,6 +56,9 @@ class DataSet:
     password: str
     award_ids: list[str]
     template_award_id: str
+    admin_email: str = ADMIN_EMAIL
+    portfolio_email: str = PORTFOLIO_EMAIL
+    workers: int = WORKERS
 
 
 def _columns(conn: Connection, table: str) -> list[str]:
@@ -84,8 +92,10 @@ def _seed_with_services() -> dict[str, Any]:
     return {"password": DEMO_PASSWORD, "org": summary["organization"]}
 
 
-def build(app: Any, log: Any = print) -> DataSet:
-    """Fill an empty, migrated database. `app` is the application bound to it."""
+def build(app: Any, log: Any = print, workers: int = WORKERS) -> DataSet:
+    """Fill an empty, migrated database with `workers` workers (and as many waiting and passed
+    submissions and awards). `app` is the application bound to it."""
+    assert workers >= WAITING_SMALL, f"at least {WAITING_SMALL} workers"
     from portfolio.extensions import db
 
     started = time.monotonic()
@@ -145,11 +155,11 @@ def build(app: Any, log: Any = print) -> DataSet:
         step(
             "workers",
             "INSERT INTO users (public_id, email, display_name, password_hash, "
-            "is_active_account, session_token, failed_logins, created_at) "
+            "is_active_account, session_token, failed_logins, email_confirmed_at, created_at) "
             "SELECT pg_temp.pid('u', g), 'worker' || g || '@bench.example', 'Worker ' || g, "
-            ":hash, true, md5('session' || g), 0, now() FROM generate_series(1, :n) g",
+            ":hash, true, md5('session' || g), 0, now(), now() FROM generate_series(1, :n) g",
             hash=ids.hash,
-            n=WORKERS,
+            n=workers,
         )
         first = conn.execute(
             text("SELECT min(id) FROM users WHERE email LIKE 'worker%@bench.example'")
@@ -163,7 +173,7 @@ def build(app: Any, log: Any = print) -> DataSet:
             a=org_a,
             b=org_b,
             f=first,
-            n=WORKERS,
+            n=workers,
             m=WAITING_SMALL,
         )
         step(
@@ -176,7 +186,18 @@ def build(app: Any, log: Any = print) -> DataSet:
             "'[]'::json, '', now(), now() FROM generate_series(1, :n) g",
             f=first,
             per=EVIDENCE_PER_WORKER,
-            n=WORKERS * EVIDENCE_PER_WORKER,
+            n=workers * EVIDENCE_PER_WORKER,
+        )
+        step(
+            f"evidence items of one worker with {PORTFOLIO_ITEMS:,}",
+            "INSERT INTO evidence_items (public_id, owner_id, kind, state, title, description, "
+            "description_html, body_html, item_date, tags, original_filename, updated_at, "
+            "created_at) "
+            "SELECT pg_temp.pid('ep', g), :f, 'text', 'ready', "
+            "'Site diary ' || g, '', '', '<p>What I did on the job.</p>', current_date, "
+            "'[]'::json, '', now(), now() FROM generate_series(1, :n) g",
+            f=first,
+            n=PORTFOLIO_ITEMS - EVIDENCE_PER_WORKER,
         )
         submission_sql = (
             "INSERT INTO submissions (public_id, learner_id, organization_id, credential_id, "
@@ -195,7 +216,7 @@ def build(app: Any, log: Any = print) -> DataSet:
             o=org_a,
             c=cred_waiting,
             state="submitted",
-            n=WORKERS,
+            n=workers,
             **common,
         )
         step(
@@ -205,7 +226,7 @@ def build(app: Any, log: Any = print) -> DataSet:
             o=org_a,
             c=cred_passed,
             state="passed",
-            n=WORKERS,
+            n=workers,
             **common,
         )
         step(
@@ -286,6 +307,7 @@ def build(app: Any, log: Any = print) -> DataSet:
         password=seed["password"],
         award_ids=award_ids,
         template_award_id=ids.public_id,
+        workers=workers,
     )
 
 

@@ -180,6 +180,78 @@ def did_document(org: Organization) -> dict[str, Any] | None:
     return keys.did_document(controller_id(org), published_keys(org))
 
 
+@dataclass(frozen=True)
+class PublishedKeys:
+    """An issuer's public id and the multibase of each of its keys (retired ones too, oldest
+    first): all the key documents are built from, read in one query."""
+
+    public_id: str
+    multibases: tuple[str, ...]
+
+    @property
+    def keys(self) -> list[Ed25519PublicKey]:
+        return [keys.public_key_from_multibase(m) for m in self.multibases]
+
+
+def published_keys_of(oid: str) -> PublishedKeys | None:
+    """The issuer with public id `oid` and its keys in one query; None for no such issuer."""
+    if not is_public_id(oid):
+        return None
+    rows = db.session.execute(
+        select(Organization.public_id, IssuerKey.public_key_multibase)
+        .outerjoin(IssuerKey, IssuerKey.organization_id == Organization.id)
+        .where(Organization.public_id == oid)
+        .order_by(IssuerKey.id)
+    ).all()
+    if not rows:
+        return None
+    return PublishedKeys(oid, tuple(r.public_key_multibase for r in rows if r.public_key_multibase))
+
+
+def controller_document_of(issuer: PublishedKeys) -> dict[str, Any]:
+    """`controller_document` from the keys read by `published_keys_of`."""
+    return keys.controller_document(
+        public_url("verify.issuer_keys", oid=issuer.public_id), issuer.keys, own_urls=True
+    )
+
+
+def key_document_of(issuer: PublishedKeys, multibase: str) -> dict[str, Any]:
+    """`key_document` from the keys read by `published_keys_of`, or `NotFound`."""
+    if multibase not in issuer.multibases:
+        raise NotFound("No such key.")
+    controller = public_url("verify.issuer_keys", oid=issuer.public_id)
+    public = keys.public_key_from_multibase(multibase)
+    return keys.multikey(
+        controller, public, with_context=True, method_id=keys.key_url(controller, public)
+    )
+
+
+def did_document_of(issuer: PublishedKeys) -> dict[str, Any] | None:
+    """`did_document` from the keys read by `published_keys_of` (https only)."""
+    if not _is_https():
+        return None
+    did = keys.did_web_from_url(public_url("verify.issuer", oid=issuer.public_id))
+    return keys.did_document(did, issuer.keys)
+
+
+def stored_status_list(oid: str, lid: str) -> tuple[str, str]:
+    """The signed status list credential `lid` of the issuer `oid` and its hash (the ETag), in
+    one query, or `NotFound`."""
+    lst = status_lists.StatusList
+    row = (
+        db.session.execute(
+            select(lst.credential, lst.sha256)
+            .join(Organization, Organization.id == lst.organization_id)
+            .where(Organization.public_id == oid, lst.public_id == lid)
+        ).one_or_none()
+        if is_public_id(oid) and is_public_id(lid)
+        else None
+    )
+    if row is None or row.credential is None or row.sha256 is None:
+        raise NotFound("No such status list.")
+    return row.credential, row.sha256
+
+
 # -- document inputs ---------------------------------------------------------------------------
 
 

@@ -116,6 +116,16 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: The public badge page as an anonymous visitor gets it, rendered once and served as these
+    #: bytes (`portfolio.verify.pages`); null until the first view after any change to what it
+    #: shows (every such change clears it, `portfolio.awards.page_store`). Deferred: loading an
+    #: award never reads it.
+    page_html: Mapped[str | None] = mapped_column(Text, deferred=True)
+    #: What the stored page was rendered for: the verdict and a digest of the templates and
+    #: settings (a deploy with new templates, or an expiry passing, renders it again).
+    page_key: Mapped[str | None] = mapped_column(String(80), deferred=True)
+    #: Hex SHA-256 of `page_html`: the page's ETag.
+    page_etag: Mapped[str | None] = mapped_column(String(64), deferred=True)
 
     organization: Mapped[Organization] = relationship(lazy="joined")
     credential: Mapped[Credential] = relationship(lazy="joined")

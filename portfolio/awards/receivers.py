@@ -62,3 +62,6 @@ def init_app(app: Flask) -> None:
     # An admin closing an internal verification case by revoking: same effect, their reason.
     case_revoked.connect(revoke_on_reopen)
     account_deleted.connect(withdraw_account_evidence)
+    from portfolio.awards import page_store
+
+    page_store.install()

@@ -135,7 +135,9 @@ def init_security(app: Flask) -> None:
             response.headers.setdefault(
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
-        if current_user.is_authenticated and "Cache-Control" not in response.headers:
+        # A response that says how to cache it is left alone without loading the user: the
+        # public pages and documents never open the session.
+        if "Cache-Control" not in response.headers and current_user.is_authenticated:
             # Pages behind a login must not be kept by shared caches or the back button.
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -1,7 +1,8 @@
 """Public pages and hosted documents: everything here is read-only and needs no login.
 
-Documents are served from what was stored at issuance (one indexed lookup) with an ETag and a
-short max-age, so a revocation shows within five minutes everywhere.
+Documents are served from what was stored at issuance (one indexed lookup) and the badge page
+from its stored rendering (`portfolio.verify.pages`), each with an ETag and a short max-age
+(`pages.MAX_AGE`, 60 s), so a revocation shows everywhere within a minute.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from portfolio.extensions import csrf, limiter
 from portfolio.pathways.services import stack_components
 from portfolio.storage.s3 import content_disposition
 from portfolio.submissions.services import scores_by_element
-from portfolio.verify import services
+from portfolio.verify import pages, services
 
 bp = Blueprint("verify", __name__)
 
-#: Short enough that a revocation reaches every cache within five minutes.
-MAX_AGE = 300
+#: Short enough that a revocation reaches every cache within a minute.
+MAX_AGE = pages.MAX_AGE
 JSONLD = "application/ld+json"
 #: Media types of a W3C Verifiable Credential (VC 2.0 `application/vc`, and the older form).
 VC_TYPES = ("application/vc+ld+json", "application/vc")
@@ -95,20 +96,26 @@ def issuer(oid: str) -> BaseResponse | str:
     return render_template("verify/issuer.html", org=org)
 
 
+def _published_keys(oid: str) -> issuance.PublishedKeys:
+    issuer = issuance.published_keys_of(oid)
+    if issuer is None:
+        abort(404)
+    return issuer
+
+
 @bp.get("/issuers/<oid>/keys")
 @public
 def issuer_keys(oid: str) -> BaseResponse:
     """The Multikey controller document: every signing key, retired ones included."""
-    return _document(issuance.controller_document(_org(oid)))
+    return _document(issuance.controller_document_of(_published_keys(oid)))
 
 
 @bp.get("/issuers/<oid>/keys/<multibase>")
 @public
 def issuer_key(oid: str, multibase: str) -> BaseResponse:
     """One signing key as a Multikey document: what a proof's `verificationMethod` names."""
-    org = _org(oid)
     try:
-        document = issuance.key_document(org, multibase)
+        document = issuance.key_document_of(_published_keys(oid), multibase)
     except NotFound:
         abort(404)
     return _document(document)
@@ -118,8 +125,7 @@ def issuer_key(oid: str, multibase: str) -> BaseResponse:
 @public
 def issuer_did(oid: str) -> BaseResponse:
     """The did:web DID document (served when the public base URL is https)."""
-    org = _org(oid)
-    document = issuance.did_document(org)
+    document = issuance.did_document_of(_published_keys(oid))
     if document is None:
         abort(404)
     return _document(document, mimetype="application/did+ld+json")
@@ -140,9 +146,8 @@ STATUS_LIST_MAX_AGE = 60
 @public
 def status_list(oid: str, lid: str) -> BaseResponse:
     """A signed W3C BitstringStatusListCredential of the issuer (revocation bits)."""
-    org = _org(oid)
     try:
-        body, sha = issuance.status_list_document(org, lid)
+        body, sha = issuance.stored_status_list(oid, lid)
     except NotFound:
         abort(404)
     response = _document(body, etag=sha)
@@ -260,7 +265,11 @@ def badge(aid: str) -> BaseResponse | str:
         return _document(row.ob3_credential, etag=row.ob3_sha256, mimetype=VC_TYPES[0])
     if _wants_json():
         return _assertion_response(aid)
-    return _badge_page(_award_for_page(aid), verification=None)
+    if pages.is_anonymous_visit():
+        return pages.anonymous_badge_page(
+            aid, lambda: _badge_page(_award_for_page(aid), verification=None)
+        )
+    return pages.personal_response(_badge_page(_award_for_page(aid), verification=None))
 
 
 def _badge_page(award: Award, verification: issuance.VerificationResult | None) -> str:
