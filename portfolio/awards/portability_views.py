@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from portfolio.accounts.services import delete_account as delete_account_service
 from portfolio.awards import portability
 from portfolio.core.db import utcnow
-from portfolio.core.errors import DomainError
+from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.transaction import commit, rollback
 from portfolio.evidence.export import check_storage_reachable
 
@@ -55,6 +55,8 @@ def download_export(public_id: str) -> BaseResponse:
     """Redirect the owner to a short-lived link of their finished export."""
     try:
         url = portability.export_download_url(current_user, public_id)
+    except NotFound:
+        raise  # somebody else's export, or none: a 404
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("portability.account_data"))
