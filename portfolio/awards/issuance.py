@@ -47,9 +47,9 @@ from portfolio.awards.signals import award_issued, award_revoked
 from portfolio.core import audit
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, NotFound
-from portfolio.core.jobs import enqueue
 from portfolio.core.ids import PUBLIC_ID_RE, is_public_id, new_public_id
 from portfolio.core.images import check_png
+from portfolio.core.jobs import enqueue
 from portfolio.core.urls import public_url
 from portfolio.credentials.models import Credential, CredentialAlignment
 from portfolio.evidence.validation import inline_kind as inline_kind  # used by the pages

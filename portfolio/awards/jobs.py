@@ -91,4 +91,3 @@ def remove_expired_exports() -> None:
     from portfolio.awards.portability import remove_expired_exports as remove
 
     remove(utcnow())
-

@@ -208,7 +208,7 @@ class PortfolioExport(TimestampMixin, db.Model):  # type: ignore[name-defined,mi
 
     @property
     def percent(self) -> int:
-        """How far the build is, 0–99 while it runs, 100 when ready."""
+        """How far the build is, 0 to 99 while it runs, 100 when ready."""
         if self.state == "ready":
             return 100
         if not self.bytes_expected:

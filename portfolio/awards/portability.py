@@ -178,7 +178,9 @@ def build_export(public_id: str) -> None:
     and mail the worker a link. Idempotent: a ready export is left alone, and a run that
     failed midway starts again from the beginning under a new key (the store never keeps a
     half-written object)."""
-    export = db.session.scalar(select(PortfolioExport).where(PortfolioExport.public_id == public_id))
+    export = db.session.scalar(
+        select(PortfolioExport).where(PortfolioExport.public_id == public_id)
+    )
     if export is None or export.state == "ready":
         return
     # Progress is committed while the ZIP streams; keep the loaded rows usable across commits.

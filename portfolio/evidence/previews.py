@@ -69,6 +69,7 @@ OFFICE_TYPES = {
 }
 PREVIEW_TYPES = HEIF_TYPES | VIDEO_TYPES | PDF_TYPES | OFFICE_TYPES
 
+
 def wants_preview(media_type: str | None) -> bool:
     """Whether files of this type get a preview image made in the background."""
     return media_type in PREVIEW_TYPES

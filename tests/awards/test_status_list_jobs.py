@@ -75,7 +75,7 @@ def test_revocation_shows_at_once_and_the_worker_stores_the_signed_list(
     # The job waits on the broker; the stored list is stale, the served one is not.
     assert get_queue().huey.pending_count() >= 1
     assert _stored_bit(credential) is False
-    revoked, etag = _served_bit(app, credential)
+    revoked, _etag = _served_bit(app, credential)
     assert revoked
     job_worker.start()
 
