@@ -152,6 +152,7 @@ def _register_models() -> None:
     import portfolio.awards.versions
     import portfolio.core.audit
     import portfolio.core.jobs
+    import portfolio.core.mail
     import portfolio.credentials.models
     import portfolio.evidence.models
     import portfolio.frameworks.models
@@ -162,7 +163,10 @@ def _register_models() -> None:
 def _register_jobs() -> None:
     """Import every module that declares background jobs, before the queue is built."""
     import portfolio.api.webhooks
-    import portfolio.evidence.jobs  # noqa: F401
+    import portfolio.awards.jobs
+    import portfolio.core.mail
+    import portfolio.evidence.jobs
+    import portfolio.pathways.jobs  # noqa: F401
 
 
 def _connect_receivers(app: Flask) -> None:

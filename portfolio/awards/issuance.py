@@ -49,6 +49,7 @@ from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, NotFound
 from portfolio.core.ids import PUBLIC_ID_RE, is_public_id, new_public_id
 from portfolio.core.images import check_png
+from portfolio.core.jobs import enqueue
 from portfolio.core.urls import public_url
 from portfolio.credentials.models import Credential, CredentialAlignment
 from portfolio.evidence.validation import inline_kind as inline_kind  # used by the pages
@@ -649,9 +650,9 @@ def status_list_url(lst: status_lists.StatusList) -> str:
     return public_url("verify.status_list", oid=lst.organization.public_id, lid=lst.public_id)
 
 
-def sign_status_list(lst: status_lists.StatusList) -> None:
-    """(Re)build and sign the `BitstringStatusListCredential` of `lst` from the revoked awards
-    it covers, with the issuer's active key, and store it as served."""
+def signed_status_list(lst: status_lists.StatusList) -> str:
+    """The `BitstringStatusListCredential` of `lst` built from the revoked awards it covers now
+    and signed with the issuer's active key (JSON as served)."""
     org = lst.organization
     private = _private_key(get_or_create_signing_key(org))
     now = utcnow().replace(microsecond=0)
@@ -663,9 +664,25 @@ def sign_status_list(lst: status_lists.StatusList) -> None:
     signed = proof.sign_credential(
         unsigned, private, verification_method(org, private), created=now
     )
-    lst.credential = _dump(signed)
+    return _dump(signed)
+
+
+def sign_status_list(lst: status_lists.StatusList) -> None:
+    """(Re)build and sign the `BitstringStatusListCredential` of `lst` and store it as served;
+    the list is then up to date (`changed_at` cleared)."""
+    lst.credential = signed_status_list(lst)
     lst.sha256 = _sha(lst.credential)
-    lst.signed_at = now
+    lst.signed_at = utcnow().replace(microsecond=0)
+    lst.changed_at = None
+
+
+def status_list_changed(lst: status_lists.StatusList) -> None:
+    """A revocation changed `lst`: mark it, and queue the job that re-signs and stores it once
+    this transaction commits. Until that job ran, the list is signed afresh when served."""
+    from portfolio.awards.jobs import publish_status_list
+
+    lst.changed_at = utcnow()
+    enqueue(publish_status_list, lst.public_id, organization_id=lst.organization_id)
 
 
 def status_list_document(org: Organization, public_id: str) -> tuple[str, str]:
@@ -673,6 +690,12 @@ def status_list_document(org: Organization, public_id: str) -> tuple[str, str]:
     lst = status_lists.get_list(org, public_id) if is_public_id(public_id) else None
     if lst is None or lst.credential is None or lst.sha256 is None:
         raise NotFound("No such status list.")
+    if lst.changed_at is not None:
+        # A revocation committed and its publishing job has not run yet: sign the current
+        # state for this answer (not stored; the job stores it), so a verifier never sees a
+        # revoked badge as valid in between.
+        fresh = signed_status_list(lst)
+        return fresh, _sha(fresh)
     return lst.credential, lst.sha256
 
 
@@ -801,8 +824,8 @@ def revoke_award(admin: User, award: Award, reason: str) -> None:
     db.session.expire(award)
     entry = status_lists.entry_of(award)
     if entry is not None:
-        # Regenerated at once (there is no job queue yet): verifiers see it on their next fetch.
-        sign_status_list(entry.status_list)
+        # Re-signed by a job after commit; served signed afresh until then.
+        status_list_changed(entry.status_list)
     audit.record(
         "award.revoke",
         actor_id=admin.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -189,3 +190,41 @@ class AwardEvidence(db.Model):  # type: ignore[name-defined,misc]
 
     award: Mapped[Award] = relationship(back_populates="evidence")
     submission_evidence: Mapped[SubmissionEvidence | None] = relationship()
+
+
+class PortfolioExport(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    """A ZIP of a worker's whole portfolio, built by a background job into storage and kept
+    for a few days behind a download link only its owner can follow."""
+
+    __tablename__ = "portfolio_exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Id in the download URL.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    #: queued → building → ready (or failed).
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
+    #: Bytes of the ZIP written so far, and the expected total (the evidence files' sizes plus
+    #: a margin): the progress shown while it is built.
+    bytes_done: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    bytes_expected: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    #: Server-built storage key of the finished ZIP.
+    storage_key: Mapped[str | None] = mapped_column(String(512))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: After this the ZIP and the row are removed by the cleanup job.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def percent(self) -> int:
+        """How far the build is, 0 to 99 while it runs, 100 when ready."""
+        if self.state == "ready":
+            return 100
+        if not self.bytes_expected:
+            return 0
+        return min(99, self.bytes_done * 100 // self.bytes_expected)

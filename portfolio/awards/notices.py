@@ -48,12 +48,10 @@ class Mail:
 
 
 def send_after_commit(mails: list[Mail]) -> None:
-    """Send queued mail; a failing mail server loses the mail, never the committed change."""
+    """Queue the mails in the current transaction: the mail job sends them once it commits
+    (and retries while the mail server fails), never if it rolls back."""
     for mail in mails:
-        try:
-            send_mail(mail.to, mail.subject, mail.body)
-        except OSError:
-            current_app.logger.warning("could not send mail to %s", mail.to)
+        send_mail(mail.to, mail.subject, mail.body)
 
 
 def _absolute(path: str) -> str:
@@ -117,7 +115,8 @@ def _reminder(award: Award, days_left: int) -> Mail:
 
 
 def send_expiry_reminders(now: datetime | None = None) -> int:
-    """Remind earners whose badges expire within 30 and within 7 days; commit; then mail.
+    """Remind earners whose badges expire within 30 and within 7 days, and commit: the reminder
+    rows, notifications and queued mails together (the mail job sends them after the commit).
     Running it again sends nothing new: each (badge, threshold) has one row, and a badge first
     seen inside 7 days gets only the 7-day reminder. Returns the number of reminders sent."""
     now = now or utcnow()
@@ -143,8 +142,8 @@ def send_expiry_reminders(now: datetime | None = None) -> int:
             handled.add(award.id)
             days_left = _days_until(award.expires_at, now)  # type: ignore[arg-type]
             mails.append(_reminder(award, days_left))
-    db.session.commit()
     send_after_commit(mails)
+    db.session.commit()
     return len(mails)
 
 

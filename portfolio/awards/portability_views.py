@@ -18,17 +18,49 @@ from werkzeug.wrappers import Response as BaseResponse
 from portfolio.accounts.services import delete_account as delete_account_service
 from portfolio.awards import portability
 from portfolio.core.db import utcnow
-from portfolio.core.errors import DomainError
+from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.transaction import commit, rollback
 from portfolio.evidence.export import check_storage_reachable
 
 bp = Blueprint("portability", __name__)
 
 
+def _page(error: str | None = None) -> str:
+    return render_template(
+        "awards/account_data.html", error=error, exports=portability.my_exports(current_user)
+    )
+
+
 @bp.get("/account/data")
 def account_data() -> str:
-    """Download everything, or delete the account."""
-    return render_template("awards/account_data.html", error=None)
+    """Download everything (an export made in the background), or delete the account."""
+    return _page()
+
+
+@bp.post("/account/exports")
+def request_export() -> BaseResponse:
+    """Ask for a ZIP of the whole portfolio; a background job builds it and mails a link."""
+    portability.request_export(current_user)
+    commit()  # then the job is queued
+    flash(
+        "Your export is being made. This page shows how far it is; you will get a mail with "
+        "the link when it is ready.",
+        "success",
+    )
+    return redirect(url_for("portability.account_data"))
+
+
+@bp.get("/account/exports/<public_id>")
+def download_export(public_id: str) -> BaseResponse:
+    """Redirect the owner to a short-lived link of their finished export."""
+    try:
+        url = portability.export_download_url(current_user, public_id)
+    except NotFound:
+        raise  # somebody else's export, or none: a 404
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("portability.account_data"))
+    return redirect(url)
 
 
 @bp.get("/account/export.zip")
@@ -49,13 +81,12 @@ def export() -> Response:
 def delete_account() -> BaseResponse | tuple[str, int]:
     """Delete the account after the password is confirmed."""
     if request.form.get("confirm") != "delete":
-        error = "Type “delete” to confirm."
-        return render_template("awards/account_data.html", error=error), 400
+        return _page("Type “delete” to confirm."), 400
     try:
         delete_account_service(current_user._get_current_object(), request.form.get("password", ""))
     except DomainError as exc:
         rollback()
-        return render_template("awards/account_data.html", error=exc.message), 400
+        return _page(exc.message), 400
     commit()  # then the stored objects are deleted
     logout_user()
     flash(

@@ -42,6 +42,9 @@ class StatusList(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     #: Hex SHA-256 of `credential`: the ETag.
     sha256: Mapped[str | None] = mapped_column(String(64))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Set when a revocation changed the list after it was last signed; the publishing job
+    #: re-signs it and clears this. Until then the list is signed afresh when served.
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
     organization: Mapped[Organization] = relationship()
 

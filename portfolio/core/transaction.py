@@ -53,6 +53,10 @@ def rollback() -> None:
 
 
 def _run_effects(session: Session) -> None:
+    # SQLAlchemy also calls this when a savepoint (`begin_nested`) is released; that commits
+    # nothing yet, so the effects wait for the outermost commit.
+    if session.in_nested_transaction():
+        return
     effects = session.info.pop(_KEY, [])
     for effect in effects:
         try:

@@ -6,11 +6,11 @@ made from it: the photo itself for HEIC/HEIF (through pillow-heif), a poster fra
 PowerPoint and OpenDocument files (converted to PDF by LibreOffice headless first).
 
 Making one can take seconds (LibreOffice starts a whole office suite), so it never runs inside
-the upload request: until the application has background jobs, previews are made by a small
-pool of background threads (at most `WORKERS` at a time, at most `MAX_PENDING` waiting; beyond
-that the item simply gets no preview). Each tool runs with a time limit and a memory limit, in
-an empty temporary folder. Where a preview cannot be made the item says so and offers the
-download (`preview_state` "unavailable").
+the upload request: the upload commits the item "pending" and queues the `make_item_images` job
+(`portfolio.evidence.jobs`) after the commit, which also makes the thumbnail of a plain image.
+The item page says a preview is being made until then. Each tool runs with a time limit and a
+memory limit, in an empty temporary folder. Where a preview cannot be made the item says so and
+offers the download (`preview_state` "unavailable").
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
+
+from portfolio.core.jobs import enqueue
+from portfolio.core.transaction import after_commit
 
 if TYPE_CHECKING:
     from portfolio.evidence.models import EvidenceItem
@@ -44,8 +45,6 @@ MAX_PREVIEW_SOURCE_BYTES = 512 * 1024 * 1024
 #: Wall-clock and memory limits of one tool run.
 TOOL_TIMEOUT_SECONDS = 60
 TOOL_MEMORY_BYTES = 2 * 1024**3
-WORKERS = 2
-MAX_PENDING = 32
 
 
 class PreviewState(StrEnum):
@@ -70,10 +69,6 @@ OFFICE_TYPES = {
 }
 PREVIEW_TYPES = HEIF_TYPES | VIDEO_TYPES | PDF_TYPES | OFFICE_TYPES
 
-_executor: ThreadPoolExecutor | None = None
-_pending: set[Future[None]] = set()
-_lock = threading.Lock()
-
 
 def wants_preview(media_type: str | None) -> bool:
     """Whether files of this type get a preview image made in the background."""
@@ -81,80 +76,58 @@ def wants_preview(media_type: str | None) -> bool:
 
 
 def schedule_preview(item: EvidenceItem) -> None:
-    """Queue the preview of a just-finished item (after its row is committed). Never raises
-    and never waits: a full queue or a failure leaves the item "unavailable"."""
-    from portfolio.extensions import db
+    """Queue the thumbnail and preview of a just-finished item, in the transaction that
+    records it as ready: the job runs once that commits (nothing is queued on a rollback)."""
+    from portfolio.evidence.jobs import make_item_images
+    from portfolio.evidence.validation import ALLOWED_TYPES
 
-    if not wants_preview(item.media_type) or not item.storage_key:
+    if not item.storage_key:
         return
+    allowed = ALLOWED_TYPES.get(item.media_type or "")
+    thumbnail = bool(allowed and allowed.has_thumbnail)
     mode = current_app.config["PORTFOLIO"].preview_mode
-    if mode == "off":
+    preview = wants_preview(item.media_type) and mode != "off"
+    if not (thumbnail or preview):
         return
-    if mode == "inline":  # command-line use (demo data): nobody is waiting for a response
-        try:
-            make_preview(item)
-        except Exception:
-            log.exception("preview of %s failed", item.public_id)
-            db.session.rollback()
-            item.preview_state = PreviewState.UNAVAILABLE
-        db.session.commit()
-        return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    item_id = item.id
-    with _lock:
-        if len(_pending) >= MAX_PENDING:
-            log.warning("preview queue full; no preview for %s", item.public_id)
-            item.preview_state = PreviewState.UNAVAILABLE
-            db.session.commit()
-            return
+    if preview:
         item.preview_state = PreviewState.PENDING
-        db.session.commit()
-        future = pool().submit(_run, app, item_id)
-        _pending.add(future)
-    future.add_done_callback(_forget)
+    if mode == "inline":  # command-line use (demo data) without a worker: right after commit
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        public_id = item.public_id
+        after_commit(lambda: _inline(app, public_id))
+        return
+    enqueue(make_item_images, item.public_id, organization_id=None)
 
 
-def pool() -> ThreadPoolExecutor:
-    """The preview threads (created on first use, at most WORKERS)."""
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="preview")
-    return _executor
-
-
-def _forget(future: Future[None]) -> None:
-    with _lock:
-        _pending.discard(future)
-
-
-def wait_for_previews(timeout: float = 120.0) -> None:
-    """Block until every queued preview is made (tests, and `flask evidence previews`)."""
-    with _lock:
-        futures = list(_pending)
-    for future in futures:
-        future.result(timeout=timeout)
-
-
-def _run(app: Flask, item_id: int) -> None:
-    from portfolio.evidence.models import EvidenceItem
+def _inline(app: Flask, public_id: str) -> None:
+    from portfolio.evidence.jobs import make_item_images
     from portfolio.extensions import db
 
     with app.app_context():
         try:
-            item = db.session.get(EvidenceItem, item_id)
-            if item is None or item.preview_state != PreviewState.PENDING:
-                return
-            make_preview(item)
+            make_item_images(public_id)
             db.session.commit()
-        except Exception:
-            log.exception("preview of item %s failed", item_id)
-            db.session.rollback()
-            item = db.session.get(EvidenceItem, item_id)
-            if item is not None:
-                item.preview_state = PreviewState.UNAVAILABLE
-                db.session.commit()
         finally:
             db.session.remove()
+
+
+def make_item_images(item: EvidenceItem) -> None:
+    """Make what the item still lacks: the thumbnail of an image, the preview of a file a
+    browser cannot show (when "pending"). Idempotent: what exists is not made again. A file
+    that cannot be rendered ends "unavailable"; a storage outage raises (the job retries)."""
+    from portfolio.evidence.services import make_thumbnail
+    from portfolio.storage import StorageError, get_storage
+
+    if item.thumbnail_key is None:
+        item.thumbnail_key = make_thumbnail(get_storage(), item.owner, item)
+    if item.preview_state == PreviewState.PENDING:
+        try:
+            make_preview(item)
+        except StorageError:
+            raise
+        except Exception:
+            log.exception("preview of %s failed", item.public_id)
+            item.preview_state = PreviewState.UNAVAILABLE
 
 
 def make_preview(item: EvidenceItem) -> None:

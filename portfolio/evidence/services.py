@@ -582,7 +582,8 @@ def _complete(
     item.media_type = allowed.media_type
     item.state = EvidenceState.READY
     item.upload_id = None
-    item.thumbnail_key = make_thumbnail(storage, user, item)
+    # The thumbnail and any preview are made by a job once this commits.
+    schedule_preview(item)
     record(
         "evidence.create",
         actor_id=user.id,
@@ -595,7 +596,6 @@ def _complete(
         metadata_removed=removed,
     )
     db.session.commit()
-    schedule_preview(item)
 
 
 # -- uploads streamed through the app ---------------------------------------------------------

@@ -4,8 +4,9 @@ A pathway points at a credential without a rubric (the stacked credential) and l
 credentials: all of them, or N of them, optionally earned within a time window. Components may be
 credentials of other organizations on this service whose issuer profile URL the admin trusts.
 
-When a worker's last required badge is issued, `check_pathways` (a receiver of the awards
-domain's `award_issued` signal, so in the same transaction) issues the stacked credential,
+When a worker's last required badge is issued, `check_pathways` (run by a job that the
+receiver of the awards domain's `award_issued` signal queues after the commit) issues the
+stacked credential,
 exactly once per pathway and worker (a unique constraint on the award settles races), with
 evidence entries pointing at the component badges. Revoking or expiring a component marks the
 stack as affected and notifies the admins; the stack itself is not revoked automatically (an
@@ -34,6 +35,7 @@ from portfolio.core import audit
 from portfolio.core.db import utcnow
 from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.ids import is_public_id, new_public_id
+from portfolio.core.jobs import enqueue
 from portfolio.core.sanitize import clean_text, render_markdown
 from portfolio.core.urls import public_url
 from portfolio.credentials.models import Credential, CredentialState
@@ -374,6 +376,9 @@ def issue_stack(pathway: Pathway, recipient: User, components: Sequence[Award]) 
         pathway=pathway.public_id,
         components=[c.public_id for c in components],
     )
+    from portfolio.awards.jobs import bake_award
+
+    enqueue(bake_award, award.public_id, organization_id=org.id)
     notify(
         recipient,
         f"You earned “{cred.name}” by completing its pathway.",
@@ -430,8 +435,8 @@ def _tell_admins(org: Organization, message: str, link: str) -> None:
 
 
 def mark_expired_components(now: datetime | None = None) -> int:
-    """Mark stacks whose component badges have expired since (run by `flask pathways
-    check-expiry` and when an admin opens the pathways page). Returns how many were marked."""
+    """Mark stacks whose component badges have expired since (run hourly by the scheduler and
+    by `flask pathways check-expiry`). Returns how many were marked."""
     now = now or utcnow()
     rows = db.session.scalars(
         select(PathwayAwardComponent)
@@ -602,8 +607,14 @@ def learner_record_pathways(
 
 
 def _on_award_issued(sender: Flask, *, award: Award, **_: object) -> None:
-    check_pathways(award)
+    """The completion check runs as a job once the award is committed."""
+    from portfolio.pathways.jobs import check_completion
+
+    enqueue(check_completion, award.public_id, organization_id=award.organization_id)
 
 
 def _on_award_revoked(sender: Flask, *, award: Award, reason: str, **_: object) -> None:
-    component_lapsed(award, f"revoked: {reason}")
+    """Marking the stacks built on it runs as a job once the revocation is committed."""
+    from portfolio.pathways.jobs import mark_component_revoked
+
+    enqueue(mark_component_revoked, award.public_id, organization_id=award.organization_id)

@@ -45,8 +45,7 @@ def list_pathways(slug: str) -> str:
     """The organization's pathways and the stacks affected by a lapsed component (admins)."""
     org = get_organization(slug)
     require_role(current_user, org, Role.ADMIN)
-    if pathways.mark_expired_components():
-        commit()
+    # Expired components are marked by the hourly sweep (`pathways.jobs`), not on this GET.
     return render_template(
         "pathways/list.html",
         org=org,

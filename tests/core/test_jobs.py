@@ -22,8 +22,10 @@ from portfolio.accounts.models import Role
 from portfolio.core.audit import AuditEvent
 from portfolio.core.jobs import JobFailure, enqueue, get_queue, registered_jobs
 from portfolio.extensions import db
+from tests.awards.conftest import earned  # noqa: F401 - fixture reused
 from tests.conftest import Client
 from tests.core import job_samples
+from tests.submissions.conftest import scenario  # noqa: F401 - fixture reused
 
 
 def _count(action: str, marker: str | None = None) -> int:
@@ -246,3 +248,47 @@ def test_housekeeping_runs_on_a_schedule(app: Flask) -> None:
     names = {t.name for t in huey.read_periodic(datetime(2026, 12, 1, 3, 17, tzinfo=UTC))}
     assert "portfolio.evidence.jobs.reconcile_uploads" in names
     assert "portfolio.evidence.jobs.reconcile_uploads" in registered_jobs()
+
+
+#: Every periodic job and a moment (UTC) the scheduler runs it.
+SCHEDULE = {
+    "portfolio.evidence.jobs.reconcile_uploads": (3, 17),
+    "portfolio.core.mail.requeue_unsent_mail": (3, 10),
+    "portfolio.awards.jobs.publish_changed_status_lists": (3, 5),
+    "portfolio.awards.jobs.send_expiry_reminders": (6, 5),
+    "portfolio.awards.jobs.remove_expired_exports": (3, 41),
+    "portfolio.pathways.jobs.sweep_expired_components": (3, 23),
+    "portfolio.pathways.jobs.recheck_recent_awards": (4, 35),
+}
+
+
+def test_every_periodic_job_is_on_the_schedule(app: Flask) -> None:
+    from datetime import UTC, datetime
+
+    huey = get_queue().huey
+    for name, (hour, minute) in SCHEDULE.items():
+        assert registered_jobs()[name].schedule is not None, name
+        due = {t.name for t in huey.read_periodic(datetime(2026, 12, 1, hour, minute, tzinfo=UTC))}
+        assert name in due, name
+    # Reminders go out once a day, not every hour.
+    assert "portfolio.awards.jobs.send_expiry_reminders" not in {
+        t.name for t in huey.read_periodic(datetime(2026, 12, 1, 7, 5, tzinfo=UTC))
+    }
+
+
+def test_the_scheduled_reminder_job_mails_each_reminder_once(app: Flask, earned) -> None:
+    from datetime import timedelta
+
+    from portfolio.core.db import utcnow
+
+    _s, award = earned
+    award.expires_at = utcnow() + timedelta(days=5)
+    db.session.commit()
+    outbox = app.extensions["portfolio.outbox"]
+    outbox.clear()
+    task = get_queue().tasks["portfolio.awards.jobs.send_expiry_reminders"]
+    huey = get_queue().huey
+    huey.execute(task.s())  # what the scheduler does at 06:05
+    huey.execute(task.s())  # and the next day: nothing new to say
+    mails = [m for m in outbox if m["to"] == "wren@example.org"]
+    assert len(mails) == 1 and "expires on" in mails[0]["subject"]

@@ -35,6 +35,23 @@ def test_a_rolled_back_savepoint_keeps_the_requests_effects(app: Flask) -> None:
     assert ran == ["kept"]
 
 
+def test_a_released_savepoint_commits_nothing_so_effects_wait(app: Flask) -> None:
+    """A badge issued inside `begin_nested` must not mail before the request commits: releasing
+    the savepoint is not a commit (and a later rollback still drops the mail)."""
+    ran: list[str] = []
+    after_commit(lambda: ran.append("mail"))
+    with db.session.begin_nested():
+        db.session.execute(db.text("SELECT 1"))
+    assert ran == []
+    rollback()
+    assert ran == []
+    after_commit(lambda: ran.append("mail"))
+    with db.session.begin_nested():
+        db.session.execute(db.text("SELECT 1"))
+    commit()
+    assert ran == ["mail"]
+
+
 def test_a_failing_effect_does_not_stop_the_others(app: Flask) -> None:
     ran: list[str] = []
 

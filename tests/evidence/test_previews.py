@@ -1,15 +1,16 @@
 """Previews of what phones and offices produce (issue 15, finding 14): HEIC photos, videos, PDFs
-and office documents get a rendered image, made in background threads with the real tools
+and office documents get a rendered image, made by a background job with the real tools
 (pillow-heif, ffmpeg, pdftoppm, LibreOffice headless); a file that cannot be rendered says so and
-offers the download. The upload answers before the preview exists."""
+offers the download. The upload answers before the preview exists: the job runs in a worker
+process after the upload commits."""
 
 from __future__ import annotations
 
 import io
 import shutil
 import subprocess
-import threading
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +19,30 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import select
 
-from portfolio.evidence import previews
+from portfolio.core.jobs import get_queue
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
 from tests.conftest import Client
 from tests.evidence import samples
 from tests.evidence.conftest import upload
+from tests.jobworker import JobWorker, redis_overrides, wait_for
 
 
 @pytest.fixture
-def config_overrides() -> dict[str, Any]:
-    return {"preview_mode": "background"}
+def config_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
+    values: dict[str, Any] = {"preview_mode": "background"}
+    if "job_worker" in request.fixturenames:
+        values.update(redis_overrides(request))
+    return values
+
+
+@pytest.fixture
+def job_worker(app: Flask, tmp_path: Path) -> Iterator[JobWorker]:
+    get_queue().huey.flush()
+    w = JobWorker(app, tmp_path)
+    yield w
+    w.stop()
+    get_queue().huey.flush()
 
 
 def odt() -> bytes:
@@ -90,30 +104,30 @@ needs_tools = pytest.mark.skipif(
 
 @needs_tools
 def test_previews_are_made_in_the_background(
-    app: Flask, worker_client: Client, tmp_path: Path
+    app: Flask, worker_client: Client, tmp_path: Path, job_worker: JobWorker
 ) -> None:
-    # Occupy every preview worker, so the uploads below must answer before any preview exists.
-    gate = threading.Event()
-    blockers = [previews.pool().submit(gate.wait, 300) for _ in range(previews.WORKERS)]
-    try:
-        sent = {
-            "pdf": upload(worker_client, "report.pdf", samples.pdf()),
-            "heic": upload(worker_client, "IMG_0007.HEIC", samples.heic((640, 480))),
-            "video": upload(worker_client, "clip.mp4", mp4(tmp_path)),
-            "odt": upload(worker_client, "report.odt", odt()),
-            "broken": upload(worker_client, "broken.pdf", b"%PDF-1.4\n" + b"\x00garbage" * 50),
-        }
-        for resp in sent.values():
-            assert resp.status_code == 302
-        # Answered while the workers were busy: each page says a preview is on its way.
-        for name, resp in sent.items():
-            assert item_of(resp.location).preview_state == "pending", name
-        page = worker_client.get(sent["odt"].location).get_data(as_text=True)
-        assert "A preview is being made" in page
-    finally:
-        gate.set()
-    previews.wait_for_previews(timeout=600)
+    # No worker runs yet: the uploads must answer before any preview exists.
+    sent = {
+        "pdf": upload(worker_client, "report.pdf", samples.pdf()),
+        "heic": upload(worker_client, "IMG_0007.HEIC", samples.heic((640, 480))),
+        "video": upload(worker_client, "clip.mp4", mp4(tmp_path)),
+        "odt": upload(worker_client, "report.odt", odt()),
+        "broken": upload(worker_client, "broken.pdf", b"%PDF-1.4\n" + b"\x00garbage" * 50),
+    }
+    for resp in sent.values():
+        assert resp.status_code == 302
+    # Each page says a preview is on its way; one job per upload waits on the broker.
+    for name, resp in sent.items():
+        assert item_of(resp.location).preview_state == "pending", name
+    page = worker_client.get(sent["odt"].location).get_data(as_text=True)
+    assert "A preview is being made" in page
+    assert get_queue().huey.pending_count() == len(sent)
 
+    job_worker.start()
+    wait_for(
+        lambda: all(item_of(r.location).preview_state != "pending" for r in sent.values()),
+        timeout=600,
+    )
     for name in ("pdf", "heic", "video", "odt"):
         item = item_of(sent[name].location)
         assert item.preview_state == "ready", name
@@ -133,13 +147,12 @@ def test_previews_are_made_in_the_background(
     # What cannot be rendered says so and offers the download.
     broken = item_of(sent["broken"].location)
     assert broken.preview_state == "unavailable"
-    assert all(b.done() for b in blockers)
 
 
 @needs_tools
 def test_a_file_that_cannot_be_rendered_says_so(app: Flask, worker_client: Client) -> None:
+    # The jobs run as soon as the upload commits (the suite's immediate queue).
     resp = upload(worker_client, "clip.mov", samples.quicktime())  # a header and no frames
-    previews.wait_for_previews(timeout=600)
     item = item_of(resp.location)
     assert item.media_type == "video/quicktime" and item.preview_state == "unavailable"
     page = worker_client.get(resp.location).get_data(as_text=True)

@@ -43,8 +43,11 @@ class Stack:
     creds: list[Credential]
     clock: Clock
 
-    def grant(self, cred: Credential, *, day: float = 0, worker: User | None = None) -> Award:
-        """Pass a submission of `cred` on `day` and issue its badge (as the review service does)."""
+    def grant(
+        self, cred: Credential, *, day: float = 0, worker: User | None = None, commit: bool = True
+    ) -> Award:
+        """Pass a submission of `cred` on `day` and issue its badge (as the review service does),
+        then commit (or, with `commit=False`, roll the whole transaction back)."""
         self.clock.at(day)
         learner = worker or self.worker
         attempt = (
@@ -75,7 +78,10 @@ class Stack:
         db.session.add(review)
         db.session.flush()
         award = issuance.award_credential(sub, review)
-        db.session.commit()
+        if commit:
+            db.session.commit()
+        else:
+            db.session.rollback()
         return award
 
     def pathway(self, creds: list[Credential] | None = None, **kwargs: Any) -> pathways.Pathway:

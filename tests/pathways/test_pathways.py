@@ -297,3 +297,50 @@ def test_access(stack: Stack, client: Client) -> None:
     client.login("wren@example.org")
     assert client.get("/o/acme/pathways").status_code == 403
     assert client.get("/o/acme/pathways/new").status_code == 403
+
+
+def test_the_completion_check_runs_after_commit_and_not_after_a_rollback(stack: Stack) -> None:
+    pathway = stack.pathway(stack.creds[:2])
+    stack.grant(stack.creds[0], day=0)
+    # The last component is issued, then its transaction rolls back: no check, no stack.
+    stack.grant(stack.creds[1], day=1, commit=False)
+    db.session.commit()
+    assert stacks_of(stack, pathway) == []
+    # Issued for real: the check job runs once the award is committed.
+    stack.grant(stack.creds[1], day=2)
+    assert len(stacks_of(stack, pathway)) == 1
+
+
+def test_expired_components_are_marked_by_the_hourly_job_not_by_opening_the_page(
+    stack: Stack, client: Client
+) -> None:
+    from portfolio.core.jobs import get_queue
+
+    stack.creds[1].expiry_months = 1
+    db.session.commit()
+    stack.pathway(stack.creds[:2])
+    stack.grant(stack.creds[0], day=0)
+    stack.grant(stack.creds[1], day=1)
+    stack.clock.at(40)
+    client.login("admin@example.org")
+    page = client.get(f"/o/{stack.org.slug}/pathways").get_data(as_text=True)
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(PathwayAwardComponent)
+            .where(PathwayAwardComponent.affected_at.is_not(None))
+        )
+        == 0
+    ), page[:200]
+    huey = get_queue().huey
+    huey.execute(get_queue().tasks["portfolio.pathways.jobs.sweep_expired_components"].s())
+    db.session.expire_all()
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(PathwayAwardComponent)
+            .where(PathwayAwardComponent.affected_at.is_not(None))
+        )
+        == 1
+    )
+    assert "expired" in client.get(f"/o/{stack.org.slug}/pathways").get_data(as_text=True)

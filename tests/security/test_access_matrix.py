@@ -302,6 +302,9 @@ DECLARATIONS: dict[str, Decl] = {
     # One's own data: the page and the archive are always of the signed-in person.
     "portability.account_data": d(SIGNED_IN),
     "portability.export": d(SIGNED_IN),
+    "portability.request_export": d(SIGNED_IN),
+    # No export in this world: an unknown id answers as not found (and another's export too).
+    "portability.download_export": d(_roles(DENY), literal={"public_id": "A" * 22}),
     # Without the typed confirmation and the password nothing is deleted.
     "portability.delete_account": d(_roles(REFUSED)),
     "pathways.list_pathways": d(ADMIN, **ORG),
