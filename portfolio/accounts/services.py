@@ -30,7 +30,7 @@ from portfolio.accounts.models import (
     new_session_token,
 )
 from portfolio.accounts.signals import account_deleted
-from portfolio.core import audit
+from portfolio.core import audit, mail
 from portfolio.core.db import lock_row, utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.mail import send_mail
@@ -784,6 +784,7 @@ def delete_account(user: User, password: str) -> dict[str, int]:
     public_id = user.public_id
     tombstone_email = f"deleted-{public_id}@deleted.invalid"
     counts |= _forget_account_data(user, tombstone_email)
+    counts["mails_forgotten"] = mail.forget_mail_about(user.email, user.display_name)
     user.email = tombstone_email
     user.display_name = DELETED_NAME
     user.password_hash = "!deleted"  # noqa: S105 - not a hash: no password ever matches it

@@ -27,7 +27,7 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from flask import Flask, current_app
-from sqlalchemy import String, Text, select, update
+from sqlalchemy import String, Text, delete, func, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portfolio.core.db import UTCDateTime, utcnow
@@ -165,6 +165,21 @@ def send_mail(to: str, subject: str, body: str) -> None:
     db.session.add(row)
     db.session.flush()
     enqueue(deliver_mail, row.id)
+
+
+def forget_mail_about(address: str, name: str) -> int:
+    """Remove the queued and logged messages that go to `address` or name the person (an
+    account being deleted): the mail log must not keep what the account no longer does."""
+    needles = [n for n in (address.strip(), name.strip()) if len(n) >= 3]
+    if not needles:
+        return 0
+    match = or_(
+        func.lower(OutgoingMail.to) == address.strip().lower(),
+        *(OutgoingMail.subject.contains(n, autoescape=True) for n in needles),
+        *(OutgoingMail.body.contains(n, autoescape=True) for n in needles),
+    )
+    result = db.session.execute(delete(OutgoingMail).where(match))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @job(retries=6, retry_delay=30)
