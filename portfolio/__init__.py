@@ -162,6 +162,7 @@ def _register_models() -> None:
 def _register_jobs() -> None:
     """Import every module that declares background jobs, before the queue is built."""
     import portfolio.api.webhooks
+    import portfolio.awards.jobs
     import portfolio.evidence.jobs  # noqa: F401
 
 
