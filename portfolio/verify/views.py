@@ -287,7 +287,14 @@ def badge(aid: str) -> BaseResponse | str:
         return _document(row.ob3_credential, etag=row.ob3_sha256, mimetype=VC_TYPES[0])
     if _wants_json():
         return _assertion_response(aid)
-    return _badge_page(_award_for_page(aid), verification=None)
+    award = _award_for_page(aid)
+    page = _badge_page(award, verification=None)
+    if award.is_being_signed:
+        # "Being signed" lasts a moment: no cache may keep this page beyond it.
+        response = Response(page, mimetype="text/html")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return page
 
 
 def _badge_page(award: Award, verification: issuance.VerificationResult | None) -> str:
