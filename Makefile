@@ -8,7 +8,7 @@ export FLASK_APP := wsgi
 PORT ?= 5000
 export PORT
 
-.PHONY: run test lint lock bench bench-upload system-deps system-deps-test clean vendor
+.PHONY: run test lint lock bench bench-signing bench-upload system-deps system-deps-test clean vendor
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -86,6 +86,12 @@ bench: system-deps $(VENV)/.installed-dev
 	@scripts/apt-install postgresql wrk
 	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || scripts/apt-install nginx
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# OB 3.0 signatures per second in one process (before/after), and 10,000 awards signed by 2 job
+# worker processes against a throwaway PostgreSQL and Redis (bench/signing.py).
+bench-signing: system-deps $(VENV)/.installed-dev
+	@scripts/apt-install postgresql redis-server
+	$(BIN)/python bench/signing.py $(BENCH_ARGS)
 
 # 1 GiB through the streaming upload path vs a plain boto3 upload to the same moto endpoint.
 bench-upload: system-deps $(VENV)/.installed-dev

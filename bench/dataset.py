@@ -89,6 +89,7 @@ def _seed_with_services() -> dict[str, Any]:
     from portfolio.demo import DEMO_PASSWORD, load_demo
 
     summary = load_demo()
+    # The demo signs its badge at once (no worker here), so the copies carry its documents.
     return {"password": DEMO_PASSWORD, "org": summary["organization"]}
 
 

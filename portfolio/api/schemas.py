@@ -181,6 +181,9 @@ class AwardOut(ma.Schema):
     status = ma.fields.Function(lambda a: a.status(), required=True)
     revoked_at = ma.fields.AwareDateTime(allow_none=True)
     revocation_reason = ma.fields.String(allow_none=True)
+    #: True for the moment between the decision and the signed documents (a background job).
+    being_signed = ma.fields.Boolean(attribute="is_being_signed", required=True)
+    signed_at = ma.fields.AwareDateTime(allow_none=True)
 
 
 class AwardPage(ma.Schema):

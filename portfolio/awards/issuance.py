@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -58,6 +58,15 @@ from portfolio.frameworks import services as fw_services
 from portfolio.frameworks.models import Competency, RubricVersion
 from portfolio.storage import get_storage
 from portfolio.submissions.models import Review, Submission, SubmissionState
+
+
+class BeingSigned(NotFound):
+    """The award's documents do not exist yet: it is being signed (moments after its decision).
+    Pages say so and refresh; document endpoints answer 404 with `Retry-After`."""
+
+    def __init__(self) -> None:
+        super().__init__("This badge is being signed — it will appear in a moment.")
+
 
 # -- URLs ------------------------------------------------------------------------------------
 
@@ -549,7 +558,6 @@ def award_credential(sub: Submission, review: Review) -> Award:
                 note=link.note or "",
             )
         )
-    _render_documents(award, org, cred, sub.rubric_version, review, signing_key, sub.learner.email)
     try:
         with db.session.begin_nested():
             db.session.add(award)
@@ -560,36 +568,50 @@ def award_credential(sub: Submission, review: Review) -> Award:
         if existing is None:
             raise
         return existing
-    audit.record(
-        "award.issue",
-        actor_id=review.assessor_id,
-        organization_id=org.id,
-        subject_type="award",
-        subject_id=award.public_id,
-        submission=sub.public_id,
-        credential=cred.public_id,
-    )
+    # Committed now as "being signed"; the documents follow in the background (after commit).
+    queue_signing(award)
     # Pathways (a layer above) issue the stacks this award completes, in this transaction.
     award_issued.send(current_app._get_current_object(), award=award)  # type: ignore[attr-defined]
     return award
 
 
-def _render_documents(
-    award: Award,
-    org: Organization,
-    cred: Credential,
-    version: RubricVersion,
-    review: Review,
-    signing_key: IssuerKey,
-    email: str,
-) -> None:
-    achievement = achievement_info(cred, version)
+@dataclass(frozen=True)
+class PendingDocuments:
+    """What the signing job needs beyond the award row to render an award's documents, and
+    what it records once they exist."""
+
+    achievement: AchievementInfo
+    evidence: tuple[EvidenceEntry, ...]
+    results: tuple[ElementResult, ...]
+    #: Details of the `award.issue` audit event (which also feeds the `award.issued` webhook).
+    audit: dict[str, Any]
+    actor_id: int | None = None
+    #: A notification (and mail) for the earner once the badge is signed: (message, link).
+    notice: tuple[str, str] | None = None
+
+
+#: Renders the inputs of a pathway (stacked) award; registered by the pathways domain, which
+#: sits above this one (see `register_pathway_documents`).
+_pathway_documents: list[Callable[[Award], PendingDocuments]] = []
+
+
+def register_pathway_documents(source: Callable[[Award], PendingDocuments]) -> None:
+    """Called by the pathways domain at start-up: how to render its stacked awards."""
+    _pathway_documents[:] = [source]
+
+
+def _submission_documents(award: Award) -> PendingDocuments:
+    sub = award.submission
+    review = award.review  # None if the review row was deleted since: no results then
+    assert sub is not None
+    version: RubricVersion = sub.rubric_version
+    achievement = achievement_info(award.credential, version)
     results = tuple(
         ElementResult(
             rubric_ids(version, s.element.public_id),
             rubric_ids(version, s.element.public_id, s.level.position),
         )
-        for s in review.scores
+        for s in (review.scores if review is not None else ())
     )
     evidence = tuple(entry for item in award.evidence for entry in _evidence_entries(award, item))
     from portfolio.submissions.witness import testimony_evidence
@@ -598,7 +620,82 @@ def _render_documents(
         EvidenceEntry(**fields)
         for fields in testimony_evidence(award.submission_id, _badge_url(award))
     )
-    sign_award_documents(award, org, achievement, evidence, results, signing_key, email)
+    return PendingDocuments(
+        achievement,
+        evidence,
+        results,
+        audit={"submission": sub.public_id, "credential": award.credential.public_id},
+        actor_id=review.assessor_id if review is not None else None,
+    )
+
+
+def queue_signing(award: Award) -> None:
+    """Queue the signing of a new award, to run once the current transaction commits."""
+    from portfolio.awards.jobs import sign_award
+
+    enqueue(sign_award, award.public_id, organization_id=award.organization_id)
+
+
+def sign_pending_award(public_id: str) -> Award | None:
+    """The signing job: render and sign the documents of an award "being signed", store them,
+    and record the issue (audit event, webhook, the earner's notice). Idempotent: an award
+    already signed (or gone) is left alone, and the row lock makes a second, concurrent run
+    wait and then find it signed; a run that dies before its commit leaves nothing behind."""
+    award = db.session.scalar(
+        select(Award).where(Award.public_id == public_id).with_for_update(of=Award)
+    )
+    if award is None or award.signed_at is not None:
+        return None
+    if award.pathway_id is not None:
+        if not _pathway_documents:
+            raise RuntimeError("no renderer registered for pathway awards")
+        docs = _pathway_documents[0](award)
+    else:
+        docs = _submission_documents(award)
+    org = award.organization
+    key = db.session.get(IssuerKey, award.issuer_key_id) if award.issuer_key_id else None
+    if key is None or key.retired_at is not None:
+        # The key was rotated between the decision and the signature: the active key signs.
+        key = get_or_create_signing_key(org)
+        award.issuer_key_id = key.id
+    sign_award_documents(
+        award, org, docs.achievement, docs.evidence, docs.results, key, award.recipient.email
+    )
+    award.signed_at = utcnow()
+    if award.revoked_at is not None:
+        # Revoked while being signed: its new status entry must say so.
+        entry = status_lists.entry_of(award)
+        if entry is not None:
+            sign_status_list(entry.status_list)
+    audit.record(
+        "award.issue",
+        actor_id=docs.actor_id,
+        organization_id=org.id,
+        subject_type="award",
+        subject_id=award.public_id,
+        **docs.audit,
+    )
+    if docs.notice is not None:
+        from portfolio.submissions.services import notify
+
+        notify(award.recipient, *docs.notice)
+    from portfolio.awards.jobs import bake_award
+
+    # The images are baked from the signed documents, in the background once this commits.
+    enqueue(bake_award, award.public_id, organization_id=award.organization_id)
+    return award
+
+
+def awards_being_signed(older_than: datetime, limit: int = 1000) -> list[str]:
+    """Public ids of awards still being signed since before `older_than` (for the sweep)."""
+    return list(
+        db.session.scalars(
+            select(Award.public_id)
+            .where(Award.signed_at.is_(None), Award.issued_at < older_than)
+            .order_by(Award.issued_at)
+            .limit(limit)
+        )
+    )
 
 
 def sign_award_documents(
@@ -778,6 +875,8 @@ def assertion_document(award: Award) -> tuple[int, str]:
             award.revocation_reason or "Revoked by the issuer.",
         )
         return 410, _dump(body)
+    if award.ob2_assertion is None:
+        raise BeingSigned()
     return 200, award.ob2_assertion
 
 
@@ -980,13 +1079,15 @@ def baked_badge(award: Award, version: str, fmt: str) -> tuple[bytes, str]:
     if version not in ("2.0", "3.0") or fmt not in BAKED_FORMATS:
         raise NotFound("No such image.")
     digest = award.ob2_sha256 if version == "2.0" else award.ob3_sha256
+    document = award.ob2_assertion if version == "2.0" else award.ob3_credential
+    if digest is None or document is None:
+        raise BeingSigned()
     key = f"badges/baked/{award.public_id}/ob{version[0]}-{digest[:32]}.{fmt}"
     storage = get_storage()
     try:
         return b"".join(storage.iter_chunks(key)), BAKED_FORMATS[fmt]
     except KeyError:
         pass
-    document = award.ob2_assertion if version == "2.0" else award.ob3_credential
     compact = json.dumps(json.loads(document), ensure_ascii=False, separators=(",", ":"))
     base = _base_image(award.credential, fmt)
     if fmt == "png":
@@ -1021,7 +1122,7 @@ class Check:
 class VerificationResult:
     """What the verification endpoint answers: a verdict and the checks behind it."""
 
-    status: str  # valid | expired | revoked | invalid | unknown
+    status: str  # valid | expired | revoked | invalid | unknown | pending (being signed)
     checks: list[Check] = field(default_factory=list)
     award: Award | None = None
     format: str = ""
@@ -1083,7 +1184,18 @@ def _status_checks(award: Award, result: VerificationResult) -> None:
 
 def verify_award(award: Award) -> VerificationResult:
     """Re-check the stored OB 3.0 credential's signature and the award's status."""
+    if award.ob3_credential is None:
+        return _pending(award, "award")
     return _verify_ob3(json.loads(award.ob3_credential), "award")
+
+
+def _pending(award: Award, fmt: str) -> VerificationResult:
+    """The verdict on a badge being signed: pending (not invalid), with its status so far."""
+    result = VerificationResult("pending", format=fmt, award=award)
+    result.checks.append(
+        Check("signature", False, "This badge is being signed — it will appear in a moment.")
+    )
+    return result
 
 
 def _award_for_url(url: str) -> Award | None:
@@ -1123,6 +1235,8 @@ def _verify_ob3(document: Mapping[str, Any], fmt: str) -> VerificationResult:
     # Our own award: the credential we signed and stored is the reference. A copy that differs
     # in any way is not ours, whoever's key signed it (this also keeps untrusted documents away
     # from RDF canonicalization, whose cost can explode on crafted input).
+    if award.ob3_credential is None:
+        return _pending(award, fmt or "ob3")
     stored = json.loads(award.ob3_credential)
     if dict(document) != stored and _is_wallet_copy(document, stored):
         # A copy issued to a wallet: the same credential bound to the wallet's DID, signed
@@ -1164,6 +1278,8 @@ def _verify_ob2(document: Mapping[str, Any]) -> VerificationResult:
         )
         return result
     result.award = award
+    if award.ob2_assertion is None:
+        return _pending(award, "ob2")
     hosted = json.loads(award.ob2_assertion)
     # Hosted verification: the copy we host is authoritative; a different copy is not ours.
     if {k: v for k, v in document.items() if k not in ("revoked", "revocationReason")} != hosted:
@@ -1201,6 +1317,8 @@ def verify_input(
                     )
                 ],
             )
+        if award.ob3_credential is None:
+            return _pending(award, "url")
         return _verify_ob3(json.loads(award.ob3_credential), "url")
     if not data:
         raise DomainError("Give a badge URL, or upload a baked badge image or credential JSON.")

@@ -33,11 +33,16 @@ from portfolio.extensions import db
 
 
 def record_awards(user: User) -> list[Award]:
-    """The worker's awards that go into a learner record: not revoked, oldest first."""
+    """The worker's awards that go into a learner record: signed and not revoked, oldest
+    first (one still being signed joins the next export)."""
     return list(
         db.session.scalars(
             select(Award)
-            .where(Award.recipient_id == user.id, Award.revoked_at.is_(None))
+            .where(
+                Award.recipient_id == user.id,
+                Award.revoked_at.is_(None),
+                Award.signed_at.is_not(None),
+            )
             .order_by(Award.issued_at, Award.id)
         )
     )
@@ -72,7 +77,7 @@ def export_learner_record(user: User, org_public_id: str | None = None) -> dict[
     if not awards:
         raise NotFound("You have no badges to export yet.")
     org = awards[0].organization
-    credentials = [json.loads(a.ob3_credential) for a in awards]
+    credentials = [json.loads(a.ob3_credential or "{}") for a in awards]
     issued = utcnow().replace(microsecond=0)
     unsigned = clr.clr_credential(
         id=f"urn:uuid:{uuid.uuid4()}",

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -69,6 +70,13 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint("(submission_id IS NULL) <> (pathway_id IS NULL)", name="award_source"),
         Index("ix_awards_recipient_id_issued_at", "recipient_id", "issued_at"),
         Index("ix_awards_organization_id_issued_at", "organization_id", "issued_at"),
+        # The sweep's look for awards left "being signed" (few rows at any time).
+        Index(
+            "ix_awards_being_signed",
+            "issued_at",
+            postgresql_where=text("signed_at IS NULL"),
+            sqlite_where=text("signed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,12 +114,16 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     credits_earned: Mapped[float | None] = mapped_column(Numeric(8, 2, asdecimal=False))
     #: Salt of the hashed recipient email in both documents.
     recipient_salt: Mapped[str] = mapped_column(String(64), nullable=False)
-    #: OB 2.0 hosted assertion and OB 3.0 signed credential, exactly as served (JSON text).
-    ob2_assertion: Mapped[str] = mapped_column(Text, nullable=False)
-    ob3_credential: Mapped[str] = mapped_column(Text, nullable=False)
+    #: OB 2.0 hosted assertion and OB 3.0 signed credential, exactly as served (JSON text);
+    #: null while the award is being signed (see `signed_at`).
+    ob2_assertion: Mapped[str | None] = mapped_column(Text)
+    ob3_credential: Mapped[str | None] = mapped_column(Text)
     #: Hex SHA-256 of the two documents: ETags and baked-image cache keys.
-    ob2_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
-    ob3_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    ob2_sha256: Mapped[str | None] = mapped_column(String(64))
+    ob3_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: When the signing job stored the documents. Null: "being signed" (the decision committed
+    #: the award; `portfolio.awards.jobs.sign_award` signs it moments later).
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The earner hid the badge: the public page then shows only the verdict.
     is_hidden: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -137,6 +149,10 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     evidence: Mapped[list[AwardEvidence]] = relationship(
         back_populates="award", cascade="all, delete-orphan", order_by="AwardEvidence.position"
     )
+
+    @property
+    def is_being_signed(self) -> bool:
+        return self.signed_at is None
 
     @property
     def is_revoked(self) -> bool:

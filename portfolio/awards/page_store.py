@@ -43,6 +43,7 @@ def stored_page(aid: str) -> Any:
             Award.revoked_at,
             Award.expires_at,
             Award.pathway_id,
+            Award.signed_at,
             Award.page_html,
             Award.page_key,
             Award.page_etag,

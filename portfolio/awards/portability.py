@@ -42,6 +42,8 @@ OVERHEAD = 256 * 1024
 def _badge_entries(user: User) -> list[ExtraEntry]:
     entries: list[ExtraEntry] = []
     for award in issuance.my_awards(user):
+        if award.ob3_credential is None:
+            continue  # being signed: in the next export, moments from now
         base = f"badges/{safe_name(award.credential.name, 'badge')}-{award.public_id}"
         meta = {
             "id": award.public_id,
@@ -57,7 +59,7 @@ def _badge_entries(user: User) -> list[ExtraEntry]:
             yield issuance.baked_badge(award, "3.0", "png")[0]
 
         def document(award: Award = award) -> Iterator[bytes]:
-            yield award.ob3_credential.encode("utf-8")
+            yield (award.ob3_credential or "").encode("utf-8")
 
         entries.append(ExtraEntry(f"{base}.png", baked, dict(meta, format="ob3-baked-png")))
         entries.append(ExtraEntry(f"{base}.json", document, dict(meta, format="ob3-json")))

@@ -9,9 +9,7 @@ from portfolio.accounts.models import User
 from portfolio.accounts.signals import account_deleted
 from portfolio.awards import issuance
 from portfolio.awards.models import Award
-from portfolio.awards.signals import award_issued
 from portfolio.core.db import utcnow
-from portfolio.core.jobs import enqueue
 from portfolio.extensions import db
 from portfolio.submissions.appeals import decision_reopened
 from portfolio.submissions.models import Review, Submission
@@ -22,13 +20,6 @@ from portfolio.submissions.verification import case_revoked
 def issue_on_pass(sender: Flask, *, submission: Submission, review: Review, **_: object) -> None:
     """A passing review issues the badge in its own transaction (exactly once)."""
     issuance.award_credential(submission, review)
-
-
-def bake_when_issued(sender: Flask, *, award: Award, **_: object) -> None:
-    """Bake the new badge's images into storage in the background, once it is committed."""
-    from portfolio.awards.jobs import bake_award
-
-    enqueue(bake_award, award.public_id, organization_id=award.organization_id)
 
 
 def revoke_on_reopen(
@@ -67,7 +58,6 @@ def withdraw_account_evidence(
 def init_app(app: Flask) -> None:
     """Connect this domain's receivers: a pass issues the badge in the same transaction."""
     submission_passed.connect(issue_on_pass)
-    award_issued.connect(bake_when_issued)
     decision_reopened.connect(revoke_on_reopen)
     # An admin closing an internal verification case by revoking: same effect, their reason.
     case_revoked.connect(revoke_on_reopen)

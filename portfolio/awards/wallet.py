@@ -191,6 +191,8 @@ def bound_copy(award: Award, did: str, *, now: datetime | None = None) -> dict[s
     issuer's active key (same id, same status entry, the email identifier kept)."""
     from portfolio.awards import issuance
 
+    if award.ob3_credential is None:
+        raise issuance.BeingSigned()
     credential = json.loads(award.ob3_credential)
     credential.pop("proof", None)
     subject = copy.deepcopy(credential["credentialSubject"])

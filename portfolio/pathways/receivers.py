@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
+from portfolio.awards.issuance import register_pathway_documents
 from portfolio.awards.signals import award_issued, award_revoked, learner_record_links
 from portfolio.pathways.services import (
     _on_award_issued,
     _on_award_revoked,
     learner_record_pathways,
+    stack_documents,
 )
 
 
@@ -17,3 +19,4 @@ def init_app(app: Flask) -> None:
     award_issued.connect(_on_award_issued)
     award_revoked.connect(_on_award_revoked)
     learner_record_links.connect(learner_record_pathways)
+    register_pathway_documents(stack_documents)

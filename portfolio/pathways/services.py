@@ -335,6 +335,35 @@ def issue_stack(pathway: Pathway, recipient: User, components: Sequence[Award]) 
         # The stacked credential's own credit, if it has one (its components earned theirs).
         credits_earned=cred.credits_available,
     )
+    try:
+        with db.session.begin_nested():
+            db.session.add(award)
+            db.session.flush()
+    except IntegrityError:
+        if stack_award(pathway, recipient.id) is None:
+            raise
+        return None
+    for component in components:
+        db.session.add(PathwayAwardComponent(award_id=award.id, component_award_id=component.id))
+    # Committed now as "being signed"; `stack_documents` renders it in the signing job.
+    issuance.queue_signing(award)
+    return award
+
+
+def stack_documents(award: Award) -> issuance.PendingDocuments:
+    """What the signing job needs for a stacked award: its component badges as evidence, and
+    the audit details and the earner's notice recorded once it is signed."""
+    pathway = db.session.get(Pathway, award.pathway_id)
+    assert pathway is not None
+    cred = pathway.credential
+    components = list(
+        db.session.scalars(
+            select(Award)
+            .join(PathwayAwardComponent, PathwayAwardComponent.component_award_id == Award.id)
+            .where(PathwayAwardComponent.award_id == award.id)
+            .order_by(PathwayAwardComponent.id)
+        )
+    )
     evidence = tuple(
         EvidenceEntry(
             url=public_url("verify.badge", aid=c.public_id),
@@ -347,44 +376,20 @@ def issue_stack(pathway: Pathway, recipient: User, components: Sequence[Award]) 
         )
         for c in components
     )
-    issuance.sign_award_documents(
-        award,
-        org,
+    return issuance.PendingDocuments(
         issuance.achievement_info(cred, None),
         evidence,
         (),
-        signing_key,
-        recipient.email,
+        audit={
+            "credential": cred.public_id,
+            "pathway": pathway.public_id,
+            "components": [c.public_id for c in components],
+        },
+        notice=(
+            f"You earned “{cred.name}” by completing its pathway.",
+            f"/badges#badge-{award.public_id}",
+        ),
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(award)
-            db.session.flush()
-    except IntegrityError:
-        if stack_award(pathway, recipient.id) is None:
-            raise
-        return None
-    for component in components:
-        db.session.add(PathwayAwardComponent(award_id=award.id, component_award_id=component.id))
-    audit.record(
-        "award.issue",
-        actor_id=None,
-        organization_id=org.id,
-        subject_type="award",
-        subject_id=award.public_id,
-        credential=cred.public_id,
-        pathway=pathway.public_id,
-        components=[c.public_id for c in components],
-    )
-    from portfolio.awards.jobs import bake_award
-
-    enqueue(bake_award, award.public_id, organization_id=org.id)
-    notify(
-        recipient,
-        f"You earned “{cred.name}” by completing its pathway.",
-        f"/badges#badge-{award.public_id}",
-    )
-    return award
 
 
 # -- lapsed components ---------------------------------------------------------------------------

@@ -99,6 +99,11 @@ def anonymous_badge_page(aid: str, render: Callable[[], str]) -> Response:
     if row.page_html is not None and row.page_key == key and row.page_etag:
         return public_response(row.page_html, row.page_etag)
     html = render()
+    if row.signed_at is None:
+        # "Being signed" lasts a moment: neither stored nor kept by any cache.
+        response = Response(html, mimetype="text/html")
+        response.headers["Cache-Control"] = "no-store"
+        return response
     etag = hashlib.sha256(html.encode("utf-8")).hexdigest()
     # A stacked credential's page lists its components' live status: rendered on every view.
     if row.pathway_id is None:

@@ -49,14 +49,40 @@ def _wants_json() -> bool:
     return best in (JSONLD, "application/json")
 
 
+#: Seconds a client should wait before asking again for the documents of a badge being signed.
+SIGNING_RETRY_AFTER = 2
+
+
+def being_signed_response() -> BaseResponse:
+    """The documents of a badge being signed do not exist yet: 404 (nothing to serve, which
+    validators read as "not there", never as a bad badge) with `Retry-After`, never cached."""
+    response = Response(
+        json.dumps(
+            {
+                "error": "being signed",
+                "message": "This badge is being signed — it will appear in a moment.",
+            }
+        ),
+        status=404,
+        mimetype="application/json",
+    )
+    response.headers["Retry-After"] = str(SIGNING_RETRY_AFTER)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.vary.add("Accept")
+    return response
+
+
 def _document(
-    body: str | dict[str, Any],
+    body: str | dict[str, Any] | None,
     *,
     status: int = 200,
     etag: str | None = None,
     mimetype: str = JSONLD,
     attachment: str | None = None,
 ) -> BaseResponse:
+    if body is None:
+        return being_signed_response()
     text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, indent=2)
     response = Response(text, status=status, mimetype=mimetype)
     response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
@@ -234,6 +260,8 @@ def _stored(aid: str, *columns: Any) -> Any:
 
 def _assertion_response(aid: str) -> BaseResponse:
     row = _stored(aid, Award.ob2_assertion, Award.ob2_sha256)
+    if row.ob2_assertion is None:
+        return being_signed_response()
     if row.revoked_at is not None:  # rare: the 410 body is built by the issuance service
         status, body = issuance.assertion_document(_award(aid))
         return _document(body, status=status)
@@ -269,6 +297,7 @@ def badge(aid: str) -> BaseResponse | str:
         return pages.anonymous_badge_page(
             aid, lambda: _badge_page(_award_for_page(aid), verification=None)
         )
+    # Rendered for this visitor; also never kept while "being signed", which lasts a moment.
     return pages.personal_response(_badge_page(_award_for_page(aid), verification=None))
 
 
@@ -307,7 +336,7 @@ def _testimonies(award: Award) -> list[object]:
     return [
         t
         for t in confirmed_of_submission(award.submission_id)
-        if f"#witness-{t.public_id}" in award.ob3_credential
+        if f"#witness-{t.public_id}" in (award.ob3_credential or "")
     ]
 
 
@@ -338,6 +367,8 @@ def baked(aid: str, major: str, fmt: str) -> BaseResponse:
     award = _award(aid)
     if award.is_revoked:
         abort(410, "This badge has been revoked.")
+    if award.is_being_signed:
+        return being_signed_response()
     data, content_type = issuance.baked_badge(award, f"{major}.0", fmt)
     response = Response(data, mimetype=content_type)
     # Downloads as attachments: the SVG is ours, but an attachment never runs in our origin.

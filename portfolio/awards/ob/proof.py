@@ -2,41 +2,57 @@
 project's verifier for them.
 
 Signing: the proof configuration (the proof without `proofValue`, with the document's
-`@context`) and the document without its proof are each canonicalized with RDFC-1.0 (pyld's
-URDNA2015, N-Quads); hashData = SHA-256(canonical config) || SHA-256(canonical document); the
-Ed25519 signature over hashData, multibase base58btc-encoded, is the `proofValue`.
+`@context`) and the document without its proof are each canonicalized with RDFC-1.0 (N-Quads);
+hashData = SHA-256(canonical config) || SHA-256(canonical document); the Ed25519 signature over
+hashData, multibase base58btc-encoded, is the `proofValue`.
 
-Every JSON-LD call gets the local document loader explicitly: no context is ever fetched.
+JSON-LD -> RDF and RDFC-1.0 are pyoxigraph's (Oxigraph's native JSON-LD parser and
+canonicalizer). pyoxigraph never loads documents: every context URL is replaced by its vendored
+copy before parsing (`loader.inline_contexts`), so no context is ever fetched, and unknown
+contexts are refused. Signing and verifying parse the document and its proof configuration
+together (one context processing, the dominant cost) and split the quads after; the check for
+undefined terms rides on the same parse (see `_SENTINEL_VOCAB`). The result equals pyld's
+URDNA2015 N-Quads (tests/awards/ob/test_canonical_parity.py).
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import re
-import threading
+import json
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import base58
+import pyoxigraph as ox
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pyld import jsonld
 
 from portfolio.awards.ob.common import format_datetime
 from portfolio.awards.ob.keys import public_key_from_multibase
-from portfolio.awards.ob.loader import DocumentLoader, document_loader
+from portfolio.awards.ob.loader import (
+    DocumentLoader,
+    collect_strings,
+    context_for_terms,
+    inline_contexts,
+)
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-rdfc-2022"
 PROOF_PURPOSE = "assertionMethod"
 
-#: pyld keeps module-level context caches (cachetools LRUCache) that are not thread-safe:
-#: concurrent use from threads can corrupt them (KeyError). Every pyld call goes through this lock.
-_PYLD_LOCK = threading.Lock()
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+#: Undefined terms. JSON-LD expansion silently drops a property or type its contexts do not
+#: define, and a node or link whose id is a relative IRI (there is no base IRI). For the check,
+#: each `@context` of the document gets a last entry with this `@vocab` (unless the document
+#: sets a `@vocab` of its own, which defines every term) and parsing uses `_SENTINEL_BASE` as
+#: base IRI: whatever would have been dropped turns into an IRI under one of the two, and
+#: anything else expands exactly as without them.
+_SENTINEL_VOCAB = "urn:x-portfolio-undefined-term:"
+_SENTINEL_BASE = "https://relative-iri.invalid/"
+_SENTINEL_CONTEXT = {"@vocab": _SENTINEL_VOCAB}
 
 KeyResolver = Callable[[str], Ed25519PublicKey | None]
 
@@ -49,6 +65,10 @@ class UndefinedTermError(ValueError):
     """
 
 
+class CanonicalizationError(ValueError):
+    """Raised when a document is not valid JSON-LD (pyoxigraph refuses to parse it)."""
+
+
 @dataclass(frozen=True)
 class VerificationReport:
     """Outcome of `verify_credential`: `valid` only when `reasons` is empty."""
@@ -59,74 +79,155 @@ class VerificationReport:
     issuer: str | None = None
 
 
-def canonicalize(document: Mapping[str, Any], loader: DocumentLoader | None = None) -> str:
-    """Canonicalize a JSON-LD document with RDFC-1.0 into N-Quads, using only local contexts."""
-    options = {
-        "algorithm": "URDNA2015",
-        "format": "application/n-quads",
-        "documentLoader": loader or document_loader,
-        # No base IRI: relative IRIs must stay relative (and be refused), not be resolved
-        # against a made-up base as pyld does by default; other implementations use null too.
-        "base": None,
-    }
-    with _PYLD_LOCK:
-        result: str = jsonld.normalize(copy.deepcopy(dict(document)), options)
-    return result
+def _with_sentinel(context: Any) -> Any:
+    entries = context if isinstance(context, list) else [context]
+    if any(isinstance(c, Mapping) and "@vocab" in c for c in entries):
+        return context
+    return [*entries, _SENTINEL_CONTEXT]
 
 
-def _count_input_values(value: Any) -> int:
+def _mark_contexts(value: Any) -> Any:
+    """A copy of an inlined document with the sentinel `@vocab` after each `@context`."""
     if isinstance(value, Mapping):
-        return sum(_count_input_values(v) for k, v in value.items() if k != "@context")
+        return {
+            k: (_with_sentinel(v) if k == "@context" and v is not None else _mark_contexts(v))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return sum(_count_input_values(v) for v in value)
-    return 0 if value is None else 1
+        return [_mark_contexts(v) for v in value]
+    return value
 
 
-def _is_absolute(iri: Any) -> bool:
-    return isinstance(iri, str) and (iri.startswith("_:") or bool(_SCHEME.match(iri)))
+def _parse_text(text: str, *, check: bool) -> list[ox.Quad]:
+    try:
+        quads = list(
+            ox.parse(text, ox.RdfFormat.JSON_LD, base_iri=_SENTINEL_BASE if check else None)
+        )
+    except SyntaxError as exc:
+        raise CanonicalizationError(str(exc.msg if hasattr(exc, "msg") else exc)) from exc
+    if check and _mentions_sentinel(quads):
+        dropped = sum(1 for q in quads if _is_sentinel(q))
+        if dropped:
+            raise UndefinedTermError(
+                f"{dropped} value(s) use terms the document's @context does not define"
+            )
+    return quads
 
 
-def _count_expanded_values(value: Any) -> int:
-    if isinstance(value, list):
-        return sum(_count_expanded_values(v) for v in value)
-    if not isinstance(value, Mapping):
-        return 0
-    if "@value" in value:
-        return 1
-    # Relative IRIs (an undefined type such as "1EdTechRevocationList" without a @vocab) survive
-    # expansion but vanish from the RDF that is signed, so they count as dropped.
-    count = 1 if _is_absolute(value.get("@id")) else 0
-    count += sum(1 for t in value.get("@type", []) if _is_absolute(t))
-    for key, item in value.items():
-        if key not in ("@id", "@type"):
-            count += _count_expanded_values(item)
-    return count
+def _jsonld_text(
+    context: Any, nodes: list[Mapping[str, Any]], loader: DocumentLoader | None, *, check: bool
+) -> str:
+    """The JSON-LD text pyoxigraph parses: `nodes` (without `@context`) under `context`, every
+    context inlined (and, with `check`, followed by the sentinel `@vocab`).
+
+    The usual case (vendored context URLs, no `@context` deeper in the nodes) takes the cached
+    context cut to the terms the nodes can use (`loader.context_for_terms`): Oxigraph copies
+    the active context at each typed node, so its size is what signing costs."""
+    body = ",".join(json.dumps(node, ensure_ascii=False) for node in nodes)
+    urls = (context,) if isinstance(context, str) else context
+    if (
+        loader is None
+        and isinstance(urls, list | tuple)
+        and urls
+        and all(isinstance(u, str) for u in urls)
+        and '"@context"' not in body
+    ):
+        used: set[str] = set()
+        for node in nodes:
+            collect_strings(node, used)
+        ctx_text = context_for_terms(
+            tuple(urls), frozenset(used), _SENTINEL_VOCAB if check else None
+        )
+    else:
+        inlined = inline_contexts({"@context": context, "@graph": list(nodes)}, loader)
+        if check:
+            inlined = _mark_contexts(inlined)
+        ctx_text = json.dumps(inlined["@context"], ensure_ascii=False)
+        body = ",".join(json.dumps(n, ensure_ascii=False) for n in inlined["@graph"])
+    if len(nodes) == 1:
+        rest = body[1:].lstrip()
+        return '{"@context":' + ctx_text + ("" if rest.startswith("}") else ",") + rest
+    return '{"@context":' + ctx_text + ',"@graph":[' + body + "]}"
+
+
+def _mentions_sentinel(quads: list[ox.Quad]) -> bool:
+    """A quick look at the N-Quads text (an IRI under a sentinel, or a literal quoting one)."""
+    text = (ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"").decode("utf-8")
+    return "<" + _SENTINEL_VOCAB in text or "<" + _SENTINEL_BASE in text
+
+
+def _is_sentinel(quad: ox.Quad) -> bool:
+    for term in (quad.subject, quad.predicate, quad.object, quad.graph_name):
+        if isinstance(term, ox.Literal):
+            term = term.datatype
+        if isinstance(term, ox.NamedNode) and term.value.startswith(
+            (_SENTINEL_VOCAB, _SENTINEL_BASE)
+        ):
+            return True
+    return False
+
+
+def _canonical_nquads(quads: Iterable[ox.Quad]) -> str:
+    dataset = ox.Dataset(quads)
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    # Canonical N-Quads: one statement a line, lines in code point order.
+    text = (ox.serialize(dataset, format=ox.RdfFormat.N_QUADS) or b"").decode("utf-8")
+    return "".join(sorted(line + "\n" for line in text.splitlines() if line))
+
+
+def _split(document: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    return document.get("@context"), {k: v for k, v in document.items() if k != "@context"}
+
+
+def canonicalize(document: Mapping[str, Any], loader: DocumentLoader | None = None) -> str:
+    """Canonicalize a JSON-LD document with RDFC-1.0 into N-Quads, using only local contexts.
+
+    No base IRI: relative IRIs stay relative and are dropped, as other implementations do.
+    """
+    context, node = _split(document)
+    return _canonical_nquads(
+        _parse_text(_jsonld_text(context, [node], loader, check=False), check=False)
+    )
 
 
 def check_defined_terms(document: Mapping[str, Any], loader: DocumentLoader | None = None) -> None:
-    """Raise `UndefinedTermError` if JSON-LD expansion would drop any value of `document`.
-
-    Every scalar in the compact document must appear in the expanded form as an `@id`, an
-    `@type` entry or an `@value`; a shortfall means a term (or a relative IRI) was dropped.
-    """
-    options = {"documentLoader": loader or document_loader, "base": None}
-    with _PYLD_LOCK:
-        expanded = jsonld.expand(copy.deepcopy(dict(document)), options)
-    given, kept = _count_input_values(document), _count_expanded_values(expanded)
-    if given != kept:
-        raise UndefinedTermError(
-            f"{given - kept} value(s) use terms the document's @context does not define"
-        )
+    """Raise `UndefinedTermError` if JSON-LD expansion would drop any value of `document`: a
+    property or type its contexts do not define, or a relative IRI."""
+    context, node = _split(document)
+    _parse_text(_jsonld_text(context, [node], loader, check=True), check=True)
 
 
 def _hash_data(
-    document: Mapping[str, Any], proof_config: Mapping[str, Any], loader: DocumentLoader | None
+    document: Mapping[str, Any],
+    proof_config: Mapping[str, Any],
+    loader: DocumentLoader | None,
+    *,
+    check: bool = False,
 ) -> bytes:
-    config = {"@context": document["@context"], **proof_config}
-    config.pop("proofValue", None)
-    unsecured = {k: v for k, v in document.items() if k != "proof"}
-    config_hash = hashlib.sha256(canonicalize(config, loader).encode("utf-8")).digest()
-    document_hash = hashlib.sha256(canonicalize(unsecured, loader).encode("utf-8")).digest()
+    """hashData, with the document and the proof configuration in one parse: both share the
+    document's `@context`, processed once, under a top-level `@graph` (which puts its nodes in
+    the default graph, as each would be alone). The configuration node gets a fresh blank node
+    label, so its quads are told apart; canonicalization relabels blank nodes anyway."""
+    context, unsecured = _split({k: v for k, v in document.items() if k != "proof"})
+    config = {k: v for k, v in proof_config.items() if k not in ("proofValue", "@context")}
+    own_context = proof_config.get("@context", context)
+    if "@id" in config or "id" in config or own_context != context or "@graph" in unsecured:
+        # Not the usual shape: canonicalize each on its own.
+        if check:
+            check_defined_terms({"@context": context, **unsecured}, loader)
+        config_nquads = canonicalize({"@context": own_context, **config}, loader)
+        document_nquads = canonicalize({"@context": context, **unsecured}, loader)
+    else:
+        label = "c" + uuid.uuid4().hex
+        text = _jsonld_text(
+            context, [unsecured, {"@id": "_:" + label, **config}], loader, check=check
+        )
+        quads = _parse_text(text, check=check)
+        node = ox.BlankNode(label)
+        config_nquads = _canonical_nquads(q for q in quads if q.subject == node)
+        document_nquads = _canonical_nquads(q for q in quads if q.subject != node)
+    config_hash = hashlib.sha256(config_nquads.encode("utf-8")).digest()
+    document_hash = hashlib.sha256(document_nquads.encode("utf-8")).digest()
     return config_hash + document_hash
 
 
@@ -155,8 +256,8 @@ def sign_credential(
     """
     if "proof" in credential:
         raise ValueError("the credential is already signed")
-    unsecured = copy.deepcopy(dict(credential))
-    check_defined_terms(unsecured, loader)
+    # A shallow copy: nothing below mutates the nested values.
+    unsecured = dict(credential)
     proof: dict[str, Any] = {
         "type": PROOF_TYPE,
         "cryptosuite": CRYPTOSUITE,
@@ -164,7 +265,8 @@ def sign_credential(
         "verificationMethod": verification_method,
         "proofPurpose": PROOF_PURPOSE,
     }
-    signature = private_key.sign(_hash_data(unsecured, proof, loader))
+    # Refuses undefined terms in the same parse that computes hashData.
+    signature = private_key.sign(_hash_data(unsecured, proof, loader, check=True))
     proof["proofValue"] = "z" + base58.b58encode(signature).decode("ascii")
     return {**unsecured, "proof": [proof]}
 
@@ -224,8 +326,7 @@ def _check_signature(
         return
     try:
         signature = base58.b58decode(proof_value[1:])
-        check_defined_terms({k: v for k, v in document.items() if k != "proof"}, loader)
-        public_key.verify(signature, _hash_data(document, proof, loader))
+        public_key.verify(signature, _hash_data(document, proof, loader, check=True))
     except InvalidSignature:
         reasons.append("the signature does not match the document")
     except UndefinedTermError as exc:
