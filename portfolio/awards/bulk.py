@@ -195,7 +195,9 @@ def check_records(rows: list[dict[str, Any]], *, today: date | None = None) -> l
             raw = row.get(column)
             value = "" if raw is None else str(raw)
             value = unicodedata.normalize("NFC", value).strip()
-            if any(unicodedata.category(ch) == "Cc" and ch not in "\n" for ch in value):
+            allowed = "\n" if column == "narrative" else ""
+            # Control characters and lone surrogates (which JSON can carry) never reach a badge.
+            if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in value):
                 problems.append(Problem(line, column, "holds control characters"))
                 continue
             if value.startswith(_FORMULA_START):
@@ -553,7 +555,9 @@ class _IssueContext:
             narrative += f"\n\n{record.narrative}"
         entries = [
             EvidenceEntry(
-                url=issuance.public_url("verify.badge", aid=award.public_id),
+                # Its own node (not the credential's id): the statement on the badge's page.
+                url=issuance.public_url("verify.badge", aid=award.public_id)
+                + "#without-assessment",
                 name=STATEMENT,
                 description=self.statement,
                 narrative=narrative,
