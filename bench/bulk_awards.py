@@ -139,7 +139,10 @@ def main() -> None:
     for name, html in (("first", page_one), ("second", page_two)):
         said = re.search(r'class="bulk-summary"[^>]*>([^<]*)<', html)
         print(f"{name} progress page says:", said.group(1) if said else "?")
-    print(f"load average (1, 5, 15 min): {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; cpus {os.cpu_count()}")
+    print(
+        f"load average (1, 5, 15 min): {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; "
+        f"cpus {os.cpu_count()}"
+    )
 
 
 if __name__ == "__main__":

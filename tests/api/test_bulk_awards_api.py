@@ -31,7 +31,9 @@ def _records(n: int) -> list[dict[str, str]]:
 
 
 def _bulk_count() -> int:
-    n = db.session.scalar(select(func.count()).select_from(Award).where(Award.batch_id.is_not(None)))
+    n = db.session.scalar(
+        select(func.count()).select_from(Award).where(Award.batch_id.is_not(None))
+    )
     db.session.rollback()
     return int(n or 0)
 

@@ -37,7 +37,9 @@ STATEMENT = f"Awarded without rubric assessment: {REASON}"
 LINK_RE = re.compile(r"http://localhost/invitations/\S+")
 
 
-def csv_bytes(rows: list[list[str]], header: str = "email,name,narrative,issued_on,source_id") -> bytes:
+def csv_bytes(
+    rows: list[list[str]], header: str = "email,name,narrative,issued_on,source_id"
+) -> bytes:
     out = io.StringIO()
     out.write(header + "\r\n")
     for row in rows:
@@ -47,8 +49,13 @@ def csv_bytes(rows: list[list[str]], header: str = "email,name,narrative,issued_
 
 def people(n: int, domain: str = "past.example") -> list[list[str]]:
     return [
-        [f"person{i}@{domain}", f"Person {i}", f"Completed the course in 2023 (record {i})",
-         "2023-06-30", f"HR-{i}"]
+        [
+            f"person{i}@{domain}",
+            f"Person {i}",
+            f"Completed the course in 2023 (record {i})",
+            "2023-06-30",
+            f"HR-{i}",
+        ]
         for i in range(n)
     ]
 
@@ -90,7 +97,9 @@ def admin(client: Client, scenario: Scenario) -> Client:
 
 def bulk_awards() -> list[Award]:
     db.session.expire_all()
-    return list(db.session.scalars(select(Award).where(Award.batch_id.is_not(None)).order_by(Award.id)))
+    return list(
+        db.session.scalars(select(Award).where(Award.batch_id.is_not(None)).order_by(Award.id))
+    )
 
 
 def test_small_upload_issues_states_reason_and_verifies(
@@ -127,9 +136,7 @@ def test_small_upload_issues_states_reason_and_verifies(
     # The credential is valid against the schema and verifies with ours and the independent
     # verifier, with the issuer's keys as served.
     assert_schema_valid(credential)
-    controller = Client(app, app.response_class).get(
-        f"/issuers/{s.org.public_id}/keys"
-    ).get_json()
+    controller = Client(app, app.response_class).get(f"/issuers/{s.org.public_id}/keys").get_json()
     report = proof.verify_credential(credential, proof.key_resolver([controller]), now=utcnow())
     assert report.valid, report.reasons
     code, node = run_verifier(node_verifier, tmp_path, credential, controller)
@@ -169,11 +176,14 @@ def test_thousand_lines_issue_thousand_awards_and_a_second_upload_issues_nothing
     ("line", "needle"),
     [
         ("not-an-address,Bad Email,,,X-1", "email"),
-        ("person3@past.example,Person 3 again,,2023-06-30,HR-3", "the same recipient and source id as line 5"),
+        (
+            "person3@past.example,Person 3 again,,2023-06-30,HR-3",
+            "the same recipient and source id as line 5",
+        ),
         ("late@past.example,Late,,2023-02-30,X-1", "is not a date"),
         ("late@past.example,Late,,{future},X-1", "is in the future"),
         ("link@past.example,Link,,,X-1", None),
-        ("formula@past.example,=HYPERLINK(\"http://evil\"),,,X-1", "runs as a formula"),
+        ('formula@past.example,=HYPERLINK("http://evil"),,,X-1', "runs as a formula"),
     ],
 )
 def test_one_malformed_line_refuses_the_whole_file_naming_it(
@@ -255,15 +265,21 @@ def test_self_registered_recipient_claims_on_confirming(
     s = scenario
     s.org.allows_self_registration = True
     db.session.commit()
-    assert upload(admin, s, csv_bytes([["reg@past.example", "Reg", "", "", "R-1"]])).status_code == 302
+    assert (
+        upload(admin, s, csv_bytes([["reg@past.example", "Reg", "", "", "R-1"]])).status_code == 302
+    )
     outbox: list[dict[str, str]] = app.extensions.setdefault("portfolio.outbox", [])
     start = len(outbox)
     visitor = Client(app, app.response_class)
     page = f"/o/{s.org.slug}/register"
     resp = visitor.submit(
         page,
-        {"email": "reg@past.example", "display_name": "Reg", "password": PASSWORD,
-         "confirm": PASSWORD},
+        {
+            "email": "reg@past.example",
+            "display_name": "Reg",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+        },
         page=page,
     )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
@@ -279,10 +295,15 @@ def test_self_registered_recipient_claims_on_confirming(
 
 def test_unclaimed_award_can_be_revoked(app: Flask, admin: Client, scenario: Scenario) -> None:
     s = scenario
-    assert upload(admin, s, csv_bytes([["gone@past.example", "Gone", "", "", "G-1"]])).status_code == 302
+    assert (
+        upload(admin, s, csv_bytes([["gone@past.example", "Gone", "", "", "G-1"]])).status_code
+        == 302
+    )
     [award] = bulk_awards()
     page = f"/o/{s.org.slug}/awards"
-    resp = admin.submit(f"{page}/{award.public_id}/revoke", {"reason": "Issued in error"}, page=page)
+    resp = admin.submit(
+        f"{page}/{award.public_id}/revoke", {"reason": "Issued in error"}, page=page
+    )
     assert resp.status_code == 302
     [award] = bulk_awards()
     assert award.is_revoked
