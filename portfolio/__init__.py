@@ -163,6 +163,7 @@ def _register_models() -> None:
 def _register_jobs() -> None:
     """Import every module that declares background jobs, before the queue is built."""
     import portfolio.api.webhooks
+    import portfolio.awards.bulk
     import portfolio.awards.jobs
     import portfolio.core.mail
     import portfolio.evidence.jobs
@@ -210,6 +211,9 @@ def _register_blueprints(app: Flask) -> None:
     from portfolio.awards.portability_views import bp as portability_bp
 
     app.register_blueprint(portability_bp)
+    from portfolio.awards.bulk_views import bp as bulk_bp
+
+    app.register_blueprint(bulk_bp)
     from portfolio.accounts.jobs_views import bp as jobs_bp
 
     app.register_blueprint(jobs_bp)

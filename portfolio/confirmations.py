@@ -51,12 +51,12 @@ def revoke_award(slug: str, aid: str) -> str:
         raise NotFound("No such badge.")
     return _render(
         Confirmation(
-            title=f"Revoke the badge “{award.credential.name}” of {award.recipient.display_name}?",
+            title=f"Revoke the badge “{award.credential.name}” of {award.recipient_display_name}?",
             consequences=[
                 "The badge stops verifying at once: its public page, its files and every "
                 "verifier will say “revoked”.",
                 "Employers see the reason you give below, and the date.",
-                f"{award.recipient.display_name} is told by notification and mail.",
+                f"{award.recipient_display_name} is told by notification and mail.",
             ],
             action=url_for("awards.revoke", slug=slug, aid=aid),
             button="Revoke the badge",

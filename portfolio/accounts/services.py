@@ -29,7 +29,7 @@ from portfolio.accounts.models import (
     User,
     new_session_token,
 )
-from portfolio.accounts.signals import account_deleted
+from portfolio.accounts.signals import account_deleted, address_confirmed
 from portfolio.core import audit, mail
 from portfolio.core.db import lock_row, utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
@@ -122,7 +122,13 @@ def create_user(email: str, display_name: str, password: str, *, confirmed: bool
         db.session.rollback()
         raise Conflict("An account with this email already exists.") from exc
     audit.record("account.create", actor_id=user.id, subject_type="user", subject_id=user.public_id)
+    if confirmed:
+        _announce_confirmed(user)
     return user
+
+
+def _announce_confirmed(user: User) -> None:
+    address_confirmed.send(current_app._get_current_object(), user=user)  # type: ignore[attr-defined]
 
 
 #: Wrong passwords one client may try on one account per window before that client is paused
@@ -580,6 +586,7 @@ def confirm_email(token: str) -> User:
             subject_type="user",
             subject_id=user.public_id,
         )
+        _announce_confirmed(user)
     return user
 
 
@@ -607,8 +614,11 @@ def purge_unconfirmed_accounts(*, now: datetime | None = None) -> int:
 
 
 # -- invitations -------------------------------------------------------------------------
-def invite(actor: User, org: Organization, email: str, role: Role) -> tuple[Invitation, str]:
-    """Invite someone by email with a role (admins only). Returns the invitation and its link."""
+def invite(
+    actor: User, org: Organization, email: str, role: Role, *, note: str = ""
+) -> tuple[Invitation, str]:
+    """Invite someone by email with a role (admins only). Returns the invitation and its link.
+    `note` is a paragraph added to the mail (why they are invited, e.g. a badge to claim)."""
     require_role(actor, org, Role.ADMIN)
     email = normalize_email(email)
     existing = find_user_by_email(email)
@@ -624,7 +634,8 @@ def invite(actor: User, org: Organization, email: str, role: Role) -> tuple[Invi
         email,
         f"You are invited to {org.name} on Portfolio",
         f"{actor.display_name} invited you to join {org.name} as {role}.\n\n"
-        f"Accept within {days} days:\n\n{link}\n",
+        + (f"{note}\n\n" if note else "")
+        + f"Accept within {days} days:\n\n{link}\n",
     )
     audit.record(
         "membership.invite",

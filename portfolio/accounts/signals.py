@@ -11,3 +11,8 @@ _signals = Namespace()
 #: with `user` and `counts` (a dict each receiver adds what it removed to). Each domain removes
 #: its own data in its own receiver and queues object deletes after commit.
 account_deleted = _signals.signal("account-deleted")
+
+#: Sent inside the transaction in which an account's address becomes proven (an account made
+#: confirmed, through an invitation or by an admin, or a confirmation link opened), with
+#: `user`. Awards waiting for that address are claimed by it (awards domain).
+address_confirmed = _signals.signal("address-confirmed")

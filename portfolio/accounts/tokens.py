@@ -25,7 +25,7 @@ SCOPES: dict[str, str] = {
     "read": "Read organizations, frameworks, credentials, submissions, awards, members, reports",
     "credentials:write": "Create, change, publish and archive credentials",
     "frameworks:write": "Import frameworks (CASE)",
-    "awards:write": "Revoke awards",
+    "awards:write": "Revoke awards, award in bulk without assessment",
     "members:write": "Invite members",
     "evidence:write": "Upload evidence to your own library",
 }

@@ -175,7 +175,12 @@ class SubmissionPage(ma.Schema):
 class AwardOut(ma.Schema):
     id = ma.fields.String(attribute="public_id", required=True)
     credential = ma.fields.Function(lambda a: a.credential.public_id, required=True)
-    recipient = ma.fields.Nested(PersonOut, required=True)
+    recipient = ma.fields.Nested(
+        PersonOut,
+        required=True,
+        allow_none=True,
+        metadata={"description": "Null while a bulk award waits for its recipient to claim it"},
+    )
     issued_at = ma.fields.AwareDateTime(required=True)
     expires_at = ma.fields.AwareDateTime(allow_none=True)
     status = ma.fields.Function(lambda a: a.status(), required=True)
@@ -184,6 +189,11 @@ class AwardOut(ma.Schema):
     #: True for the moment between the decision and the signed documents (a background job).
     being_signed = ma.fields.Boolean(attribute="is_being_signed", required=True)
     signed_at = ma.fields.AwareDateTime(allow_none=True)
+    awarded_without_assessment = ma.fields.String(
+        attribute="without_assessment_reason",
+        allow_none=True,
+        metadata={"description": "The reason of a bulk award given without rubric assessment"},
+    )
 
 
 class AwardPage(ma.Schema):
@@ -261,3 +271,63 @@ class ReportOut(ma.Schema):
     p90_decision_hours = ma.fields.Float(allow_none=True)
     by_credential = ma.fields.List(ma.fields.Nested(RateRowOut), required=True)
     by_attempt = ma.fields.List(ma.fields.Nested(RateRowOut), required=True)
+
+
+class BulkAwardRecordIn(Strict):
+    """One recipient of a bulk award (checked like a line of the CSV upload)."""
+
+    email = ma.fields.String(required=True, validate=validate.Length(min=1, max=254))
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
+    narrative = ma.fields.String(load_default="", validate=validate.Length(max=2000))
+    evidence_url = ma.fields.String(
+        load_default="",
+        validate=validate.Length(max=2000),
+        metadata={"description": "An https:// or http:// address"},
+    )
+    issued_on = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=10),
+        metadata={"description": "The date of the past completion, YYYY-MM-DD, not in the future"},
+    )
+    source_id = ma.fields.String(
+        load_default="",
+        validate=validate.Length(max=200),
+        metadata={
+            "description": "Your system's id of the record; one award per credential, "
+            "recipient and source id"
+        },
+    )
+
+
+class BulkAwardIn(Strict):
+    reason = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={
+            "description": "Stated on every badge: “Awarded without rubric assessment: <reason>”"
+        },
+    )
+    records = ma.fields.List(
+        ma.fields.Nested(BulkAwardRecordIn),
+        required=True,
+        validate=validate.Length(min=1, max=5000),
+    )
+
+
+class BulkAwardBatchOut(ma.Schema):
+    id = ma.fields.String(attribute="public_id", required=True)
+    credential = ma.fields.Function(lambda b: b.credential.public_id, required=True)
+    reason = ma.fields.String(required=True)
+    state = ma.fields.String(required=True, metadata={"description": "queued, running or done"})
+    total = ma.fields.Integer(required=True)
+    processed = ma.fields.Integer(required=True)
+    issued = ma.fields.Integer(required=True)
+    already_held = ma.fields.Integer(
+        required=True,
+        metadata={"description": "Recipients who already held this badge with the same source id"},
+    )
+    invited = ma.fields.Integer(required=True)
+    summary = ma.fields.String(required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)

@@ -598,6 +598,63 @@ def revoke_award(data: dict[str, Any], slug: str, award_id: str) -> Any:
     return award
 
 
+# -- bulk awards (without rubric assessment) -----------------------------------------------------
+def _batch_out(batch: Any) -> Any:
+    from portfolio.awards import bulk
+
+    return _With(batch, summary=bulk.batch_summary(batch))
+
+
+@bp.post("/organizations/<slug>/credentials/<credential_id>/bulk-awards")
+@bp.arguments(s.BulkAwardIn)
+@bp.response(202, s.BulkAwardBatchOut)
+@public
+def create_bulk_award(data: dict[str, Any], slug: str, credential_id: str) -> Any:
+    """Award a published credential without rubric assessment to a list of recipients
+    (recognition of prior learning, imports). The whole list is checked first: any problem
+    refuses it all (400, `errors.records` by record number). The awards are then issued by
+    jobs; poll the returned batch. Recipients who already hold the badge with the same source
+    id get nothing new (admins)."""
+    from portfolio.awards import bulk
+
+    need("awards:write")
+    org = organization(slug)
+    admin(org)
+    cred = bulk.bulk_credential(actor(), org, credential_id)
+    rows = [{"line": i, **record} for i, record in enumerate(data["records"], start=1)]
+    try:
+        records = bulk.check_records(rows)
+    except bulk.BulkAwardRefused as exc:
+        db.session.rollback()
+        return problem(
+            400,
+            "The records have problems; nothing was awarded",
+            exc.message.replace("line ", "record "),
+            errors={
+                "records": [
+                    {"record": p.line, "field": p.field, "reason": p.reason} for p in exc.problems
+                ]
+            },
+        )
+    batch = bulk.start_bulk_award(actor(), org, cred, records, data["reason"], source="api")
+    tokens.record_token_use(token(), "award.bulk_start", "bulk_award_batch", batch.public_id)
+    _commit()
+    return _batch_out(batch)
+
+
+@bp.get("/organizations/<slug>/bulk-awards/<batch_id>")
+@bp.response(200, s.BulkAwardBatchOut)
+@public
+def get_bulk_award(slug: str, batch_id: str) -> Any:
+    """The progress of a bulk award: issued, already held, invited (admins)."""
+    from portfolio.awards import bulk
+
+    need("read")
+    org = organization(slug)
+    admin(org)
+    return _batch_out(bulk.get_batch(actor(), org, batch_id))
+
+
 # -- members and invitations ---------------------------------------------------------------------
 @bp.get("/organizations/<slug>/members")
 @bp.response(200, s.MemberOut(many=True))

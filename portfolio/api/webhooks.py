@@ -53,7 +53,7 @@ EVENTS_BY_ACTION = {
 EVENT_TYPES = tuple(EVENTS_BY_ACTION.values())
 #: Audit data passed on in the payload (nothing else of the audit row leaves the service).
 _PAYLOAD_FIELDS = {
-    "award.issued": ("credential", "submission"),
+    "award.issued": ("credential", "submission", "batch", "without_assessment"),
     "award.revoked": ("reason",),
     "submission.decided": ("outcome",),
     "submission.submitted": ("attempt",),

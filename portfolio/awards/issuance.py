@@ -1139,7 +1139,7 @@ class VerificationResult:
                 "url": public_url("verify.badge", aid=award.public_id),
                 "credential": award.credential.name,
                 "issuer": award.organization.name,
-                "recipient": award.recipient.display_name,
+                "recipient": award.recipient_display_name,
                 "issuedOn": award.issued_at.isoformat(),
                 "expires": award.expires_at.isoformat() if award.expires_at else None,
                 "revoked": award.is_revoked,

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -51,9 +54,68 @@ class IssuerKey(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     organization: Mapped[Organization] = relationship()
 
 
+class BulkAwardState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+
+
+class BulkAwardBatch(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
+    """One upload of prior-learning (or imported) awards of one credential: the checked
+    records, the reason every badge of it states, and the progress of the jobs issuing them.
+
+    The records are the database's note of the work to do (a job that dies mid-way loses
+    nothing: `processed` moves forward in the same transaction as the awards it issued)."""
+
+    __tablename__ = "bulk_award_batches"
+    __table_args__ = (Index("ix_bulk_award_batches_organization_id_id", "organization_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Id in the progress page and API URLs.
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    organization_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    credential_id: Mapped[int] = mapped_column(
+        ForeignKey("credentials.id", ondelete="RESTRICT"), nullable=False
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: Why these badges were awarded without rubric assessment; stated on each of them.
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    #: csv | api
+    source: Mapped[str] = mapped_column(String(8), nullable=False, default="csv")
+    filename: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    #: The checked records, in file order: {line, email, name, narrative, evidence_url,
+    #: issued_on (ISO date or null), source_id}.
+    records: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: Records handled so far (issued or found already held), from the start of `records`.
+    processed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    issued: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: Records whose recipient already held this badge with the same source id.
+    already_held: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: Recipients without an account, invited to claim their badge.
+    invited: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    state: Mapped[BulkAwardState] = mapped_column(
+        String(16), nullable=False, default=BulkAwardState.QUEUED
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    organization: Mapped[Organization] = relationship()
+    credential: Mapped[Credential] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else self.processed * 100 // self.total
+
+
 class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     """A credential awarded to a worker for one passing submission (exactly one per submission),
-    or for completing a pathway (a stacked credential: exactly one per pathway and worker).
+    for completing a pathway (a stacked credential: exactly one per pathway and worker), or
+    without rubric assessment by a bulk upload (recognition of prior learning, imported past
+    completions: exactly one per credential, recipient address and source id).
 
     The rendered documents are stored at issuance, so public endpoints answer with one indexed
     lookup and what was signed is what is served.
@@ -66,8 +128,28 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         UniqueConstraint("review_id", name="uq_awards_review_id"),
         # Exactly once per pathway and worker (NULLs, i.e. submission awards, never clash).
         UniqueConstraint("pathway_id", "recipient_id", name="uq_awards_pathway_id_recipient_id"),
-        # Earned either by a submission or by a pathway, never both, never neither.
-        CheckConstraint("(submission_id IS NULL) <> (pathway_id IS NULL)", name="award_source"),
+        # Exactly once per credential, recipient address and source id for bulk awards (whose
+        # source id is "" when none was given); NULL addresses (other awards) never clash.
+        UniqueConstraint(
+            "credential_id",
+            "recipient_email",
+            "source_id",
+            name="uq_awards_credential_id_recipient_email_source_id",
+        ),
+        # Earned by a submission, a pathway or a bulk upload: exactly one of them.
+        CheckConstraint(
+            "(CASE WHEN submission_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN pathway_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN batch_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="award_source",
+        ),
+        # Only a bulk award may wait for its recipient to claim it (no account yet), and a
+        # bulk award always names the address it was issued to and its source id.
+        CheckConstraint("recipient_id IS NOT NULL OR batch_id IS NOT NULL", name="award_recipient"),
+        CheckConstraint(
+            "batch_id IS NULL OR (recipient_email IS NOT NULL AND source_id IS NOT NULL)",
+            name="award_bulk_identity",
+        ),
         Index("ix_awards_recipient_id_issued_at", "recipient_id", "issued_at"),
         Index("ix_awards_organization_id_issued_at", "organization_id", "issued_at"),
         # The sweep's look for awards left "being signed" (few rows at any time).
@@ -88,9 +170,8 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     credential_id: Mapped[int] = mapped_column(
         ForeignKey("credentials.id", ondelete="RESTRICT"), index=True, nullable=False
     )
-    recipient_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
+    #: The earner; null while a bulk award waits for its recipient to claim it.
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     #: The passing submission; null for a stacked credential earned through a pathway.
     submission_id: Mapped[int | None] = mapped_column(
         ForeignKey("submissions.id", ondelete="RESTRICT")
@@ -98,6 +179,18 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     #: The pathway completed (stacked credentials only).
     pathway_id: Mapped[int | None] = mapped_column(ForeignKey("pathways.id", ondelete="RESTRICT"))
     review_id: Mapped[int | None] = mapped_column(ForeignKey("reviews.id", ondelete="SET NULL"))
+    #: The bulk upload that awarded it without rubric assessment (prior learning).
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bulk_award_batches.id", ondelete="RESTRICT"), index=True
+    )
+    #: Bulk awards: the address the badge names (lower-cased), the recipient's name as
+    #: uploaded (shown until the award is claimed), the uploader's source id ("" if none),
+    #: the issuer's narrative and evidence URL.
+    recipient_email: Mapped[str | None] = mapped_column(String(254))
+    recipient_name: Mapped[str | None] = mapped_column(String(120))
+    source_id: Mapped[str | None] = mapped_column(String(200))
+    narrative: Mapped[str | None] = mapped_column(Text)
+    evidence_url: Mapped[str | None] = mapped_column(String(2000))
     #: The key that signed the OB 3.0 credential.
     issuer_key_id: Mapped[int | None] = mapped_column(
         ForeignKey("issuer_keys.id", ondelete="RESTRICT")
@@ -142,7 +235,8 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
 
     organization: Mapped[Organization] = relationship(lazy="joined")
     credential: Mapped[Credential] = relationship(lazy="joined")
-    recipient: Mapped[User] = relationship(foreign_keys=[recipient_id], lazy="joined")
+    recipient: Mapped[User | None] = relationship(foreign_keys=[recipient_id], lazy="joined")
+    batch: Mapped[BulkAwardBatch | None] = relationship()
     submission: Mapped[Submission | None] = relationship()
     review: Mapped[Review | None] = relationship()
     issuer_key: Mapped[IssuerKey | None] = relationship()
@@ -157,6 +251,18 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+    @property
+    def recipient_display_name(self) -> str:
+        """The earner's name: their account's, or as uploaded while the award is unclaimed."""
+        if self.recipient is not None:
+            return self.recipient.display_name
+        return self.recipient_name or "a recipient who has not claimed it yet"
+
+    @property
+    def without_assessment_reason(self) -> str | None:
+        """Why a bulk award was given without rubric assessment (null for other awards)."""
+        return self.batch.reason if self.batch is not None else None
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or utcnow())

@@ -65,6 +65,7 @@ def revocation_notice(award: Award) -> Mail:
     link = url_for("awards.my_badges") + f"#badge-{award.public_id}"
     message = f"Your badge “{name}” was revoked by {award.organization.name}. Reason: {reason}"
     db.session.add(Notification(user_id=award.recipient_id, message=message[:500], link=link))
+    assert award.recipient is not None  # callers tell only claimed awards' earners
     return Mail(
         award.recipient.email,
         f"Portfolio: your badge “{name[:60]}” was revoked",
@@ -88,6 +89,8 @@ def _due(now: datetime, days: int) -> list[Award]:
             select(Award)
             .where(
                 Award.revoked_at.is_(None),
+                # A bulk award nobody has claimed yet has nobody to remind.
+                Award.recipient_id.is_not(None),
                 Award.expires_at.is_not(None),
                 Award.expires_at > now,
                 Award.expires_at <= now + timedelta(days=days),
@@ -107,6 +110,7 @@ def _reminder(award: Award, days_left: int) -> Mail:
         f"{'' if days_left == 1 else 's'}). To renew it, start a new attempt from My badges."
     )
     db.session.add(Notification(user_id=award.recipient_id, message=message[:500], link=link))
+    assert award.recipient is not None  # `_due` lists claimed awards only
     return Mail(
         award.recipient.email,
         f"Portfolio: “{name[:60]}” expires on {until}",

@@ -6,8 +6,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from portfolio.accounts.models import User
-from portfolio.accounts.signals import account_deleted
-from portfolio.awards import issuance
+from portfolio.accounts.signals import account_deleted, address_confirmed
+from portfolio.awards import bulk, issuance
 from portfolio.awards.models import Award
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
@@ -62,6 +62,8 @@ def init_app(app: Flask) -> None:
     # An admin closing an internal verification case by revoking: same effect, their reason.
     case_revoked.connect(revoke_on_reopen)
     account_deleted.connect(withdraw_account_evidence)
+    # A proven address claims the bulk awards waiting for it.
+    address_confirmed.connect(bulk._on_address_confirmed)
     from portfolio.awards import page_store
 
     page_store.install()

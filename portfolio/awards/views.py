@@ -155,13 +155,15 @@ def revoke(slug: str, aid: str) -> Response:
     def revoke_and_tell() -> None:
         issuance.revoke_award(current_user, award, request.form.get("reason", ""))
         # The notification is written now; the mail goes out once the revocation commits.
-        send_after_commit([revocation_notice(award)])
+        # A bulk award nobody has claimed yet has nobody to tell.
+        if award.recipient_id is not None:
+            send_after_commit([revocation_notice(award)])
 
     run_service(
         revoke_and_tell,
         lambda _: (
-            f"The badge of {award.recipient.display_name} has been revoked; "
-            "they have been told by notification and mail."
+            f"The badge of {award.recipient_display_name} has been revoked"
+            + ("; they have been told by notification and mail." if award.recipient_id else ".")
         ),
         reraise=lambda exc: exc.status_code == 409,
     )

@@ -57,6 +57,8 @@ def issue_to_qualifying(pathway: Pathway) -> list[Award]:
     ).all()
     issued: list[Award] = []
     for recipient_id in recipients:
+        if recipient_id is None:  # the join on memberships leaves none; for the type checker
+            continue
         lock_recipient(recipient_id)
         if stack_award(pathway, recipient_id) is not None:
             continue

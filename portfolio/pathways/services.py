@@ -278,9 +278,12 @@ def lock_recipient(recipient_id: int) -> None:
 def check_pathways(award: Award, _depth: int = 0) -> list[Award]:
     """Issue every stacked credential that `award` completes for its recipient (in the caller's
     transaction). Returns the stacks issued now."""
-    if _depth >= MAX_DEPTH:
+    recipient = award.recipient
+    # A bulk award nobody has claimed yet completes nothing until it is claimed.
+    if _depth >= MAX_DEPTH or award.recipient_id is None or recipient is None:
         return []
-    lock_recipient(award.recipient_id)
+    recipient_id = award.recipient_id
+    lock_recipient(recipient_id)
     pathways = db.session.scalars(
         select(Pathway)
         .join(PathwayComponent, PathwayComponent.pathway_id == Pathway.id)
@@ -291,15 +294,15 @@ def check_pathways(award: Award, _depth: int = 0) -> list[Award]:
     for pathway in pathways:
         # Only the pathway's own workers: trusting another issuer's badges must not let an
         # organization badge (and so see) people who never joined it.
-        if not award.recipient.has_role(pathway.organization_id, Role.LEARNER):
+        if not recipient.has_role(pathway.organization_id, Role.LEARNER):
             continue
-        if stack_award(pathway, award.recipient_id) is not None:
+        if stack_award(pathway, recipient_id) is not None:
             continue
         if pathway.credential.state == CredentialState.ARCHIVED:
             continue
         if not _counts(pathway, award.credential):
             continue
-        held = holdings(pathway, award.recipient_id)
+        held = holdings(pathway, recipient_id)
         by_id = {a.id: a for a in held}
         chosen = satisfying_set(
             [Held(a.credential_id, a.id, a.issued_at) for a in held],
@@ -308,7 +311,7 @@ def check_pathways(award: Award, _depth: int = 0) -> list[Award]:
         )
         if chosen is None:
             continue
-        stack = issue_stack(pathway, award.recipient, [by_id[h.award_id] for h in chosen])
+        stack = issue_stack(pathway, recipient, [by_id[h.award_id] for h in chosen])
         if stack is not None:
             issued.append(stack)
             issued.extend(check_pathways(stack, _depth + 1))
@@ -422,7 +425,7 @@ def component_lapsed(component: Award, reason: str) -> list[PathwayAwardComponen
         )
         _tell_admins(
             stack.organization,
-            f"“{stack.credential.name}” of {stack.recipient.display_name} is affected: its "
+            f"“{stack.credential.name}” of {stack.recipient_display_name} is affected: its "
             f"component “{component.credential.name}” was {reason}.",
             f"/o/{stack.organization.slug}/pathways",
         )

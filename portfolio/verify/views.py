@@ -306,7 +306,7 @@ def _badge_page(award: Award, verification: issuance.VerificationResult | None) 
 
     submission = award.submission
     # A stacked credential (earned through a pathway) has components instead of a rubric.
-    components = stack_components(award) if submission is None else None
+    components = stack_components(award) if award.pathway_id is not None else None
     version = submission.rubric_version if submission is not None else None
     scores = scores_by_element(award.review)
     return render_template(

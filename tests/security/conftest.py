@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from portfolio.accounts import services as accounts
 from portfolio.accounts.models import Membership, Organization, Role, User
-from portfolio.awards.models import Award
+from portfolio.awards.models import Award, BulkAwardBatch
 from portfolio.core.audit import AuditEvent
 from portfolio.core.db import utcnow
 from portfolio.credentials.models import Credential
@@ -181,6 +181,7 @@ COUNTED = (
     Submission,
     SubmissionEvidence,
     Award,
+    BulkAwardBatch,
     AuditEvent,
 )
 
@@ -191,3 +192,21 @@ def row_counts() -> tuple[int, ...]:
     row = db.session.execute(query).one()
     db.session.rollback()
     return tuple(row)
+
+
+def make_bulk_batch(w: World) -> str:
+    """A bulk award of organization A's credential to one outside address (issued at once by
+    the immediate job on commit); its batch's public id."""
+    from portfolio.awards import bulk
+
+    records = bulk.check_records(
+        [{"line": 2, "email": "prior@outside.example", "name": "Pat Prior", "source_id": "P-1"}]
+    )
+    cred = db.session.get(Credential, w.s.credential.id)
+    admin = db.session.get(User, w.s.admin.id)
+    org = db.session.get(Organization, w.s.org.id)
+    assert cred is not None and admin is not None and org is not None
+    batch = bulk.start_bulk_award(admin, org, cred, records, "recognition of prior learning")
+    public_id = batch.public_id
+    db.session.commit()
+    return public_id

@@ -24,7 +24,7 @@ from werkzeug.routing import Rule
 from portfolio.accounts import services as accounts
 from portfolio.credentials import services as badge_services
 from portfolio.extensions import db
-from tests.security.conftest import ROLES, World, row_counts
+from tests.security.conftest import ROLES, World, make_bulk_batch, row_counts
 from tests.submissions.conftest import png_bytes
 
 OK, LOGIN, DENY, REFUSED, DISCARDED = "ok", "login", "deny", "refused", "discarded"
@@ -250,6 +250,10 @@ DECLARATIONS: dict[str, Decl] = {
     "tokens.organization_tokens": d(ADMIN, **ORG),
     "accounts.invite_member": d(ADMIN, **ORG),
     "awards.list_awards": d(ADMIN, **ORG),
+    # Bulk (prior-learning) awards: an empty upload form is shown again with its errors.
+    "bulk_awards.upload": d(ADMIN, **ORG),
+    "bulk_awards.show_batch": d(ADMIN, slug="slug", bid="batch"),
+    "bulk_awards.batch_status": d(ADMIN, slug="slug", bid="batch"),
     "reports.dashboard": d(ADMIN, **ORG),
     "reports.download_csv": d(ADMIN, literal={"table": "attempts"}, **ORG),
     "credentials.list_credentials": d(ADMIN, **ORG),
@@ -344,6 +348,8 @@ DECLARATIONS: dict[str, Decl] = {
     "api.list_awards": d(NO_SESSION, **ORG),
     "api.get_award": d(NO_SESSION, slug="slug", award_id="aid"),
     "api.revoke_award": d(NO_SESSION, slug="slug", award_id="aid"),
+    "api.create_bulk_award": d(NO_SESSION, slug="slug", credential_id="cred"),
+    "api.get_bulk_award": d(NO_SESSION, slug="slug", batch_id="batch"),
     "api.list_members": d(NO_SESSION, **ORG),
     "api.list_invitations": d(NO_SESSION, **ORG),
     "api.create_invitation": d(NO_SESSION, **ORG),
@@ -520,6 +526,7 @@ def test_every_endpoint_for_every_role(world: World) -> None:
         accounts.set_organization_logo(w.s.admin, w.s.org, png_bytes("navy"))
         badge_services.set_credential_image(w.s.admin, w.s.credential, png_bytes("gold"))
         db.session.commit()
+        w.ids["batch"] = make_bulk_batch(w)
     rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
     undeclared = sorted(set(rules) - set(DECLARATIONS))
     assert not undeclared, f"endpoints without an access declaration: {undeclared}"

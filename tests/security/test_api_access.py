@@ -14,7 +14,7 @@ from portfolio.accounts import tokens
 from portfolio.accounts.models import Organization
 from portfolio.extensions import db
 from tests.api.conftest import call, make_token
-from tests.security.conftest import World, row_counts
+from tests.security.conftest import World, make_bulk_batch, row_counts
 from tests.submissions.conftest import png_bytes
 
 #: Token holders: personal tokens of each role, and B's organization token.
@@ -58,6 +58,16 @@ OPERATIONS: list[tuple[str, str, Any, dict[str, str]]] = [
     ("GET", "/api/v1/organizations/{slug}/invitations", None, ADMIN),
     ("GET", "/api/v1/organizations/{slug}/reports", None, ADMIN),
     ("GET", "/api/v1/me/evidence", None, EVERYONE),
+    ("GET", "/api/v1/organizations/{slug}/bulk-awards/{batch}", None, ADMIN),
+    (
+        "POST",
+        "/api/v1/organizations/{slug}/credentials/{cred}/bulk-awards",
+        {
+            "reason": "imported from the previous records system",
+            "records": [{"email": "api.prior@outside.example", "name": "Ari Prior"}],
+        },
+        ADMIN,
+    ),
     ("POST", "/api/v1/organizations/{slug}/credentials", CREDENTIAL, ADMIN),
     (
         "PUT",
@@ -107,6 +117,7 @@ def _tokens(w: World) -> dict[str, str]:
 def test_every_operation_for_every_token(world: World, app: Flask) -> None:
     w = world
     raw = _tokens(w)
+    w.ids["batch"] = make_bulk_batch(w)
     client = app.test_client()
     requests = 0
     for method, template, body, expect in OPERATIONS:
