@@ -18,6 +18,7 @@ from limits import RateLimitItem
 from limits import parse as parse_limit
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from portfolio.accounts.models import (
     Invitation,
@@ -30,7 +31,7 @@ from portfolio.accounts.models import (
     new_session_token,
 )
 from portfolio.accounts.signals import account_deleted, address_confirmed
-from portfolio.core import audit, mail
+from portfolio.core import audit, mail, paging
 from portfolio.core.db import lock_row, utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.mail import send_mail
@@ -351,6 +352,58 @@ def admin_org(user: User, slug: str) -> Organization:
     org = get_organization(slug)
     require_role(user, org, Role.ADMIN)
     return org
+
+
+#: Rows per page of an organization's members list.
+MEMBERS_PAGE_SIZE = 50
+
+#: Cursors of the members list carry a display name: no longer than the column.
+_decode_member_cursor = paging.text_cursor_decoder(120)
+
+
+def members_page(
+    admin: User,
+    org: Organization,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = MEMBERS_PAGE_SIZE,
+) -> paging.Page[Membership]:
+    """One page of the organization's memberships by display name (admins only), in keyset
+    pages on (display name, membership id): one statement per page whatever the size."""
+    require_role(admin, org, Role.ADMIN)
+    query = (
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .options(contains_eager(Membership.user))
+        .where(Membership.organization_id == org.id)
+    )
+    return paging.keyset_page(
+        query,
+        key=User.display_name,
+        ident=Membership.id,
+        row_key=lambda m: (m.user.display_name, m.id),
+        decode=_decode_member_cursor,
+        descending=False,
+        after=after,
+        before=before,
+        limit=limit,
+    )
+
+
+def open_invitations(admin: User, org: Organization) -> list[Invitation]:
+    """Invitations of the organization not yet accepted nor revoked, newest first."""
+    require_role(admin, org, Role.ADMIN)
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.organization_id == org.id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+            .order_by(Invitation.created_at.desc())
+        )
+    )
 
 
 def require_role(user: User, org: Organization, *roles: Role) -> None:

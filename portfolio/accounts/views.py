@@ -15,7 +15,6 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
 from werkzeug.wrappers import Response
 
 from portfolio.accounts import services
@@ -29,7 +28,7 @@ from portfolio.accounts.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
-from portfolio.accounts.models import Invitation, Membership, Role, User
+from portfolio.accounts.models import Membership, Role, User
 from portfolio.core.forms import EmptyForm
 from portfolio.core.security import public, safe_next
 from portfolio.core.transaction import commit
@@ -336,28 +335,21 @@ def organization_logo(slug: str) -> Response:
 
 @bp.get("/o/<slug>/members")
 def members(slug: str) -> str:
-    """Members and open invitations of an organization."""
+    """Members (in keyset pages) and open invitations of an organization."""
     org = services.admin_org(current_user, slug)
-    memberships = db.session.scalars(
-        select(Membership)
-        .join(User)
-        .options(contains_eager(Membership.user))
-        .where(Membership.organization_id == org.id)
-        .order_by(User.display_name, Membership.role)
-    ).all()
-    invitations = db.session.scalars(
-        select(Invitation)
-        .where(
-            Invitation.organization_id == org.id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-        )
-        .order_by(Invitation.created_at.desc())
-    ).all()
+    page = services.members_page(
+        current_user,
+        org,
+        after=request.args.get("after") or None,
+        before=request.args.get("before") or None,
+    )
+    invitations = services.open_invitations(current_user, org)
     return render_template(
         "accounts/members.html",
         org=org,
-        memberships=memberships,
+        memberships=page.rows,
+        page=page,
+        page_args={k: v for k, v in request.args.items() if k not in {"after", "before"}},
         invitations=invitations,
         form=InviteForm(),
         remove_form=EmptyForm(),

@@ -44,7 +44,7 @@ from portfolio.awards.ob.types import (
     RubricLevel,
 )
 from portfolio.awards.signals import award_issued, award_revoked
-from portfolio.core import audit
+from portfolio.core import audit, paging
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, NotFound
 from portfolio.core.ids import PUBLIC_ID_RE, is_public_id, new_public_id
@@ -828,17 +828,36 @@ def my_awards(user: User) -> list[Award]:
     )
 
 
-def organization_awards(admin: User, org: Organization) -> list[Award]:
-    """Every award of the organization, newest first (admins only)."""
+#: Rows per page of the organization's awards list.
+AWARDS_PAGE_SIZE = 50
+
+
+def organization_awards(
+    admin: User,
+    org: Organization,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = AWARDS_PAGE_SIZE,
+) -> paging.Page[Award]:
+    """One page of the organization's awards, newest first (admins only): keyset pages on
+    (issued_at, id), so every page costs the same whatever the number of awards."""
     require_role(admin, org, Role.ADMIN)
-    return list(
-        db.session.scalars(
-            select(Award)
-            .where(Award.organization_id == org.id)
-            # The list links each badge's submission history: load them with the awards.
-            .options(selectinload(Award.submission))
-            .order_by(Award.issued_at.desc(), Award.id.desc())
-        )
+    query = (
+        select(Award)
+        .where(Award.organization_id == org.id)
+        # The list links each badge's submission history: load them with the awards.
+        .options(selectinload(Award.submission))
+    )
+    return paging.keyset_page(
+        query,
+        key=Award.issued_at,
+        ident=Award.id,
+        row_key=lambda a: (a.issued_at, a.id),
+        decode=paging.decode_time_cursor,
+        descending=True,
+        after=after,
+        before=before,
+        limit=limit,
     )
 
 

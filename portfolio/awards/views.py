@@ -131,13 +131,21 @@ def learner_record() -> Response:
 
 @bp.get("/o/<slug>/awards")
 def list_awards(slug: str) -> str:
-    """Every badge the organization issued, with revocation (admins only)."""
+    """The badges the organization issued, newest first, in keyset pages (admins only)."""
     org = get_organization(slug)
-    awards = issuance.organization_awards(current_user, org)
+    page = issuance.organization_awards(
+        current_user,
+        org,
+        after=request.args.get("after") or None,
+        before=request.args.get("before") or None,
+    )
     return render_template(
         "awards/org_awards.html",
         org=org,
-        awards=awards,
+        awards=page.rows,
+        page=page,
+        page_args={k: v for k, v in request.args.items() if k not in {"after", "before"}},
+        page_endpoint="awards.list_awards",
         badge_url=lambda a: issuance.public_url("verify.badge", aid=a.public_id),
     )
 

@@ -3,12 +3,10 @@ claims with leases, recording a review by the pass rule, notifications and histo
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from blinker import Namespace
 from flask import current_app
@@ -18,13 +16,12 @@ from sqlalchemy.orm import selectinload
 
 from portfolio.accounts.models import Organization, Role, User
 from portfolio.accounts.services import require_confirmed_email, require_role
-from portfolio.core import audit
+from portfolio.core import audit, paging
 from portfolio.core.audit import AuditEvent
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.ids import is_public_id
 from portfolio.core.mail import mail_delivers, send_mail
-from portfolio.core.params import loads_strict, parse_int
 from portfolio.core.sanitize import clean_text
 from portfolio.core.transaction import after_commit
 from portfolio.credentials.models import Credential
@@ -468,24 +465,12 @@ def _waiting() -> ColumnElement[bool]:
 def encode_cursor(sub: Submission) -> str:
     """Opaque keyset cursor: the (submitted_at, id) of the last row shown."""
     assert sub.submitted_at is not None
-    raw = json.dumps([sub.submitted_at.isoformat(), sub.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return paging.encode_cursor(sub.submitted_at, sub.id)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """Inverse of `encode_cursor`; refuses anything malformed."""
-    broken = DomainError("That page link is broken. Start from the first page.")
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        at, ident = loads_strict(base64.urlsafe_b64decode(padded))
-        when = datetime.fromisoformat(at)
-        when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise broken from exc
-    number = parse_int(ident)
-    if number is None:
-        raise broken
-    return when, number
+    return paging.decode_time_cursor(cursor)
 
 
 def review_queue(

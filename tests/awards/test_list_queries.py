@@ -1,5 +1,6 @@
-"""The organization's awards list and the worker's badges page send the same number of SQL
-statements for 5 and for 50 badges."""
+"""The organization's awards list comes in keyset pages of 50 with the same number of SQL
+statements per page at 60 and at 120 awards; the worker's badges page sends the same number for
+5 and for 50 badges."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from portfolio.extensions import db
 from tests.conftest import Client, QueryCounter
 from tests.factories import bulk_users, clone_rows
+from tests.paging import cells, follow, link
 
 
 def _more_awards(award: Any, n: int, start: int, recipients: list[int] | None = None) -> None:
@@ -60,13 +62,47 @@ def test_awards_list_statements_do_not_grow_with_awards(
     admin: Client = app.test_client()  # type: ignore[assignment]
     admin.login(scenario.admin.email)
     path = f"/o/{scenario.org.slug}/awards"
-    _more_awards(award, 4, 0)
+    _more_awards(award, 59, 0)
     small, page = query_counter.get(admin, path)
-    assert all(f"Holder {i:03d}" in page for i in range(4))
-    _more_awards(award, 45, 4)
+    assert len(cells(page, "Worker")) == 50
+    second = link(page, "next")
+    assert second is not None
+    small_next, page = query_counter.get(admin, second)
+    assert len(cells(page, "Worker")) == 10 and link(page, "next") is None
+    _more_awards(award, 60, 59)
     large, page = query_counter.get(admin, path)
-    assert all(f"Holder {i:03d}" in page for i in range(49))
-    assert small == large, f"{small} statements for 5 awards, {large} for 50"
+    assert len(cells(page, "Worker")) == 50
+    second = link(page, "next")
+    assert second is not None
+    large_next, page = query_counter.get(admin, second)
+    assert len(cells(page, "Worker")) == 50 and link(page, "next") is not None
+    assert small == large, f"{small} statements for 60 awards, {large} for 120"
+    assert small_next == large_next, f"{small_next} statements for 60 awards, {large_next} for 120"
+
+
+def test_awards_list_pages_show_every_award_once(earned: Any, app: Flask) -> None:
+    scenario, award = earned
+    admin: Client = app.test_client()  # type: ignore[assignment]
+    admin.login(scenario.admin.email)
+    # 119 copies issued at the same moment as the original: the id breaks the ties.
+    _more_awards(award, 119, 0)
+    path = f"/o/{scenario.org.slug}/awards"
+    first = admin.get(path).get_data(as_text=True)
+    assert link(first, "prev") is None and link(first, "next") is not None
+    pages = follow(admin, path, "Worker")
+    assert [len(p) for p in pages] == [50, 50, 20]
+    shown = [name for p in pages for name in p]
+    expected = {f"Holder {i:03d}" for i in range(119)} | {scenario.worker.display_name}
+    assert len(shown) == 120 and set(shown) == expected
+    # "Previous page" from the last page shows the second page again, in the same order.
+    last = admin.get(path)
+    for _ in range(2):
+        nxt = link(last.get_data(as_text=True), "next")
+        assert nxt is not None
+        last = admin.get(nxt)
+    back = link(last.get_data(as_text=True), "prev")
+    assert back is not None
+    assert cells(admin.get(back).get_data(as_text=True), "Worker") == pages[1]
 
 
 def test_my_badges_statements_do_not_grow_with_badges(

@@ -169,3 +169,38 @@ def test_huge_ids_in_int_routes_are_not_found(world: World, number: str) -> None
         f"/o/{world.ids['slug']}/members/{number}/remove", data={"csrf_token": "x"}
     )
     assert resp.status_code == 404
+
+
+@pytest.mark.parametrize("param", ["after", "before"])
+@pytest.mark.parametrize("cursor", [h for h in HOSTILE if len(h) > 20 or h == "Infinity"])
+def test_crafted_awards_list_cursors_are_a_broken_link(
+    world: World, cursor: str, param: str
+) -> None:
+    resp = world.client("admin").get(f"/o/{world.ids['slug']}/awards?{param}={quote(cursor)}")
+    assert resp.status_code == 400
+    assert "page link is broken" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("param", ["after", "before"])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "Infinity",
+        "a" * 300,
+        "x" * 5000,
+        _cursor("Member 001", 1e308),
+        _cursor("Member 001", 10**40),
+        _cursor("Member 001", -1),
+        _cursor("M" * 121, 1),
+        _cursor(None, None),
+        _cursor(["nested"], 1),
+        base64.urlsafe_b64encode(b'["Member", Infinity]').decode(),
+        base64.urlsafe_b64encode(b"[NaN, NaN]").decode(),
+    ],
+)
+def test_crafted_members_list_cursors_are_a_broken_link(
+    world: World, cursor: str, param: str
+) -> None:
+    resp = world.client("admin").get(f"/o/{world.ids['slug']}/members?{param}={quote(cursor)}")
+    assert resp.status_code == 400
+    assert "page link is broken" in resp.get_data(as_text=True)
