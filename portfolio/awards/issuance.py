@@ -250,7 +250,7 @@ def stored_status_list(oid: str, lid: str) -> tuple[str, str]:
     lst = status_lists.StatusList
     row = (
         db.session.execute(
-            select(lst.credential, lst.sha256)
+            select(lst.id, lst.credential, lst.sha256, lst.changed_at)
             .join(Organization, Organization.id == lst.organization_id)
             .where(Organization.public_id == oid, lst.public_id == lid)
         ).one_or_none()
@@ -259,6 +259,14 @@ def stored_status_list(oid: str, lid: str) -> tuple[str, str]:
     )
     if row is None or row.credential is None or row.sha256 is None:
         raise NotFound("No such status list.")
+    if row.changed_at is not None:
+        # A revocation committed and its publishing job has not run yet: sign the current
+        # state for this answer (not stored; the job stores it), so a verifier never sees a
+        # revoked badge as valid in between.
+        changed = db.session.get(lst, row.id)
+        assert changed is not None
+        fresh = signed_status_list(changed)
+        return fresh, _sha(fresh)
     return row.credential, row.sha256
 
 
@@ -780,20 +788,6 @@ def status_list_changed(lst: status_lists.StatusList) -> None:
 
     lst.changed_at = utcnow()
     enqueue(publish_status_list, lst.public_id, organization_id=lst.organization_id)
-
-
-def status_list_document(org: Organization, public_id: str) -> tuple[str, str]:
-    """The signed status list credential of `org` by public id, and its hash (the ETag)."""
-    lst = status_lists.get_list(org, public_id) if is_public_id(public_id) else None
-    if lst is None or lst.credential is None or lst.sha256 is None:
-        raise NotFound("No such status list.")
-    if lst.changed_at is not None:
-        # A revocation committed and its publishing job has not run yet: sign the current
-        # state for this answer (not stored; the job stores it), so a verifier never sees a
-        # revoked badge as valid in between.
-        fresh = signed_status_list(lst)
-        return fresh, _sha(fresh)
-    return lst.credential, lst.sha256
 
 
 # -- reading -----------------------------------------------------------------------------------

@@ -63,6 +63,9 @@ def test_anonymous_visitor_checks_a_badge_and_its_evidence(
     issuance.revoke_award(scenario.admin, award, "Issued in error.")
     db.session.commit()
     page.goto(url)
+    # The browser may reuse its copy for up to a minute (Cache-Control: public, max-age=60,
+    # the documented delay of a revocation); reloading asks the server again.
+    page.reload()
     verdict = page.locator(".verdict")
     assert verdict.get_attribute("data-status") == "revoked"
     assert "revoked" in verdict.inner_text() and "Issued in error." in verdict.inner_text()
