@@ -39,8 +39,12 @@ def wait_for(check: Any, timeout: float = 240.0) -> None:
 class JobWorker:
     """`flask jobs worker` in its own process, on the test's database, storage and queue."""
 
-    def __init__(self, app: Flask, tmp_path: Path, **extra_env: str) -> None:
+    def __init__(
+        self, app: Flask, tmp_path: Path, imports: tuple[str, ...] = (), **extra_env: str
+    ) -> None:
         cfg = app.config["PORTFOLIO"]
+        #: Modules of test-only jobs the worker imports too.
+        self.imports = imports
         self.env = dict(
             os.environ,
             APP_ENV="testing",
@@ -62,7 +66,7 @@ class JobWorker:
     def start(self, *imports: str) -> None:
         flask = str(Path(sys.executable).with_name("flask"))
         args = [flask, "jobs", "worker", "--workers", "2"]
-        for module in imports:
+        for module in (*self.imports, *imports):
             args += ["--import", module]
         self.proc = subprocess.Popen(
             args, env=self.env, cwd=str(ROOT), stdout=self.log.open("ab"), stderr=subprocess.STDOUT

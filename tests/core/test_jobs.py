@@ -4,10 +4,6 @@ killed mid-job leaves no half-done effect; the scheduler runs periodic jobs."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +21,7 @@ from portfolio.extensions import db
 from tests.awards.conftest import earned  # noqa: F401 - fixture reused
 from tests.conftest import Client
 from tests.core import job_samples
+from tests.jobworker import JobWorker, redis_overrides
 from tests.submissions.conftest import scenario  # noqa: F401 - fixture reused
 
 
@@ -69,78 +66,21 @@ def test_only_registered_jobs_can_be_queued(app: Flask) -> None:
 
 # -- the real broker and a real worker process -------------------------------------------------
 @pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL is not set: run the suite through `make test`")
-    return url
-
-
-@pytest.fixture
 def config_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
-    if "redis_url" not in request.fixturenames:
-        return {}
-    queue_db = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").lstrip("gw") or 0) + 1
-    url = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + f"/{queue_db}"
-    return {"jobs_backend": "redis", "jobs_url": url}
-
-
-class Worker:
-    """`flask jobs worker` in its own process, on the test's database and Redis queue."""
-
-    def __init__(self, app: Flask, tmp_path: Path) -> None:
-        cfg = app.config["PORTFOLIO"]
-        self.env = dict(
-            os.environ,
-            APP_ENV="testing",
-            FLASK_APP="wsgi",
-            SECRET_KEY=cfg.secret_key,
-            DATABASE_URL=cfg.database_url,
-            INSTANCE_PATH=str(tmp_path / "worker-instance"),
-            JOBS_BACKEND="redis",
-            JOBS_URL=cfg.jobs_url,
-            PUBLIC_BASE_URL=cfg.public_base_url,
-        )
-        self.log = tmp_path / "worker.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        flask = str(Path(sys.executable).with_name("flask"))
-        self.proc = subprocess.Popen(
-            [flask, "jobs", "worker", "--workers", "2", "--import", "tests.core.job_samples"],
-            env=self.env,
-            cwd=str(Path(__file__).resolve().parents[2]),
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-        self.proc = None
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-            self.proc = None
+    return redis_overrides(request) if "worker" in request.fixturenames else {}
 
 
 @pytest.fixture
-def worker(app: Flask, tmp_path: Path, redis_url: str) -> Iterator[Worker]:
+def worker(app: Flask, tmp_path: Path) -> Iterator[JobWorker]:
     get_queue().huey.flush()  # an empty queue of this test's own
-    w = Worker(app, tmp_path)
+    w = JobWorker(app, tmp_path, imports=("tests.core.job_samples",))
     yield w
     w.stop()
     get_queue().huey.flush()
 
 
 def test_a_job_that_fails_twice_then_succeeds_has_its_effect_once(
-    app: Flask, worker: Worker, tmp_path: Path
+    app: Flask, worker: JobWorker, tmp_path: Path
 ) -> None:
     marker = uuid.uuid4().hex
     counter = tmp_path / "attempts"
@@ -160,7 +100,7 @@ def test_a_job_that_fails_twice_then_succeeds_has_its_effect_once(
 
 
 def test_a_job_that_keeps_failing_is_shown_to_admins_who_can_run_it_again(
-    app: Flask, worker: Worker, tmp_path: Path, make, client: Client
+    app: Flask, worker: JobWorker, tmp_path: Path, make, client: Client
 ) -> None:
     org = make.org("Acme")
     make.user((org, Role.ADMIN), email="admin@example.org")
@@ -216,7 +156,7 @@ def test_admins_of_another_organization_do_not_see_the_failure(
 
 
 def test_a_worker_killed_mid_job_leaves_no_half_done_effect(
-    app: Flask, worker: Worker, tmp_path: Path
+    app: Flask, worker: JobWorker, tmp_path: Path
 ) -> None:
     marker = uuid.uuid4().hex
     started = tmp_path / "started"
@@ -236,7 +176,7 @@ def test_a_worker_killed_mid_job_leaves_no_half_done_effect(
     assert _count("test.effect", marker) == 1
 
 
-def test_the_scheduler_runs_periodic_jobs(app: Flask, worker: Worker) -> None:
+def test_the_scheduler_runs_periodic_jobs(app: Flask, worker: JobWorker) -> None:
     worker.start()
     _wait_for(lambda: _count("test.periodic") >= 1, timeout=300)
 

@@ -380,6 +380,9 @@ def admin_revokes(story: Story) -> None:
 
     employer = s.pages["employer"]
     employer.goto(s.badge_url)
+    # A browser may reuse the page it saw for up to a minute (Cache-Control: public,
+    # max-age=60, the documented delay of a revocation); reloading asks the server again.
+    employer.reload()
     verdict = employer.locator(".verdict")
     expect(verdict).to_have_attribute("data-status", "revoked")
     expect(verdict).to_contain_text("revoked")

@@ -5,7 +5,6 @@ same page (refreshing by itself) shows it valid; "Verify this badge" checks the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,38 +15,28 @@ from flask import Flask
 from portfolio.core.jobs import get_queue
 from tests.awards.conftest import PASSING, award_of, scenario  # noqa: F401
 from tests.conftest import PASSWORD, Client, browser_storage_overrides
-from tests.core.test_jobs import Worker
 from tests.e2e.conftest import DESKTOP
+from tests.jobworker import JobWorker, redis_overrides
 from tests.submissions.conftest import Scenario, attach_all, start, submit
 
 
 @pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("TEST_REDIS_URL is not set: run the suite through `make test`")
-    return url
-
-
-@pytest.fixture
 def config_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
-    queue_db = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").lstrip("gw") or 0) + 1
-    url = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + f"/{queue_db}"
-    return {**browser_storage_overrides(request, "e2e"), "jobs_backend": "redis", "jobs_url": url}
+    return {**browser_storage_overrides(request, "e2e"), **redis_overrides(request)}
 
 
 @pytest.fixture
-def worker(app: Flask, site: str, tmp_path: Path) -> Iterator[Worker]:
+def worker(app: Flask, site: str, tmp_path: Path) -> Iterator[JobWorker]:
     """Not started yet: the test starts it once it has seen the badge being signed."""
     get_queue().huey.flush()
-    w = Worker(app, tmp_path)  # after `site`: the worker writes the live server's URLs
+    w = JobWorker(app, tmp_path)  # after `site`: the worker writes the live server's URLs
     yield w
     w.stop()
     get_queue().huey.flush()
 
 
 def test_a_passed_badge_is_signed_by_the_worker_and_appears_valid(
-    app: Flask, site: str, worker: Worker, browser: Any, client: Client, scenario: Scenario
+    app: Flask, site: str, worker: JobWorker, browser: Any, client: Client, scenario: Scenario
 ) -> None:
     from playwright.sync_api import expect
 

@@ -132,4 +132,15 @@ def test_a_deep_chain_imports_and_its_pages_answer(app: Flask, make: Any) -> Non
         resp = within_watchdog(lambda path=path: client.get(path))  # type: ignore[misc]
         assert resp.status_code == 200, (path, resp.status_code)
     page = client.get(f"/o/{org.slug}/frameworks/{fid}").get_data(as_text=True)
-    assert "Step 1199" in page
+    assert "Step 0" in page and "Step 1199" not in page  # a branch at a time
+    # The deepest branch opens on its own page, its path shortened, within the watchdog too.
+    from sqlalchemy import select
+
+    from portfolio.frameworks.models import Competency
+
+    above = db.session.scalar(select(Competency).where(Competency.statement == "Step 1198"))
+    assert above is not None
+    branch = f"/o/{org.slug}/frameworks/{fid}?at={above.public_id}"
+    resp = within_watchdog(lambda: client.get(branch))
+    assert resp.status_code == 200
+    assert "Step 1199" in resp.get_data(as_text=True)

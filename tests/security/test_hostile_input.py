@@ -17,7 +17,7 @@ from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
 from tests.conftest import PASSWORD, Client
 from tests.evidence import samples
-from tests.security.conftest import World, new_client
+from tests.security.conftest import World, make_bulk_batch, new_client
 from tests.security.test_access_matrix import DECLARATIONS, OK, Walker, methods_of
 from tests.submissions.conftest import score_form
 
@@ -226,6 +226,8 @@ def _inject(w: World) -> tuple[list[str], int]:
 def test_script_in_every_text_field_renders_inert(world: World) -> None:
     w = world
     pages, sent = _inject(w)
+    with w.app.test_request_context():
+        w.ids["batch"] = make_bulk_batch(w)  # the bulk-award pages need one to show
     walker = Walker(w)
     seen = 0
     for endpoint, decl in DECLARATIONS.items():

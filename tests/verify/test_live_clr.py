@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,6 @@ from tests.verify.live_issuer import LiveIssuer, node_modules_ready, run_live_ve
 pytestmark = pytest.mark.skipif(
     not node_modules_ready(), reason="npm ci has not installed the verifier libraries"
 )
-
-
-@pytest.fixture(params=["http", "https"])
-def live_issuer(request: pytest.FixtureRequest, app: Flask, tmp_path: Path) -> Iterator[LiveIssuer]:
-    issuer = LiveIssuer(app, request.param, tmp_path)
-    issuer.start()
-    yield issuer
-    issuer.stop()
 
 
 def _only_the_app(report: dict[str, Any], issuer: LiveIssuer) -> None:

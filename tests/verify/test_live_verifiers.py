@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,14 +31,6 @@ from tests.verify.live_issuer import LiveIssuer, node_modules_ready, run_live_ve
 pytestmark = pytest.mark.skipif(
     not node_modules_ready(), reason="npm ci has not installed the verifier libraries"
 )
-
-
-@pytest.fixture(params=["http", "https"])
-def live_issuer(request: pytest.FixtureRequest, app: Flask, tmp_path: Path) -> Iterator[LiveIssuer]:
-    issuer = LiveIssuer(app, request.param, tmp_path)
-    issuer.start()
-    yield issuer
-    issuer.stop()
 
 
 def _issue(client: Client, other_client: Client, scenario: Scenario) -> Any:
