@@ -109,6 +109,20 @@ def init_security(app: Flask) -> None:
         )
 
     @app.before_request
+    def refuse_nul_in_address() -> Response | None:
+        # No id, slug or query value ever holds a NUL character, and PostgreSQL text cannot
+        # hold one at all: such an address is refused before anything looks it up.
+        if "\x00" in request.path or any(
+            "\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)
+        ):
+            return Response(
+                "Bad request: the address contains a NUL character.\n",
+                status=400,
+                mimetype="text/plain",
+            )
+        return None
+
+    @app.before_request
     def require_login() -> Response | None:
         if request.endpoint is None:
             return None  # 404s are handled by the error handlers

@@ -163,6 +163,20 @@ def test_crafted_review_queue_cursors_are_a_broken_link(world: World, cursor: st
     assert "page link is broken" in resp.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    "address",
+    ["/o/%00/audit", "/o/{slug}/queue?after=%00", "/badges/%00", "/o/{slug}/frameworks?q=a%00b"],
+)
+@pytest.mark.parametrize("role", ["anonymous", "worker", "admin"])
+def test_a_nul_character_in_the_address_is_a_bad_request(
+    world: World, role: str, address: str
+) -> None:
+    # PostgreSQL text cannot hold NUL: looked up, such a value gave a 500 there.
+    resp = world.client(role).get(address.format(slug=world.ids["slug"]))
+    assert resp.status_code == 400
+    assert "NUL character" in resp.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("number", [str(2**31), "9" * 30])
 def test_huge_ids_in_int_routes_are_not_found(world: World, number: str) -> None:
     resp = world.client("admin").post(
