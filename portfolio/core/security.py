@@ -6,6 +6,7 @@ each request, so a new view is private unless somebody decides otherwise.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -115,11 +116,15 @@ def init_security(app: Flask) -> None:
         if "\x00" in request.path or any(
             "\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)
         ):
-            return Response(
-                "Bad request: the address contains a NUL character.\n",
-                status=400,
-                mimetype="text/plain",
-            )
+            detail = "The address contains a NUL character."
+            if request.path.startswith("/api/"):  # the API answers in problem details
+                body = {"type": "about:blank", "title": "Bad Request", "status": 400}
+                return Response(
+                    json.dumps({**body, "detail": detail}),
+                    status=400,
+                    mimetype="application/problem+json",
+                )
+            return Response(f"Bad request: {detail}\n", status=400, mimetype="text/plain")
         return None
 
     @app.before_request

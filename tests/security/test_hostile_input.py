@@ -354,6 +354,10 @@ def test_hostile_files_on_every_upload_path(app: Flask, client: Client, make, pa
     make.user(email="wren@example.org")
     client.login("wren@example.org")
     for name, data, accepted in FILES:
+        if path == "raw" and "\x00" in name:
+            # There the name travels in the query string, and an address holding a NUL
+            # character is refused whole (400, nothing written): no file system has such names.
+            accepted = False
         before_rows = db.session.query(EvidenceItem).count()
         before_objects = _stored_objects(app)
         resp = _send(client, path, name, data)
