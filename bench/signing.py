@@ -228,7 +228,7 @@ def bulk(count: int, workers: int) -> dict[str, Any]:
             from portfolio.core.jobs import get_queue
 
             with app.app_context():
-                from portfolio.awards.issuance import awards_being_signed
+                from portfolio.awards.signing import awards_being_signed
                 from portfolio.core.db import utcnow
 
                 ids = awards_being_signed(utcnow(), limit=count + 10)

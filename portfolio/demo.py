@@ -205,8 +205,9 @@ def load_badge_demo(org: Organization, credential: Any) -> str | None:
     from flask import current_app
     from sqlalchemy import inspect, select
 
-    from portfolio.awards import issuance
+    from portfolio.awards import signing
     from portfolio.awards.models import Award
+    from portfolio.core.urls import public_url
     from portfolio.evidence.demo import load_evidence_demo
     from portfolio.evidence.models import EvidenceItem
     from portfolio.submissions import services as subs
@@ -257,9 +258,9 @@ def load_badge_demo(org: Organization, credential: Any) -> str | None:
         return None
     if award.is_being_signed:
         # The demo badge is signed now rather than by the worker, so it is there at first look.
-        issuance.sign_pending_award(award.public_id)
+        signing.sign_pending_award(award.public_id)
         db.session.commit()
-    return issuance.public_url("verify.badge", aid=award.public_id)
+    return public_url("verify.badge", aid=award.public_id)
 
 
 def load_queue_demo(credential: Any) -> None:

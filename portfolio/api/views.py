@@ -586,13 +586,13 @@ def get_award(slug: str, award_id: str) -> Any:
 @public
 def revoke_award(data: dict[str, Any], slug: str, award_id: str) -> Any:
     """Revoke an award with a reason shown to the earner and to verifiers (admins)."""
-    from portfolio.awards import issuance
+    from portfolio.awards import revocation
 
     need("awards:write")
     org = organization(slug)
     admin(org)
     award = _org_award(org, award_id)
-    issuance.revoke_award(actor(), award, data["reason"])
+    revocation.revoke_award(actor(), award, data["reason"])
     tokens.record_token_use(token(), "award.revoke", "award", award.public_id)
     _commit()
     return award

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts import services as accounts
 from portfolio.accounts.models import Invitation, Organization, Role, User
-from portfolio.awards import issuance
+from portfolio.awards import documents, issuance, signing, signing_keys
 from portfolio.awards.models import Award, BulkAwardBatch, BulkAwardState
 from portfolio.awards.ob.types import EvidenceEntry
 from portfolio.awards.signals import award_issued
@@ -42,7 +42,7 @@ from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, NotFound
 from portfolio.core.ids import is_public_id, new_public_id
 from portfolio.core.jobs import enqueue, job, periodic
-from portfolio.core.urls import is_http_url
+from portfolio.core.urls import is_http_url, public_url
 from portfolio.credentials.models import Credential
 from portfolio.extensions import db
 from portfolio.submissions.models import Notification
@@ -458,8 +458,8 @@ class _IssueContext:
         self.batch = batch
         self.org = org
         self.cred = cred
-        self.signing_key = issuance.get_or_create_signing_key(org)
-        self.achievement = issuance.achievement_info(cred, cred.rubric_version)
+        self.signing_key = signing_keys.get_or_create_signing_key(org)
+        self.achievement = documents.achievement_info(cred, cred.rubric_version)
         self.statement = f"{STATEMENT}: {batch.reason}"
         self.invited = 0
         creator = batch.created_by
@@ -505,7 +505,7 @@ class _IssueContext:
             narrative=record.narrative or None,
             evidence_url=record.evidence_url or None,
         )
-        issuance.sign_award_documents(
+        signing.sign_award_documents(
             award,
             self.org,
             self.achievement,
@@ -558,8 +558,7 @@ class _IssueContext:
         entries = [
             EvidenceEntry(
                 # Its own node (not the credential's id): the statement on the badge's page.
-                url=issuance.public_url("verify.badge", aid=award.public_id)
-                + "#without-assessment",
+                url=public_url("verify.badge", aid=award.public_id) + "#without-assessment",
                 name=STATEMENT,
                 description=self.statement,
                 narrative=narrative,

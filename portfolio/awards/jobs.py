@@ -25,7 +25,7 @@ def bake_award(award_public_id: str) -> None:
     """Bake the award's images into storage (idempotent: the storage key carries the document's
     hash, so a second run finds them there). Downloads serve the stored bytes, and bake on
     demand only what is missing."""
-    from portfolio.awards.issuance import baked_badge
+    from portfolio.awards.baking import baked_badge
 
     award = db.session.scalar(select(Award).where(Award.public_id == award_public_id))
     if award is None:
@@ -42,7 +42,7 @@ def publish_status_list(list_public_id: str) -> None:
     """Re-sign a status list that revocations changed, and store it as served. Idempotent: a
     list no longer marked changed is left alone. The list's row is locked (PostgreSQL), so a
     revocation committing meanwhile waits, then marks the list again and queues another run."""
-    from portfolio.awards.issuance import sign_status_list
+    from portfolio.awards.status_lists import sign_status_list
 
     query = select(status_lists.StatusList).where(
         status_lists.StatusList.public_id == list_public_id
@@ -59,7 +59,7 @@ def publish_status_list(list_public_id: str) -> None:
 def publish_changed_status_lists() -> None:
     """Every 5 minutes: re-sign every status list still marked changed (a publishing job that
     was lost, or failed until its retries were spent)."""
-    from portfolio.awards.issuance import sign_status_list
+    from portfolio.awards.status_lists import sign_status_list
 
     changed = db.session.scalars(
         select(status_lists.StatusList)
@@ -104,7 +104,7 @@ SIGNING_GRACE = timedelta(minutes=2)
 @job(retries=5, retry_delay=10)
 def sign_award(public_id: str) -> None:
     """Sign the award's OB 3.0 credential and store its documents (a no-op once signed)."""
-    from portfolio.awards.issuance import sign_pending_award
+    from portfolio.awards.signing import sign_pending_award
 
     sign_pending_award(public_id)
 
@@ -113,7 +113,7 @@ def sign_award(public_id: str) -> None:
 def sweep_awards_being_signed() -> None:
     """Every minute: queue again the signing of awards unsigned beyond the grace period.
     Queuing twice is harmless: the job signs an award once (row lock, then a no-op)."""
-    from portfolio.awards.issuance import awards_being_signed
+    from portfolio.awards.signing import awards_being_signed
 
     for public_id in awards_being_signed(utcnow() - SIGNING_GRACE):
         enqueue(sign_award, public_id)

@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from portfolio.accounts.models import Organization, User
-from portfolio.awards import issuance
+from portfolio.awards import documents, signing_keys
 from portfolio.awards.models import Award
 from portfolio.awards.ob import clr, proof
 from portfolio.awards.signals import learner_record_links
@@ -81,7 +81,7 @@ def export_learner_record(user: User, org_public_id: str | None = None) -> dict[
     issued = utcnow().replace(microsecond=0)
     unsigned = clr.clr_credential(
         id=f"urn:uuid:{uuid.uuid4()}",
-        issuer=issuance.issuer_info(org),
+        issuer=documents.issuer_info(org),
         name=f"Learner record of {user.display_name}",
         description=(
             f"The {len(awards)} badge(s) {org.name} issued to {user.display_name} and has "
@@ -93,9 +93,9 @@ def export_learner_record(user: User, org_public_id: str | None = None) -> dict[
         credentials=credentials,
         pathways=_pathway_links(awards),
     )
-    private = issuance.signing_private_key(org)
+    private = signing_keys.signing_private_key(org)
     signed = proof.sign_credential(
-        unsigned, private, issuance.verification_method(org, private), created=issued
+        unsigned, private, signing_keys.verification_method(org, private), created=issued
     )
     audit.record(
         "award.export_record",

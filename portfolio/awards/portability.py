@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from portfolio.accounts.models import User
-from portfolio.awards import issuance
+from portfolio.awards import baking, issuance
 from portfolio.awards.models import Award, PortfolioExport
 from portfolio.core import audit
 from portfolio.core.db import utcnow
@@ -26,6 +26,7 @@ from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.ids import is_public_id
 from portfolio.core.jobs import enqueue
 from portfolio.core.mail import send_mail
+from portfolio.core.urls import public_url
 from portfolio.evidence.export import ExtraEntry, safe_name, stream_portfolio
 from portfolio.evidence.models import EvidenceItem, EvidenceState
 from portfolio.extensions import db
@@ -52,11 +53,11 @@ def _badge_entries(user: User) -> list[ExtraEntry]:
             "issued": award.issued_at.isoformat(),
             "expires": award.expires_at.isoformat() if award.expires_at else None,
             "status": award.status(),
-            "url": issuance.public_url("verify.badge", aid=award.public_id),
+            "url": public_url("verify.badge", aid=award.public_id),
         }
 
         def baked(award: Award = award) -> Iterator[bytes]:
-            yield issuance.baked_badge(award, "3.0", "png")[0]
+            yield baking.baked_badge(award, "3.0", "png")[0]
 
         def document(award: Award = award) -> Iterator[bytes]:
             yield (award.ob3_credential or "").encode("utf-8")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from portfolio.accounts.models import User
 from portfolio.accounts.signals import account_deleted, address_confirmed
-from portfolio.awards import bulk, issuance
+from portfolio.awards import bulk, issuance, revocation
 from portfolio.awards.models import Award
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
@@ -28,7 +28,7 @@ def revoke_on_reopen(
     """An admin reopened a passed decision: its badge is revoked with the reason given."""
     award = issuance.award_for_submission(submission)
     if award is not None and award.revoked_at is None:
-        issuance.revoke_award(actor, award, reason)
+        revocation.revoke_award(actor, award, reason)
 
 
 #: What a withdrawn evidence entry is called once the earner's own title is gone.

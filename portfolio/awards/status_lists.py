@@ -15,10 +15,20 @@ from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from portfolio.accounts.models import Organization
+from portfolio.awards.documents import as_json, sha256_hex
 from portfolio.awards.models import Award
-from portfolio.awards.ob import status_list
-from portfolio.core.db import TimestampMixin, UTCDateTime
-from portfolio.core.ids import new_public_id
+from portfolio.awards.ob import proof, status_list
+from portfolio.awards.signing_keys import (
+    controller_id,
+    get_or_create_signing_key,
+    private_key_of,
+    verification_method,
+)
+from portfolio.core.db import TimestampMixin, UTCDateTime, utcnow
+from portfolio.core.errors import NotFound
+from portfolio.core.ids import is_public_id, new_public_id
+from portfolio.core.jobs import enqueue
+from portfolio.core.urls import public_url
 from portfolio.extensions import db
 
 
@@ -152,3 +162,69 @@ def get_list(org: Organization, public_id: str) -> StatusList | None:
             StatusList.organization_id == org.id, StatusList.public_id == public_id
         )
     )
+
+
+def stored_status_list(oid: str, lid: str) -> tuple[str, str]:
+    """The signed status list credential `lid` of the issuer `oid` and its hash (the ETag), in
+    one query, or `NotFound`."""
+    lst = StatusList
+    row = (
+        db.session.execute(
+            select(lst.id, lst.credential, lst.sha256, lst.changed_at)
+            .join(Organization, Organization.id == lst.organization_id)
+            .where(Organization.public_id == oid, lst.public_id == lid)
+        ).one_or_none()
+        if is_public_id(oid) and is_public_id(lid)
+        else None
+    )
+    if row is None or row.credential is None or row.sha256 is None:
+        raise NotFound("No such status list.")
+    if row.changed_at is not None:
+        # A revocation committed and its publishing job has not run yet: sign the current
+        # state for this answer (not stored; the job stores it), so a verifier never sees a
+        # revoked badge as valid in between.
+        changed = db.session.get(lst, row.id)
+        assert changed is not None
+        fresh = signed_status_list(changed)
+        return fresh, sha256_hex(fresh)
+    return row.credential, row.sha256
+
+
+def status_list_url(lst: StatusList) -> str:
+    """The public URL of a status list credential (also its id)."""
+    return public_url("verify.status_list", oid=lst.organization.public_id, lid=lst.public_id)
+
+
+def signed_status_list(lst: StatusList) -> str:
+    """The `BitstringStatusListCredential` of `lst` built from the revoked awards it covers now
+    and signed with the issuer's active key (JSON as served)."""
+    org = lst.organization
+    private = private_key_of(get_or_create_signing_key(org))
+    now = utcnow().replace(microsecond=0)
+    url = status_list_url(lst)
+    encoded = status_list.encode_list(revoked_indexes(lst), lst.size)
+    unsigned = status_list.status_list_credential(
+        url, controller_id(org), encoded, now, lst.purpose
+    )
+    signed = proof.sign_credential(
+        unsigned, private, verification_method(org, private), created=now
+    )
+    return as_json(signed)
+
+
+def sign_status_list(lst: StatusList) -> None:
+    """(Re)build and sign the `BitstringStatusListCredential` of `lst` and store it as served;
+    the list is then up to date (`changed_at` cleared)."""
+    lst.credential = signed_status_list(lst)
+    lst.sha256 = sha256_hex(lst.credential)
+    lst.signed_at = utcnow().replace(microsecond=0)
+    lst.changed_at = None
+
+
+def status_list_changed(lst: StatusList) -> None:
+    """A revocation changed `lst`: mark it, and queue the job that re-signs and stores it once
+    this transaction commits. Until that job ran, the list is signed afresh when served."""
+    from portfolio.awards.jobs import publish_status_list
+
+    lst.changed_at = utcnow()
+    enqueue(publish_status_list, lst.public_id, organization_id=lst.organization_id)

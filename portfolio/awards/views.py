@@ -8,9 +8,10 @@ from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Role
 from portfolio.accounts.services import get_organization, require_role
-from portfolio.awards import issuance
+from portfolio.awards import issuance, revocation, signing_keys, visibility
 from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.transaction import commit, rollback
+from portfolio.core.urls import public_url
 from portfolio.core.views import run_service
 
 bp = Blueprint("awards", __name__, cli_group="awards")
@@ -26,7 +27,7 @@ def my_badges() -> str:
     awards = issuance.my_awards(current_user)
 
     def badge_url(a: object) -> str:
-        return issuance.public_url("verify.badge", aid=a.public_id)  # type: ignore[attr-defined]
+        return public_url("verify.badge", aid=a.public_id)  # type: ignore[attr-defined]
 
     def linkedin(a: object) -> str:
         return linkedin_add_url(
@@ -80,7 +81,7 @@ def set_visibility(aid: str) -> Response:
     award = issuance.get_own_award(current_user, aid)
     hidden = request.form.get("hidden") == "1"
     evidence = request.form.get("evidence") or None
-    issuance.set_visibility(current_user, award, hidden=hidden, evidence_public_id=evidence)
+    visibility.set_visibility(current_user, award, hidden=hidden, evidence_public_id=evidence)
     commit()
     what = "That evidence" if evidence else "The badge"
     flash(f"{what} is now {'hidden from' if hidden else 'shown to'} the public.", "success")
@@ -146,7 +147,7 @@ def list_awards(slug: str) -> str:
         page=page,
         page_args={k: v for k, v in request.args.items() if k not in {"after", "before"}},
         page_endpoint="awards.list_awards",
-        badge_url=lambda a: issuance.public_url("verify.badge", aid=a.public_id),
+        badge_url=lambda a: public_url("verify.badge", aid=a.public_id),
     )
 
 
@@ -161,7 +162,7 @@ def revoke(slug: str, aid: str) -> Response:
     from portfolio.awards.notices import revocation_notice, send_after_commit
 
     def revoke_and_tell() -> None:
-        issuance.revoke_award(current_user, award, request.form.get("reason", ""))
+        revocation.revoke_award(current_user, award, request.form.get("reason", ""))
         # The notification is written now; the mail goes out once the revocation commits.
         # A bulk award nobody has claimed yet has nobody to tell.
         if award.recipient_id is not None:
@@ -182,7 +183,7 @@ def revoke(slug: str, aid: str) -> Response:
 def rotate_key(slug: str) -> Response:
     """Replace the organization's signing key; the old one stays published."""
     org = get_organization(slug)
-    issuance.rotate_signing_key(current_user, org)
+    signing_keys.rotate_signing_key(current_user, org)
     commit()
     flash("A new signing key is in use. Badges signed with the old key still verify.", "success")
     return redirect(url_for("awards.list_awards", slug=slug))

@@ -189,20 +189,20 @@ def verify_did_authentication(presentation: Mapping[str, Any], token: str) -> st
 def bound_copy(award: Award, did: str, *, now: datetime | None = None) -> dict[str, Any]:
     """The award's OB 3.0 credential with `credentialSubject.id` = `did`, signed afresh by the
     issuer's active key (same id, same status entry, the email identifier kept)."""
-    from portfolio.awards import issuance
+    from portfolio.awards import documents, signing_keys
 
     if award.ob3_credential is None:
-        raise issuance.BeingSigned()
+        raise documents.BeingSigned()
     credential = json.loads(award.ob3_credential)
     credential.pop("proof", None)
     subject = copy.deepcopy(credential["credentialSubject"])
     credential["credentialSubject"] = {"id": did, **subject}
     org = award.organization
-    private = issuance.signing_private_key(org)
+    private = signing_keys.signing_private_key(org)
     return proof.sign_credential(
         credential,
         private,
-        issuance.verification_method(org, private),
+        signing_keys.verification_method(org, private),
         created=(now or utcnow()).replace(microsecond=0),
     )
 

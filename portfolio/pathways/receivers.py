@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portfolio.awards.issuance import register_pathway_documents
 from portfolio.awards.signals import award_issued, award_revoked, learner_record_links
+from portfolio.awards.signing import register_pathway_documents
 from portfolio.pathways.services import (
     _on_award_issued,
     _on_award_revoked,

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import Membership, Organization, Role, User
 from portfolio.accounts.services import require_role
-from portfolio.awards import issuance
+from portfolio.awards import documents, issuance, signing, signing_keys
 from portfolio.awards.models import Award
 from portfolio.awards.ob.clr import PathwayLink
 from portfolio.awards.ob.types import EvidenceEntry
@@ -323,7 +323,7 @@ def issue_stack(pathway: Pathway, recipient: User, components: Sequence[Award]) 
     returns None when it already exists (a racing transaction may have written it)."""
     org = pathway.organization
     cred = pathway.credential
-    signing_key = issuance.get_or_create_signing_key(org)
+    signing_key = signing_keys.get_or_create_signing_key(org)
     issued = utcnow().replace(microsecond=0)
     award = Award(
         public_id=new_public_id(),
@@ -353,7 +353,7 @@ def issue_stack(pathway: Pathway, recipient: User, components: Sequence[Award]) 
     return award
 
 
-def stack_documents(award: Award) -> issuance.PendingDocuments:
+def stack_documents(award: Award) -> signing.PendingDocuments:
     """What the signing job needs for a stacked award: its component badges as evidence, and
     the audit details and the earner's notice recorded once it is signed."""
     pathway = db.session.get(Pathway, award.pathway_id)
@@ -379,8 +379,8 @@ def stack_documents(award: Award) -> issuance.PendingDocuments:
         )
         for c in components
     )
-    return issuance.PendingDocuments(
-        issuance.achievement_info(cred, None),
+    return signing.PendingDocuments(
+        documents.achievement_info(cred, None),
         evidence,
         (),
         audit={
@@ -607,8 +607,8 @@ def learner_record_pathways(
     for pathway in db.session.scalars(select(Pathway).where(Pathway.id.in_(pathway_ids))):
         links.append(
             PathwayLink(
-                parent=issuance.badge_class_url(pathway.credential),
-                children=tuple(issuance.badge_class_url(c.credential) for c in pathway.components),
+                parent=documents.badge_class_url(pathway.credential),
+                children=tuple(documents.badge_class_url(c.credential) for c in pathway.components),
             )
         )
     return links

@@ -2,7 +2,8 @@
 by public id, loaded in as few queries as each page needs. Nothing here writes.
 
 The documents themselves (assertions, credentials, revocation lists) and the verification of
-a presented badge are built by the awards domain (`portfolio.awards.issuance`)."""
+a presented badge are built by the awards domain (`portfolio.awards.documents`,
+`portfolio.awards.revocation`, `portfolio.awards.verification`)."""
 
 from __future__ import annotations
 

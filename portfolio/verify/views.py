@@ -14,13 +14,25 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from portfolio.accounts.models import Organization
-from portfolio.awards import issuance
+from portfolio.awards import (
+    baking,
+    documents,
+    images,
+    issuance,
+    revocation,
+    signing_keys,
+    status_lists,
+    verification,
+    visibility,
+)
 from portfolio.awards.models import Award
 from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.ids import is_public_id
 from portfolio.core.security import public
+from portfolio.core.urls import public_url
 from portfolio.credentials.images import SVG_CSP
 from portfolio.credentials.models import Credential
+from portfolio.evidence.validation import inline_kind
 from portfolio.extensions import csrf, limiter
 from portfolio.pathways.services import stack_components
 from portfolio.storage.s3 import content_disposition
@@ -92,7 +104,7 @@ def _document(
     if attachment:
         # Names may hold any character: an ASCII fallback plus the RFC 6266 UTF-8 form.
         response.headers["Content-Disposition"] = content_disposition(attachment, inline=False)
-    response.set_etag(etag or issuance._sha(text))
+    response.set_etag(etag or documents.sha256_hex(text))
     return response.make_conditional(request)
 
 
@@ -118,12 +130,12 @@ def issuer(oid: str) -> BaseResponse | str:
     """The OB 2.0 Issuer Profile (JSON-LD), or a small page for browsers."""
     org = _org(oid)
     if _wants_json():
-        return _document(issuance.issuer_profile_document(org))
+        return _document(documents.issuer_profile_document(org))
     return render_template("verify/issuer.html", org=org)
 
 
-def _published_keys(oid: str) -> issuance.PublishedKeys:
-    issuer = issuance.published_keys_of(oid)
+def _published_keys(oid: str) -> signing_keys.PublishedKeys:
+    issuer = signing_keys.published_keys_of(oid)
     if issuer is None:
         abort(404)
     return issuer
@@ -133,7 +145,7 @@ def _published_keys(oid: str) -> issuance.PublishedKeys:
 @public
 def issuer_keys(oid: str) -> BaseResponse:
     """The Multikey controller document: every signing key, retired ones included."""
-    return _document(issuance.controller_document_of(_published_keys(oid)))
+    return _document(signing_keys.controller_document_of(_published_keys(oid)))
 
 
 @bp.get("/issuers/<oid>/keys/<multibase>")
@@ -141,7 +153,7 @@ def issuer_keys(oid: str) -> BaseResponse:
 def issuer_key(oid: str, multibase: str) -> BaseResponse:
     """One signing key as a Multikey document: what a proof's `verificationMethod` names."""
     try:
-        document = issuance.key_document_of(_published_keys(oid), multibase)
+        document = signing_keys.key_document_of(_published_keys(oid), multibase)
     except NotFound:
         abort(404)
     return _document(document)
@@ -151,7 +163,7 @@ def issuer_key(oid: str, multibase: str) -> BaseResponse:
 @public
 def issuer_did(oid: str) -> BaseResponse:
     """The did:web DID document (served when the public base URL is https)."""
-    document = issuance.did_document_of(_published_keys(oid))
+    document = signing_keys.did_document_of(_published_keys(oid))
     if document is None:
         abort(404)
     return _document(document, mimetype="application/did+ld+json")
@@ -161,7 +173,7 @@ def issuer_did(oid: str) -> BaseResponse:
 @public
 def revocations(oid: str) -> BaseResponse:
     """The 1EdTech revocation list of the issuer's OB 3.0 credentials."""
-    return _document(issuance.revocation_list(_org(oid)), mimetype="application/json")
+    return _document(revocation.revocation_list(_org(oid)), mimetype="application/json")
 
 
 #: Status lists change on every revocation: verifiers should see that within a minute.
@@ -173,7 +185,7 @@ STATUS_LIST_MAX_AGE = 60
 def status_list(oid: str, lid: str) -> BaseResponse:
     """A signed W3C BitstringStatusListCredential of the issuer (revocation bits)."""
     try:
-        body, sha = issuance.stored_status_list(oid, lid)
+        body, sha = status_lists.stored_status_list(oid, lid)
     except NotFound:
         abort(404)
     response = _document(body, etag=sha)
@@ -188,7 +200,7 @@ def badge_class(cid: str) -> BaseResponse | str:
     """The OB 2.0 BadgeClass (JSON-LD), or the criteria page for browsers."""
     cred = _credential(cid)
     if _wants_json():
-        return _document(issuance.badge_class_document(cred))
+        return _document(documents.badge_class_document(cred))
     return render_template("verify/badge_class.html", cred=cred, org=cred_org(cred))
 
 
@@ -201,7 +213,7 @@ def cred_org(cred: Credential) -> Organization:
 def badge_class_image(cid: str) -> BaseResponse:
     """The badge image, or a generated one when the credential has none."""
     cred = _credential(cid)
-    data, content_type = issuance.badge_image(cred)
+    data, content_type = images.badge_image(cred)
     response = Response(data, mimetype=content_type)
     if content_type == "image/svg+xml":
         # Cleaned on upload; the sandbox stops any script even if the file is opened directly.
@@ -219,10 +231,10 @@ def competency(kid: str) -> BaseResponse | str:
     if not is_public_id(kid):
         abort(404)
     try:
-        comp = issuance.public_competency(kid)
+        comp = documents.public_competency(kid)
     except NotFound:
         abort(404)
-    return redirect(issuance.competency_url(comp), 301)
+    return redirect(documents.competency_url(comp), 301)
 
 
 @bp.get("/rubrics/<vid>")
@@ -263,7 +275,7 @@ def _assertion_response(aid: str) -> BaseResponse:
     if row.ob2_assertion is None:
         return being_signed_response()
     if row.revoked_at is not None:  # rare: the 410 body is built by the issuance service
-        status, body = issuance.assertion_document(_award(aid))
+        status, body = documents.assertion_document(_award(aid))
         return _document(body, status=status)
     return _document(row.ob2_assertion, etag=row.ob2_sha256)
 
@@ -276,7 +288,7 @@ def _linkedin_url(award: Award) -> str:
         organization=award.organization.name,
         issued=award.issued_at,
         expires=award.expires_at,
-        url=issuance.public_url("verify.badge", aid=award.public_id),
+        url=public_url("verify.badge", aid=award.public_id),
         cert_id=award.public_id,
         organization_id=award.organization.linkedin_organization_id,
     )
@@ -301,7 +313,7 @@ def badge(aid: str) -> BaseResponse | str:
     return pages.personal_response(_badge_page(_award_for_page(aid), verification=None))
 
 
-def _badge_page(award: Award, verification: issuance.VerificationResult | None) -> str:
+def _badge_page(award: Award, verification: verification.VerificationResult | None) -> str:
     from portfolio.awards.versions import shown_credential
 
     submission = award.submission
@@ -320,10 +332,10 @@ def _badge_page(award: Award, verification: issuance.VerificationResult | None) 
         scores=scores,
         components=components,
         verification=verification,
-        badge_url=issuance.public_url("verify.badge", aid=award.public_id),
+        badge_url=public_url("verify.badge", aid=award.public_id),
         linkedin_url=_linkedin_url(award),
-        image_url=issuance.public_url("verify.badge_class_image", cid=award.credential.public_id),
-        is_public=issuance.is_evidence_public,
+        image_url=public_url("verify.badge_class_image", cid=award.credential.public_id),
+        is_public=visibility.is_evidence_public,
         testimonies=_testimonies(award),
     )
 
@@ -369,7 +381,7 @@ def baked(aid: str, major: str, fmt: str) -> BaseResponse:
         abort(410, "This badge has been revoked.")
     if award.is_being_signed:
         return being_signed_response()
-    data, content_type = issuance.baked_badge(award, f"{major}.0", fmt)
+    data, content_type = baking.baked_badge(award, f"{major}.0", fmt)
     response = Response(data, mimetype=content_type)
     # Downloads as attachments: the SVG is ours, but an attachment never runs in our origin.
     response.headers["Content-Disposition"] = (
@@ -387,7 +399,7 @@ def baked(aid: str, major: str, fmt: str) -> BaseResponse:
 def check_badge(aid: str) -> BaseResponse | str:
     """ "Verify this badge": re-check the signature and the status now."""
     award = _award(aid)
-    result = issuance.verify_award(award)
+    result = verification.verify_award(award)
     if _wants_json():
         return _verification_json(result)
     return _badge_page(award, verification=result)
@@ -404,7 +416,7 @@ def evidence(aid: str, eid: str) -> tuple[str, int] | str:
         abort(404)
     if item.withdrawn_at is not None:
         return render_template("verify/evidence.html", award=award, item=item, withdrawn=True), 410
-    if not issuance.is_evidence_public(award, item):
+    if not visibility.is_evidence_public(award, item):
         return render_template("verify/evidence.html", award=award, item=item, withheld=True), 403
     return render_template(
         "verify/evidence.html",
@@ -412,7 +424,7 @@ def evidence(aid: str, eid: str) -> tuple[str, int] | str:
         item=item,
         withheld=False,
         link=item.submission_evidence,
-        kind=issuance.inline_kind(item.media_type),
+        kind=inline_kind(item.media_type),
     )
 
 
@@ -423,7 +435,7 @@ def evidence_file(aid: str, eid: str) -> BaseResponse:
     award = _award(aid)
     try:
         item = issuance.get_award_evidence(award, eid)
-        url = issuance.evidence_file_url(award, item, inline=request.args.get("inline") == "1")
+        url = visibility.evidence_file_url(award, item, inline=request.args.get("inline") == "1")
     except NotFound:
         abort(404)
     response = redirect(url)
@@ -463,7 +475,7 @@ def _exchange_error(message: str, status: int = 400) -> BaseResponse:
 
 
 # -- the verification endpoint ---------------------------------------------------------------------
-def _verification_json(result: issuance.VerificationResult) -> BaseResponse:
+def _verification_json(result: verification.VerificationResult) -> BaseResponse:
     response = Response(json.dumps(result.as_dict(), indent=2), mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -495,7 +507,7 @@ def verify() -> BaseResponse | str | tuple[str, int]:
         error = "That file is larger than 5 MB; a baked badge is much smaller."
         return _verify_error(error)
     try:
-        result = issuance.verify_input(url=url, data=data)
+        result = verification.verify_input(url=url, data=data)
     except DomainError as exc:
         return _verify_error(exc.message)
     if _wants_json() or request.is_json:

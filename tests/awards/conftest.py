@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from portfolio.awards import issuance
+from portfolio.awards import signing
 from portfolio.awards.models import Award
 from portfolio.extensions import db
 from portfolio.submissions.models import Submission
@@ -62,7 +62,7 @@ def earned(client: Client, other_client: Client, scenario: Scenario) -> Any:
     award = award_of(pid)
     if award.signed_at is None:
         # On the real broker the signing job waits for a worker: run it here, as one would.
-        issuance.sign_pending_award(award.public_id)
+        signing.sign_pending_award(award.public_id)
         db.session.commit()
         award = award_of(pid)
     return scenario, award

@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from portfolio.accounts.models import Invitation, User
-from portfolio.awards import bulk, issuance
+from portfolio.awards import bulk, verification
 from portfolio.awards.models import Award, BulkAwardBatch
 from portfolio.awards.ob import proof
 from portfolio.core.audit import AuditEvent
@@ -141,7 +141,7 @@ def test_small_upload_issues_states_reason_and_verifies(
     assert report.valid, report.reasons
     code, node = run_verifier(node_verifier, tmp_path, credential, controller)
     assert code == 0 and node["verified"] is True, node
-    assert issuance.verify_award(wren_award).status == "valid"
+    assert verification.verify_award(wren_award).status == "valid"
 
 
 def test_thousand_lines_issue_thousand_awards_and_a_second_upload_issues_nothing(
@@ -307,4 +307,4 @@ def test_unclaimed_award_can_be_revoked(app: Flask, admin: Client, scenario: Sce
     assert resp.status_code == 302
     [award] = bulk_awards()
     assert award.is_revoked
-    assert issuance.verify_award(award).status == "revoked"
+    assert verification.verify_award(award).status == "revoked"

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from portfolio.accounts.models import Role
-from portfolio.awards import issuance
+from portfolio.awards import issuance, revocation, visibility
 from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.extensions import db
@@ -75,19 +75,19 @@ def test_admin_revokes_with_a_reason_once(app: Flask, earned: Any) -> None:
 def test_only_admins_of_the_issuer_revoke(app: Flask, make: Any, earned: Any) -> None:
     s, award = earned
     with pytest.raises(Forbidden):
-        issuance.revoke_award(s.assessor, award, "no")
+        revocation.revoke_award(s.assessor, award, "no")
     with pytest.raises(Forbidden):
-        issuance.revoke_award(s.worker, award, "no")
+        revocation.revoke_award(s.worker, award, "no")
     other = make.org("Other")
     outsider = make.user((other, Role.ADMIN))
     with pytest.raises(Forbidden):
-        issuance.revoke_award(outsider, award, "no")
+        revocation.revoke_award(outsider, award, "no")
     with pytest.raises(DomainError):
-        issuance.revoke_award(s.admin, award, "")
-    issuance.revoke_award(s.admin, award, "Issued in error.")
+        revocation.revoke_award(s.admin, award, "")
+    revocation.revoke_award(s.admin, award, "Issued in error.")
     db.session.commit()
     with pytest.raises(Conflict):
-        issuance.revoke_award(s.admin, award, "Twice.")
+        revocation.revoke_award(s.admin, award, "Twice.")
     db.session.rollback()
     # An admin of another organization cannot reach it through the pages either.
     c = _anon(app)
@@ -119,7 +119,7 @@ def test_worker_lists_badges_and_others_cannot_change_them(
     resp = other.submit(f"/badges/{award.public_id}/visibility", {"hidden": "1"}, page="/badges")
     assert resp.status_code == 404
     with pytest.raises(NotFound):
-        issuance.set_visibility(s.assessor, award, hidden=True)
+        visibility.set_visibility(s.assessor, award, hidden=True)
     db.session.expire_all()
     assert not issuance.get_award(award.public_id).is_hidden
     assert _anon(app).get("/badges").status_code == 302  # login required

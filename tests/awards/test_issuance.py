@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from portfolio.awards import issuance
+from portfolio.awards import issuance, signing_keys
 from portfolio.awards.models import Award, IssuerKey
 from portfolio.awards.ob import proof
 from portfolio.core.audit import AuditEvent
@@ -62,7 +62,7 @@ def test_the_credential_is_schema_valid_signed_and_carries_the_rubric(earned: An
     s, award = earned
     credential = json.loads(award.ob3_credential)
     assert_schema_valid(credential)
-    report = proof.verify_credential(credential, issuance.key_resolver_for(s.org), now=utcnow())
+    report = proof.verify_credential(credential, signing_keys.key_resolver_for(s.org), now=utcnow())
     assert report.valid, report.reasons
     subject = credential["credentialSubject"]
     achievement = subject["achievement"]
@@ -117,7 +117,7 @@ def test_changing_any_field_breaks_the_signature(earned: Any, path: tuple[Any, .
         target[path[-1]] = value + "x"
     else:
         target[path[-1]] = value + " (edited)"
-    resolver = issuance.key_resolver_for(s.org)
+    resolver = signing_keys.key_resolver_for(s.org)
     assert proof.verify_credential(credential, resolver).valid
     assert not proof.verify_credential(tampered, resolver).valid
 
@@ -238,19 +238,19 @@ def test_a_failed_review_issues_nothing(
 
 def test_key_rotation_keeps_old_credentials_verifiable(earned: Any) -> None:
     s, award = earned
-    old = issuance.get_or_create_signing_key(s.org)
-    new = issuance.rotate_signing_key(s.admin, s.org)
+    old = signing_keys.get_or_create_signing_key(s.org)
+    new = signing_keys.rotate_signing_key(s.admin, s.org)
     db.session.commit()
     assert new.id != old.id
-    document = issuance.controller_document(s.org)
+    document = signing_keys.controller_document(s.org)
     # Each key under its own URL and under the older fragment id.
     assert len(document["verificationMethod"]) == 4
     credential = json.loads(award.ob3_credential)
-    assert proof.verify_credential(credential, issuance.key_resolver_for(s.org)).valid
+    assert proof.verify_credential(credential, signing_keys.key_resolver_for(s.org)).valid
     method = credential["proof"][0]["verificationMethod"]
     assert method == f"{document['id']}/{old.public_key_multibase}"
     # The retired key still answers at its URL, as the Multikey document itself.
-    key_document = issuance.key_document(s.org, old.public_key_multibase)
+    key_document = signing_keys.key_document(s.org, old.public_key_multibase)
     assert key_document == {
         "@context": "https://w3id.org/security/multikey/v1",
         "id": method,

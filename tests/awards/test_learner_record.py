@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from portfolio.awards import issuance
+from portfolio.awards import documents, revocation, signing_keys
 from portfolio.awards.ob import proof
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
@@ -39,25 +39,25 @@ def test_my_badges_exports_one_signed_learner_record(
         "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json",
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
     ]
-    assert clr["issuer"]["id"] == issuance.controller_id(s.org)
+    assert clr["issuer"]["id"] == signing_keys.controller_id(s.org)
     subject = clr["credentialSubject"]
     assert subject["type"] == ["ClrSubject"]
     assert subject["identifier"][0]["identityHash"].startswith("sha256$")
     assert subject["verifiableCredential"] == [json.loads(award.ob3_credential)]
-    assert [a["id"] for a in subject["achievement"]] == [issuance.badge_class_url(s.credential)]
+    assert [a["id"] for a in subject["achievement"]] == [documents.badge_class_url(s.credential)]
 
-    report = proof.verify_credential(clr, issuance.key_resolver_for(s.org), now=utcnow())
+    report = proof.verify_credential(clr, signing_keys.key_resolver_for(s.org), now=utcnow())
     assert report.valid, report.reasons
     tampered = json.loads(json.dumps(clr))
     tampered["credentialSubject"]["achievement"][0]["name"] = "Something else"
-    assert not proof.verify_credential(tampered, issuance.key_resolver_for(s.org)).valid
+    assert not proof.verify_credential(tampered, signing_keys.key_resolver_for(s.org)).valid
 
 
 def test_revoked_badges_stay_out_and_nothing_to_export_says_so(
     app: Flask, client: Client, earned: Any
 ) -> None:
     s, award = earned
-    issuance.revoke_award(s.admin, award, "Issued in error.")
+    revocation.revoke_award(s.admin, award, "Issued in error.")
     db.session.commit()
     resp = client.get("/badges/learner-record")
     assert resp.status_code == 302

@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from portfolio.accounts.models import Role
-from portfolio.awards import issuance, portability
+from portfolio.awards import issuance, portability, verification
 from portfolio.awards.ob import bake
 from portfolio.core.audit import AuditEvent
 from portfolio.evidence.models import EvidenceItem, EvidenceKind, EvidenceState
@@ -158,7 +158,7 @@ def test_account_deletion_keeps_badges_verifiable(client: Client, earned) -> Non
     assert other.post("/login", data={"email": "wren@example.org"}).status_code != 302
     # The credential still verifies; its evidence says it was withdrawn.
     award = issuance.get_award(award.public_id)
-    assert issuance.verify_award(award).valid
+    assert verification.verify_award(award).valid
     page = client.get(f"/badges/{award.public_id}").get_data(as_text=True)
     assert "Withdrawn by the earner" in page
     evidence = client.get(f"/badges/{award.public_id}/evidence/{award.evidence[0].public_id}")

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from portfolio.awards import issuance
+from portfolio.awards import revocation
 from portfolio.awards.ob import status_list
 from portfolio.awards.status_lists import StatusList
 from portfolio.core.jobs import get_queue
@@ -56,7 +56,7 @@ def test_a_rolled_back_revocation_leaves_the_list_alone(app: Flask, earned) -> N
     s, award = earned
     credential = json.loads(award.ob3_credential)
     before = db.session.scalars(select(StatusList)).one().sha256
-    issuance.revoke_award(s.admin, award, "Issued in error.")
+    revocation.revoke_award(s.admin, award, "Issued in error.")
     db.session.rollback()
     db.session.commit()
     lst = db.session.scalars(select(StatusList)).one()
@@ -70,7 +70,7 @@ def test_revocation_shows_at_once_and_the_worker_stores_the_signed_list(
     s, award = earned
     credential = json.loads(award.ob3_credential)
     get_queue().huey.flush()  # the jobs of the issuance above (baking, checks) are not the point
-    issuance.revoke_award(s.admin, award, "Issued in error.")
+    revocation.revoke_award(s.admin, award, "Issued in error.")
     db.session.commit()
     # The job waits on the broker; the stored list is stale, the served one is not.
     assert get_queue().huey.pending_count() >= 1

@@ -17,7 +17,7 @@ from flask import Flask
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from portfolio.awards import issuance
+from portfolio.awards import verification
 from portfolio.awards.models import Award
 from portfolio.extensions import db
 from tests.conftest import PASSWORD
@@ -232,7 +232,7 @@ def test_blind_double_marking_moderation_and_verification(
             if verdict == "agree":
                 expect(worker.locator("#submission-state")).to_have_text("Passed")
                 [award] = awards
-                assert issuance.verify_award(award).valid
+                assert verification.verify_award(award).valid
                 employer = j.open(PHONE)
                 employer.goto(f"{site}/badges/{award.public_id}")
                 expect(employer.locator(".verdict-valid")).to_be_visible()

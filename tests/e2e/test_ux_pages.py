@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import expect
 
-from portfolio.awards import issuance
+from portfolio.awards import revocation
 from portfolio.extensions import db
 from tests.awards.conftest import award_of, pass_submission
 from tests.conftest import PASSWORD, Client
@@ -145,7 +145,7 @@ def test_issue15_pages_on_phone_and_desktop(
         auditor.check(page, f"admin-members-{device}")
         ctx.close()
 
-    issuance.revoke_award(s.admin, award, "Issued in error.")
+    revocation.revoke_award(s.admin, award, "Issued in error.")
     db.session.commit()
     for device, options in DEVICES.items():
         ctx = browser.new_context(**options)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from portfolio.awards import issuance
+from portfolio.awards import documents, signing_keys
 from portfolio.awards.ob import proof
 from portfolio.extensions import db
 from tests.conftest import Client
@@ -48,8 +48,8 @@ def test_learner_record_relates_the_pathway_to_its_components(stack: Stack, clie
     subject = clr["credentialSubject"]
     assert len(subject["verifiableCredential"]) == 4  # three badges and the stack
     by_id = {a["id"]: a for a in subject["achievement"]}
-    parent = issuance.badge_class_url(pathway.credential)
-    fillet, butt, pipe = (issuance.badge_class_url(c) for c in stack.creds)
+    parent = documents.badge_class_url(pathway.credential)
+    fillet, butt, pipe = (documents.badge_class_url(c) for c in stack.creds)
     assert set(by_id) == {parent, fillet, butt, pipe}
     assert by_id[fillet]["creditsAvailable"] == 3 and by_id[butt]["creditsAvailable"] == 1.5
     earned = {
@@ -68,4 +68,4 @@ def test_learner_record_relates_the_pathway_to_its_components(stack: Stack, clie
         ]
     )
     assert all(a["type"] == "Association" for a in subject["association"])
-    assert proof.verify_credential(clr, issuance.key_resolver_for(stack.org)).valid
+    assert proof.verify_credential(clr, signing_keys.key_resolver_for(stack.org)).valid

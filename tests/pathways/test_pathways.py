@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import Role
-from portfolio.awards import issuance
+from portfolio.awards import revocation, verification
 from portfolio.awards.models import Award
 from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import DomainError
+from portfolio.core.urls import public_url
 from portfolio.extensions import db
 from portfolio.pathways import services as pathways
 from portfolio.pathways.services import Held, PathwayAwardComponent, satisfying_set
@@ -70,10 +71,10 @@ def test_all_of_is_issued_with_the_last_component_not_before(stack: Stack) -> No
     # Evidence entries of both documents point at the component badges.
     ob2 = json.loads(stacked.ob2_assertion)
     urls = {e["id"] for e in ob2["evidence"]}
-    assert issuance.public_url("verify.badge", aid=first.public_id) in urls and len(urls) == 3
+    assert public_url("verify.badge", aid=first.public_id) in urls and len(urls) == 3
     ob3 = json.loads(stacked.ob3_credential)
     assert {e["id"] for e in ob3["evidence"]} == urls
-    assert issuance.verify_award(stacked).valid
+    assert verification.verify_award(stacked).valid
     # The worker was told; the issuance is audited.
     assert db.session.scalar(
         select(func.count()).where(
@@ -138,7 +139,7 @@ def test_window(stack: Stack) -> None:
 def test_revoked_component_does_not_count(stack: Stack) -> None:
     pathway = stack.pathway(stack.creds[:2])
     a = stack.grant(stack.creds[0])
-    issuance.revoke_award(stack.admin, a, "Evidence was not the worker's own.")
+    revocation.revoke_award(stack.admin, a, "Evidence was not the worker's own.")
     db.session.commit()
     stack.grant(stack.creds[1], day=1)
     assert stacks_of(stack, pathway) == []
@@ -158,7 +159,7 @@ def test_revoking_a_component_marks_the_stack_and_tells_the_admin(stack: Stack) 
     a = stack.grant(stack.creds[0])
     stack.grant(stack.creds[1], day=1)
     [stacked] = stacks_of(stack, pathway)
-    issuance.revoke_award(stack.admin, a, "Copied evidence.")
+    revocation.revoke_award(stack.admin, a, "Copied evidence.")
     db.session.commit()
     [link] = pathways.affected_stacks(stack.admin, stack.org)
     assert link.award_id == stacked.id and link.component_award_id == a.id
@@ -284,7 +285,7 @@ def test_stack_badge_page_lists_components(stack: Stack, client: Client) -> None
     [stacked] = stacks_of(stack, pathway)
     html = client.get(f"/badges/{stacked.public_id}").get_data(as_text=True)
     assert "Earned through a pathway" in html and f"/badges/{a.public_id}" in html
-    issuance.revoke_award(stack.admin, a, "Copied evidence.")
+    revocation.revoke_award(stack.admin, a, "Copied evidence.")
     db.session.commit()
     client.login("admin@example.org")
     html = client.get("/o/acme/pathways").get_data(as_text=True)

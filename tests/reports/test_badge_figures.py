@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from portfolio.awards import issuance
+from portfolio.awards import revocation
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
 from tests.awards.conftest import earned, scenario  # noqa: F401 - shared fixtures
@@ -24,7 +24,7 @@ def test_badges_issued_revoked_and_expired(app: Flask, earned: Any) -> None:
     assert '<dd id="fig-issued">1</dd>' in html
     assert '<dd id="fig-revoked">0</dd>' in html and '<dd id="fig-expired">0</dd>' in html
     assert "1 person" in html  # the pass rate counts people
-    issuance.revoke_award(s.admin, award, "Issued in error.")
+    revocation.revoke_award(s.admin, award, "Issued in error.")
     db.session.commit()
     html = admin.get(f"/o/{s.org.slug}/reports", query_string=period).get_data(as_text=True)
     assert '<dd id="fig-revoked">1</dd>' in html

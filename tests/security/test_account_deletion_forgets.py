@@ -22,7 +22,7 @@ from sqlalchemy import JSON, LargeBinary, String, Text, select
 from portfolio.accounts import services as accounts
 from portfolio.accounts import tokens
 from portfolio.accounts.models import Role
-from portfolio.awards import issuance
+from portfolio.awards import issuance, verification
 from portfolio.core.audit import AuditEvent
 from portfolio.evidence import services as evidence
 from portfolio.extensions import db
@@ -238,7 +238,7 @@ def test_deleting_an_account_leaves_no_personal_data_in_any_table(
 
     # The badge still verifies; the history of who did what stays, under tombstones.
     award = issuance.get_award(award.public_id)
-    assert issuance.verify_award(award).valid
+    assert verification.verify_award(award).valid
     invite = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "membership.invite"))
     assert invite is not None and invite.data["email"] == "[removed: account deleted]"
     removed = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "evidence.delete"))

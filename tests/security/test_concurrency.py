@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from portfolio.accounts.models import User
-from portfolio.awards import issuance
+from portfolio.awards import issuance, revocation
 from portfolio.awards.models import Award
 from portfolio.core.audit import AuditEvent
 from portfolio.extensions import db
@@ -27,7 +27,7 @@ def test_parallel_revocations_record_exactly_one(app: Flask, earned: Any) -> Non
         with app.test_request_context():
             admin = db.session.get(User, admin_id)
             assert admin is not None
-            issuance.revoke_award(admin, issuance.get_award(aid), f"reason {i}")
+            revocation.revoke_award(admin, issuance.get_award(aid), f"reason {i}")
 
     results = _race(app, 6, revoke)
     assert sorted(results) == ["conflict"] * 5 + ["won"]

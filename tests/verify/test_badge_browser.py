@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from portfolio.awards import issuance
+from portfolio.awards import revocation
 from portfolio.extensions import db
 from tests.awards.conftest import award_of, pass_submission
 from tests.conftest import Client
@@ -60,7 +60,7 @@ def test_anonymous_visitor_checks_a_badge_and_its_evidence(
     page.get_by_role("link", name="Verify this badge").click()
     assert page.locator(".verification").get_attribute("data-result") == "valid"
 
-    issuance.revoke_award(scenario.admin, award, "Issued in error.")
+    revocation.revoke_award(scenario.admin, award, "Issued in error.")
     db.session.commit()
     page.goto(url)
     # The browser may reuse its copy for up to a minute (Cache-Control: public, max-age=60,

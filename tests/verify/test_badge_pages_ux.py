@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from portfolio.awards import issuance
+from portfolio.awards import revocation
 from portfolio.extensions import db
 from tests.conftest import Client
 
@@ -24,7 +24,7 @@ def test_evidence_pages_of_a_revoked_badge_say_revoked(app: Flask, earned: Any) 
     eid = award.evidence[0].public_id
     page = anon.get(f"/badges/{award.public_id}/evidence/{eid}").get_data(as_text=True)
     assert 'data-status="valid"' in page and "This badge is valid." in page
-    issuance.revoke_award(s.admin, award, "Issued in error.")
+    revocation.revoke_award(s.admin, award, "Issued in error.")
     db.session.commit()
     page = anon.get(f"/badges/{award.public_id}/evidence/{eid}").get_data(as_text=True)
     assert 'data-status="revoked"' in page

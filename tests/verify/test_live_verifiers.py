@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from portfolio.awards import issuance
+from portfolio.awards import issuance, revocation
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
 from tests.awards.conftest import award_of, pass_submission
@@ -90,7 +90,7 @@ def test_valid_then_revoked(
     assert dbz["verified"] is True and dbz["revoked"] is False, report
     _loaded_from_app(report, live_issuer, credential)
 
-    issuance.revoke_award(scenario.admin, award, "Issued in error.")
+    revocation.revoke_award(scenario.admin, award, "Issued in error.")
     db.session.commit()
     report = run_live_verifiers(live_issuer, credential, tmp_path)
     assert report["dcc"]["signature"] is True and report["dcc"]["revoked"] is True, report

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask, current_app
 
-from portfolio.awards import issuance
+from portfolio.awards import issuance, revocation
 from portfolio.awards.models import Award
 from portfolio.awards.ob import common, loader
 from portfolio.core.db import utcnow
@@ -124,7 +124,7 @@ def test_validator_rejects_revoked_and_expired_badges(
     origin, award = live_award
     url = f"{origin}/badges/{award.public_id}"
     png = _fetch(f"{url}/badge-ob2.png")
-    issuance.revoke_award(scenario.admin, award, "Issued in error.")
+    revocation.revoke_award(scenario.admin, award, "Issued in error.")
     db.session.commit()
     report = run(validator_python, tmp_path, origin, input_url=url)
     assert report["valid"] is False, report

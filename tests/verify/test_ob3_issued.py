@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from portfolio.awards import issuance
+from portfolio.awards import revocation
 from portfolio.awards.models import Award
 from portfolio.awards.ob import proof, status_list
 from portfolio.core.db import utcnow
@@ -97,7 +97,7 @@ def test_issued_credential_is_valid_everywhere(
     listed = response.get_json()
     assert listed["issuer"] == credential["issuer"]["id"]
     assert proof.verify_credential(listed, resolver, now=utcnow()).valid
-    issuance.revoke_award(s.admin, award, "Issued in error.")
+    revocation.revoke_award(s.admin, award, "Issued in error.")
     db.session.commit()
     again, revoked = _status(app, credential)
     assert revoked and again.headers["ETag"] != response.headers["ETag"]

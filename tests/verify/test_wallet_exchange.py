@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from portfolio.awards import issuance
+from portfolio.awards import revocation
 from portfolio.extensions import db
 from tests.awards.conftest import award_of, pass_submission
 from tests.conftest import Client
@@ -71,7 +71,7 @@ def test_a_wallet_receives_a_signed_copy_bound_to_its_did(
     forged = client.post("/wallet/exchanges/forged", json={})
     assert forged.status_code == 400
 
-    issuance.revoke_award(scenario.admin, award, "Issued in error.")
+    revocation.revoke_award(scenario.admin, award, "Issued in error.")
     db.session.commit()
     report = run_node(live_issuer, "wallet.mjs", link)
     assert report["status"] == 400
