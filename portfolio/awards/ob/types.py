@@ -1,5 +1,6 @@
 """Inputs of the Open Badges document builders: small frozen dataclasses that
-`portfolio.awards.documents` fills from the models, so that the builders stay pure and testable without a database."""
+`portfolio.awards.documents` fills from the models, so that the builders stay pure and testable
+without a database."""
 
 from __future__ import annotations
 
