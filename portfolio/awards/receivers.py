@@ -7,9 +7,11 @@ from sqlalchemy import select
 
 from portfolio.accounts.models import User
 from portfolio.accounts.signals import account_deleted, address_confirmed
-from portfolio.awards import bulk, issuance, revocation
+from portfolio.awards import bulk, issuance, revocation, versions
 from portfolio.awards.models import Award
 from portfolio.core.db import utcnow
+from portfolio.credentials.models import Credential
+from portfolio.credentials.signals import credential_changing, credential_edit_context
 from portfolio.extensions import db
 from portfolio.submissions.appeals import decision_reopened
 from portfolio.submissions.models import Review, Submission
@@ -55,6 +57,20 @@ def withdraw_account_evidence(
     counts["award_evidence_withdrawn"] = withdrawn
 
 
+def freeze_before_edit(sender: Flask, *, credential: Credential, **_: object) -> None:
+    """A credential is about to change: its issued badges keep showing what they were issued
+    with (a frozen version)."""
+    versions.freeze_for_issued_badges(credential)
+
+
+def edit_form_context(sender: Flask, *, credential: Credential, **_: object) -> dict[str, int]:
+    """What the credential's edit form says about the badges a save would freeze."""
+    return {
+        "issued_showing": versions.awards_showing_live(credential),
+        "next_version": versions.next_version_number(credential),
+    }
+
+
 def init_app(app: Flask) -> None:
     """Connect this domain's receivers: a pass issues the badge in the same transaction."""
     submission_passed.connect(issue_on_pass)
@@ -62,6 +78,9 @@ def init_app(app: Flask) -> None:
     # An admin closing an internal verification case by revoking: same effect, their reason.
     case_revoked.connect(revoke_on_reopen)
     account_deleted.connect(withdraw_account_evidence)
+    # Editing a credential first freezes what its issued badges show.
+    credential_changing.connect(freeze_before_edit)
+    credential_edit_context.connect(edit_form_context)
     # A proven address claims the bulk awards waiting for it.
     address_confirmed.connect(bulk._on_address_confirmed)
     from portfolio.awards import page_store

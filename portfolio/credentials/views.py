@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -15,10 +25,16 @@ from portfolio.credentials import services
 from portfolio.credentials.forms import CredentialForm, parse_external_alignments
 from portfolio.credentials.images import SVG_CSP
 from portfolio.credentials.models import Credential, CredentialState
+from portfolio.credentials.signals import credential_changing, credential_edit_context
 from portfolio.frameworks import services as fw_services
 from portfolio.storage import get_storage
 
 bp = Blueprint("credentials", __name__)
+
+
+def _app() -> Flask:
+    """The application object itself (the sender of this domain's signals)."""
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
 def _prepare(form: CredentialForm, org: Organization, cred: Credential | None = None) -> None:
@@ -76,10 +92,8 @@ def _save(form: CredentialForm, org: Organization, cred: Credential | None) -> C
         if saved is None:
             saved = services.create_credential(current_user, org, _input(form))
         else:
-            from portfolio.awards.versions import freeze_for_issued_badges
-
             # Badges already issued keep what they were issued with.
-            freeze_for_issued_badges(saved)
+            credential_changing.send(_app(), credential=saved)
             services.update_credential(current_user, saved, _input(form))
         if form.image.data:
             services.set_credential_image(current_user, saved, form.image.data.read())
@@ -150,16 +164,11 @@ def edit_credential(slug: str, cid: str) -> Response | str:
     elif form.validate_on_submit() and _save(form, org, cred) is not None:
         flash("Credential saved.", "success")
         return redirect(url_for("credentials.show_credential", slug=slug, cid=cid))
-    from portfolio.awards.versions import awards_showing_live, next_version_number
-
-    return render_template(
-        "credentials/form.html",
-        org=org,
-        form=form,
-        credential=cred,
-        issued_showing=awards_showing_live(cred),
-        next_version=next_version_number(cred),
-    )
+    # What other domains say about editing it (awards: how many issued badges a save freezes).
+    context: dict[str, object] = {}
+    for _receiver, values in credential_edit_context.send(_app(), credential=cred):
+        context.update(values or {})
+    return render_template("credentials/form.html", org=org, form=form, credential=cred, **context)
 
 
 @bp.post("/o/<slug>/credentials/<cid>/<any(publish, archive, restore):verb>")

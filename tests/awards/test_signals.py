@@ -22,9 +22,13 @@ import portfolio.pathways.services, portfolio.pathways.receivers, portfolio.path
 import portfolio.submissions.receivers, portfolio.evidence.receivers, portfolio.verify.views
 from portfolio.accounts.signals import account_deleted
 from portfolio.awards.signals import award_issued, award_revoked
+from portfolio.credentials.signals import credential_changing, credential_edit_context
 from portfolio.submissions.services import submission_passed
 
-signals = [submission_passed, award_issued, award_revoked, account_deleted]
+signals = [
+    submission_passed, award_issued, award_revoked, account_deleted,
+    credential_changing, credential_edit_context,
+]
 assert not any(s.receivers for s in signals), "a receiver was connected by an import"
 
 from portfolio import create_app
