@@ -14,6 +14,7 @@ from portfolio.awards import status_lists
 from portfolio.awards.models import Award
 from portfolio.core.db import utcnow
 from portfolio.core.jobs import enqueue, job, periodic
+from portfolio.core.transaction import commit, rollback
 from portfolio.extensions import db
 
 #: Versions and formats baked ahead of the first download.
@@ -83,10 +84,31 @@ def send_expiry_reminders() -> None:
 
 @job(retries=3, retry_delay=30)
 def build_export(export_public_id: str) -> None:
-    """Build a worker's portfolio ZIP into storage, with progress, then mail them the link."""
-    from portfolio.awards.portability import build_export as build
+    """Build a worker's portfolio ZIP into storage, with progress, then mail them the link.
+    Idempotent: a ready export is left alone. The job commits as it goes (the "building"
+    state, then each progress step) so the worker's page shows how far it is; a failure is
+    committed as such before the job is retried."""
+    from portfolio.awards import portability
 
-    build(export_public_id)
+    export = portability.start_building(export_public_id)
+    if export is None:
+        return
+    export_id = export.id
+    # Progress is committed while the ZIP streams; keep the loaded rows usable across commits.
+    db.session().expire_on_commit = False
+    commit()
+
+    def progress(done: int) -> None:
+        portability.record_progress(export_id, done)
+        commit()
+
+    try:
+        portability.write_export(export, progress)
+    except Exception as exc:
+        rollback()
+        portability.record_failure(export_id, exc)
+        commit()
+        raise
 
 
 @periodic(minute="41")

@@ -119,8 +119,8 @@ def _reminder(award: Award, days_left: int) -> Mail:
 
 
 def send_expiry_reminders(now: datetime | None = None) -> int:
-    """Remind earners whose badges expire within 30 and within 7 days, and commit: the reminder
-    rows, notifications and queued mails together (the mail job sends them after the commit).
+    """Remind earners whose badges expire within 30 and within 7 days: the reminder rows,
+    notifications and queued mails commit together (the mail job sends them after the commit).
     Running it again sends nothing new: each (badge, threshold) has one row, and a badge first
     seen inside 7 days gets only the 7-day reminder. Returns the number of reminders sent."""
     now = now or utcnow()
@@ -147,7 +147,6 @@ def send_expiry_reminders(now: datetime | None = None) -> int:
             days_left = _days_until(award.expires_at, now)  # type: ignore[arg-type]
             mails.append(_reminder(award, days_left))
     send_after_commit(mails)
-    db.session.commit()
     return len(mails)
 
 

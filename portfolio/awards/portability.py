@@ -176,44 +176,44 @@ def _absolute(path: str) -> str:
     return current_app.config["PORTFOLIO"].public_base_url.rstrip("/") + path
 
 
-def build_export(public_id: str) -> None:
-    """Build the export's ZIP into storage, writing progress as it goes; then mark it ready
-    and mail the worker a link. Idempotent: a ready export is left alone, and a run that
-    failed midway starts again from the beginning under a new key (the store never keeps a
-    half-written object)."""
+def start_building(public_id: str) -> PortfolioExport | None:
+    """The export to build, marked "building" from the start (progress zero, no error); None
+    when it is gone or ready already. A run that failed midway starts again from the beginning
+    under a new key (the store never keeps a half-written object)."""
     export = db.session.scalar(
         select(PortfolioExport).where(PortfolioExport.public_id == public_id)
     )
     if export is None or export.state == "ready":
-        return
-    # Progress is committed while the ZIP streams; keep the loaded rows usable across commits.
-    db.session().expire_on_commit = False
-    export_id = export.id
+        return None
     export.state = "building"
     export.bytes_done = 0
     export.error = None
-    db.session.commit()
+    return export
 
-    def progress(done: int) -> None:
-        db.session.execute(
-            update(PortfolioExport).where(PortfolioExport.id == export_id).values(bytes_done=done)
-        )
-        db.session.commit()
 
+def record_progress(export_id: int, done: int) -> None:
+    """How many bytes of the export's ZIP are written so far."""
+    db.session.execute(
+        update(PortfolioExport).where(PortfolioExport.id == export_id).values(bytes_done=done)
+    )
+
+
+def record_failure(export_id: int, exc: BaseException) -> None:
+    """The export's build failed (its page says so; the job is retried)."""
+    db.session.execute(
+        update(PortfolioExport)
+        .where(PortfolioExport.id == export_id)
+        .values(state="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+    )
+
+
+def write_export(export: PortfolioExport, progress: Callable[[int], None]) -> None:
+    """Stream the export's ZIP into storage under a new key, reporting the bytes written to
+    `progress`; then mark the export ready and mail the worker a link (after commit)."""
     user = export.user
     key = new_object_key(f"exports/{user.public_id}")
     reader = _ChunkReader(export_portfolio(user), progress)
-    try:
-        info = get_storage().put(key, io.BufferedReader(reader, 1024 * 1024), "application/zip")
-    except Exception as exc:
-        db.session.rollback()
-        db.session.execute(
-            update(PortfolioExport)
-            .where(PortfolioExport.id == export_id)
-            .values(state="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
-        )
-        db.session.commit()
-        raise
+    info = get_storage().put(key, io.BufferedReader(reader, 1024 * 1024), "application/zip")
     now = utcnow()
     export.state = "ready"
     export.storage_key = key

@@ -18,8 +18,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from portfolio.accounts.services import delete_account as delete_account_service
 from portfolio.awards import portability
 from portfolio.core.db import utcnow
-from portfolio.core.errors import DomainError, NotFound
-from portfolio.core.transaction import commit, rollback
+from portfolio.core.errors import NotFound
+from portfolio.core.transaction import commit
+from portfolio.core.views import run_service
 from portfolio.evidence.export import check_storage_reachable
 
 bp = Blueprint("portability", __name__)
@@ -40,12 +41,10 @@ def account_data() -> str:
 @bp.post("/account/exports")
 def request_export() -> BaseResponse:
     """Ask for a ZIP of the whole portfolio; a background job builds it and mails a link."""
-    portability.request_export(current_user)
-    commit()  # then the job is queued
-    flash(
+    run_service(  # committed, then the job is queued
+        lambda: portability.request_export(current_user),
         "Your export is being made. This page shows how far it is; you will get a mail with "
         "the link when it is ready.",
-        "success",
     )
     return redirect(url_for("portability.account_data"))
 
@@ -53,14 +52,14 @@ def request_export() -> BaseResponse:
 @bp.get("/account/exports/<public_id>")
 def download_export(public_id: str) -> BaseResponse:
     """Redirect the owner to a short-lived link of their finished export."""
-    try:
-        url = portability.export_download_url(current_user, public_id)
-    except NotFound:
-        raise  # somebody else's export, or none: a 404
-    except DomainError as exc:
-        flash(exc.message, "error")
+    done = run_service(
+        lambda: portability.export_download_url(current_user, public_id),
+        # Somebody else's export, or none: a 404.
+        reraise=lambda exc: isinstance(exc, NotFound),
+    )
+    if not done or done.value is None:
         return redirect(url_for("portability.account_data"))
-    return redirect(url)
+    return redirect(done.value)
 
 
 @bp.get("/account/export.zip")
@@ -82,12 +81,14 @@ def delete_account() -> BaseResponse | tuple[str, int]:
     """Delete the account after the password is confirmed."""
     if request.form.get("confirm") != "delete":
         return _page("Type “delete” to confirm."), 400
-    try:
-        delete_account_service(current_user._get_current_object(), request.form.get("password", ""))
-    except DomainError as exc:
-        rollback()
-        return _page(exc.message), 400
-    commit()  # then the stored objects are deleted
+    done = run_service(  # committed, then the stored objects are deleted
+        lambda: delete_account_service(
+            current_user._get_current_object(), request.form.get("password", "")
+        ),
+        flash_error=False,  # the page shows it
+    )
+    if not done:
+        return _page(done.message), 400
     logout_user()
     flash(
         "Your account and your evidence were deleted. Badges you earned stay verifiable.", "success"

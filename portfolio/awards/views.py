@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Role
 from portfolio.accounts.services import get_organization, require_role
 from portfolio.awards import issuance, revocation, signing_keys, visibility
-from portfolio.core.errors import DomainError, NotFound
-from portfolio.core.transaction import commit, rollback
+from portfolio.core.errors import DomainError, Forbidden, NotFound
+from portfolio.core.transaction import commit
 from portfolio.core.urls import public_url
 from portfolio.core.views import run_service
 
 bp = Blueprint("awards", __name__, cli_group="awards")
+
+
+def _is_error_page(exc: DomainError) -> bool:
+    """Refusals answered with their error page (not a flash): not yours, or not allowed."""
+    return isinstance(exc, NotFound | Forbidden)
 
 
 @bp.get("/badges")
@@ -64,15 +69,13 @@ def renew(aid: str) -> Response:
     from portfolio.awards.notices import start_renewal
 
     award = issuance.get_own_award(current_user, aid)
-    try:
-        sub = start_renewal(current_user, award)
-    except DomainError as exc:
-        rollback()
-        flash(exc.message, "error")
+    done = run_service(
+        lambda: start_renewal(current_user, award),
+        "A new attempt is open: add fresh evidence for each element and submit it.",
+    )
+    if not done or done.value is None:
         return redirect(url_for("awards.my_badges") + f"#badge-{aid}")
-    commit()
-    flash("A new attempt is open: add fresh evidence for each element and submit it.", "success")
-    return redirect(url_for("submissions.show_submission", public_id=sub.public_id))
+    return redirect(url_for("submissions.show_submission", public_id=done.value.public_id))
 
 
 @bp.post("/badges/<aid>/visibility")
@@ -81,10 +84,14 @@ def set_visibility(aid: str) -> Response:
     award = issuance.get_own_award(current_user, aid)
     hidden = request.form.get("hidden") == "1"
     evidence = request.form.get("evidence") or None
-    visibility.set_visibility(current_user, award, hidden=hidden, evidence_public_id=evidence)
-    commit()
     what = "That evidence" if evidence else "The badge"
-    flash(f"{what} is now {'hidden from' if hidden else 'shown to'} the public.", "success")
+    run_service(
+        lambda: visibility.set_visibility(
+            current_user, award, hidden=hidden, evidence_public_id=evidence
+        ),
+        f"{what} is now {'hidden from' if hidden else 'shown to'} the public.",
+        reraise=_is_error_page,
+    )
     return redirect(url_for("awards.my_badges") + f"#badge-{award.public_id}")
 
 
@@ -115,14 +122,11 @@ def learner_record() -> Response:
 
     from portfolio.awards.learner_record import export_learner_record
 
-    try:
-        document = export_learner_record(current_user, request.args.get("org") or None)
-    except DomainError as exc:
-        flash(exc.message, "error")
+    done = run_service(lambda: export_learner_record(current_user, request.args.get("org") or None))
+    if not done:
         return redirect(url_for("awards.my_badges"))
-    commit()
     response = Response(
-        json.dumps(document, ensure_ascii=False, indent=2),
+        json.dumps(done.value, ensure_ascii=False, indent=2),
         mimetype="application/vc+ld+json",
     )
     response.headers["Content-Disposition"] = 'attachment; filename="learner-record-clr.json"'
@@ -183,9 +187,11 @@ def revoke(slug: str, aid: str) -> Response:
 def rotate_key(slug: str) -> Response:
     """Replace the organization's signing key; the old one stays published."""
     org = get_organization(slug)
-    signing_keys.rotate_signing_key(current_user, org)
-    commit()
-    flash("A new signing key is in use. Badges signed with the old key still verify.", "success")
+    run_service(
+        lambda: signing_keys.rotate_signing_key(current_user, org),
+        "A new signing key is in use. Badges signed with the old key still verify.",
+        reraise=_is_error_page,
+    )
     return redirect(url_for("awards.list_awards", slug=slug))
 
 
@@ -200,4 +206,5 @@ def send_expiry_reminders_command() -> None:
     base = current_app.config["PORTFOLIO"].public_base_url
     with current_app.test_request_context("/", base_url=base):
         sent = send_expiry_reminders()
+        commit()  # then the mails are sent
     click.echo(f"{sent} expiry reminder(s) sent.")

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from portfolio.awards.models import Award
 from portfolio.awards.notices import AwardReminder, send_expiry_reminders
 from portfolio.core.db import utcnow
+from portfolio.core.transaction import commit
 from portfolio.extensions import db
 from portfolio.submissions.models import Notification
 from tests.conftest import Client
@@ -62,6 +63,7 @@ def test_expiry_reminders_30_and_7_days_once_each(app: Flask, client: Client, ea
     _outbox(app).clear()
     with app.test_request_context("/"):
         assert send_expiry_reminders(now) == 1
+        commit()  # the caller commits (the job, the command); then the mail goes out
         assert send_expiry_reminders(now) == 0  # idempotent
     mails = _outbox(app)
     assert len(mails) == 1 and mails[0]["to"] == "wren@example.org"
@@ -74,6 +76,7 @@ def test_expiry_reminders_30_and_7_days_once_each(app: Flask, client: Client, ea
     later = now + timedelta(days=14)  # 6 days left: the 7-day reminder, once
     with app.test_request_context("/"):
         assert send_expiry_reminders(later) == 1
+        commit()  # the caller commits (the job, the command); then the mail goes out
         assert send_expiry_reminders(later) == 0
     assert db.session.scalar(select(func.count(AwardReminder.id))) == 2
     assert "in 6 days" in _outbox(app)[-1]["body"]
