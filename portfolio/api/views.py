@@ -615,7 +615,7 @@ def create_bulk_award(data: dict[str, Any], slug: str, credential_id: str) -> An
     refuses it all (400, `errors.records` by record number). The awards are then issued by
     jobs; poll the returned batch. Recipients who already hold the badge with the same source
     id get nothing new (admins)."""
-    from portfolio.awards import bulk
+    from portfolio.awards import bulk, bulk_upload
 
     need("awards:write")
     org = organization(slug)
@@ -623,8 +623,8 @@ def create_bulk_award(data: dict[str, Any], slug: str, credential_id: str) -> An
     cred = bulk.bulk_credential(actor(), org, credential_id)
     rows = [{"line": i, **record} for i, record in enumerate(data["records"], start=1)]
     try:
-        records = bulk.check_records(rows)
-    except bulk.BulkAwardRefused as exc:
+        records = bulk_upload.check_records(rows)
+    except bulk_upload.BulkAwardRefused as exc:
         db.session.rollback()
         return problem(
             400,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.services import admin_org
-from portfolio.awards import bulk
+from portfolio.awards import bulk, bulk_upload
 from portfolio.awards.forms import BulkAwardForm
 from portfolio.core.errors import DomainError
 from portfolio.core.transaction import rollback
@@ -36,18 +36,18 @@ def upload(slug: str) -> Response | str:
         )
     )
     form.credential.choices = [(c.public_id, c.name) for c in published]
-    problems: list[bulk.Problem] = []
+    problems: list[bulk_upload.Problem] = []
     note = ""
     if form.validate_on_submit():
         upload_file = form.csv_file.data
         filename = (upload_file.filename or "awards.csv").rsplit("/", 1)[-1][:200]
         # One byte more than the limit is enough to know the file is too large.
-        data = upload_file.read(bulk.MAX_BYTES + 1)
+        data = upload_file.read(bulk_upload.MAX_BYTES + 1)
         try:
             cred = bulk.bulk_credential(current_user, org, form.credential.data or "")
-            records = bulk.check_records(bulk.parse_csv(data))
-            held = bulk.already_held(cred, records)
-        except bulk.BulkAwardRefused as exc:
+            records = bulk_upload.check_records(bulk_upload.parse_csv(data))
+            held = bulk_upload.already_held(cred, records)
+        except bulk_upload.BulkAwardRefused as exc:
             rollback()
             problems = exc.problems
         except DomainError as exc:
@@ -78,8 +78,8 @@ def upload(slug: str) -> Response | str:
         form=form,
         problems=problems,
         note=note,
-        columns=bulk.COLUMNS,
-        max_records=bulk.MAX_RECORDS,
+        columns=bulk_upload.COLUMNS,
+        max_records=bulk_upload.MAX_RECORDS,
     )
 
 

@@ -7,7 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from portfolio.awards.bulk import MAX_BYTES, MAX_REASON, MAX_RECORDS
+from portfolio.awards.bulk_upload import MAX_BYTES, MAX_REASON, MAX_RECORDS
 
 
 class BulkAwardForm(FlaskForm):

@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from portfolio.accounts.models import Invitation, User
-from portfolio.awards import bulk, verification
+from portfolio.awards import bulk_upload, verification
 from portfolio.awards.models import Award, BulkAwardBatch
 from portfolio.awards.ob import proof
 from portfolio.core.audit import AuditEvent
@@ -216,10 +216,12 @@ def test_file_level_problems_are_refused(app: Flask, admin: Client, scenario: Sc
     html = upload(admin, s, latin).get_data(as_text=True)
     assert "not UTF-8" in html and "<td>2</td>" in html
     too_many = ("email,name\n" + "".join(f"p{i}@x.example,P {i}\n" for i in range(5001))).encode()
-    assert f"more than {bulk.MAX_RECORDS} recipients" in upload(admin, s, too_many).get_data(
+    assert f"more than {bulk_upload.MAX_RECORDS} recipients" in upload(admin, s, too_many).get_data(
         as_text=True
     )
-    huge = b"email,name,narrative\n" + b"a@x.example,A," + b"x" * (bulk.MAX_BYTES + 10) + b"\n"
+    huge = (
+        b"email,name,narrative\n" + b"a@x.example,A," + b"x" * (bulk_upload.MAX_BYTES + 10) + b"\n"
+    )
     assert "larger than 2 MiB" in upload(admin, s, huge).get_data(as_text=True)
     unknown = b"email,name,password\na@x.example,A,secret\n"
     assert "unknown column" in upload(admin, s, unknown).get_data(as_text=True)

@@ -197,9 +197,9 @@ def row_counts() -> tuple[int, ...]:
 def make_bulk_batch(w: World) -> str:
     """A bulk award of organization A's credential to one outside address (issued at once by
     the immediate job on commit); its batch's public id."""
-    from portfolio.awards import bulk
+    from portfolio.awards import bulk, bulk_upload
 
-    records = bulk.check_records(
+    records = bulk_upload.check_records(
         [{"line": 2, "email": "prior@outside.example", "name": "Pat Prior", "source_id": "P-1"}]
     )
     cred = db.session.get(Credential, w.s.credential.id)
