@@ -102,8 +102,11 @@ def create_app(config: Config | None = None) -> Flask:
     init_templating(app)
 
     from portfolio.cli import register_cli
+    from portfolio.verify.fastpath import install as install_fast_path
 
     register_cli(app)
+    # Last: it answers the hottest public reads before Flask, with the headers set up above.
+    install_fast_path(app)
     return app
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -215,13 +215,20 @@ class QueryCounter:
     def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements.append(statement)
 
+    def _engines(self) -> list[Any]:
+        # The hosted-documents fast path answers on a connection of its own: count it too.
+        fast = current_app.extensions.get("portfolio.hosted_documents")
+        return [db.engine, *([fast.engine] if fast is not None and fast.enabled else [])]
+
     def __enter__(self) -> list[str]:
         self.statements = []
-        event.listen(db.engine, "before_cursor_execute", self._record)
+        for engine in self._engines():
+            event.listen(engine, "before_cursor_execute", self._record)
         return self.statements
 
     def __exit__(self, *exc: object) -> None:
-        event.remove(db.engine, "before_cursor_execute", self._record)
+        for engine in self._engines():
+            event.remove(engine, "before_cursor_execute", self._record)
 
     def get(self, client: FlaskClient, path: str) -> tuple[int, str]:
         """GET `path` (expecting 200): the number of statements it took and the page."""

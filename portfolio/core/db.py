@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Table
+from sqlalchemy import DateTime, Float, MetaData, Table
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, scoped_session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -72,3 +75,25 @@ def lock_row(session: Session | scoped_session[Any], table: Table, row_id: int) 
         session.execute(update(table).where(pk == row_id).values(id=pk))
     else:
         session.execute(select(pk).where(pk == row_id).with_for_update())
+
+
+class seconds_between(FunctionElement[float]):
+    """`seconds_between(start, end)`: the seconds from one timestamp column to another, in SQL
+    (PostgreSQL: exact; SQLite: from Julian days, rounded to the millisecond so that whole
+    durations such as exactly 24 hours stay whole)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between)
+def _seconds_between_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"ROUND((julianday({end}) - julianday({start})) * 86400.0, 3)"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_between_pg(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({end} - {start}))"

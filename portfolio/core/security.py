@@ -92,9 +92,23 @@ def safe_next(default_endpoint: str = "accounts.dashboard") -> str:
     return url_for(default_endpoint)
 
 
+def security_headers_of(app: Flask) -> tuple[tuple[str, str], ...]:
+    """The headers every response carries (unless it sets its own), fixed by the settings:
+    computed once, and shared with the hosted-documents fast path (`portfolio.verify.fastpath`)."""
+    headers = [
+        ("Content-Security-Policy", build_csp(storage_origins(app.config.get("PORTFOLIO")))),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return tuple(headers)
+
+
 def init_security(app: Flask) -> None:
     """Install the login gate and the security headers."""
-    csp = build_csp(storage_origins(app.config.get("PORTFOLIO")))
     trusted = set(app.config["PORTFOLIO"].trusted_hosts)
 
     @app.before_request
@@ -141,19 +155,12 @@ def init_security(app: Flask) -> None:
             return login_manager.unauthorized()  # type: ignore[no-any-return]
         return None
 
+    headers = security_headers_of(app)
+
     @app.after_request
     def security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", csp)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
-        )
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers.setdefault(
-                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-            )
+        for name, value in headers:
+            response.headers.setdefault(name, value)
         # A response that says how to cache it is left alone without loading the user: the
         # public pages and documents never open the session.
         if "Cache-Control" not in response.headers and current_user.is_authenticated:

@@ -1,5 +1,6 @@
-"""Report figures, counted in SQL; only the percentiles of decision times are taken in Python
-(SQLite has no percentile function), from one column of durations.
+"""Report figures, all counted in SQL: no query returns more than a handful of rows, so the
+dashboard's cost does not grow with the rows Python would otherwise read (SQLite has no
+percentile function: a percentile is the row at its rank, `ORDER BY ... OFFSET rank`).
 
 Percentiles use the nearest-rank method: the p-th percentile of n sorted values is the value at
 rank ceil(p/100 * n). The median is the usual middle value (mean of the two middle ones for an
@@ -8,16 +9,18 @@ even count).
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import Select, case, func, select
 
 from portfolio.accounts.models import Organization, Role, User
 from portfolio.accounts.services import require_role
-from portfolio.core.db import utcnow
+from portfolio.core.db import seconds_between, utcnow
 from portfolio.core.errors import DomainError
 from portfolio.core.ids import is_public_id
 from portfolio.credentials.models import Credential
@@ -161,41 +164,81 @@ def _decided(query: Select, org: Organization, flt: ReportFilter) -> Select:  # 
     )
 
 
+def _middle(query: Select, n: int) -> list[Any]:  # type: ignore[type-arg]
+    """The middle row (odd `n`) or two middle rows (even `n`) of an ordered query."""
+    return list(db.session.execute(query.offset((n - 1) // 2).limit(1 if n % 2 else 2)).all())
+
+
+def _rank(p: float, n: int) -> int:
+    """Nearest-rank position (1-based) of the p-th percentile of `n` values."""
+    return max(1, math.ceil(p / 100 * n))
+
+
 def queue_figures(
     org: Organization, flt: ReportFilter, now: datetime | None = None
 ) -> QueueFigures:
     """What waits for an assessor right now (the date range does not apply)."""
     now = now or utcnow()
-    submitted = db.session.scalars(
-        _scoped(select(Submission.submitted_at), org, flt).where(Submission.state.in_(WAITING))
+    waiting = _scoped(select(Submission.submitted_at), org, flt).where(
+        Submission.state.in_(WAITING), Submission.submitted_at.is_not(None)
     )
-    ages = [_hours(now - t) for t in submitted if t is not None]
+    n, oldest = db.session.execute(
+        waiting.with_only_columns(func.count(), func.min(Submission.submitted_at))
+    ).one()
+    if not n:
+        return QueueFigures(waiting=0, oldest_hours=None, median_age_hours=None)
+    middle = _middle(waiting.order_by(Submission.submitted_at.desc()), n)
     return QueueFigures(
-        waiting=len(ages),
-        oldest_hours=max(ages) if ages else None,
-        median_age_hours=statistics.median(ages) if ages else None,
+        waiting=int(n),
+        oldest_hours=_hours(now - _aware(oldest)) if oldest is not None else None,
+        median_age_hours=statistics.mean(_hours(now - _aware(t)) for (t,) in middle),
     )
+
+
+def _aware(value: datetime) -> datetime:
+    # An aggregate (min) is not typed by the column: SQLite gives it back without its zone.
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 BUCKETS = [(24, "< 1 day"), (72, "1 to 3 days"), (168, "3 to 7 days"), (336, "1 to 2 weeks")]
 
 
 def timing_figures(org: Organization, flt: ReportFilter) -> TimingFigures:
-    """Time from submission to decision, for decisions in the period."""
-    rows = db.session.execute(
-        _decided(select(Submission.submitted_at, Submission.decided_at), org, flt)
-    ).all()
-    hours = [_hours(decided - submitted) for submitted, decided in rows if submitted and decided]
-    histogram = []
-    lower = 0.0
-    for upper, label in BUCKETS:
-        histogram.append((label, sum(1 for h in hours if lower <= h < upper)))
-        lower = upper
-    histogram.append(("2 weeks or more", sum(1 for h in hours if h >= lower)))
+    """Time from submission to decision, for decisions in the period: counts per bucket in one
+    query, the median and 90th percentile as the rows at their ranks (their hours computed from
+    the two timestamps, exactly)."""
+    seconds = seconds_between(Submission.submitted_at, Submission.decided_at)
+    decided = _decided(select(Submission.submitted_at, Submission.decided_at), org, flt).where(
+        Submission.submitted_at.is_not(None), Submission.decided_at.is_not(None)
+    )
+    bounds = [0, *(upper * 3600 for upper, _label in BUCKETS)]
+    counts = [
+        func.sum(case(((seconds >= lower) & (seconds < upper), 1), else_=0))
+        for lower, upper in itertools.pairwise(bounds)
+    ]
+    counts.append(func.sum(case((seconds >= bounds[-1], 1), else_=0)))
+    n, *buckets = db.session.execute(decided.with_only_columns(func.count(), *counts)).one()
+    labels = [label for _upper, label in BUCKETS] + ["2 weeks or more"]
+    histogram = [(label, int(c or 0)) for label, c in zip(labels, buckets, strict=True)]
+    if not n:
+        return TimingFigures(decided=0, median_hours=None, p90_hours=None, histogram=histogram)
+    # One sort: the rows at the median's and the 90th percentile's ranks, numbered in order.
+    middle = [(n + 1) // 2, n // 2 + 1]
+    p90 = _rank(90, n)
+    position = func.row_number().over(order_by=(seconds, Submission.id)).label("position")
+    ranked = decided.add_columns(position).subquery()
+    rows = {
+        r.position: _hours(_aware(r.decided_at) - _aware(r.submitted_at))
+        for r in db.session.execute(
+            select(ranked).where(ranked.c.position.in_({*middle, p90}))
+        ).all()
+    }
     return TimingFigures(
-        decided=len(hours),
-        median_hours=statistics.median(hours) if hours else None,
-        p90_hours=percentile(hours, 90),
+        decided=int(n),
+        median_hours=statistics.mean(rows[i] for i in middle),
+        p90_hours=rows[p90],
         histogram=histogram,
     )
 
