@@ -13,7 +13,7 @@ from portfolio.core.db import utcnow
 from portfolio.extensions import db
 from portfolio.submissions.appeals import decision_reopened
 from portfolio.submissions.models import Review, Submission
-from portfolio.submissions.services import submission_passed
+from portfolio.submissions.scoring import submission_passed
 from portfolio.submissions.verification import case_revoked
 
 

@@ -48,7 +48,7 @@ from portfolio.pathways.models import (
     PathwayTrustedIssuer,
 )
 from portfolio.submissions.models import Submission, SubmissionState
-from portfolio.submissions.services import notify
+from portfolio.submissions.notifications import notify
 
 #: Deepest chain of stacks of stacks followed when one award completes several pathways.
 MAX_DEPTH = 5

@@ -149,7 +149,7 @@ def decide_appeal(
 ) -> Appeal:
     """Re-review the appealed work and decide, finally: a pass issues the badge, anything else
     is a final "not passed". Recorded as a new marking round."""
-    from portfolio.submissions.services import preview_outcome
+    from portfolio.submissions.scoring import preview_outcome
 
     appeal = check_may_review_appeal(reviewer, org, sub)
     if appeal.state != AppealState.OPEN:
@@ -229,7 +229,7 @@ def grant_extra_attempt(
         subject_id=sub.public_id,
         reason=grant.reason,
     )
-    from portfolio.submissions.services import notify
+    from portfolio.submissions.notifications import notify
 
     notify(
         sub.learner,
@@ -286,7 +286,7 @@ def reopen(admin: User, org: Organization, sub: Submission, reason: str) -> None
 def reassign(admin: User, org: Organization, sub: Submission, assessor: User) -> None:
     """Hand a claimed (or waiting) submission to another assessor, who must be allowed to mark
     it; the allocation names them."""
-    from portfolio.submissions.services import notify
+    from portfolio.submissions.notifications import notify
 
     require_role(admin, org, Role.ADMIN)
     marking.check_may_mark(assessor, org, sub)
@@ -309,7 +309,7 @@ def reassign(admin: User, org: Organization, sub: Submission, assessor: User) ->
     values: dict[str, object] = {"allocated_to_id": assessor.id}
     if sub.claimed_by_id is not None and sub.waiting_for is None:
         # The claim moves to the new assessor with a fresh lease; state stays in review.
-        from portfolio.submissions.services import _lease
+        from portfolio.submissions.assessor_queue import _lease
 
         values.update(claimed_by_id=assessor.id, claim_expires_at=utcnow() + _lease())
     marking.take(

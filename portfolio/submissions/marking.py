@@ -408,7 +408,7 @@ def record_double_marking(
     """First or second marking of a double-marked credential. Whoever comes first is the first
     marker; the second must be someone else. Agreement on every level and the outcome closes
     the round; any difference sends it to a moderator."""
-    from portfolio.submissions.services import _outcome_state, preview_outcome
+    from portfolio.submissions.scoring import _outcome_state, preview_outcome
 
     check_may_mark(marker, org, sub)
     if sub.state not in QUEUE_STATES or sub.waiting_for not in (None, WaitingFor.MARKER):
@@ -507,7 +507,7 @@ def moderate(
 ) -> Marking:
     """The moderator sees both markings, records the final levels with a reason, and decides.
     Never one of the two markers, never on their own work."""
-    from portfolio.submissions.services import _outcome_state, preview_outcome
+    from portfolio.submissions.scoring import _outcome_state, preview_outcome
 
     require_role(moderator, org, Role.MODERATOR)
     if sub.organization_id != org.id:
@@ -603,7 +603,8 @@ def finalize(sub: Submission, deciding: Marking, actor: User) -> Review:
     """Write the final decision of the round from `deciding`'s levels, notify the worker, and
     on a pass send `submission_passed` (which issues the award in this transaction). Guarded:
     of two concurrent finalizations one raises `Conflict` and records nothing."""
-    from portfolio.submissions.services import notify, submission_passed
+    from portfolio.submissions.notifications import notify
+    from portfolio.submissions.scoring import submission_passed
 
     state = {
         ReviewOutcome.PASS.value: SubmissionState.PASSED,
@@ -677,7 +678,7 @@ def _notify_role(
 ) -> None:
     """Tell the organization's holders of `role` (but not the excluded people)."""
     from portfolio.accounts.models import Membership
-    from portfolio.submissions.services import notify
+    from portfolio.submissions.notifications import notify
 
     users = db.session.scalars(
         select(User)

@@ -260,7 +260,7 @@ def send_back(
     remark: str,
 ) -> None:
     """Start a new marking round with the first marker, who is told the verifier's remark."""
-    from portfolio.submissions.services import notify
+    from portfolio.submissions.notifications import notify
 
     first = markings.get(MarkingStage.FIRST) or markings.get(MarkingStage.APPEAL)
     settings = marking.plan_for(sub)

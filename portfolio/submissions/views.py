@@ -23,7 +23,7 @@ from portfolio.evidence.models import EvidenceItem, EvidenceState
 from portfolio.evidence.validation import inline_kind
 from portfolio.extensions import db
 from portfolio.frameworks.pass_rule import IncompleteScores
-from portfolio.submissions import services
+from portfolio.submissions import access, assessor_queue, scoring, services
 from portfolio.submissions.forms import (
     AttachEvidenceForm,
     NoteForm,
@@ -31,6 +31,7 @@ from portfolio.submissions.forms import (
     SubmitForm,
 )
 from portfolio.submissions.models import SubmissionState
+from portfolio.submissions.notifications import mark_notifications_read, unread_notifications
 
 bp = Blueprint("submissions", __name__)
 
@@ -95,13 +96,13 @@ def start_submission(slug: str, public_id: str) -> Response:
 @bp.get("/submissions")
 def my_submissions() -> str:
     """The worker's attempts, newest first."""
-    return render_template("submissions/mine.html", submissions=services.my_submissions(_user()))
+    return render_template("submissions/mine.html", submissions=access.my_submissions(_user()))
 
 
 @bp.get("/submissions/<public_id>")
 def show_submission(public_id: str) -> str:
     """Map evidence to elements (draft), or follow the state and read the decision."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     items = []
     if sub.state == SubmissionState.DRAFT:
         items = list(
@@ -120,7 +121,7 @@ def show_submission(public_id: str) -> str:
     ]
     from portfolio.submissions import appeals, history, witness
 
-    attempts = services.attempts_of(sub.learner, sub.credential)
+    attempts = access.attempts_of(sub.learner, sub.credential)
     can_retry = sub.state == SubmissionState.NEEDS_REVISION and attempts[-1].id == sub.id
     testimonies = witness.testimonies_by_element(sub)
     return render_template(
@@ -132,7 +133,7 @@ def show_submission(public_id: str) -> str:
         submit_form=g.get("refused_submit_form") or SubmitForm(),
         empty_form=EmptyForm(),
         missing=services.missing_required_elements(sub),
-        scores=services.scores_by_element(sub.review),
+        scores=access.scores_by_element(sub.review),
         can_retry=can_retry,
         attempts=attempts,
         inline_kind=inline_kind,
@@ -162,7 +163,7 @@ def _commit_or_flash(action: Callable[[], object], success: str) -> bool:
 @bp.post("/submissions/<public_id>/evidence")
 def attach_evidence(public_id: str) -> Response:
     """Attach a library item to an element (saved at once: drafts save as they go)."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     form = AttachEvidenceForm()
     if not form.validate_on_submit():
         flash("Choose an evidence item to attach.", "error")
@@ -179,7 +180,7 @@ def attach_evidence(public_id: str) -> Response:
 @bp.post("/submissions/<public_id>/evidence/<link_id>/note")
 def update_note(public_id: str, link_id: str) -> Response:
     """Change the note on one attached item."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     form = NoteForm()
     if not form.validate_on_submit():
         flash("The note is too long (2000 characters at most).", "error")
@@ -194,7 +195,7 @@ def update_note(public_id: str, link_id: str) -> Response:
 @bp.post("/submissions/<public_id>/evidence/<link_id>/remove")
 def detach_evidence(public_id: str, link_id: str) -> Response:
     """Remove an attached item from an element."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     _commit_or_flash(
@@ -208,7 +209,7 @@ def detach_evidence(public_id: str, link_id: str) -> Response:
 def submit(public_id: str) -> Response | str | tuple[str, int]:
     """Submit after confirmation; evidence is frozen. A refusal shows the page again with the
     worker's note and tick still in the form (they are bound from the posted data)."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     form = SubmitForm()
     if not form.validate_on_submit():
         g.refused_submit_form = form
@@ -229,7 +230,7 @@ def submit(public_id: str) -> Response | str | tuple[str, int]:
 @bp.post("/submissions/<public_id>/withdraw")
 def withdraw(public_id: str) -> Response:
     """Withdraw before an assessor claims it."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     # The frozen copies are deleted after the commit (queued by the service).
@@ -240,7 +241,7 @@ def withdraw(public_id: str) -> Response:
 @bp.post("/submissions/<public_id>/retry")
 def start_next_attempt(public_id: str) -> Response:
     """Start the next attempt after "needs revision", pre-filled from this one."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     done = run_service(
@@ -253,16 +254,16 @@ def start_next_attempt(public_id: str) -> Response:
 @bp.get("/submissions/<public_id>/evidence/<link_id>/file")
 def evidence_file(public_id: str, link_id: str) -> Response:
     """The (frozen) file of a submitted item, through a short-lived signed URL."""
-    sub = services.get_submission(public_id)
+    sub = access.get_submission(public_id)
     user = _user()
     if sub.learner_id != user.id:
         # Assessors, admins, moderators and internal verifiers of the organization only, never
         # on a draft.
         if not user.has_role(sub.organization_id, Role.MODERATOR, Role.INTERNAL_VERIFIER):
-            services.get_submission_for_assessor(user, sub.organization, public_id)
+            access.get_submission_for_assessor(user, sub.organization, public_id)
         elif sub.state == SubmissionState.DRAFT:
             abort(404)
-    url = services.frozen_file_url(user, sub, link_id, inline=request.args.get("inline") == "1")
+    url = access.frozen_file_url(user, sub, link_id, inline=request.args.get("inline") == "1")
     return redirect(url)
 
 
@@ -271,7 +272,7 @@ def notifications() -> str:
     """Unread notifications."""
     return render_template(
         "submissions/notifications.html",
-        notifications=services.unread_notifications(_user()),
+        notifications=unread_notifications(_user()),
         form=EmptyForm(),
     )
 
@@ -281,7 +282,7 @@ def read_notifications() -> Response:
     """Mark all notifications read."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-    services.mark_notifications_read(_user())
+    mark_notifications_read(_user())
     commit()
     return redirect(url_for("submissions.notifications"))
 
@@ -314,12 +315,12 @@ def queue(slug: str) -> str:
     form.older.choices = OLDER_CHOICES
     by_public = {c.public_id: c.id for c in credentials}
     older = parse_int(request.args.get("older", ""))
-    filters = services.QueueFilter(
+    filters = assessor_queue.QueueFilter(
         credential_id=by_public.get(request.args.get("credential", "")),
         mine=request.args.get("mine") in {"y", "1", "on", "true"},
         older_than_days=None if older is None else min(older, 3650),
     )
-    page = services.review_queue(_user(), org, filters, request.args.get("after") or None)
+    page = assessor_queue.review_queue(_user(), org, filters, request.args.get("after") or None)
     next_args = {k: v for k, v in request.args.items() if k != "after"}
     return render_template(
         "submissions/queue.html",
@@ -328,7 +329,7 @@ def queue(slug: str) -> str:
         form=form,
         next_args=next_args,
         action_form=EmptyForm(),
-        expiring=services.expiring_claims(_user()),
+        expiring=assessor_queue.expiring_claims(_user()),
     )
 
 
@@ -347,9 +348,9 @@ def claim(slug: str, public_id: str) -> Response:
     org = get_organization(slug)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    sub = services.get_submission_for_assessor(_user(), org, public_id)
+    sub = access.get_submission_for_assessor(_user(), org, public_id)
     if not _commit_or_flash(
-        lambda: services.claim(_user(), org, sub),
+        lambda: assessor_queue.claim(_user(), org, sub),
         "Claimed: nobody else can score it while you hold it.",
     ):
         return redirect(url_for("submissions.queue", slug=slug))
@@ -362,17 +363,19 @@ def release(slug: str, public_id: str) -> Response:
     org = get_organization(slug)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    sub = services.get_submission_for_assessor(_user(), org, public_id)
-    _commit_or_flash(lambda: services.release(_user(), org, sub), "Released back to the queue.")
+    sub = access.get_submission_for_assessor(_user(), org, public_id)
+    _commit_or_flash(
+        lambda: assessor_queue.release(_user(), org, sub), "Released back to the queue."
+    )
     return redirect(url_for("submissions.queue", slug=slug))
 
 
-def _score_inputs(sub) -> list[services.ScoreInput]:  # type: ignore[no-untyped-def]
+def _score_inputs(sub) -> list[scoring.ScoreInput]:  # type: ignore[no-untyped-def]
     inputs = []
     for element in sub.rubric_version.elements:
         raw = request.form.get(f"level-{element.public_id}", "")
         inputs.append(
-            services.ScoreInput(
+            scoring.ScoreInput(
                 element_public_id=element.public_id,
                 level_id=parse_int(raw),
                 remark=request.form.get(f"remark-{element.public_id}", ""),
@@ -390,12 +393,12 @@ def review(slug: str, public_id: str) -> Response | str:
 
     org = get_organization(slug)
     user = _user()
-    sub = services.get_submission_for_assessor(user, org, public_id)
+    sub = access.get_submission_for_assessor(user, org, public_id)
     is_double = marking.plan_for(sub).mode == MarkingMode.DOUBLE
     if is_double:
         # Double marking: no exclusive claim; each of two different assessors marks once.
         holds_claim = (
-            sub.state in services.QUEUE_STATES
+            sub.state in assessor_queue.QUEUE_STATES
             and sub.waiting_for in (None, WaitingFor.MARKER)
             and user.id not in marking.markers_of_round(sub)
             and marking.is_assigned(user, sub.credential_id)
@@ -416,7 +419,7 @@ def review(slug: str, public_id: str) -> Response | str:
             abort(400)
         try:
             if request.form.get("action") == "confirm":
-                decided = services.record_review(
+                decided = scoring.record_review(
                     user, org, sub, inputs, request.form.get("feedback", "")
                 )
                 commit()  # then the worker's mail goes out
@@ -427,7 +430,7 @@ def review(slug: str, public_id: str) -> Response | str:
                 else:
                     flash("Marking recorded.", "success")
                 return redirect(url_for("submissions.queue", slug=slug))
-            preview = services.preview_outcome(sub, inputs)
+            preview = scoring.preview_outcome(sub, inputs)
         except IncompleteScores as exc:
             problem = str(exc)
         except Conflict as exc:
@@ -451,7 +454,7 @@ def review(slug: str, public_id: str) -> Response | str:
         problem=problem,
         chosen=chosen,
         feedback=request.form.get("feedback", ""),
-        scores=services.scores_by_element(sub.review),
+        scores=access.scores_by_element(sub.review),
         action_form=EmptyForm(),
         **review_context(user, sub),
     )
@@ -465,7 +468,7 @@ def history(slug: str, public_id: str) -> str:
     org = get_organization(slug)
     if not is_public_id(public_id):
         abort(404)
-    sub = services.get_submission(public_id)
+    sub = access.get_submission(public_id)
     rows = trail.submission_trail(_user(), org, sub)
     return render_template("submissions/history.html", org=org, sub=sub, rows=rows)
 

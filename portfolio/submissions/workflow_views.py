@@ -19,10 +19,12 @@ from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
 from portfolio.frameworks.pass_rule import IncompleteScores
 from portfolio.submissions import (
+    access,
     allocation,
     appeals,
     history,
     marking,
+    scoring,
     services,
     verification,
     witness,
@@ -40,7 +42,7 @@ def _org_submission(slug: str, public_id: str) -> tuple[Organization, Submission
     org = get_organization(slug)
     if not is_public_id(public_id):
         abort(404)
-    sub = services.get_submission(public_id)
+    sub = access.get_submission(public_id)
     if sub.organization_id != org.id:
         abort(404)
     return org, sub
@@ -156,7 +158,7 @@ def moderate(slug: str, public_id: str) -> Response | str:
                 db.session.commit()
                 flash("Moderation recorded.", "success")
                 return redirect(url_for("submissions.moderation_queue", slug=slug))
-            preview = services.preview_outcome(sub, inputs)
+            preview = scoring.preview_outcome(sub, inputs)
         except IncompleteScores as exc:
             problem = str(exc)
         except Conflict as exc:
@@ -266,7 +268,7 @@ def close_case(slug: str, sample_id: str) -> Response:
 @bp.post("/submissions/<public_id>/appeal")
 def lodge_appeal(public_id: str) -> Response:
     """The worker appeals a final "not passed"."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     _commit_or_flash(
         lambda: appeals.lodge_appeal(_user(), sub, request.form.get("reason", "")),
         "Appeal sent. A different assessor will review your work; you will be told the outcome.",
@@ -305,7 +307,7 @@ def appeal_review(slug: str, public_id: str) -> Response | str:
                 db.session.commit()
                 flash("Appeal decided. The worker has been told.", "success")
                 return redirect(url_for("submissions.appeals_queue", slug=slug))
-            preview = services.preview_outcome(sub, inputs)
+            preview = scoring.preview_outcome(sub, inputs)
         except IncompleteScores as exc:
             problem = str(exc)
         except Conflict as exc:
@@ -331,7 +333,7 @@ def appeal_review(slug: str, public_id: str) -> Response | str:
 @bp.post("/submissions/<public_id>/witnesses")
 def request_witness(public_id: str) -> Response:
     """The worker names a witness for one element."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     element = request.form.get("element", "")
     _commit_or_flash(
         lambda: witness.request_testimony(
@@ -352,7 +354,7 @@ def request_witness(public_id: str) -> Response:
 @bp.post("/submissions/<public_id>/witnesses/<wid>/revoke")
 def revoke_witness(public_id: str, wid: str) -> Response:
     """Withdraw a witness link."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     _commit_or_flash(lambda: witness.revoke(_user(), sub, wid), "The witness link was withdrawn.")
     return redirect(url_for("submissions.show_submission", public_id=public_id))
 
@@ -360,7 +362,7 @@ def revoke_witness(public_id: str, wid: str) -> Response:
 @bp.post("/submissions/<public_id>/witnesses/<wid>/resend")
 def resend_witness(public_id: str, wid: str) -> Response:
     """Send the witness a fresh link."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     _commit_or_flash(lambda: witness.resend(_user(), sub, wid), "A new link has been sent.")
     return redirect(url_for("submissions.show_submission", public_id=public_id))
 

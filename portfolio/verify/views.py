@@ -24,7 +24,7 @@ from portfolio.credentials.models import Credential
 from portfolio.extensions import csrf, limiter
 from portfolio.pathways.services import stack_components
 from portfolio.storage.s3 import content_disposition
-from portfolio.submissions.services import scores_by_element
+from portfolio.submissions.access import scores_by_element
 from portfolio.verify import pages, services
 
 bp = Blueprint("verify", __name__)

@@ -12,7 +12,7 @@ from portfolio.accounts.services import add_membership
 from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import Conflict, Forbidden
 from portfolio.extensions import db
-from portfolio.submissions import marking, services, verification
+from portfolio.submissions import access, assessor_queue, marking, scoring, verification
 from portfolio.submissions.models import (
     Marking,
     MarkingMode,
@@ -129,11 +129,11 @@ def test_conflicts_of_interest_are_refused(app: Flask, make, scenario: Scenario)
     db.session.rollback()
     mark(app, s, s.assessor2, pid, FAIL)
     with app.test_request_context(), pytest.raises(Forbidden):
-        marking.moderate(s.assessor, s.org, services.get_submission(pid), inputs(s, PASS), "mine")
+        marking.moderate(s.assessor, s.org, access.get_submission(pid), inputs(s, PASS), "mine")
     db.session.rollback()
     with app.test_request_context():
         marking.moderate(
-            people.moderator, s.org, services.get_submission(pid), inputs(s, PASS), "fine"
+            people.moderator, s.org, access.get_submission(pid), inputs(s, PASS), "fine"
         )
         db.session.commit()
     assert sub_of(pid).waiting_for == WaitingFor.VERIFIER
@@ -143,7 +143,7 @@ def test_conflicts_of_interest_are_refused(app: Flask, make, scenario: Scenario)
                 add_membership(people.moderator, s.org, Role.INTERNAL_VERIFIER)
                 db.session.commit()
         with app.test_request_context(), pytest.raises(Forbidden):
-            verification.verify(who, s.org, services.get_submission(pid), agrees=True, remark="")
+            verification.verify(who, s.org, access.get_submission(pid), agrees=True, remark="")
         db.session.rollback()
     assert counts(pid) == (0, 0)
 
@@ -206,8 +206,8 @@ def test_send_back_starts_a_new_round_with_the_first_marker(
     assert counts(pid) == (0, 0)
     # Only the first marker sees it in the queue now; the remark reached them.
     with app.test_request_context():
-        sam_queue = services.review_queue(s.assessor, s.org, services.QueueFilter())
-        sue_queue = services.review_queue(s.assessor2, s.org, services.QueueFilter())
+        sam_queue = assessor_queue.review_queue(s.assessor, s.org, assessor_queue.QueueFilter())
+        sue_queue = assessor_queue.review_queue(s.assessor2, s.org, assessor_queue.QueueFilter())
     assert [r.public_id for r in sam_queue.rows] == [pid]
     assert sue_queue.rows == []
     with pytest.raises(Forbidden):
@@ -230,7 +230,7 @@ def test_after_mode_issues_at_once_and_a_disagreement_opens_a_case(
     assert sub_of(pid).state == SubmissionState.PASSED and counts(pid) == (1, 1)
     with app.test_request_context():
         verification.verify(
-            people.verifier, s.org, services.get_submission(pid), agrees=False, remark="Too kind"
+            people.verifier, s.org, access.get_submission(pid), agrees=False, remark="Too kind"
         )
         db.session.commit()
     client = signed_in(app, "admin@example.org")
@@ -308,7 +308,7 @@ def test_both_markers_at_the_same_instant_give_one_decision_and_one_award(
 
         def go(user: User) -> None:
             org = db.session.get(Organization, org_id)
-            services.record_review(user, org, services.get_submission(pid), scores, "ok")
+            scoring.record_review(user, org, access.get_submission(pid), scores, "ok")
 
         _as(app, markers[i], go)
 
@@ -339,11 +339,11 @@ def test_moderator_and_verifier_acting_at_once_give_one_decision_and_one_award(
 
         def moderate(user: User) -> None:
             org = db.session.get(Organization, org_id)
-            marking.moderate(user, org, services.get_submission(pid), scores, "settled")
+            marking.moderate(user, org, access.get_submission(pid), scores, "settled")
 
         def verify(user: User) -> None:
             org = db.session.get(Organization, org_id)
-            verification.verify(user, org, services.get_submission(pid), agrees=True, remark="")
+            verification.verify(user, org, access.get_submission(pid), agrees=True, remark="")
 
         if i < 2:
             _as(app, moderators[i], moderate)
@@ -367,7 +367,7 @@ def test_moderator_and_verifier_acting_at_once_give_one_decision_and_one_award(
                 lambda user: verification.verify(
                     user,
                     db.session.get(type(s.org), org_id),
-                    services.get_submission(pid),
+                    access.get_submission(pid),
                     agrees=True,
                     remark="",
                 ),
