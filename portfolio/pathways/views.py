@@ -15,6 +15,7 @@ from portfolio.core.errors import DomainError
 from portfolio.core.params import parse_int
 from portfolio.core.transaction import commit, rollback
 from portfolio.extensions import db
+from portfolio.pathways import lapses, progress
 from portfolio.pathways import services as pathways
 
 bp = Blueprint("pathways", __name__, cli_group="pathways")
@@ -35,8 +36,8 @@ def my_pathways() -> str:
     """The worker's progress on every pathway of their organizations."""
     return render_template(
         "pathways/mine.html",
-        progress=pathways.my_pathways(current_user),
-        Status=pathways.ComponentStatus,
+        progress=progress.my_pathways(current_user),
+        Status=progress.ComponentStatus,
     )
 
 
@@ -50,7 +51,7 @@ def list_pathways(slug: str) -> str:
         "pathways/list.html",
         org=org,
         pathways=pathways.organization_pathways(org),
-        affected=pathways.affected_stacks(current_user, org),
+        affected=lapses.affected_stacks(current_user, org),
     )
 
 
@@ -201,6 +202,6 @@ def archive_pathway(slug: str, pid: str) -> Response:
 @bp.cli.command("check-expiry")
 def check_expiry() -> None:
     """Mark stacked awards whose component badges have expired, and tell their admins."""
-    marked = pathways.mark_expired_components()
+    marked = lapses.mark_expired_components()
     commit()
     click.echo(f"{marked} stacked award(s) newly marked as affected.")

@@ -18,7 +18,7 @@ from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.sanitize import clean_text
 from portfolio.extensions import db
-from portfolio.submissions import marking
+from portfolio.submissions import marking, marking_plans, moderation
 from portfolio.submissions.models import (
     DECIDED_STATES,
     Appeal,
@@ -42,7 +42,7 @@ REOPENED_REASON = "decision reopened"
 
 def appeal_deadline(sub: Submission) -> object | None:
     """Until when the worker may appeal this decision (None: the credential allows none)."""
-    settings = marking.plan_for(sub)
+    settings = marking_plans.plan_for(sub)
     if settings.appeal_days is None or sub.decided_at is None:
         return None
     return sub.decided_at + timedelta(days=settings.appeal_days)
@@ -95,7 +95,7 @@ def lodge_appeal(learner: User, sub: Submission, reason: str) -> Appeal:
     )
     org = db.session.get(Organization, sub.organization_id)
     assert org is not None
-    marking._notify_role(
+    moderation._notify_role(
         sub,
         Role.ASSESSOR,
         f"A worker appealed a decision on {sub.credential.name}.",
@@ -200,7 +200,7 @@ def decide_appeal(
         outcome=outcome,
         reason=deciding.reason,
     )
-    marking.conclude(sub, deciding, reviewer, first_marker_id=reviewer.id, is_appeal=True)
+    moderation.conclude(sub, deciding, reviewer, first_marker_id=reviewer.id, is_appeal=True)
     return appeal
 
 
@@ -252,7 +252,7 @@ def reopen(admin: User, org: Organization, sub: Submission, reason: str) -> None
     if sub.state not in DECIDED_STATES:
         raise Conflict("Only a decided submission can be reopened.")
     was = sub.state
-    settings = marking.plan_for(sub)
+    settings = marking_plans.plan_for(sub)
     marking.take(
         sub,
         states=tuple(DECIDED_STATES),

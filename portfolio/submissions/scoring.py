@@ -98,12 +98,12 @@ def record_review(
     `submission_passed` signal issues the badge in the same transaction.
 
     On a double-marked credential this records the first or second marking instead (see
-    `marking.record_double_marking`); a decision sampled for internal verification in hold mode
+    `moderation.record_double_marking`); a decision sampled for internal verification in hold mode
     waits for the verifier (and None is returned).
 
     Reviews are append-only and one per submission and round: a second submit of the same form
     (two clicks, a retried request) raises `Conflict` and records nothing more."""
-    from portfolio.submissions import marking
+    from portfolio.submissions import marking, marking_plans, moderation
 
     require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
     if sub.organization_id != org.id:
@@ -112,8 +112,8 @@ def record_review(
         raise Forbidden("You cannot review your own submission.")
     if sub.state in DECIDED_STATES:
         raise Conflict("This submission has already been decided.")
-    if marking.plan_for(sub).mode == MarkingMode.DOUBLE:
-        marking.record_double_marking(assessor, org, sub, scores, feedback)
+    if marking_plans.plan_for(sub).mode == MarkingMode.DOUBLE:
+        moderation.record_double_marking(assessor, org, sub, scores, feedback)
         return sub.review if sub.state in DECIDED_STATES else None
     marking.check_may_mark(assessor, org, sub)
     if not (
@@ -147,8 +147,8 @@ def record_review(
         MarkingStage.FIRST,
         assessor,
         scores,
-        outcome=marking.outcome_of(state),
+        outcome=moderation.outcome_of(state),
         total=evaluation.total_points,
         feedback=feedback,
     )
-    return marking.conclude(sub, first, assessor, first_marker_id=assessor.id)
+    return moderation.conclude(sub, first, assessor, first_marker_id=assessor.id)

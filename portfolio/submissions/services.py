@@ -281,10 +281,10 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
     sub.note = clean_text(note, 2000) if note else sub.note
     sub.state = SubmissionState.SUBMITTED
     sub.submitted_at = now
-    from portfolio.submissions import marking
+    from portfolio.submissions import marking_plans
 
     # Marked under the plan in force now, whatever the admin changes while it waits.
-    marking.pin_plan(sub)
+    marking_plans.pin_plan(sub)
     audit.record(
         "submission.submit",
         actor_id=learner.id,

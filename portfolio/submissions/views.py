@@ -387,14 +387,14 @@ def _score_inputs(sub) -> list[scoring.ScoreInput]:  # type: ignore[no-untyped-d
 @bp.route("/o/<slug>/review/<public_id>", methods=["GET", "POST"])
 def review(slug: str, public_id: str) -> Response | str:
     """Evidence by element beside the rubric row; preview the outcome, then confirm."""
-    from portfolio.submissions import marking
+    from portfolio.submissions import marking, marking_plans
     from portfolio.submissions.models import MarkingMode, WaitingFor
     from portfolio.submissions.workflow_views import review_context
 
     org = get_organization(slug)
     user = _user()
     sub = access.get_submission_for_assessor(user, org, public_id)
-    is_double = marking.plan_for(sub).mode == MarkingMode.DOUBLE
+    is_double = marking_plans.plan_for(sub).mode == MarkingMode.DOUBLE
     if is_double:
         # Double marking: no exclusive claim; each of two different assessors marks once.
         holds_claim = (

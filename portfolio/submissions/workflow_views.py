@@ -24,6 +24,8 @@ from portfolio.submissions import (
     appeals,
     history,
     marking,
+    marking_plans,
+    moderation,
     scoring,
     services,
     verification,
@@ -75,7 +77,7 @@ def review_context(user: User, sub: Submission) -> dict[str, object]:
         "earlier": history.earlier_feedback(sub),
         "shown_markings": shown,
         "levels_by_marking": levels_by_marking,
-        "settings": marking.plan_for(sub),
+        "settings": marking_plans.plan_for(sub),
         "inline_kind": services.inline_kind,
     }
 
@@ -154,7 +156,7 @@ def moderate(slug: str, public_id: str) -> Response | str:
         inputs = _score_inputs(sub)
         try:
             if request.form.get("action") == "confirm":
-                marking.moderate(user, org, sub, inputs, request.form.get("reason", ""))
+                moderation.moderate(user, org, sub, inputs, request.form.get("reason", ""))
                 db.session.commit()
                 flash("Moderation recorded.", "success")
                 return redirect(url_for("submissions.moderation_queue", slug=slug))
@@ -546,7 +548,7 @@ def marking_settings(slug: str, public_id: str) -> Response | str:
         else:
 
             def save() -> None:
-                values = marking.SettingsInput(
+                values = marking_plans.SettingsInput(
                     mode=MarkingMode(request.form.get("mode", "single")),
                     is_blind=request.form.get("is_blind") == "y",
                     iqa_rate=_int("iqa_rate") or 0,
@@ -556,7 +558,7 @@ def marking_settings(slug: str, public_id: str) -> Response | str:
                     iqa_mode=VerificationMode(request.form.get("iqa_mode", "hold")),
                     appeal_days=_int("appeal_days", None),
                 )
-                marking.save_settings(_user(), org, cred.id, values)
+                marking_plans.save_settings(_user(), org, cred.id, values)
 
             if request.form.get("mode", "single") not in {"single", "double"} or request.form.get(
                 "iqa_mode", "hold"
@@ -568,8 +570,8 @@ def marking_settings(slug: str, public_id: str) -> Response | str:
         "submissions/marking_settings.html",
         org=org,
         cred=cred,
-        settings=marking.settings_for(cred.id),
-        plan_history=marking.plan_history(cred.id),
+        settings=marking_plans.settings_for(cred.id),
+        plan_history=marking_plans.plan_history(cred.id),
         assigned=allocation.assigned_assessors(cred.id),
         assessors=_members(org, Role.ASSESSOR),
     )

@@ -12,7 +12,15 @@ from portfolio.accounts.services import add_membership
 from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import Conflict, Forbidden
 from portfolio.extensions import db
-from portfolio.submissions import access, assessor_queue, marking, scoring, verification
+from portfolio.submissions import (
+    access,
+    assessor_queue,
+    marking,
+    marking_plans,
+    moderation,
+    scoring,
+    verification,
+)
 from portfolio.submissions.models import (
     Marking,
     MarkingMode,
@@ -129,10 +137,10 @@ def test_conflicts_of_interest_are_refused(app: Flask, make, scenario: Scenario)
     db.session.rollback()
     mark(app, s, s.assessor2, pid, FAIL)
     with app.test_request_context(), pytest.raises(Forbidden):
-        marking.moderate(s.assessor, s.org, access.get_submission(pid), inputs(s, PASS), "mine")
+        moderation.moderate(s.assessor, s.org, access.get_submission(pid), inputs(s, PASS), "mine")
     db.session.rollback()
     with app.test_request_context():
-        marking.moderate(
+        moderation.moderate(
             people.moderator, s.org, access.get_submission(pid), inputs(s, PASS), "fine"
         )
         db.session.commit()
@@ -243,7 +251,7 @@ def test_sampling_is_reproducible_from_the_stored_seed(
 ) -> None:
     s = scenario
     configure(app, s, iqa_rate=50, iqa_mode=VerificationMode.AFTER)
-    settings = marking.settings_for(s.credential.id)
+    settings = marking_plans.settings_for(s.credential.id)
     assert len(settings.sample_seed) == 32
     # The same inputs give the same draw; different submissions spread over [0, 1).
     draws = [verification.draw_value(settings.sample_seed, f"sub{i}", 1) for i in range(400)]
@@ -262,7 +270,7 @@ def test_sampling_is_reproducible_from_the_stored_seed(
     # Saving the plan again keeps the seed: earlier draws stay checkable.
     configure(app, s, iqa_rate=10)
     db.session.expire_all()
-    assert marking.settings_for(s.credential.id).sample_seed == settings.sample_seed
+    assert marking_plans.settings_for(s.credential.id).sample_seed == settings.sample_seed
 
 
 def test_rules_sample_every_fail_and_an_assessors_first_decisions(
@@ -339,7 +347,7 @@ def test_moderator_and_verifier_acting_at_once_give_one_decision_and_one_award(
 
         def moderate(user: User) -> None:
             org = db.session.get(Organization, org_id)
-            marking.moderate(user, org, access.get_submission(pid), scores, "settled")
+            moderation.moderate(user, org, access.get_submission(pid), scores, "settled")
 
         def verify(user: User) -> None:
             org = db.session.get(Organization, org_id)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portfolio.accounts.models import Role, User
 from portfolio.evidence import services as evidence_services
 from portfolio.extensions import db
-from portfolio.submissions import access, marking, services
+from portfolio.submissions import access, marking_plans, services
 from portfolio.submissions.models import (
     MarkingMode,
     MarkingPlanVersion,
@@ -125,5 +125,5 @@ def test_sampling_follows_the_submitted_plan_and_the_audit_names_its_version(
     with app.test_request_context():
         sub = access.get_submission(waiting)
         sub.marking_plan_version = None
-        assert marking.plan_for(sub).version == 2
+        assert marking_plans.plan_for(sub).version == 2
         db.session.rollback()

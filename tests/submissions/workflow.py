@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from portfolio.accounts.models import Role, User
 from portfolio.awards.models import Award
 from portfolio.extensions import db
-from portfolio.submissions import access, assessor_queue, marking, scoring, services
+from portfolio.submissions import access, assessor_queue, marking_plans, scoring, services
 from portfolio.submissions.models import MarkingMode, Review, Submission, VerificationMode
 from tests.submissions.conftest import Scenario
 
@@ -47,7 +47,9 @@ def add_people(make: Any, s: Scenario) -> People:
 
 def configure(app: Flask, s: Scenario, **values: Any) -> None:
     with app.test_request_context():
-        marking.save_settings(s.admin, s.org, s.credential.id, marking.SettingsInput(**values))
+        marking_plans.save_settings(
+            s.admin, s.org, s.credential.id, marking_plans.SettingsInput(**values)
+        )
         db.session.commit()
 
 
@@ -91,7 +93,7 @@ def mark(app: Flask, s: Scenario, who: User, pid: str, levels: list[str]) -> Any
         user = db.session.get(User, who.id)
         assert user is not None
         sub = access.get_submission(pid)
-        if marking.plan_for(sub).mode == MarkingMode.SINGLE:
+        if marking_plans.plan_for(sub).mode == MarkingMode.SINGLE:
             assessor_queue.claim(user, s.org, sub)
             sub = access.get_submission(pid)
         result = scoring.record_review(user, s.org, sub, inputs(s, levels), "Feedback")
