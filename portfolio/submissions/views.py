@@ -4,6 +4,8 @@ review)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -12,17 +14,17 @@ from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Role
 from portfolio.accounts.services import get_organization, require_role
-from portfolio.core.errors import Conflict, DomainError
+from portfolio.core.errors import Conflict
 from portfolio.core.forms import EmptyForm
 from portfolio.core.ids import is_public_id
 from portfolio.core.params import parse_int
-from portfolio.core.transaction import commit, rollback
+from portfolio.core.transaction import commit
 from portfolio.core.views import run_service
 from portfolio.credentials.models import Credential
 from portfolio.evidence.models import EvidenceItem, EvidenceState
 from portfolio.evidence.validation import inline_kind
 from portfolio.extensions import db
-from portfolio.frameworks.pass_rule import IncompleteScores
+from portfolio.frameworks.pass_rule import Evaluation, IncompleteScores
 from portfolio.submissions import access, assessor_queue, scoring, services
 from portfolio.submissions.forms import (
     AttachEvidenceForm,
@@ -30,10 +32,12 @@ from portfolio.submissions.forms import (
     QueueFilterForm,
     SubmitForm,
 )
-from portfolio.submissions.models import SubmissionState
+from portfolio.submissions.models import Submission, SubmissionState
 from portfolio.submissions.notifications import mark_notifications_read, unread_notifications
 
 bp = Blueprint("submissions", __name__)
+
+T = TypeVar("T")
 
 
 def _user():  # type: ignore[no-untyped-def]
@@ -384,6 +388,41 @@ def _score_inputs(sub) -> list[scoring.ScoreInput]:  # type: ignore[no-untyped-d
     return inputs
 
 
+@dataclass
+class ScoreStep:
+    """What one POST of a scoring page did: redirect, or show a preview or a problem."""
+
+    redirect: Response | None = None
+    preview: tuple[Evaluation, str] | None = None
+    problem: str | None = None
+
+
+def score_step(
+    sub: Submission,
+    inputs: list[scoring.ScoreInput],
+    decide: Callable[[], T],
+    success: Callable[[T], str] | str,
+    *,
+    done_url: str,
+    conflict_url: str,
+) -> ScoreStep:
+    """On "confirm" run `decide` through `run_service` (a conflict flashes and goes to
+    `conflict_url`, another refusal is shown as the problem); otherwise preview the outcome."""
+    try:
+        if request.form.get("action") == "confirm":
+            done = run_service(decide, success, flash_error=False)
+            if done:
+                return ScoreStep(redirect=redirect(done_url))
+            if isinstance(done.error, Conflict):
+                flash(done.message, "error")
+                return ScoreStep(redirect=redirect(conflict_url))
+            return ScoreStep(problem=done.message)
+        shown = run_service(lambda: scoring.preview_outcome(sub, inputs), flash_error=False)
+    except IncompleteScores as exc:
+        return ScoreStep(problem=str(exc))
+    return ScoreStep(preview=shown.value) if shown else ScoreStep(problem=shown.message)
+
+
 @bp.route("/o/<slug>/review/<public_id>", methods=["GET", "POST"])
 def review(slug: str, public_id: str) -> Response | str:
     """Evidence by element beside the rubric row; preview the outcome, then confirm."""
@@ -417,29 +456,23 @@ def review(slug: str, public_id: str) -> Response | str:
     if request.method == "POST":
         if not EmptyForm().validate_on_submit():
             abort(400)
-        try:
-            if request.form.get("action") == "confirm":
-                decided = scoring.record_review(
-                    user, org, sub, inputs, request.form.get("feedback", "")
-                )
-                commit()  # then the worker's mail goes out
-                if decided is not None:
-                    flash("Review recorded. The worker has been notified.", "success")
-                elif sub.waiting_for == WaitingFor.VERIFIER:
-                    flash("Recorded; an internal verifier checks this decision first.", "success")
-                else:
-                    flash("Marking recorded.", "success")
-                return redirect(url_for("submissions.queue", slug=slug))
-            preview = scoring.preview_outcome(sub, inputs)
-        except IncompleteScores as exc:
-            problem = str(exc)
-        except Conflict as exc:
-            rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("submissions.review", slug=slug, public_id=public_id))
-        except DomainError as exc:
-            rollback()
-            problem = exc.message
+        step = score_step(
+            sub,
+            inputs,
+            lambda: scoring.record_review(user, org, sub, inputs, request.form.get("feedback", "")),
+            lambda decided: (
+                "Review recorded. The worker has been notified."
+                if decided is not None
+                else "Recorded; an internal verifier checks this decision first."
+                if sub.waiting_for == WaitingFor.VERIFIER
+                else "Marking recorded."
+            ),
+            done_url=url_for("submissions.queue", slug=slug),
+            conflict_url=url_for("submissions.review", slug=slug, public_id=public_id),
+        )
+        if step.redirect is not None:
+            return step.redirect
+        preview, problem = step.preview, step.problem
     chosen = {s.element_public_id: s for s in inputs}
     return render_template(
         "submissions/review.html",

@@ -6,18 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask import Response as FlaskResponse
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Membership, Organization, Role, User
 from portfolio.accounts.services import get_organization, require_role
-from portfolio.core.errors import Conflict, DomainError, NotFound
+from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.ids import is_public_id
 from portfolio.core.security import public
+from portfolio.core.views import run_service
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
-from portfolio.frameworks.pass_rule import IncompleteScores
 from portfolio.submissions import (
     access,
     allocation,
@@ -26,7 +26,6 @@ from portfolio.submissions import (
     marking,
     marking_plans,
     moderation,
-    scoring,
     services,
     verification,
     witness,
@@ -37,7 +36,7 @@ from portfolio.submissions.models import (
     VerificationMode,
     WaitingFor,
 )
-from portfolio.submissions.views import _commit_or_flash, _score_inputs, _user, bp
+from portfolio.submissions.views import _commit_or_flash, _score_inputs, _user, bp, score_step
 
 
 def _org_submission(slug: str, public_id: str) -> tuple[Organization, Submission]:
@@ -154,22 +153,17 @@ def moderate(slug: str, public_id: str) -> Response | str:
     preview = None
     if request.method == "POST":
         inputs = _score_inputs(sub)
-        try:
-            if request.form.get("action") == "confirm":
-                moderation.moderate(user, org, sub, inputs, request.form.get("reason", ""))
-                db.session.commit()
-                flash("Moderation recorded.", "success")
-                return redirect(url_for("submissions.moderation_queue", slug=slug))
-            preview = scoring.preview_outcome(sub, inputs)
-        except IncompleteScores as exc:
-            problem = str(exc)
-        except Conflict as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("submissions.moderation_queue", slug=slug))
-        except DomainError as exc:
-            db.session.rollback()
-            problem = exc.message
+        step = score_step(
+            sub,
+            inputs,
+            lambda: moderation.moderate(user, org, sub, inputs, request.form.get("reason", "")),
+            "Moderation recorded.",
+            done_url=url_for("submissions.moderation_queue", slug=slug),
+            conflict_url=url_for("submissions.moderation_queue", slug=slug),
+        )
+        if step.redirect is not None:
+            return step.redirect
+        preview, problem = step.preview, step.problem
     can = sub.waiting_for == WaitingFor.MODERATOR and user.id not in marking.markers_of_round(sub)
     return _scoring_page(
         org,
@@ -303,22 +297,17 @@ def appeal_review(slug: str, public_id: str) -> Response | str:
     preview = None
     if request.method == "POST":
         inputs = _score_inputs(sub)
-        try:
-            if request.form.get("action") == "confirm":
-                appeals.decide_appeal(user, org, sub, inputs, request.form.get("reason", ""))
-                db.session.commit()
-                flash("Appeal decided. The worker has been told.", "success")
-                return redirect(url_for("submissions.appeals_queue", slug=slug))
-            preview = scoring.preview_outcome(sub, inputs)
-        except IncompleteScores as exc:
-            problem = str(exc)
-        except Conflict as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("submissions.appeals_queue", slug=slug))
-        except DomainError as exc:
-            db.session.rollback()
-            problem = exc.message
+        step = score_step(
+            sub,
+            inputs,
+            lambda: appeals.decide_appeal(user, org, sub, inputs, request.form.get("reason", "")),
+            "Appeal decided. The worker has been told.",
+            done_url=url_for("submissions.appeals_queue", slug=slug),
+            conflict_url=url_for("submissions.appeals_queue", slug=slug),
+        )
+        if step.redirect is not None:
+            return step.redirect
+        preview, problem = step.preview, step.problem
     return _scoring_page(
         org,
         sub,
@@ -436,22 +425,21 @@ def witness_page(token: str) -> Response | str | tuple[str, int]:
         if choice not in {"confirm", "decline"}:
             problem = "Choose whether you confirm or decline."
         else:
-            try:
-                witness.respond(
+            done = run_service(
+                lambda: witness.respond(
                     testimony,
                     confirms=choice == "confirm",
                     statement=request.form.get("statement", ""),
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                problem = exc.message
-            else:
-                db.session.commit()
+                ),
+                flash_error=False,
+            )
+            if done:
                 return render_template(
                     "submissions/witness_gone.html",
                     message="Thank you. Your answer has been recorded; this link is now closed.",
                     thanks=True,
                 )
+            problem = done.message
     return render_template(
         "submissions/witness.html",
         t=testimony,
