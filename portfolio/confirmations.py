@@ -110,9 +110,9 @@ def delete_item(public_id: str) -> str:
 @bp.get("/submissions/<public_id>/withdraw")
 def withdraw_submission(public_id: str) -> str:
     """Before withdrawing a submission."""
-    from portfolio.submissions import services as submissions
+    from portfolio.submissions import access
 
-    sub = submissions.get_own_submission(current_user, public_id)
+    sub = access.get_own_submission(current_user, public_id)
     return _render(
         Confirmation(
             title=f"Withdraw your submission for “{sub.credential.name}”?",

@@ -210,6 +210,7 @@ def load_badge_demo(org: Organization, credential: Any) -> str | None:
     from portfolio.core.urls import public_url
     from portfolio.evidence.demo import load_evidence_demo
     from portfolio.evidence.models import EvidenceItem
+    from portfolio.submissions import assessor_queue, scoring
     from portfolio.submissions import services as subs
 
     earner = services.find_user_by_email("earner@northwind.example")
@@ -243,15 +244,15 @@ def load_badge_demo(org: Organization, credential: Any) -> str | None:
                 subs.attach_evidence(earner, sub, element.public_id, item.public_id, note)
             subs.submit(earner, sub, "Two welds from the bay 3 job.")
             db.session.commit()
-            subs.claim(assessor, org, sub)
+            assessor_queue.claim(assessor, org, sub)
             db.session.commit()
             levels = {lv.name: lv.id for lv in sub.rubric_version.levels}
             chosen = [lv.name for lv in sub.rubric_version.levels][2:] or list(levels)
             scores = [
-                subs.ScoreInput(e.public_id, levels[chosen[i % len(chosen)]], "Clear evidence.")
+                scoring.ScoreInput(e.public_id, levels[chosen[i % len(chosen)]], "Clear evidence.")
                 for i, e in enumerate(elements)
             ]
-            subs.record_review(assessor, org, sub, scores, "Well done: a sound 3G weld.")
+            scoring.record_review(assessor, org, sub, scores, "Well done: a sound 3G weld.")
             db.session.commit()
         award = db.session.scalar(select(Award).where(Award.recipient_id == earner.id).limit(1))
     if award is None:

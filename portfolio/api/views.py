@@ -501,21 +501,21 @@ def list_submissions(args: dict[str, Any], slug: str) -> dict[str, Any]:
 def get_submission(slug: str, submission_id: str) -> Any:
     """One submission with its decision and the level given to each rubric element (its worker,
     or assessors and admins of the organization)."""
-    from portfolio.submissions import services as subs
+    from portfolio.submissions import access
     from portfolio.submissions.models import SubmissionState
 
     need("read")
     org = organization(slug)
-    sub = subs.get_submission(submission_id)
+    sub = access.get_submission(submission_id)
     user = actor()
     if (
         sub.organization_id != org.id
-        or not subs.can_view_submission(user, sub)
+        or not access.can_view_submission(user, sub)
         or (sub.learner_id != user.id and sub.state == SubmissionState.DRAFT)
     ):
         raise NotFound("No such submission.")
     review = sub.review
-    scores = subs.scores_by_element(review)
+    scores = access.scores_by_element(review)
     results = []
     for element in sub.rubric_version.elements:
         score = scores.get(element.id)

@@ -15,7 +15,7 @@ from portfolio.credentials.signals import credential_changing, credential_edit_c
 from portfolio.extensions import db
 from portfolio.submissions.appeals import decision_reopened
 from portfolio.submissions.models import Review, Submission
-from portfolio.submissions.services import submission_passed
+from portfolio.submissions.scoring import submission_passed
 from portfolio.submissions.verification import case_revoked
 
 

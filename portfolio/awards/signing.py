@@ -138,7 +138,7 @@ def sign_pending_award(public_id: str) -> Award | None:
         **docs.audit,
     )
     if docs.notice is not None:
-        from portfolio.submissions.services import notify
+        from portfolio.submissions.notifications import notify
 
         notify(award.recipient, *docs.notice)
     from portfolio.awards.jobs import bake_award

@@ -38,7 +38,7 @@ def check_completion(award_public_id: str) -> None:
 def mark_component_revoked(award_public_id: str) -> None:
     """Mark the stacks built on a revoked badge as affected and tell their admins (once: only
     links not yet marked are touched)."""
-    from portfolio.pathways.services import component_lapsed
+    from portfolio.pathways.lapses import component_lapsed
 
     award = _award(award_public_id)
     if award is None or award.revoked_at is None:
@@ -49,7 +49,7 @@ def mark_component_revoked(award_public_id: str) -> None:
 @periodic(minute="23")
 def sweep_expired_components() -> None:
     """Hourly: mark stacks whose component badges have expired (and tell their admins)."""
-    from portfolio.pathways.services import mark_expired_components
+    from portfolio.pathways.lapses import mark_expired_components
 
     mark_expired_components()
 

@@ -6,12 +6,8 @@ from flask import Flask
 
 from portfolio.awards.signals import award_issued, award_revoked, learner_record_links
 from portfolio.awards.signing import register_pathway_documents
-from portfolio.pathways.services import (
-    _on_award_issued,
-    _on_award_revoked,
-    learner_record_pathways,
-    stack_documents,
-)
+from portfolio.pathways.progress import learner_record_pathways
+from portfolio.pathways.services import _on_award_issued, _on_award_revoked, stack_documents
 
 
 def init_app(app: Flask) -> None:

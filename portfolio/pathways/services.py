@@ -1,5 +1,8 @@
 """Pathways: stacked credentials earned by holding other badges.
 
+Kept whole a little over 400 lines: defining a pathway and issuing its stack share the
+satisfying-set rule and the depth checks. Progress is in `progress`, lapses in `lapses`.
+
 A pathway points at a credential without a rubric (the stacked credential) and lists component
 credentials: all of them, or N of them, optionally earned within a time window. Components may be
 credentials of other organizations on this service whose issuer profile URL the admin trusts.
@@ -19,17 +22,15 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portfolio.accounts.models import Membership, Organization, Role, User
+from portfolio.accounts.models import Organization, Role, User
 from portfolio.accounts.services import require_role
 from portfolio.awards import documents, issuance, signing, signing_keys
 from portfolio.awards.models import Award
-from portfolio.awards.ob.clr import PathwayLink
 from portfolio.awards.ob.types import EvidenceEntry
 from portfolio.core import audit
 from portfolio.core.db import utcnow
@@ -47,8 +48,6 @@ from portfolio.pathways.models import (
     PathwayRule,
     PathwayTrustedIssuer,
 )
-from portfolio.submissions.models import Submission, SubmissionState
-from portfolio.submissions.services import notify
 
 #: Deepest chain of stacks of stacks followed when one award completes several pathways.
 MAX_DEPTH = 5
@@ -398,220 +397,10 @@ def stack_documents(award: Award) -> signing.PendingDocuments:
 # -- lapsed components ---------------------------------------------------------------------------
 
 
-def component_lapsed(component: Award, reason: str) -> list[PathwayAwardComponent]:
-    """Mark every stack issued on `component` as affected (revoked or expired component), with
-    an audit event and a notification to the admins of each stack's organization."""
-    links = list(
-        db.session.scalars(
-            select(PathwayAwardComponent).where(
-                PathwayAwardComponent.component_award_id == component.id,
-                PathwayAwardComponent.affected_at.is_(None),
-            )
-        )
-    )
-    now = utcnow()
-    for link in links:
-        link.affected_at = now
-        link.affected_reason = reason[:1000]
-        stack = link.award
-        audit.record(
-            "pathway.affected",
-            actor_id=None,
-            organization_id=stack.organization_id,
-            subject_type="award",
-            subject_id=stack.public_id,
-            component=component.public_id,
-            reason=link.affected_reason,
-        )
-        _tell_admins(
-            stack.organization,
-            f"“{stack.credential.name}” of {stack.recipient_display_name} is affected: its "
-            f"component “{component.credential.name}” was {reason}.",
-            f"/o/{stack.organization.slug}/pathways",
-        )
-    return links
-
-
-def _tell_admins(org: Organization, message: str, link: str) -> None:
-    admins = db.session.scalars(
-        select(User)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == org.id, Membership.role == Role.ADMIN)
-    )
-    for admin in admins:
-        notify(admin, message[:500], link)
-
-
-def mark_expired_components(now: datetime | None = None) -> int:
-    """Mark stacks whose component badges have expired since (run hourly by the scheduler and
-    by `flask pathways check-expiry`). Returns how many were marked."""
-    now = now or utcnow()
-    rows = db.session.scalars(
-        select(PathwayAwardComponent)
-        .join(Award, Award.id == PathwayAwardComponent.component_award_id)
-        .where(
-            PathwayAwardComponent.affected_at.is_(None),
-            Award.expires_at.is_not(None),
-            Award.expires_at <= now,
-        )
-    )
-    components = {row.component.id: row.component for row in rows}
-    marked = 0
-    for component in components.values():
-        marked += len(component_lapsed(component, f"expired on {component.expires_at:%Y-%m-%d}"))
-    return marked
-
-
-def affected_stacks(admin: User, org: Organization) -> list[PathwayAwardComponent]:
-    """The organization's stacked awards with a revoked or expired component (admins only)."""
-    require_role(admin, org, Role.ADMIN)
-    return list(
-        db.session.scalars(
-            select(PathwayAwardComponent)
-            .join(Award, Award.id == PathwayAwardComponent.award_id)
-            .where(Award.organization_id == org.id, PathwayAwardComponent.affected_at.is_not(None))
-            .order_by(PathwayAwardComponent.affected_at.desc())
-        )
-    )
-
-
-def stack_components(award: Award) -> list[PathwayAwardComponent]:
-    """The component badges a stacked award was issued on."""
-    return list(
-        db.session.scalars(
-            select(PathwayAwardComponent)
-            .where(PathwayAwardComponent.award_id == award.id)
-            .order_by(PathwayAwardComponent.id)
-        )
-    )
-
-
 # -- progress -----------------------------------------------------------------------------------
 
 
-class ComponentStatus(StrEnum):
-    EARNED = "earned"
-    PENDING = "pending"
-    LAPSED = "lapsed"
-    UNTRUSTED = "untrusted"
-    MISSING = "missing"
-
-
-@dataclass
-class ComponentProgress:
-    credential: Credential
-    organization: Organization
-    status: ComponentStatus
-    award: Award | None = None
-    submission: Submission | None = None
-
-
-@dataclass
-class PathwayProgress:
-    pathway: Pathway
-    components: list[ComponentProgress]
-    stack: Award | None
-
-    @property
-    def earned(self) -> int:
-        return sum(1 for c in self.components if c.status == ComponentStatus.EARNED)
-
-    @property
-    def credits_earned(self) -> list[str]:
-        """The credit of the components earned so far, per unit."""
-        from portfolio.pathways.models import total_credits
-
-        return total_credits(
-            (c.award.credits_earned, c.credential.credits_unit)
-            for c in self.components
-            if c.status == ComponentStatus.EARNED and c.award is not None
-        )
-
-
-_PENDING_STATES = {
-    SubmissionState.DRAFT,
-    SubmissionState.SUBMITTED,
-    SubmissionState.IN_REVIEW,
-    SubmissionState.NEEDS_REVISION,
-}
-
-
-def pathway_progress(worker: User, pathway: Pathway) -> PathwayProgress:
-    """Which components the worker has earned, has pending, has lost or still misses."""
-    cred_ids = [c.credential_id for c in pathway.components]
-    now = utcnow()
-    awards: dict[int, list[Award]] = {}
-    for a in db.session.scalars(
-        select(Award)
-        .where(Award.recipient_id == worker.id, Award.credential_id.in_(cred_ids))
-        .order_by(Award.issued_at.desc())
-    ):
-        awards.setdefault(a.credential_id, []).append(a)
-    subs: dict[int, Submission] = {}
-    for s in db.session.scalars(
-        select(Submission)
-        .where(Submission.learner_id == worker.id, Submission.credential_id.in_(cred_ids))
-        .order_by(Submission.attempt)
-    ):
-        subs[s.credential_id] = s
-    items = []
-    for component in pathway.components:
-        cred = component.credential
-        org = db.session.get(Organization, cred.organization_id)
-        assert org is not None
-        mine = awards.get(cred.id, [])
-        valid = [a for a in mine if not a.is_revoked and not a.is_expired(now)]
-        sub = subs.get(cred.id)
-        if valid and not _counts(pathway, cred):
-            status = ComponentStatus.UNTRUSTED
-        elif valid:
-            status = ComponentStatus.EARNED
-        elif sub is not None and sub.state in _PENDING_STATES:
-            status = ComponentStatus.PENDING
-        elif mine:
-            status = ComponentStatus.LAPSED
-        else:
-            status = ComponentStatus.MISSING
-        items.append(
-            ComponentProgress(cred, org, status, (valid or mine or [None])[0], sub)  # type: ignore[arg-type,list-item]
-        )
-    return PathwayProgress(pathway, items, stack_award(pathway, worker.id))
-
-
-def my_pathways(worker: User) -> list[PathwayProgress]:
-    """Progress on every pathway of the organizations where the user is a worker."""
-    org_ids = [m.organization_id for m in worker.memberships if m.role == Role.LEARNER]
-    if not org_ids:
-        return []
-    pathways = db.session.scalars(
-        select(Pathway)
-        .join(Credential, Credential.id == Pathway.credential_id)
-        .where(Pathway.organization_id.in_(org_ids), Credential.state == CredentialState.PUBLISHED)
-        .order_by(Pathway.id)
-    )
-    return [pathway_progress(worker, p) for p in pathways]
-
-
 # -- receivers (connected in `init_app`) -----------------------------------------------------------
-
-
-def learner_record_pathways(
-    sender: Flask, *, awards: Sequence[Award], **_: object
-) -> list[PathwayLink]:
-    """For a learner record: each stacked award's pathway achievement and the achievements of
-    its components (the CLR's `association`s)."""
-    pathway_ids = {a.pathway_id for a in awards if a.pathway_id is not None}
-    if not pathway_ids:
-        return []
-    links = []
-    for pathway in db.session.scalars(select(Pathway).where(Pathway.id.in_(pathway_ids))):
-        links.append(
-            PathwayLink(
-                parent=documents.badge_class_url(pathway.credential),
-                children=tuple(documents.badge_class_url(c.credential) for c in pathway.components),
-            )
-        )
-    return links
 
 
 def _on_award_issued(sender: Flask, *, award: Award, **_: object) -> None:

@@ -5,17 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Organization, Role
 from portfolio.accounts.services import get_organization, require_role
+from portfolio.awards.models import Award
 from portfolio.core.errors import DomainError
 from portfolio.core.params import parse_int
-from portfolio.core.transaction import commit, rollback
+from portfolio.core.transaction import commit
+from portfolio.core.views import run_service
 from portfolio.extensions import db
+from portfolio.pathways import lapses, progress
 from portfolio.pathways import services as pathways
+from portfolio.pathways.models import Pathway
 
 bp = Blueprint("pathways", __name__, cli_group="pathways")
 
@@ -35,8 +39,8 @@ def my_pathways() -> str:
     """The worker's progress on every pathway of their organizations."""
     return render_template(
         "pathways/mine.html",
-        progress=pathways.my_pathways(current_user),
-        Status=pathways.ComponentStatus,
+        progress=progress.my_pathways(current_user),
+        Status=progress.ComponentStatus,
     )
 
 
@@ -50,7 +54,7 @@ def list_pathways(slug: str) -> str:
         "pathways/list.html",
         org=org,
         pathways=pathways.organization_pathways(org),
-        affected=pathways.affected_stacks(current_user, org),
+        affected=lapses.affected_stacks(current_user, org),
     )
 
 
@@ -62,33 +66,25 @@ def create_pathway(slug: str) -> Response | tuple[str, int]:
     error = None
     form = request.form
     if request.method == "POST":
-        try:
-            data = pathways.PathwayInput(
-                name=form.get("name", ""),
-                description=form.get("description", ""),
-                component_ids=form.getlist("component"),
-                rule=form.get("rule", "all"),
-                required_count=_int_or_none(form.get("required_count")),
-                window_days=_int_or_none(form.get("window_days")),
-                trusted_issuers=form.get("trusted_issuers", "").split(),
-                expiry_months=_int_or_none(form.get("expiry_months")),
-            )
-            pathway = pathways.create_pathway(current_user, org, data)
+
+        def create() -> tuple[Pathway, list[Award]]:
             from portfolio.pathways.admin import issue_to_qualifying
 
+            pathway = pathways.create_pathway(current_user, org, _input_from(form))
             # Workers who already hold every component receive the stack now.
-            issued = issue_to_qualifying(pathway)
-        except DomainError as exc:
-            rollback()
-            error = exc.message
-        else:
-            commit()
-            flash(
-                f"The pathway to “{pathway.credential.name}” is live; "
-                f"{len(issued)} worker(s) who already qualified received it.",
-                "success",
-            )
+            return pathway, issue_to_qualifying(pathway)
+
+        done = run_service(
+            create,
+            lambda r: (
+                f"The pathway to “{r[0].credential.name}” is live; "
+                f"{len(r[1])} worker(s) who already qualified received it."
+            ),
+            flash_error=False,
+        )
+        if done:
             return redirect(url_for("pathways.list_pathways", slug=slug))
+        error = done.message
     candidates = pathways.candidate_components(org)
     issuers = {
         o.id: (o.name, pathways.issuer_url(o))
@@ -132,20 +128,22 @@ def edit_pathway(slug: str, pid: str) -> Response | tuple[str, int]:
     error = None
     if request.method == "POST":
         form: Any = request.form
-        try:
+
+        def update() -> list[Award]:
             pathway_admin.update_pathway(current_user, pathway, _input_from(form))
-            issued = pathway_admin.issue_to_qualifying(pathway)
-        except DomainError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
-            db.session.commit()
-            flash(
+            return pathway_admin.issue_to_qualifying(pathway)
+
+        done = run_service(
+            update,
+            lambda issued: (
                 f"“{pathway.credential.name}” saved; {len(issued)} worker(s) who now qualify "
-                "received it. Stacks issued before keep what they were issued with.",
-                "success",
-            )
+                "received it. Stacks issued before keep what they were issued with."
+            ),
+            flash_error=False,
+        )
+        if done:
             return redirect(url_for("pathways.list_pathways", slug=slug))
+        error = done.message
     else:
         cred = pathway.credential
         form = MultiDict(
@@ -187,20 +185,16 @@ def archive_pathway(slug: str, pid: str) -> Response:
     org = get_organization(slug)
     require_role(current_user, org, Role.ADMIN)
     pathway = pathways.get_pathway(org, pid)
-    try:
-        pathway_admin.archive_pathway(current_user, pathway)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(f"The pathway to “{pathway.credential.name}” is archived.", "success")
+    run_service(
+        lambda: pathway_admin.archive_pathway(current_user, pathway),
+        f"The pathway to “{pathway.credential.name}” is archived.",
+    )
     return redirect(url_for("pathways.list_pathways", slug=slug))
 
 
 @bp.cli.command("check-expiry")
 def check_expiry() -> None:
     """Mark stacked awards whose component badges have expired, and tell their admins."""
-    marked = pathways.mark_expired_components()
+    marked = lapses.mark_expired_components()
     commit()
     click.echo(f"{marked} stacked award(s) newly marked as affected.")

@@ -18,7 +18,7 @@ from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.sanitize import clean_text
 from portfolio.extensions import db
-from portfolio.submissions import marking
+from portfolio.submissions import marking, marking_plans, moderation
 from portfolio.submissions.models import (
     DECIDED_STATES,
     Appeal,
@@ -42,7 +42,7 @@ REOPENED_REASON = "decision reopened"
 
 def appeal_deadline(sub: Submission) -> object | None:
     """Until when the worker may appeal this decision (None: the credential allows none)."""
-    settings = marking.plan_for(sub)
+    settings = marking_plans.plan_for(sub)
     if settings.appeal_days is None or sub.decided_at is None:
         return None
     return sub.decided_at + timedelta(days=settings.appeal_days)
@@ -95,7 +95,7 @@ def lodge_appeal(learner: User, sub: Submission, reason: str) -> Appeal:
     )
     org = db.session.get(Organization, sub.organization_id)
     assert org is not None
-    marking._notify_role(
+    moderation._notify_role(
         sub,
         Role.ASSESSOR,
         f"A worker appealed a decision on {sub.credential.name}.",
@@ -149,7 +149,7 @@ def decide_appeal(
 ) -> Appeal:
     """Re-review the appealed work and decide, finally: a pass issues the badge, anything else
     is a final "not passed". Recorded as a new marking round."""
-    from portfolio.submissions.services import preview_outcome
+    from portfolio.submissions.scoring import preview_outcome
 
     appeal = check_may_review_appeal(reviewer, org, sub)
     if appeal.state != AppealState.OPEN:
@@ -200,7 +200,7 @@ def decide_appeal(
         outcome=outcome,
         reason=deciding.reason,
     )
-    marking.conclude(sub, deciding, reviewer, first_marker_id=reviewer.id, is_appeal=True)
+    moderation.conclude(sub, deciding, reviewer, first_marker_id=reviewer.id, is_appeal=True)
     return appeal
 
 
@@ -229,7 +229,7 @@ def grant_extra_attempt(
         subject_id=sub.public_id,
         reason=grant.reason,
     )
-    from portfolio.submissions.services import notify
+    from portfolio.submissions.notifications import notify
 
     notify(
         sub.learner,
@@ -252,7 +252,7 @@ def reopen(admin: User, org: Organization, sub: Submission, reason: str) -> None
     if sub.state not in DECIDED_STATES:
         raise Conflict("Only a decided submission can be reopened.")
     was = sub.state
-    settings = marking.plan_for(sub)
+    settings = marking_plans.plan_for(sub)
     marking.take(
         sub,
         states=tuple(DECIDED_STATES),
@@ -286,7 +286,7 @@ def reopen(admin: User, org: Organization, sub: Submission, reason: str) -> None
 def reassign(admin: User, org: Organization, sub: Submission, assessor: User) -> None:
     """Hand a claimed (or waiting) submission to another assessor, who must be allowed to mark
     it; the allocation names them."""
-    from portfolio.submissions.services import notify
+    from portfolio.submissions.notifications import notify
 
     require_role(admin, org, Role.ADMIN)
     marking.check_may_mark(assessor, org, sub)
@@ -309,7 +309,7 @@ def reassign(admin: User, org: Organization, sub: Submission, assessor: User) ->
     values: dict[str, object] = {"allocated_to_id": assessor.id}
     if sub.claimed_by_id is not None and sub.waiting_for is None:
         # The claim moves to the new assessor with a fresh lease; state stays in review.
-        from portfolio.submissions.services import _lease
+        from portfolio.submissions.assessor_queue import _lease
 
         values.update(claimed_by_id=assessor.id, claim_expires_at=utcnow() + _lease())
     marking.take(

@@ -1,27 +1,19 @@
-"""Rules of submissions and reviews: start, map evidence, submit (freeze), withdraw, the queue,
-claims with leases, recording a review by the pass rule, notifications and history."""
+"""Rules of a submission draft: start an attempt, map evidence, submit (freeze), withdraw."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
 
-from blinker import Namespace
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_confirmed_email, require_role
-from portfolio.core import audit, paging
-from portfolio.core.audit import AuditEvent
+from portfolio.accounts.services import require_confirmed_email
+from portfolio.core import audit
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
-from portfolio.core.ids import is_public_id
-from portfolio.core.mail import mail_delivers, send_mail
 from portfolio.core.sanitize import clean_text
 from portfolio.core.transaction import after_commit
 from portfolio.credentials.models import Credential
@@ -29,78 +21,15 @@ from portfolio.evidence.models import EvidenceItem, EvidenceKind, EvidenceState
 from portfolio.evidence.validation import inline_kind as inline_kind  # used by the pages
 from portfolio.extensions import db
 from portfolio.frameworks.models import RubricElement, RubricVersion
-from portfolio.frameworks.pass_rule import ElementSpec, Evaluation, LevelSpec, evaluate
 from portfolio.storage import StorageError, get_storage
+from portfolio.submissions.access import _link, attempts_of
 from portfolio.submissions.models import (
-    DECIDED_STATES,
-    MarkingMode,
-    MarkingStage,
-    Notification,
-    Review,
-    Score,
     Submission,
     SubmissionEvidence,
     SubmissionState,
 )
 
-_signals = Namespace()
-#: Sent inside the transaction that records a passing review, with `submission` and `review`.
-#: `create_app` connects the awards domain's receiver to it, so a pass and its award commit
-#: together (and roll back together).
-submission_passed = _signals.signal("submission-passed")
-
-#: States in the assessors' queue.
-QUEUE_STATES = (SubmissionState.SUBMITTED, SubmissionState.IN_REVIEW)
 OPEN_STATES = (SubmissionState.DRAFT, SubmissionState.SUBMITTED, SubmissionState.IN_REVIEW)
-
-
-def _lease() -> timedelta:
-    return timedelta(seconds=current_app.config["PORTFOLIO"].claim_lease_seconds)
-
-
-# -- loading with access checks -------------------------------------------------------------
-def get_submission(public_id: str) -> Submission:
-    """A submission by public id (no access check: callers check)."""
-    if not is_public_id(public_id):
-        raise NotFound("No such submission.")
-    sub = db.session.scalar(select(Submission).where(Submission.public_id == public_id))
-    if sub is None:
-        raise NotFound("No such submission.")
-    return sub
-
-
-def get_own_submission(learner: User, public_id: str) -> Submission:
-    """The learner's own submission; other people's answer as not found."""
-    sub = get_submission(public_id)
-    if sub.learner_id != learner.id:
-        raise NotFound("No such submission.")
-    return sub
-
-
-def get_submission_for_assessor(assessor: User, org: Organization, public_id: str) -> Submission:
-    """A submission of `org` that the assessor may see: never their own."""
-    require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
-    sub = get_submission(public_id)
-    if sub.organization_id != org.id:
-        raise NotFound("No such submission.")
-    if sub.learner_id == assessor.id:
-        raise Forbidden("You cannot review your own submission.")
-    if sub.state == SubmissionState.DRAFT:
-        # A draft is the worker's private work in progress: assessors see submitted work only.
-        raise NotFound("No such submission.")
-    return sub
-
-
-# -- worker side -------------------------------------------------------------------------------
-def attempts_of(learner: User, credential: Credential) -> list[Submission]:
-    """The learner's attempts at a credential, oldest first."""
-    return list(
-        db.session.scalars(
-            select(Submission)
-            .where(Submission.learner_id == learner.id, Submission.credential_id == credential.id)
-            .order_by(Submission.attempt)
-        )
-    )
 
 
 def start_submission(learner: User, credential: Credential, *, renewal: bool = False) -> Submission:
@@ -267,13 +196,6 @@ def update_evidence_note(learner: User, sub: Submission, link_public_id: str, no
     link.note = clean_text(note, 2000)
 
 
-def _link(sub: Submission, link_public_id: str) -> SubmissionEvidence:
-    for link in sub.evidence_links:
-        if link.public_id == link_public_id:
-            return link
-    raise NotFound("No such evidence in this submission.")
-
-
 def detach_evidence(learner: User, sub: Submission, link_public_id: str) -> None:
     """Remove an item from an element (the item stays in the library)."""
     if sub.learner_id != learner.id:
@@ -359,10 +281,10 @@ def submit(learner: User, sub: Submission, note: str = "") -> None:
     sub.note = clean_text(note, 2000) if note else sub.note
     sub.state = SubmissionState.SUBMITTED
     sub.submitted_at = now
-    from portfolio.submissions import marking
+    from portfolio.submissions import marking_plans
 
     # Marked under the plan in force now, whatever the admin changes while it waits.
-    marking.pin_plan(sub)
+    marking_plans.pin_plan(sub)
     audit.record(
         "submission.submit",
         actor_id=learner.id,
@@ -428,431 +350,3 @@ def discard_frozen_copies(keys: Sequence[str]) -> None:
             storage.delete(key)
         except StorageError:
             current_app.logger.warning("could not remove frozen copy %s", key)
-
-
-# -- the queue --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class QueueFilter:
-    """What the assessor narrowed the queue to."""
-
-    credential_id: int | None = None
-    mine: bool = False
-    older_than_days: int | None = None
-
-
-@dataclass(frozen=True)
-class QueuePage:
-    """One page of the queue and the cursor of the next, if any."""
-
-    rows: Sequence[Submission]
-    next_cursor: str | None
-    #: Waiting work counted up to `QUEUE_COUNT_CAP`; `more_waiting` says there is more.
-    total_waiting: int
-    more_waiting: bool = False
-
-
-#: The queue header counts waiting work exactly up to this number, then says "more than".
-QUEUE_COUNT_CAP = 1000
-
-
-def _waiting() -> ColumnElement[bool]:
-    """The queue's states with their values written into the SQL (not bound), so PostgreSQL
-    can always prove the predicate of the partial index `ix_submissions_waiting`, also in a
-    prepared statement's generic plan."""
-    return Submission.state.in_([literal(str(s), literal_execute=True) for s in QUEUE_STATES])
-
-
-def encode_cursor(sub: Submission) -> str:
-    """Opaque keyset cursor: the (submitted_at, id) of the last row shown."""
-    assert sub.submitted_at is not None
-    return paging.encode_cursor(sub.submitted_at, sub.id)
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """Inverse of `encode_cursor`; refuses anything malformed."""
-    return paging.decode_time_cursor(cursor)
-
-
-def review_queue(
-    assessor: User,
-    org: Organization,
-    filters: QueueFilter,
-    cursor: str | None = None,
-    limit: int = 25,
-) -> QueuePage:
-    """Submitted work of the organization, oldest first, with keyset pagination (no OFFSET).
-    The assessor's own submissions are never in their queue."""
-    require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
-    now = utcnow()
-    from portfolio.submissions.models import AssessorAssignment, Marking, WaitingFor
-
-    assigned = select(AssessorAssignment.id).where(
-        AssessorAssignment.credential_id == Submission.credential_id
-    )
-    conditions = [
-        Submission.organization_id == org.id,
-        _waiting(),
-        Submission.learner_id != assessor.id,
-        # Only work waiting for a marker (not a moderator or verifier)...
-        or_(Submission.waiting_for.is_(None), Submission.waiting_for == WaitingFor.MARKER),
-        # ...of a credential open to every assessor or assigned to this one...
-        or_(
-            ~assigned.exists(),
-            assigned.where(AssessorAssignment.user_id == assessor.id).exists(),
-        ),
-        # ...and not allocated to somebody else...
-        or_(Submission.allocated_to_id.is_(None), Submission.allocated_to_id == assessor.id),
-        # ...nor already marked by this assessor in this round (double marking).
-        ~select(Marking.id)
-        .where(
-            Marking.submission_id == Submission.id,
-            Marking.round == Submission.marking_round,
-            Marking.marker_id == assessor.id,
-        )
-        .exists(),
-    ]
-    if filters.credential_id is not None:
-        conditions.append(Submission.credential_id == filters.credential_id)
-    if filters.mine:
-        conditions += [Submission.claimed_by_id == assessor.id, Submission.claim_expires_at > now]
-    if filters.older_than_days is not None:
-        conditions.append(Submission.submitted_at <= now - timedelta(days=filters.older_than_days))
-    query = select(Submission).where(and_(*conditions))
-    if cursor:
-        at, ident = decode_cursor(cursor)
-        query = query.where(tuple_(Submission.submitted_at, Submission.id) > tuple_(at, ident))
-    rows = list(
-        db.session.scalars(
-            query.options(
-                selectinload(Submission.learner),
-                selectinload(Submission.credential),
-                selectinload(Submission.claimed_by),
-            )
-            .order_by(Submission.submitted_at, Submission.id)
-            .limit(limit + 1)
-        )
-    )
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    # Counted up to the cap only: an exact count reads every waiting entry of the index.
-    waiting = (
-        select(Submission.id)
-        .where(Submission.organization_id == org.id, _waiting())
-        .limit(QUEUE_COUNT_CAP + 1)
-        .subquery()
-    )
-    total = db.session.scalar(select(func.count()).select_from(waiting)) or 0
-    return QueuePage(
-        rows=rows[:limit],
-        next_cursor=next_cursor,
-        total_waiting=min(total, QUEUE_COUNT_CAP),
-        more_waiting=total > QUEUE_COUNT_CAP,
-    )
-
-
-def claim(assessor: User, org: Organization, sub: Submission) -> None:
-    """Take a submission for review under a lease. Atomic: of two assessors claiming at the
-    same moment exactly one wins (a conditional UPDATE; the database serializes it)."""
-    from portfolio.submissions import marking
-
-    require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
-    if sub.organization_id != org.id:
-        raise NotFound("No such submission.")
-    if sub.learner_id == assessor.id:
-        raise Forbidden("You cannot review your own submission.")
-    marking.check_may_mark(assessor, org, sub)
-    if sub.allocated_to_id not in (None, assessor.id):
-        raise Forbidden("An admin allocated this submission to another assessor.")
-    now = utcnow()
-    result = db.session.execute(
-        update(Submission)
-        .where(
-            Submission.id == sub.id,
-            Submission.state.in_(QUEUE_STATES),
-            Submission.waiting_for.is_(None),
-            or_(
-                Submission.claimed_by_id.is_(None),
-                Submission.claim_expires_at <= now,
-                Submission.claimed_by_id == assessor.id,
-            ),
-        )
-        .values(
-            claimed_by_id=assessor.id,
-            claim_expires_at=now + _lease(),
-            state=SubmissionState.IN_REVIEW,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        db.session.rollback()
-        db.session.refresh(sub)
-        if sub.state in DECIDED_STATES:
-            raise Conflict("This submission has already been decided.")
-        if sub.state == SubmissionState.WITHDRAWN:
-            raise Conflict("The worker has withdrawn this submission.")
-        holder = sub.claimed_by.display_name if sub.claimed_by else "another assessor"
-        raise Conflict(f"{holder} is already reviewing this submission.")
-    audit.record(
-        "submission.claim",
-        actor_id=assessor.id,
-        organization_id=org.id,
-        subject_type="submission",
-        subject_id=sub.public_id,
-    )
-    db.session.expire(sub)
-
-
-def release(assessor: User, org: Organization, sub: Submission) -> None:
-    """Give a claimed submission back to the queue."""
-    require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
-    result = db.session.execute(
-        update(Submission)
-        .where(
-            Submission.id == sub.id,
-            Submission.claimed_by_id == assessor.id,
-            Submission.state == SubmissionState.IN_REVIEW,
-        )
-        .values(claimed_by_id=None, claim_expires_at=None, state=SubmissionState.SUBMITTED)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        db.session.rollback()
-        raise Conflict("You do not hold this submission.")
-    audit.record(
-        "submission.release",
-        actor_id=assessor.id,
-        organization_id=org.id,
-        subject_type="submission",
-        subject_id=sub.public_id,
-    )
-    db.session.expire(sub)
-
-
-def expiring_claims(assessor: User, within: timedelta = timedelta(minutes=15)) -> list[Submission]:
-    """The assessor's live claims whose lease ends soon (shown as a warning)."""
-    now = utcnow()
-    return list(
-        db.session.scalars(
-            select(Submission).where(
-                Submission.claimed_by_id == assessor.id,
-                Submission.state == SubmissionState.IN_REVIEW,
-                Submission.claim_expires_at > now,
-                Submission.claim_expires_at <= now + within,
-            )
-        )
-    )
-
-
-# -- reviews ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ScoreInput:
-    """An assessor's level (by id) and remark for one element (by public id)."""
-
-    element_public_id: str
-    level_id: int | None
-    remark: str = ""
-
-
-def _specs(version: RubricVersion) -> tuple[list[ElementSpec], list[LevelSpec]]:
-    elements = [ElementSpec(e.id, e.title, e.is_required, e.weight) for e in version.elements]
-    levels = [LevelSpec(lv.position, lv.name, lv.points) for lv in version.levels]
-    return elements, levels
-
-
-def preview_outcome(sub: Submission, scores: Sequence[ScoreInput]) -> tuple[Evaluation, str]:
-    """What the pass rule says about these scores, and the resulting state's label."""
-    version = sub.rubric_version
-    levels_by_id = {lv.id: lv for lv in version.levels}
-    by_element = {s.element_public_id: s for s in scores}
-    positions: dict[int, int] = {}
-    for element in version.elements:
-        given = by_element.get(element.public_id)
-        if given is not None and given.level_id in levels_by_id:
-            positions[element.id] = levels_by_id[given.level_id].position
-    elements, levels = _specs(version)
-    if version.pass_level_position is None:
-        raise DomainError("This rubric has no pass level; ask an admin to fix it.")
-    evaluation = evaluate(
-        elements, levels, version.pass_level_position, version.min_total_points, positions
-    )
-    return evaluation, _outcome_state(sub, evaluation).label
-
-
-def _outcome_state(sub: Submission, evaluation: Evaluation) -> SubmissionState:
-    if evaluation.passed:
-        return SubmissionState.PASSED
-    max_attempts = attempt_limit(sub.learner_id, sub.credential)
-    if max_attempts is None:
-        return SubmissionState.NEEDS_REVISION
-    # Withdrawn attempts were never assessed and do not use up an attempt (as when starting one).
-    used = db.session.scalar(
-        select(func.count(Submission.id)).where(
-            Submission.learner_id == sub.learner_id,
-            Submission.credential_id == sub.credential_id,
-            Submission.attempt <= sub.attempt,
-            Submission.state != SubmissionState.WITHDRAWN,
-        )
-    )
-    if (used or 0) >= max_attempts:
-        return SubmissionState.FAILED
-    return SubmissionState.NEEDS_REVISION
-
-
-def record_review(
-    assessor: User, org: Organization, sub: Submission, scores: Sequence[ScoreInput], feedback: str
-) -> Review | None:
-    """Score every element, decide by the pass rule, notify the worker; on a pass, the
-    `submission_passed` signal issues the badge in the same transaction.
-
-    On a double-marked credential this records the first or second marking instead (see
-    `marking.record_double_marking`); a decision sampled for internal verification in hold mode
-    waits for the verifier (and None is returned).
-
-    Reviews are append-only and one per submission and round: a second submit of the same form
-    (two clicks, a retried request) raises `Conflict` and records nothing more."""
-    from portfolio.submissions import marking
-
-    require_role(assessor, org, Role.ASSESSOR, Role.ADMIN)
-    if sub.organization_id != org.id:
-        raise NotFound("No such submission.")
-    if sub.learner_id == assessor.id:
-        raise Forbidden("You cannot review your own submission.")
-    if sub.state in DECIDED_STATES:
-        raise Conflict("This submission has already been decided.")
-    if marking.plan_for(sub).mode == MarkingMode.DOUBLE:
-        marking.record_double_marking(assessor, org, sub, scores, feedback)
-        return sub.review if sub.state in DECIDED_STATES else None
-    marking.check_may_mark(assessor, org, sub)
-    if not (
-        sub.state == SubmissionState.IN_REVIEW
-        and sub.claimed_by_id == assessor.id
-        and sub.claim_is_live()
-    ):
-        raise Conflict(
-            "Claim this submission before recording a review (your claim may have expired)."
-        )
-    evaluation, _ = preview_outcome(sub, scores)
-    state = _outcome_state(sub, evaluation)
-    # Lock in the decision first: only the request whose UPDATE changes the row goes on.
-    result = db.session.execute(
-        update(Submission)
-        .where(
-            Submission.id == sub.id,
-            Submission.state == SubmissionState.IN_REVIEW,
-            Submission.claimed_by_id == assessor.id,
-            Submission.waiting_for.is_(None),
-        )
-        .values(updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        db.session.rollback()
-        raise Conflict("This submission has already been decided.")
-    db.session.expire(sub)
-    first = marking.new_marking(
-        sub,
-        MarkingStage.FIRST,
-        assessor,
-        scores,
-        outcome=marking.outcome_of(state),
-        total=evaluation.total_points,
-        feedback=feedback,
-    )
-    return marking.conclude(sub, first, assessor, first_marker_id=assessor.id)
-
-
-# -- notifications and history ---------------------------------------------------------------
-def notify(user: User, message: str, link: str = "") -> None:
-    """An in-app notification, and an email (sent after commit) when mail is delivered."""
-    db.session.add(Notification(user_id=user.id, message=message[:500], link=link))
-    if mail_delivers():
-        send_mail(
-            user.email,
-            "Portfolio: " + message[:80],
-            f"{message}\n\n{current_app.config['PORTFOLIO'].public_base_url}{link}\n",
-        )
-
-
-def unread_notifications(user: User) -> list[Notification]:
-    """Unread notifications, newest first."""
-    return list(
-        db.session.scalars(
-            select(Notification)
-            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-            .order_by(Notification.created_at.desc())
-            .limit(20)
-        )
-    )
-
-
-def mark_notifications_read(user: User) -> None:
-    """Mark every notification of the user read."""
-    db.session.execute(
-        update(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
-    )
-
-
-def submission_history(admin: User, org: Organization, sub: Submission) -> list[AuditEvent]:
-    """Every audit event about a submission, oldest first (admins only)."""
-    require_role(admin, org, Role.ADMIN)
-    if sub.organization_id != org.id:
-        raise NotFound("No such submission.")
-    return list(
-        db.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.subject_type == "submission", AuditEvent.subject_id == sub.public_id)
-            .order_by(AuditEvent.created_at, AuditEvent.id)
-        )
-    )
-
-
-def my_submissions(learner: User) -> list[Submission]:
-    """The learner's submissions, newest first."""
-    return list(
-        db.session.scalars(
-            select(Submission)
-            .where(Submission.learner_id == learner.id)
-            .options(selectinload(Submission.credential))
-            .order_by(Submission.created_at.desc())
-        )
-    )
-
-
-def scores_by_element(review: Review | None) -> Mapping[int, Score]:
-    """The review's scores keyed by element id."""
-    return {s.element_id: s for s in review.scores} if review else {}
-
-
-# -- frozen evidence files ------------------------------------------------------------------------
-def can_view_submission(user: User, sub: Submission) -> bool:
-    """The worker who made it, or an assessor, admin, moderator or internal verifier of its
-    organization (not on their own)."""
-    if sub.learner_id == user.id:
-        return True
-    return user.has_role(
-        sub.organization_id, Role.ASSESSOR, Role.ADMIN, Role.MODERATOR, Role.INTERNAL_VERIFIER
-    )
-
-
-def frozen_file_url(user: User, sub: Submission, link_public_id: str, *, inline: bool) -> str:
-    """A short-lived signed URL of the frozen copy of one submitted file."""
-    from portfolio.evidence.validation import ALLOWED_TYPES
-
-    if not can_view_submission(user, sub):
-        raise NotFound("No such submission.")
-    link = _link(sub, link_public_id)
-    if link.frozen_key:
-        allowed = ALLOWED_TYPES.get(link.media_type or "")
-        return get_storage().signed_download_url(
-            link.frozen_key,
-            filename=link.original_filename or "evidence",
-            content_type=link.media_type or "application/octet-stream",
-            inline=bool(inline and allowed and allowed.is_inline_safe),
-        )
-    item = link.evidence_item
-    if sub.state == SubmissionState.DRAFT and item is not None and item.storage_key:
-        from portfolio.evidence.services import download_url
-
-        return download_url(user, item, inline=inline)
-    raise NotFound("This evidence has no file.")

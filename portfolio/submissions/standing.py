@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from portfolio.accounts.models import User
 from portfolio.credentials.models import Credential
+from portfolio.submissions.access import attempts_of
 from portfolio.submissions.models import Submission, SubmissionState
-from portfolio.submissions.services import attempts_of
 
 
 @dataclass(frozen=True)

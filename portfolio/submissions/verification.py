@@ -28,7 +28,7 @@ from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.core.sanitize import clean_text
 from portfolio.extensions import db
-from portfolio.submissions import marking
+from portfolio.submissions import marking, marking_plans, moderation
 from portfolio.submissions.models import (
     Marking,
     MarkingMode,
@@ -80,7 +80,7 @@ def draw(
     if settings.iqa_every_fail and deciding.outcome != "pass":
         return Draw("every decision that is not a pass", shown)
     if settings.iqa_first_n and first_marker_id is not None:
-        made = marking.decisions_count(first_marker_id, sub.credential_id)
+        made = moderation.decisions_count(first_marker_id, sub.credential_id)
         if made <= settings.iqa_first_n:
             return Draw(f"the assessor's first {settings.iqa_first_n} decisions", shown)
     if value * 100 < settings.iqa_rate:
@@ -123,7 +123,7 @@ def open_sample(
     )
     org = db.session.get(Organization, sub.organization_id)
     assert org is not None
-    marking._notify_role(
+    moderation._notify_role(
         sub,
         Role.INTERNAL_VERIFIER,
         f"A decision on {sub.credential.name} was sampled for internal verification.",
@@ -219,7 +219,7 @@ def verify(
     )
     if sample.mode != VerificationMode.HOLD:
         if new_state == SampleState.CASE_OPEN:
-            marking._notify_role(
+            moderation._notify_role(
                 sub,
                 Role.ADMIN,
                 f"An internal verifier disagrees with a decision on {sub.credential.name}.",
@@ -246,7 +246,7 @@ def verify(
         or markings[MarkingStage.FIRST]
     )
     if agrees:
-        marking.finalize(sub, deciding, verifier)
+        moderation.finalize(sub, deciding, verifier)
         return sample
     send_back(verifier, org, sub, markings, remark)
     return sample
@@ -260,10 +260,10 @@ def send_back(
     remark: str,
 ) -> None:
     """Start a new marking round with the first marker, who is told the verifier's remark."""
-    from portfolio.submissions.services import notify
+    from portfolio.submissions.notifications import notify
 
     first = markings.get(MarkingStage.FIRST) or markings.get(MarkingStage.APPEAL)
-    settings = marking.plan_for(sub)
+    settings = marking_plans.plan_for(sub)
     marking.take(
         sub,
         states=(SubmissionState.IN_REVIEW,),

@@ -11,26 +11,23 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Role
-from portfolio.accounts.services import get_organization, require_role
-from portfolio.core.errors import Conflict, DomainError
+from portfolio.accounts.services import get_organization
+from portfolio.core.errors import Conflict
 from portfolio.core.forms import EmptyForm
-from portfolio.core.ids import is_public_id
-from portfolio.core.params import parse_int
-from portfolio.core.transaction import commit, rollback
+from portfolio.core.transaction import commit
 from portfolio.core.views import run_service
 from portfolio.credentials.models import Credential
 from portfolio.evidence.models import EvidenceItem, EvidenceState
 from portfolio.evidence.validation import inline_kind
 from portfolio.extensions import db
-from portfolio.frameworks.pass_rule import IncompleteScores
-from portfolio.submissions import services
+from portfolio.submissions import access, services
 from portfolio.submissions.forms import (
     AttachEvidenceForm,
     NoteForm,
-    QueueFilterForm,
     SubmitForm,
 )
 from portfolio.submissions.models import SubmissionState
+from portfolio.submissions.notifications import mark_notifications_read, unread_notifications
 
 bp = Blueprint("submissions", __name__)
 
@@ -95,13 +92,13 @@ def start_submission(slug: str, public_id: str) -> Response:
 @bp.get("/submissions")
 def my_submissions() -> str:
     """The worker's attempts, newest first."""
-    return render_template("submissions/mine.html", submissions=services.my_submissions(_user()))
+    return render_template("submissions/mine.html", submissions=access.my_submissions(_user()))
 
 
 @bp.get("/submissions/<public_id>")
 def show_submission(public_id: str) -> str:
     """Map evidence to elements (draft), or follow the state and read the decision."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     items = []
     if sub.state == SubmissionState.DRAFT:
         items = list(
@@ -120,7 +117,7 @@ def show_submission(public_id: str) -> str:
     ]
     from portfolio.submissions import appeals, history, witness
 
-    attempts = services.attempts_of(sub.learner, sub.credential)
+    attempts = access.attempts_of(sub.learner, sub.credential)
     can_retry = sub.state == SubmissionState.NEEDS_REVISION and attempts[-1].id == sub.id
     testimonies = witness.testimonies_by_element(sub)
     return render_template(
@@ -132,7 +129,7 @@ def show_submission(public_id: str) -> str:
         submit_form=g.get("refused_submit_form") or SubmitForm(),
         empty_form=EmptyForm(),
         missing=services.missing_required_elements(sub),
-        scores=services.scores_by_element(sub.review),
+        scores=access.scores_by_element(sub.review),
         can_retry=can_retry,
         attempts=attempts,
         inline_kind=inline_kind,
@@ -162,7 +159,7 @@ def _commit_or_flash(action: Callable[[], object], success: str) -> bool:
 @bp.post("/submissions/<public_id>/evidence")
 def attach_evidence(public_id: str) -> Response:
     """Attach a library item to an element (saved at once: drafts save as they go)."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     form = AttachEvidenceForm()
     if not form.validate_on_submit():
         flash("Choose an evidence item to attach.", "error")
@@ -179,7 +176,7 @@ def attach_evidence(public_id: str) -> Response:
 @bp.post("/submissions/<public_id>/evidence/<link_id>/note")
 def update_note(public_id: str, link_id: str) -> Response:
     """Change the note on one attached item."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     form = NoteForm()
     if not form.validate_on_submit():
         flash("The note is too long (2000 characters at most).", "error")
@@ -194,7 +191,7 @@ def update_note(public_id: str, link_id: str) -> Response:
 @bp.post("/submissions/<public_id>/evidence/<link_id>/remove")
 def detach_evidence(public_id: str, link_id: str) -> Response:
     """Remove an attached item from an element."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     _commit_or_flash(
@@ -208,7 +205,7 @@ def detach_evidence(public_id: str, link_id: str) -> Response:
 def submit(public_id: str) -> Response | str | tuple[str, int]:
     """Submit after confirmation; evidence is frozen. A refusal shows the page again with the
     worker's note and tick still in the form (they are bound from the posted data)."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     form = SubmitForm()
     if not form.validate_on_submit():
         g.refused_submit_form = form
@@ -229,7 +226,7 @@ def submit(public_id: str) -> Response | str | tuple[str, int]:
 @bp.post("/submissions/<public_id>/withdraw")
 def withdraw(public_id: str) -> Response:
     """Withdraw before an assessor claims it."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     # The frozen copies are deleted after the commit (queued by the service).
@@ -240,7 +237,7 @@ def withdraw(public_id: str) -> Response:
 @bp.post("/submissions/<public_id>/retry")
 def start_next_attempt(public_id: str) -> Response:
     """Start the next attempt after "needs revision", pre-filled from this one."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     done = run_service(
@@ -253,16 +250,16 @@ def start_next_attempt(public_id: str) -> Response:
 @bp.get("/submissions/<public_id>/evidence/<link_id>/file")
 def evidence_file(public_id: str, link_id: str) -> Response:
     """The (frozen) file of a submitted item, through a short-lived signed URL."""
-    sub = services.get_submission(public_id)
+    sub = access.get_submission(public_id)
     user = _user()
     if sub.learner_id != user.id:
         # Assessors, admins, moderators and internal verifiers of the organization only, never
         # on a draft.
         if not user.has_role(sub.organization_id, Role.MODERATOR, Role.INTERNAL_VERIFIER):
-            services.get_submission_for_assessor(user, sub.organization, public_id)
+            access.get_submission_for_assessor(user, sub.organization, public_id)
         elif sub.state == SubmissionState.DRAFT:
             abort(404)
-    url = services.frozen_file_url(user, sub, link_id, inline=request.args.get("inline") == "1")
+    url = access.frozen_file_url(user, sub, link_id, inline=request.args.get("inline") == "1")
     return redirect(url)
 
 
@@ -271,7 +268,7 @@ def notifications() -> str:
     """Unread notifications."""
     return render_template(
         "submissions/notifications.html",
-        notifications=services.unread_notifications(_user()),
+        notifications=unread_notifications(_user()),
         form=EmptyForm(),
     )
 
@@ -281,193 +278,15 @@ def read_notifications() -> Response:
     """Mark all notifications read."""
     if not EmptyForm().validate_on_submit():
         abort(400)
-    services.mark_notifications_read(_user())
+    mark_notifications_read(_user())
     commit()
     return redirect(url_for("submissions.notifications"))
 
 
-# -- assessor ---------------------------------------------------------------------------------
-OLDER_CHOICES = [
-    ("", "Any time"),
-    ("1", "1 day"),
-    ("3", "3 days"),
-    ("7", "7 days"),
-    ("14", "14 days"),
-    ("30", "30 days"),
-]
-
-
-@bp.get("/o/<slug>/queue")
-def queue(slug: str) -> str:
-    """The organization's review queue, oldest first, with filters and keyset pages."""
-    org = get_organization(slug)
-    require_role(_user(), org, Role.ASSESSOR, Role.ADMIN)
-    credentials = list(
-        db.session.scalars(
-            select(Credential).where(Credential.organization_id == org.id).order_by(Credential.name)
-        )
-    )
-    form = QueueFilterForm(request.args)
-    form.credential.choices = [("", "All credentials")] + [
-        (c.public_id, c.name) for c in credentials
-    ]
-    form.older.choices = OLDER_CHOICES
-    by_public = {c.public_id: c.id for c in credentials}
-    older = parse_int(request.args.get("older", ""))
-    filters = services.QueueFilter(
-        credential_id=by_public.get(request.args.get("credential", "")),
-        mine=request.args.get("mine") in {"y", "1", "on", "true"},
-        older_than_days=None if older is None else min(older, 3650),
-    )
-    page = services.review_queue(_user(), org, filters, request.args.get("after") or None)
-    next_args = {k: v for k, v in request.args.items() if k != "after"}
-    return render_template(
-        "submissions/queue.html",
-        org=org,
-        page=page,
-        form=form,
-        next_args=next_args,
-        action_form=EmptyForm(),
-        expiring=services.expiring_claims(_user()),
-    )
-
-
-@bp.get("/o/<slug>/reviews/mine")
-def my_decisions(slug: str) -> str:
-    """The assessor's own past decisions in this organization."""
-    from portfolio.submissions.decisions import my_decisions as decisions
-
-    org = get_organization(slug)
-    return render_template("submissions/decisions.html", org=org, reviews=decisions(_user(), org))
-
-
-@bp.post("/o/<slug>/queue/<public_id>/claim")
-def claim(slug: str, public_id: str) -> Response:
-    """Claim a submission under a lease, then open it."""
-    org = get_organization(slug)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    sub = services.get_submission_for_assessor(_user(), org, public_id)
-    if not _commit_or_flash(
-        lambda: services.claim(_user(), org, sub),
-        "Claimed: nobody else can score it while you hold it.",
-    ):
-        return redirect(url_for("submissions.queue", slug=slug))
-    return redirect(url_for("submissions.review", slug=slug, public_id=public_id))
-
-
-@bp.post("/o/<slug>/queue/<public_id>/release")
-def release(slug: str, public_id: str) -> Response:
-    """Give a claimed submission back to the queue."""
-    org = get_organization(slug)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    sub = services.get_submission_for_assessor(_user(), org, public_id)
-    _commit_or_flash(lambda: services.release(_user(), org, sub), "Released back to the queue.")
-    return redirect(url_for("submissions.queue", slug=slug))
-
-
-def _score_inputs(sub) -> list[services.ScoreInput]:  # type: ignore[no-untyped-def]
-    inputs = []
-    for element in sub.rubric_version.elements:
-        raw = request.form.get(f"level-{element.public_id}", "")
-        inputs.append(
-            services.ScoreInput(
-                element_public_id=element.public_id,
-                level_id=parse_int(raw),
-                remark=request.form.get(f"remark-{element.public_id}", ""),
-            )
-        )
-    return inputs
-
-
-@bp.route("/o/<slug>/review/<public_id>", methods=["GET", "POST"])
-def review(slug: str, public_id: str) -> Response | str:
-    """Evidence by element beside the rubric row; preview the outcome, then confirm."""
-    from portfolio.submissions import marking
-    from portfolio.submissions.models import MarkingMode, WaitingFor
-    from portfolio.submissions.workflow_views import review_context
-
-    org = get_organization(slug)
-    user = _user()
-    sub = services.get_submission_for_assessor(user, org, public_id)
-    is_double = marking.plan_for(sub).mode == MarkingMode.DOUBLE
-    if is_double:
-        # Double marking: no exclusive claim; each of two different assessors marks once.
-        holds_claim = (
-            sub.state in services.QUEUE_STATES
-            and sub.waiting_for in (None, WaitingFor.MARKER)
-            and user.id not in marking.markers_of_round(sub)
-            and marking.is_assigned(user, sub.credential_id)
-            and (sub.allocated_to_id in (None, user.id) or bool(marking.round_markings(sub)))
-        )
-    else:
-        holds_claim = (
-            sub.claimed_by_id == user.id
-            and sub.claim_is_live()
-            and sub.state == SubmissionState.IN_REVIEW
-            and sub.waiting_for is None
-        )
-    preview = None
-    problem = None
-    inputs = _score_inputs(sub) if request.method == "POST" else []
-    if request.method == "POST":
-        if not EmptyForm().validate_on_submit():
-            abort(400)
-        try:
-            if request.form.get("action") == "confirm":
-                decided = services.record_review(
-                    user, org, sub, inputs, request.form.get("feedback", "")
-                )
-                commit()  # then the worker's mail goes out
-                if decided is not None:
-                    flash("Review recorded. The worker has been notified.", "success")
-                elif sub.waiting_for == WaitingFor.VERIFIER:
-                    flash("Recorded; an internal verifier checks this decision first.", "success")
-                else:
-                    flash("Marking recorded.", "success")
-                return redirect(url_for("submissions.queue", slug=slug))
-            preview = services.preview_outcome(sub, inputs)
-        except IncompleteScores as exc:
-            problem = str(exc)
-        except Conflict as exc:
-            rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("submissions.review", slug=slug, public_id=public_id))
-        except DomainError as exc:
-            rollback()
-            problem = exc.message
-    chosen = {s.element_public_id: s for s in inputs}
-    return render_template(
-        "submissions/review.html",
-        org=org,
-        sub=sub,
-        holds_claim=holds_claim,
-        can_score=holds_claim,
-        is_double=is_double,
-        needs_reason=False,
-        action_url=url_for("submissions.review", slug=slug, public_id=public_id),
-        preview=preview,
-        problem=problem,
-        chosen=chosen,
-        feedback=request.form.get("feedback", ""),
-        scores=services.scores_by_element(sub.review),
-        action_form=EmptyForm(),
-        **review_context(user, sub),
-    )
-
-
-@bp.get("/o/<slug>/submissions/<public_id>/history")
-def history(slug: str, public_id: str) -> str:
-    """Every recorded action on a submission (admins)."""
-    from portfolio.submissions import history as trail
-
-    org = get_organization(slug)
-    if not is_public_id(public_id):
-        abort(404)
-    sub = services.get_submission(public_id)
-    rows = trail.submission_trail(_user(), org, sub)
-    return render_template("submissions/history.html", org=org, sub=sub, rows=rows)
-
-
-from portfolio.submissions import workflow_views  # noqa: E402,F401 - registers its routes on bp
+# The other page modules of this blueprint register their routes on bp when imported.
+from portfolio.submissions import (  # noqa: E402,F401
+    marking_admin_views,
+    review_views,
+    witness_views,
+    workflow_views,
+)

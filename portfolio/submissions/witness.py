@@ -1,4 +1,7 @@
-"""Witness testimony: a worker names a workplace witness for one element of a submission, or
+"""Kept whole a little over 400 lines: the signed link, its requests and the answers share one
+nonce rule that reads best in one place.
+
+Witness testimony: a worker names a workplace witness for one element of a submission, or
 for one evidence item of their library (before or without any submission); the witness, who has
 no account, opens a signed, expiring, single-purpose link, sees exactly that evidence, and
 confirms or declines with a statement. An item's testimony goes with the item: assessors see it

@@ -1,46 +1,40 @@
-"""Pages of the marking workflow: moderation, internal verification, appeals, witness links,
-the admin's marking settings, allocation and overrides, and the readable audit trail."""
+"""Pages of the marking workflow: moderation, internal verification and appeals (the witness
+pages are in `witness_views`, the admin pages in `marking_admin_views`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from flask import Response as FlaskResponse
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Membership, Organization, Role, User
 from portfolio.accounts.services import get_organization, require_role
-from portfolio.core.errors import Conflict, DomainError, NotFound
 from portfolio.core.ids import is_public_id
-from portfolio.core.security import public
-from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
-from portfolio.frameworks.pass_rule import IncompleteScores
 from portfolio.submissions import (
-    allocation,
+    access,
     appeals,
     history,
     marking,
+    marking_plans,
+    moderation,
     services,
     verification,
     witness,
 )
 from portfolio.submissions.models import (
-    MarkingMode,
     Submission,
-    VerificationMode,
     WaitingFor,
 )
-from portfolio.submissions.views import _commit_or_flash, _score_inputs, _user, bp
+from portfolio.submissions.review_views import _score_inputs, score_step
+from portfolio.submissions.views import _commit_or_flash, _user, bp
 
 
 def _org_submission(slug: str, public_id: str) -> tuple[Organization, Submission]:
     org = get_organization(slug)
     if not is_public_id(public_id):
         abort(404)
-    sub = services.get_submission(public_id)
+    sub = access.get_submission(public_id)
     if sub.organization_id != org.id:
         abort(404)
     return org, sub
@@ -73,7 +67,7 @@ def review_context(user: User, sub: Submission) -> dict[str, object]:
         "earlier": history.earlier_feedback(sub),
         "shown_markings": shown,
         "levels_by_marking": levels_by_marking,
-        "settings": marking.plan_for(sub),
+        "settings": marking_plans.plan_for(sub),
         "inline_kind": services.inline_kind,
     }
 
@@ -150,22 +144,17 @@ def moderate(slug: str, public_id: str) -> Response | str:
     preview = None
     if request.method == "POST":
         inputs = _score_inputs(sub)
-        try:
-            if request.form.get("action") == "confirm":
-                marking.moderate(user, org, sub, inputs, request.form.get("reason", ""))
-                db.session.commit()
-                flash("Moderation recorded.", "success")
-                return redirect(url_for("submissions.moderation_queue", slug=slug))
-            preview = services.preview_outcome(sub, inputs)
-        except IncompleteScores as exc:
-            problem = str(exc)
-        except Conflict as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("submissions.moderation_queue", slug=slug))
-        except DomainError as exc:
-            db.session.rollback()
-            problem = exc.message
+        step = score_step(
+            sub,
+            inputs,
+            lambda: moderation.moderate(user, org, sub, inputs, request.form.get("reason", "")),
+            "Moderation recorded.",
+            done_url=url_for("submissions.moderation_queue", slug=slug),
+            conflict_url=url_for("submissions.moderation_queue", slug=slug),
+        )
+        if step.redirect is not None:
+            return step.redirect
+        preview, problem = step.preview, step.problem
     can = sub.waiting_for == WaitingFor.MODERATOR and user.id not in marking.markers_of_round(sub)
     return _scoring_page(
         org,
@@ -266,7 +255,7 @@ def close_case(slug: str, sample_id: str) -> Response:
 @bp.post("/submissions/<public_id>/appeal")
 def lodge_appeal(public_id: str) -> Response:
     """The worker appeals a final "not passed"."""
-    sub = services.get_own_submission(_user(), public_id)
+    sub = access.get_own_submission(_user(), public_id)
     _commit_or_flash(
         lambda: appeals.lodge_appeal(_user(), sub, request.form.get("reason", "")),
         "Appeal sent. A different assessor will review your work; you will be told the outcome.",
@@ -299,22 +288,17 @@ def appeal_review(slug: str, public_id: str) -> Response | str:
     preview = None
     if request.method == "POST":
         inputs = _score_inputs(sub)
-        try:
-            if request.form.get("action") == "confirm":
-                appeals.decide_appeal(user, org, sub, inputs, request.form.get("reason", ""))
-                db.session.commit()
-                flash("Appeal decided. The worker has been told.", "success")
-                return redirect(url_for("submissions.appeals_queue", slug=slug))
-            preview = services.preview_outcome(sub, inputs)
-        except IncompleteScores as exc:
-            problem = str(exc)
-        except Conflict as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return redirect(url_for("submissions.appeals_queue", slug=slug))
-        except DomainError as exc:
-            db.session.rollback()
-            problem = exc.message
+        step = score_step(
+            sub,
+            inputs,
+            lambda: appeals.decide_appeal(user, org, sub, inputs, request.form.get("reason", "")),
+            "Appeal decided. The worker has been told.",
+            done_url=url_for("submissions.appeals_queue", slug=slug),
+            conflict_url=url_for("submissions.appeals_queue", slug=slug),
+        )
+        if step.redirect is not None:
+            return step.redirect
+        preview, problem = step.preview, step.problem
     return _scoring_page(
         org,
         sub,
@@ -324,342 +308,4 @@ def appeal_review(slug: str, public_id: str) -> Response | str:
         action_url=url_for("submissions.appeal_review", slug=slug, public_id=public_id),
         problem=problem,
         preview=preview,
-    )
-
-
-# -- witness testimony -----------------------------------------------------------------------------
-@bp.post("/submissions/<public_id>/witnesses")
-def request_witness(public_id: str) -> Response:
-    """The worker names a witness for one element."""
-    sub = services.get_own_submission(_user(), public_id)
-    element = request.form.get("element", "")
-    _commit_or_flash(
-        lambda: witness.request_testimony(
-            _user(),
-            sub,
-            element,
-            name=request.form.get("witness_name", ""),
-            role=request.form.get("witness_role", ""),
-            email=request.form.get("witness_email", ""),
-        ),
-        "The witness has been sent a link to confirm.",
-    )
-    return redirect(
-        url_for("submissions.show_submission", public_id=public_id) + f"#element-{element}"
-    )
-
-
-@bp.post("/submissions/<public_id>/witnesses/<wid>/revoke")
-def revoke_witness(public_id: str, wid: str) -> Response:
-    """Withdraw a witness link."""
-    sub = services.get_own_submission(_user(), public_id)
-    _commit_or_flash(lambda: witness.revoke(_user(), sub, wid), "The witness link was withdrawn.")
-    return redirect(url_for("submissions.show_submission", public_id=public_id))
-
-
-@bp.post("/submissions/<public_id>/witnesses/<wid>/resend")
-def resend_witness(public_id: str, wid: str) -> Response:
-    """Send the witness a fresh link."""
-    sub = services.get_own_submission(_user(), public_id)
-    _commit_or_flash(lambda: witness.resend(_user(), sub, wid), "A new link has been sent.")
-    return redirect(url_for("submissions.show_submission", public_id=public_id))
-
-
-def _own_item(public_id: str) -> EvidenceItem:
-    from portfolio.evidence import services as evidence_services
-
-    item = evidence_services.get_item(_user(), public_id)
-    if item.owner_id != _user().id:
-        abort(404)
-    return item
-
-
-def _item_page(public_id: str) -> Response:
-    return redirect(url_for("evidence.show_item", public_id=public_id) + "#witnesses")
-
-
-@bp.post("/portfolio/items/<public_id>/witnesses")
-def request_item_witness(public_id: str) -> Response:
-    """The worker names a witness for one item of their evidence library."""
-    item = _own_item(public_id)
-    _commit_or_flash(
-        lambda: witness.request_item_testimony(
-            _user(),
-            item,
-            name=request.form.get("witness_name", ""),
-            role=request.form.get("witness_role", ""),
-            email=request.form.get("witness_email", ""),
-        ),
-        "The witness has been sent a link to confirm.",
-    )
-    return _item_page(public_id)
-
-
-@bp.post("/portfolio/items/<public_id>/witnesses/<wid>/revoke")
-def revoke_item_witness(public_id: str, wid: str) -> Response:
-    """Withdraw the witness link of an item."""
-    item = _own_item(public_id)
-    _commit_or_flash(
-        lambda: witness.revoke_testimony(_user(), witness.own_item_testimony(_user(), item, wid)),
-        "The witness link was withdrawn.",
-    )
-    return _item_page(public_id)
-
-
-@bp.post("/portfolio/items/<public_id>/witnesses/<wid>/resend")
-def resend_item_witness(public_id: str, wid: str) -> Response:
-    """Send the witness of an item a fresh link."""
-    item = _own_item(public_id)
-    _commit_or_flash(
-        lambda: witness.resend_testimony(_user(), witness.own_item_testimony(_user(), item, wid)),
-        "A new link has been sent.",
-    )
-    return _item_page(public_id)
-
-
-@bp.route("/witness/<token>", methods=["GET", "POST"])
-@public
-def witness_page(token: str) -> Response | str | tuple[str, int]:
-    """The witness's page: exactly the evidence of one element (or the one evidence item),
-    and confirm or decline."""
-    try:
-        testimony = witness.from_token(token)
-    except NotFound as exc:
-        return render_template("submissions/witness_gone.html", message=exc.message), 404
-    problem = None
-    if request.method == "POST":
-        choice = request.form.get("answer")
-        if choice not in {"confirm", "decline"}:
-            problem = "Choose whether you confirm or decline."
-        else:
-            try:
-                witness.respond(
-                    testimony,
-                    confirms=choice == "confirm",
-                    statement=request.form.get("statement", ""),
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                problem = exc.message
-            else:
-                db.session.commit()
-                return render_template(
-                    "submissions/witness_gone.html",
-                    message="Thank you. Your answer has been recorded; this link is now closed.",
-                    thanks=True,
-                )
-    return render_template(
-        "submissions/witness.html",
-        t=testimony,
-        token=token,
-        links=witness.evidence_of(testimony),
-        item=witness.item_of(testimony),
-        problem=problem,
-        statement=request.form.get("statement", ""),
-        inline_kind=services.inline_kind,
-    )
-
-
-@bp.get("/witness/<token>/evidence/<link_id>")
-@public
-def witness_file(token: str, link_id: str) -> Response | tuple[str, int]:
-    """One file of the witness's element (a short-lived signed URL), and nothing else."""
-    from portfolio.storage import get_storage
-
-    try:
-        testimony = witness.from_token(token)
-    except NotFound as exc:
-        return render_template("submissions/witness_gone.html", message=exc.message), 404
-    item = witness.item_of(testimony)
-    if item is not None:
-        # An item testimony: its one file, nothing else.
-        if item.public_id != link_id or not item.storage_key:
-            abort(404)
-        return redirect(
-            get_storage().signed_download_url(
-                item.storage_key,
-                filename=item.original_filename or "evidence",
-                content_type=item.media_type or "application/octet-stream",
-                inline=False,
-            )
-        )
-    link = next((x for x in witness.evidence_of(testimony) if x.public_id == link_id), None)
-    key = link.frozen_key if link else None
-    if link is not None and key is None and link.evidence_item is not None:
-        key = link.evidence_item.storage_key
-    if link is None or not key:
-        abort(404)
-    return redirect(
-        get_storage().signed_download_url(
-            key,
-            filename=link.original_filename or "evidence",
-            content_type=link.media_type or "application/octet-stream",
-            inline=False,
-        )
-    )
-
-
-# -- admin: settings, assignments, allocation, overrides -----------------------------------------
-def _credential(org: Organization, public_id: str):  # type: ignore[no-untyped-def]
-    from portfolio.credentials.models import Credential
-
-    cred = db.session.scalar(
-        select(Credential).where(
-            Credential.public_id == public_id, Credential.organization_id == org.id
-        )
-    )
-    if cred is None:
-        abort(404)
-    return cred
-
-
-def _int(name: str, default: int | None = 0) -> int | None:
-    raw = request.form.get(name, "").strip()
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 6):
-        raise DomainError(f"“{raw}” is not a whole number.")
-    return int(raw)
-
-
-@bp.route("/o/<slug>/credentials/<public_id>/marking", methods=["GET", "POST"])
-def marking_settings(slug: str, public_id: str) -> Response | str:
-    """A credential's marking workflow, sampling plan, appeal period and assessors."""
-    org = get_organization(slug)
-    require_role(_user(), org, Role.ADMIN)
-    cred = _credential(org, public_id)
-    if request.method == "POST":
-        action = request.form.get("action", "save")
-        if action in {"assign", "unassign"}:
-            person = db.session.scalar(
-                select(User).where(User.public_id == request.form.get("assessor", ""))
-            )
-            if person is None:
-                abort(404)
-            fn = allocation.assign if action == "assign" else allocation.unassign
-            _commit_or_flash(
-                lambda: fn(_user(), org, cred.id, person),
-                f"{person.display_name} {'assigned' if action == 'assign' else 'unassigned'}.",
-            )
-        else:
-
-            def save() -> None:
-                values = marking.SettingsInput(
-                    mode=MarkingMode(request.form.get("mode", "single")),
-                    is_blind=request.form.get("is_blind") == "y",
-                    iqa_rate=_int("iqa_rate") or 0,
-                    iqa_first_n=_int("iqa_first_n") or 0,
-                    iqa_every_fail=request.form.get("iqa_every_fail") == "y",
-                    iqa_every_appeal=request.form.get("iqa_every_appeal") == "y",
-                    iqa_mode=VerificationMode(request.form.get("iqa_mode", "hold")),
-                    appeal_days=_int("appeal_days", None),
-                )
-                marking.save_settings(_user(), org, cred.id, values)
-
-            if request.form.get("mode", "single") not in {"single", "double"} or request.form.get(
-                "iqa_mode", "hold"
-            ) not in {"hold", "after"}:
-                abort(400)
-            _commit_or_flash(save, "Marking settings saved.")
-        return redirect(url_for("submissions.marking_settings", slug=slug, public_id=public_id))
-    return render_template(
-        "submissions/marking_settings.html",
-        org=org,
-        cred=cred,
-        settings=marking.settings_for(cred.id),
-        plan_history=marking.plan_history(cred.id),
-        assigned=allocation.assigned_assessors(cred.id),
-        assessors=_members(org, Role.ASSESSOR),
-    )
-
-
-@bp.route("/o/<slug>/submissions/<public_id>/manage", methods=["GET", "POST"])
-def manage_submission(slug: str, public_id: str) -> Response | str:
-    """The admin's overrides on one submission: allocate or reassign, extra attempt, reopen."""
-    org, sub = _org_submission(slug, public_id)
-    require_role(_user(), org, Role.ADMIN)
-    if request.method == "POST":
-        action = request.form.get("action")
-        reason = request.form.get("reason", "")
-        if action == "allocate":
-            person = db.session.scalar(
-                select(User).where(User.public_id == request.form.get("assessor", ""))
-            )
-            if person is None:
-                abort(404)
-            _commit_or_flash(
-                lambda: appeals.reassign(_user(), org, sub, person),
-                f"Allocated to {person.display_name}.",
-            )
-        elif action == "extra_attempt":
-            _commit_or_flash(
-                lambda: appeals.grant_extra_attempt(_user(), org, sub, reason),
-                "Another attempt granted; the worker has been told.",
-            )
-        elif action == "reopen":
-            _commit_or_flash(
-                lambda: appeals.reopen(_user(), org, sub, reason),
-                "Decision reopened: the submission is back with the markers.",
-            )
-        else:
-            abort(400)
-        return redirect(url_for("submissions.manage_submission", slug=slug, public_id=public_id))
-    return render_template(
-        "submissions/manage.html",
-        org=org,
-        sub=sub,
-        assessors=[a for a in _members(org, Role.ASSESSOR, Role.ADMIN) if a.id != sub.learner_id],
-        appeal=appeals.appeal_of(sub),
-    )
-
-
-# -- the audit trail -------------------------------------------------------------------------------
-def _date(name: str) -> datetime | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw[:10]).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-@bp.get("/o/<slug>/audit")
-def organization_audit(slug: str) -> Response | str:
-    """The organization's trail in plain words, filtered by person, credential and dates; CSV."""
-    from portfolio.credentials.models import Credential
-
-    org = get_organization(slug)
-    require_role(_user(), org, Role.ADMIN)
-    people = _members(
-        org, Role.ADMIN, Role.ASSESSOR, Role.MODERATOR, Role.INTERNAL_VERIFIER, Role.LEARNER
-    )
-    credentials = list(
-        db.session.scalars(
-            select(Credential).where(Credential.organization_id == org.id).order_by(Credential.name)
-        )
-    )
-    person = next((p for p in people if p.public_id == request.args.get("person")), None)
-    cred = next((c for c in credentials if c.public_id == request.args.get("credential")), None)
-    until = _date("to")
-    flt = history.TrailFilter(
-        person_id=person.id if person else None,
-        credential_id=cred.id if cred else None,
-        since=_date("from"),
-        until=until + timedelta(days=1) if until else None,
-    )
-    rows = history.organization_trail(_user(), org, flt)
-    if request.args.get("format") == "csv":
-        return FlaskResponse(
-            history.trail_csv(rows),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="audit-{org.slug}.csv"'},
-        )
-    return render_template(
-        "submissions/audit.html",
-        org=org,
-        rows=rows,
-        people=people,
-        credentials=credentials,
-        args=request.args,
     )

@@ -34,9 +34,9 @@ from portfolio.credentials.images import SVG_CSP
 from portfolio.credentials.models import Credential
 from portfolio.evidence.validation import inline_kind
 from portfolio.extensions import csrf, limiter
-from portfolio.pathways.services import stack_components
+from portfolio.pathways.lapses import stack_components
 from portfolio.storage.s3 import content_disposition
-from portfolio.submissions.services import scores_by_element
+from portfolio.submissions.access import scores_by_element
 from portfolio.verify import pages, services
 
 bp = Blueprint("verify", __name__)

@@ -18,7 +18,9 @@ from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import DomainError
 from portfolio.core.urls import public_url
 from portfolio.extensions import db
+from portfolio.pathways import lapses
 from portfolio.pathways import services as pathways
+from portfolio.pathways.progress import pathway_progress
 from portfolio.pathways.services import Held, PathwayAwardComponent, satisfying_set
 from portfolio.submissions.models import Notification
 from tests.conftest import Client
@@ -61,7 +63,7 @@ def test_all_of_is_issued_with_the_last_component_not_before(stack: Stack) -> No
     [stacked] = stacks_of(stack, pathway)
     assert stacked.submission_id is None and stacked.credential_id == pathway.credential_id
     assert stacked.issued_at == T0 + timedelta(days=7)
-    components = pathways.stack_components(stacked)
+    components = lapses.stack_components(stacked)
     assert {c.component_award_id for c in components} == {
         first.id,
         last.id,
@@ -132,7 +134,7 @@ def test_window(stack: Stack) -> None:
     assert stacks_of(stack, pathway) == [], "40 days apart is outside a 30-day window"
     c = stack.grant(stack.creds[2], day=55)
     [stacked] = stacks_of(stack, pathway)
-    used = {link.component_award_id for link in pathways.stack_components(stacked)}
+    used = {link.component_award_id for link in lapses.stack_components(stacked)}
     assert c.id in used and len(used) == 2
 
 
@@ -161,7 +163,7 @@ def test_revoking_a_component_marks_the_stack_and_tells_the_admin(stack: Stack) 
     [stacked] = stacks_of(stack, pathway)
     revocation.revoke_award(stack.admin, a, "Copied evidence.")
     db.session.commit()
-    [link] = pathways.affected_stacks(stack.admin, stack.org)
+    [link] = lapses.affected_stacks(stack.admin, stack.org)
     assert link.award_id == stacked.id and link.component_award_id == a.id
     assert "Copied evidence." in (link.affected_reason or "")
     # The stack itself stays valid until an admin decides.
@@ -182,9 +184,9 @@ def test_expiring_a_component_marks_the_stack(stack: Stack) -> None:
     stack.grant(stack.creds[0], day=0)
     stack.grant(stack.creds[1], day=1)
     assert len(stacks_of(stack, pathway)) == 1
-    assert pathways.mark_expired_components(T0 + timedelta(days=10)) == 0
-    assert pathways.mark_expired_components(T0 + timedelta(days=40)) == 1
-    assert pathways.mark_expired_components(T0 + timedelta(days=41)) == 0  # once
+    assert lapses.mark_expired_components(T0 + timedelta(days=10)) == 0
+    assert lapses.mark_expired_components(T0 + timedelta(days=40)) == 1
+    assert lapses.mark_expired_components(T0 + timedelta(days=41)) == 0  # once
     [link] = db.session.scalars(
         select(PathwayAwardComponent).where(PathwayAwardComponent.affected_at.is_not(None))
     )
@@ -216,7 +218,7 @@ def test_cross_organization_components_need_a_trusted_issuer(stack: Stack, make)
     stack.grant(stack.creds[0], worker=second, day=3)
     stack.grant(foreign, worker=second, day=4)
     assert pathways.stack_award(pathway, second.id) is None
-    progress = pathways.pathway_progress(second, pathway)
+    progress = pathway_progress(second, pathway)
     assert [c.status for c in progress.components] == ["earned", "untrusted"]
 
 

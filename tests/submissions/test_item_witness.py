@@ -153,9 +153,9 @@ def test_a_testimony_names_an_element_or_an_item_never_both_nor_neither(
 ) -> None:
     s = scenario
     pid = submitted(app, s)
-    from portfolio.submissions import services
+    from portfolio.submissions import access
 
-    sub = services.get_submission(pid)
+    sub = access.get_submission(pid)
     base = dict(
         witness_name="Pat",
         witness_role="Supervisor",

@@ -12,7 +12,15 @@ from portfolio.accounts.services import add_membership
 from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import Conflict, Forbidden
 from portfolio.extensions import db
-from portfolio.submissions import marking, services, verification
+from portfolio.submissions import (
+    access,
+    assessor_queue,
+    marking,
+    marking_plans,
+    moderation,
+    scoring,
+    verification,
+)
 from portfolio.submissions.models import (
     Marking,
     MarkingMode,
@@ -129,11 +137,11 @@ def test_conflicts_of_interest_are_refused(app: Flask, make, scenario: Scenario)
     db.session.rollback()
     mark(app, s, s.assessor2, pid, FAIL)
     with app.test_request_context(), pytest.raises(Forbidden):
-        marking.moderate(s.assessor, s.org, services.get_submission(pid), inputs(s, PASS), "mine")
+        moderation.moderate(s.assessor, s.org, access.get_submission(pid), inputs(s, PASS), "mine")
     db.session.rollback()
     with app.test_request_context():
-        marking.moderate(
-            people.moderator, s.org, services.get_submission(pid), inputs(s, PASS), "fine"
+        moderation.moderate(
+            people.moderator, s.org, access.get_submission(pid), inputs(s, PASS), "fine"
         )
         db.session.commit()
     assert sub_of(pid).waiting_for == WaitingFor.VERIFIER
@@ -143,7 +151,7 @@ def test_conflicts_of_interest_are_refused(app: Flask, make, scenario: Scenario)
                 add_membership(people.moderator, s.org, Role.INTERNAL_VERIFIER)
                 db.session.commit()
         with app.test_request_context(), pytest.raises(Forbidden):
-            verification.verify(who, s.org, services.get_submission(pid), agrees=True, remark="")
+            verification.verify(who, s.org, access.get_submission(pid), agrees=True, remark="")
         db.session.rollback()
     assert counts(pid) == (0, 0)
 
@@ -206,8 +214,8 @@ def test_send_back_starts_a_new_round_with_the_first_marker(
     assert counts(pid) == (0, 0)
     # Only the first marker sees it in the queue now; the remark reached them.
     with app.test_request_context():
-        sam_queue = services.review_queue(s.assessor, s.org, services.QueueFilter())
-        sue_queue = services.review_queue(s.assessor2, s.org, services.QueueFilter())
+        sam_queue = assessor_queue.review_queue(s.assessor, s.org, assessor_queue.QueueFilter())
+        sue_queue = assessor_queue.review_queue(s.assessor2, s.org, assessor_queue.QueueFilter())
     assert [r.public_id for r in sam_queue.rows] == [pid]
     assert sue_queue.rows == []
     with pytest.raises(Forbidden):
@@ -230,7 +238,7 @@ def test_after_mode_issues_at_once_and_a_disagreement_opens_a_case(
     assert sub_of(pid).state == SubmissionState.PASSED and counts(pid) == (1, 1)
     with app.test_request_context():
         verification.verify(
-            people.verifier, s.org, services.get_submission(pid), agrees=False, remark="Too kind"
+            people.verifier, s.org, access.get_submission(pid), agrees=False, remark="Too kind"
         )
         db.session.commit()
     client = signed_in(app, "admin@example.org")
@@ -243,7 +251,7 @@ def test_sampling_is_reproducible_from_the_stored_seed(
 ) -> None:
     s = scenario
     configure(app, s, iqa_rate=50, iqa_mode=VerificationMode.AFTER)
-    settings = marking.settings_for(s.credential.id)
+    settings = marking_plans.settings_for(s.credential.id)
     assert len(settings.sample_seed) == 32
     # The same inputs give the same draw; different submissions spread over [0, 1).
     draws = [verification.draw_value(settings.sample_seed, f"sub{i}", 1) for i in range(400)]
@@ -262,7 +270,7 @@ def test_sampling_is_reproducible_from_the_stored_seed(
     # Saving the plan again keeps the seed: earlier draws stay checkable.
     configure(app, s, iqa_rate=10)
     db.session.expire_all()
-    assert marking.settings_for(s.credential.id).sample_seed == settings.sample_seed
+    assert marking_plans.settings_for(s.credential.id).sample_seed == settings.sample_seed
 
 
 def test_rules_sample_every_fail_and_an_assessors_first_decisions(
@@ -308,7 +316,7 @@ def test_both_markers_at_the_same_instant_give_one_decision_and_one_award(
 
         def go(user: User) -> None:
             org = db.session.get(Organization, org_id)
-            services.record_review(user, org, services.get_submission(pid), scores, "ok")
+            scoring.record_review(user, org, access.get_submission(pid), scores, "ok")
 
         _as(app, markers[i], go)
 
@@ -339,11 +347,11 @@ def test_moderator_and_verifier_acting_at_once_give_one_decision_and_one_award(
 
         def moderate(user: User) -> None:
             org = db.session.get(Organization, org_id)
-            marking.moderate(user, org, services.get_submission(pid), scores, "settled")
+            moderation.moderate(user, org, access.get_submission(pid), scores, "settled")
 
         def verify(user: User) -> None:
             org = db.session.get(Organization, org_id)
-            verification.verify(user, org, services.get_submission(pid), agrees=True, remark="")
+            verification.verify(user, org, access.get_submission(pid), agrees=True, remark="")
 
         if i < 2:
             _as(app, moderators[i], moderate)
@@ -367,7 +375,7 @@ def test_moderator_and_verifier_acting_at_once_give_one_decision_and_one_award(
                 lambda user: verification.verify(
                     user,
                     db.session.get(type(s.org), org_id),
-                    services.get_submission(pid),
+                    access.get_submission(pid),
                     agrees=True,
                     remark="",
                 ),

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portfolio.accounts.models import Role, User
 from portfolio.evidence import services as evidence_services
 from portfolio.extensions import db
-from portfolio.submissions import marking, services
+from portfolio.submissions import access, marking_plans, services
 from portfolio.submissions.models import (
     MarkingMode,
     MarkingPlanVersion,
@@ -123,7 +123,7 @@ def test_sampling_follows_the_submitted_plan_and_the_audit_names_its_version(
     assert "under marking plan version 1 (random draw" in trail
     # Rows from before plans were versioned follow the current settings.
     with app.test_request_context():
-        sub = services.get_submission(waiting)
+        sub = access.get_submission(waiting)
         sub.marking_plan_version = None
-        assert marking.plan_for(sub).version == 2
+        assert marking_plans.plan_for(sub).version == 2
         db.session.rollback()

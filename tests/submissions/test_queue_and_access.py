@@ -13,7 +13,7 @@ from portfolio.accounts.models import Role
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict
 from portfolio.extensions import db
-from portfolio.submissions import services
+from portfolio.submissions import access, assessor_queue, scoring
 from portfolio.submissions.models import Review, Submission, SubmissionState
 from tests.conftest import Client
 from tests.submissions.conftest import Scenario, attach_all, score_form, start, submit
@@ -162,7 +162,7 @@ def test_queue_query_count_is_constant(client: Client, scenario: Scenario) -> No
 def test_queue_header_counts_up_to_the_cap(
     client: Client, scenario: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "QUEUE_COUNT_CAP", 3)
+    monkeypatch.setattr(assessor_queue, "QUEUE_COUNT_CAP", 3)
     _bulk_submissions(scenario, 3)
     client.login("sam@example.org")
     path = f"/o/{scenario.org.slug}/queue"
@@ -233,8 +233,8 @@ def test_parallel_claims_exactly_one_wins(app, make, client: Client, scenario: S
 
         user = db.session.get(User, ids[i])
         org = db.session.get(Organization, org_id)
-        sub = services.get_submission(pid)
-        services.claim(user, org, sub)
+        sub = access.get_submission(pid)
+        assessor_queue.claim(user, org, sub)
 
     results = _race(app, len(ids), claim)
     assert sorted(results) == ["conflict"] * 5 + ["won"]
@@ -251,7 +251,7 @@ def test_double_submitted_review_records_one(
     org_id, assessor_id = scenario.org.id, scenario.assessor.id
     form = score_form(scenario, ["Meets", "Meets", "Meets", "Meets"])
     inputs = [
-        services.ScoreInput(e.public_id, int(form[f"level-{e.public_id}"]), "ok")
+        scoring.ScoreInput(e.public_id, int(form[f"level-{e.public_id}"]), "ok")
         for e in scenario.elements
     ]
 
@@ -261,7 +261,7 @@ def test_double_submitted_review_records_one(
         with app.test_request_context():
             user = db.session.get(User, assessor_id)
             org = db.session.get(Organization, org_id)
-            services.record_review(user, org, services.get_submission(pid), inputs, "Good")
+            scoring.record_review(user, org, access.get_submission(pid), inputs, "Good")
 
     results = _race(app, 4, decide)
     assert sorted(results) == ["conflict"] * 3 + ["won"]

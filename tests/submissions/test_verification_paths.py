@@ -14,7 +14,7 @@ from portfolio.accounts.services import add_membership
 from portfolio.awards.models import Award
 from portfolio.core.errors import Forbidden
 from portfolio.extensions import db
-from portfolio.submissions import appeals, services, verification
+from portfolio.submissions import access, appeals, assessor_queue, verification
 from portfolio.submissions.models import (
     AppealState,
     SampleState,
@@ -88,7 +88,7 @@ def test_every_appeal_rule_holds_the_appeal_decision_until_the_verifier_agrees(
         add_membership(people.assessor3, s.org, Role.INTERNAL_VERIFIER)
         db.session.commit()
         with pytest.raises(Forbidden):
-            verification.check_may_verify(people.assessor3, s.org, services.get_submission(pid))
+            verification.check_may_verify(people.assessor3, s.org, access.get_submission(pid))
     vera = signed_in(app, "vera@example.org")
     listing = vera.get(f"/o/{s.org.slug}/verification").get_data(as_text=True)
     assert "every appeal" in listing and "Wren Worker" in listing
@@ -140,7 +140,7 @@ def _after_mode_case(app: Flask, make, s: Scenario, levels: list[str]) -> tuple[
         verification.verify(
             people.verifier,
             s.org,
-            services.get_submission(pid),
+            access.get_submission(pid),
             agrees=False,
             remark="The inspection report is someone else's.",
         )
@@ -252,7 +252,9 @@ def test_a_claimed_submission_held_for_verification_is_not_reassigned(
     assert sub.waiting_for == WaitingFor.VERIFIER and sub.allocated_to_id is None
     assert sub.claimed_by_id == s.assessor.id and counts(pid) == (0, 0)
     with app.test_request_context():
-        assert services.review_queue(s.assessor2, s.org, services.QueueFilter()).rows == []
+        assert (
+            assessor_queue.review_queue(s.assessor2, s.org, assessor_queue.QueueFilter()).rows == []
+        )
     # Sent back, it is the first marker's again; now the admin can give it to Sue, who alone
     # sees it, marks it, and (verified again) it issues one badge.
     vera = signed_in(app, "vera@example.org")
@@ -270,8 +272,10 @@ def test_a_claimed_submission_held_for_verification_is_not_reassigned(
     )
     assert "Allocated to Sue Assessor." in resp.get_data(as_text=True)
     with app.test_request_context():
-        assert services.review_queue(s.assessor, s.org, services.QueueFilter()).rows == []
-        rows = services.review_queue(s.assessor2, s.org, services.QueueFilter()).rows
+        assert (
+            assessor_queue.review_queue(s.assessor, s.org, assessor_queue.QueueFilter()).rows == []
+        )
+        rows = assessor_queue.review_queue(s.assessor2, s.org, assessor_queue.QueueFilter()).rows
         assert [r.public_id for r in rows] == [pid]
     assert sub_of(pid).allocated_to_id == s.assessor2.id
     mark(app, s, s.assessor2, pid, PASS)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from portfolio.awards.models import Award
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
-from portfolio.submissions import appeals, services
+from portfolio.submissions import access, appeals
 from portfolio.submissions.models import SubmissionState, WitnessTestimony
 from tests.conftest import Client
 from tests.submissions.conftest import Scenario
@@ -166,7 +166,7 @@ def test_appeal_is_reviewed_by_a_different_assessor_and_a_pass_issues(
     assert pid in sue.get(f"/o/{s.org.slug}/appeals").get_data(as_text=True)
     with app.test_request_context():
         appeals.decide_appeal(
-            s.assessor2, s.org, services.get_submission(pid), inputs(s, PASS), "Photo is clear."
+            s.assessor2, s.org, access.get_submission(pid), inputs(s, PASS), "Photo is clear."
         )
         db.session.commit()
     sub = sub_of(pid)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from portfolio.accounts.models import Role, User
 from portfolio.awards.models import Award
 from portfolio.extensions import db
-from portfolio.submissions import marking, services
+from portfolio.submissions import access, assessor_queue, marking_plans, scoring, services
 from portfolio.submissions.models import MarkingMode, Review, Submission, VerificationMode
 from tests.submissions.conftest import Scenario
 
@@ -47,7 +47,9 @@ def add_people(make: Any, s: Scenario) -> People:
 
 def configure(app: Flask, s: Scenario, **values: Any) -> None:
     with app.test_request_context():
-        marking.save_settings(s.admin, s.org, s.credential.id, marking.SettingsInput(**values))
+        marking_plans.save_settings(
+            s.admin, s.org, s.credential.id, marking_plans.SettingsInput(**values)
+        )
         db.session.commit()
 
 
@@ -73,16 +75,16 @@ def submitted(app: Flask, s: Scenario) -> str:
         return sub.public_id
 
 
-def inputs(s: Scenario, levels: list[str], remark: str = "ok") -> list[services.ScoreInput]:
+def inputs(s: Scenario, levels: list[str], remark: str = "ok") -> list[scoring.ScoreInput]:
     return [
-        services.ScoreInput(e.public_id, s.level(name).id, f"{remark}: {e.title}")
+        scoring.ScoreInput(e.public_id, s.level(name).id, f"{remark}: {e.title}")
         for e, name in zip(s.elements, levels, strict=True)
     ]
 
 
 def sub_of(pid: str) -> Submission:
     db.session.expire_all()
-    return services.get_submission(pid)
+    return access.get_submission(pid)
 
 
 def mark(app: Flask, s: Scenario, who: User, pid: str, levels: list[str]) -> Any:
@@ -90,11 +92,11 @@ def mark(app: Flask, s: Scenario, who: User, pid: str, levels: list[str]) -> Any
     with app.test_request_context():
         user = db.session.get(User, who.id)
         assert user is not None
-        sub = services.get_submission(pid)
-        if marking.plan_for(sub).mode == MarkingMode.SINGLE:
-            services.claim(user, s.org, sub)
-            sub = services.get_submission(pid)
-        result = services.record_review(user, s.org, sub, inputs(s, levels), "Feedback")
+        sub = access.get_submission(pid)
+        if marking_plans.plan_for(sub).mode == MarkingMode.SINGLE:
+            assessor_queue.claim(user, s.org, sub)
+            sub = access.get_submission(pid)
+        result = scoring.record_review(user, s.org, sub, inputs(s, levels), "Feedback")
         db.session.commit()
         return result
 
@@ -102,7 +104,7 @@ def mark(app: Flask, s: Scenario, who: User, pid: str, levels: list[str]) -> Any
 def counts(pid: str) -> tuple[int, int]:
     """(decisions, awards) of a submission."""
     db.session.expire_all()
-    sub = services.get_submission(pid)
+    sub = access.get_submission(pid)
     reviews = db.session.scalar(select(func.count(Review.id)).where(Review.submission_id == sub.id))
     awards = db.session.scalar(select(func.count(Award.id)).where(Award.submission_id == sub.id))
     return reviews or 0, awards or 0
