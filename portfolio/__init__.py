@@ -173,7 +173,9 @@ def _register_jobs() -> None:
 def _connect_receivers(app: Flask) -> None:
     """Every signal receiver is connected here, never as a side effect of an import: a pass
     issues its award, an award completes stacks, a deleted account's data goes domain by
-    domain (in this order: awards, submissions, evidence; accounts last, in the service)."""
+    domain (in this order: awards, submissions, evidence; accounts last, in the service), the
+    visitor home page asks the site for the issuers on offer."""
+    from portfolio import visitors
     from portfolio.awards import receivers as awards
     from portfolio.evidence import receivers as evidence
     from portfolio.pathways import receivers as pathways
@@ -183,6 +185,7 @@ def _connect_receivers(app: Flask) -> None:
     pathways.init_app(app)
     submissions.init_app(app)
     evidence.init_app(app)
+    visitors.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -29,6 +29,7 @@ from portfolio.accounts.forms import (
     ResetPasswordForm,
 )
 from portfolio.accounts.models import Membership, Role, User
+from portfolio.accounts.signals import home_page_issuers
 from portfolio.core.forms import EmptyForm
 from portfolio.core.security import public, safe_next
 from portfolio.core.transaction import commit
@@ -72,9 +73,14 @@ def index() -> Response | str:
     """Landing page: the dashboard for signed-in users, a welcome page otherwise."""
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
-    from portfolio.visitors import issuers_on_offer
-
-    return render_template("accounts/index.html", issuers=issuers_on_offer())
+    issuers = [
+        issuer
+        for _receiver, answer in home_page_issuers.send(
+            current_app._get_current_object()  # type: ignore[attr-defined]
+        )
+        for issuer in answer or []
+    ]
+    return render_template("accounts/index.html", issuers=issuers)
 
 
 @bp.route("/login", methods=["GET", "POST"])
