@@ -127,7 +127,7 @@ def _guard_upload_links(app: Flask) -> None:
     """The local store asks the evidence rules whether an upload link's bytes are still
     expected (S3 cannot be asked: its late uploads land on staging keys that are never served
     and that `flask evidence cleanup-uploads` removes)."""
-    from portfolio.evidence.services import expects_upload
+    from portfolio.evidence.housekeeping import expects_upload
     from portfolio.storage.local import LocalStorage
 
     storage = app.extensions["portfolio.storage"]
@@ -197,6 +197,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(frameworks_bp)
     app.register_blueprint(credentials_bp)
+    import portfolio.evidence.upload_views  # noqa: F401  (its routes are on the evidence blueprint)
     from portfolio.evidence.views import bp as evidence_bp
 
     app.register_blueprint(evidence_bp)
