@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
+from portfolio.accounts.models import User
 from portfolio.core.errors import DomainError
 from portfolio.core.transaction import commit, rollback
 from portfolio.evidence import uploads
@@ -57,8 +58,8 @@ def _item_json(item: EvidenceItem) -> dict[str, Any]:
 
 
 # -- uploads streamed through the app ---------------------------------------------------------
-def _stream_upload(
-    stream: Any, *, filename: str, declared_size: int | None, **fields: Any
+def stream_upload(
+    user: User, stream: Any, *, filename: str, declared_size: int | None, **fields: Any
 ) -> EvidenceItem:
     """Reserve, commit, stream, commit.
 
@@ -67,17 +68,15 @@ def _stream_upload(
     and the user's row stays locked only for the reservation, never while bytes travel. If
     storing then fails in any way, the rollback undoes the stored object and the committed
     reservation is removed in a transaction of its own before the error is raised on."""
-    item = uploads.reserve_streamed_upload(
-        current_user, filename=filename, declared_size=declared_size
-    )
+    item = uploads.reserve_streamed_upload(user, filename=filename, declared_size=declared_size)
     commit()
     item_id = item.id
     try:
-        item = uploads.store_streamed_upload(current_user, item, stream, **fields)
+        item = uploads.store_streamed_upload(user, item, stream, **fields)
         commit()
     except BaseException:
         rollback()
-        uploads.discard_reservation(current_user, item_id)
+        uploads.discard_reservation(user, item_id)
         commit()
         raise
     return item
@@ -103,7 +102,8 @@ def upload_form() -> Response | tuple[str, int]:
     if body.filename is None or body.filename == "":
         flash("Choose a file to upload.", "error")
         return redirect(url_for("evidence.upload_page"))
-    item = _stream_upload(
+    item = stream_upload(
+        current_user,
         body,
         filename=body.filename,
         declared_size=None,
@@ -129,7 +129,8 @@ def upload_form() -> Response | tuple[str, int]:
 @bp.put("/api/files")
 def upload_raw() -> tuple[Response, int]:
     """API upload: the request body is the file (CSRF token in the X-CSRFToken header)."""
-    item = _stream_upload(
+    item = stream_upload(
+        current_user,
         FullReader(request.stream),
         filename=request.args.get("filename", "file"),
         declared_size=request.content_length,

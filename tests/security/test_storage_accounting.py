@@ -26,7 +26,8 @@ from sqlalchemy import func, select
 from portfolio.accounts.models import Role, User
 from portfolio.core.audit import AuditEvent
 from portfolio.core.db import utcnow
-from portfolio.evidence import housekeeping, quota, uploads
+from portfolio.core.transaction import commit
+from portfolio.evidence import housekeeping, quota, upload_views, uploads
 from portfolio.evidence.models import EvidenceItem, EvidenceState
 from portfolio.evidence.validation import UploadTooLarge
 from portfolio.extensions import db
@@ -166,7 +167,7 @@ def test_overlapping_streamed_uploads_never_pass_the_quota(
         user = db.session.get(User, uid)
         assert user is not None
         try:
-            return uploads.upload_stream(
+            return upload_views.stream_upload(
                 user, SlowStream(), filename=f"p{i}.png", declared_size=len(data)
             )
         except UploadTooLarge:
@@ -221,7 +222,7 @@ def test_the_row_is_written_before_the_object(app: Flask, worker: User, backend:
             return head + b"\x00" * (n - len(head))
 
     with pytest.raises(ConnectionResetError):
-        uploads.upload_stream(worker, Dies(), filename="x.png", declared_size=30 * MiB)  # type: ignore[arg-type]
+        upload_views.stream_upload(worker, Dies(), filename="x.png", declared_size=30 * MiB)
     assert seen == [("processing", 30 * MiB)]
     assert rows() == [] and stored_keys() == []
 
@@ -370,7 +371,9 @@ def test_two_finalize_calls_at_once_finish_the_upload_once(
     def finalize(_: int) -> EvidenceItem:
         user = db.session.get(User, uid)
         assert user is not None
-        return uploads.finalize_upload(user, ticket["id"])
+        item = uploads.finalize_upload(user, ticket["id"])
+        commit()
+        return item
 
     results = in_threads(app, 2, finalize)
     # The loser is told the upload is being finished (409), or, if it looked after the winner
@@ -398,9 +401,11 @@ def test_cleanup_reconciles_the_store(app: Flask, wclient: Client, backend: str)
         filename="kept.jpg",
         declared_size=None,
     )
+    commit()  # the thumbnail is made once the upload commits
     assert rows_owner is not None
     with app.test_request_context():
         pending, _ = uploads.start_direct_upload(rows_owner, filename="p.png", size=100)
+        commit()
     assert pending.staging_key
     storage.put(pending.staging_key, io.BytesIO(samples.png()), "application/octet-stream")
     orphans = ["evidence/nobody/orphan1", "thumbnails/nobody/orphan2", "staging/evidence/x/y"]
