@@ -171,6 +171,7 @@ def test_overlapping_streamed_uploads_never_pass_the_quota(
                 user, SlowStream(), filename=f"p{i}.png", declared_size=len(data)
             )
         except UploadTooLarge:
+            db.session.rollback()  # as the error handler does, freeing the user's row
             reserved.wait()  # refused before sending: let the others go on
             raise
 
