@@ -270,7 +270,7 @@ def confirm_email(token: str) -> Response | str:
         user = services.confirm_email(token)
     except services.InvalidToken as exc:
         return render_template("accounts/token_problem.html", message=exc.message), 400  # type: ignore[return-value]
-    db.session.commit()
+    commit()
     flash(f"Thank you: {user.email} is confirmed.", "success")
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
