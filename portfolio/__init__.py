@@ -189,6 +189,7 @@ def _connect_receivers(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import portfolio.accounts.organization_views
     from portfolio.accounts.views import bp as accounts_bp
 
     app.register_blueprint(accounts_bp)
