@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
-from portfolio.accounts import services, sso
+from portfolio.accounts import services, sso, sso_settings
 from portfolio.accounts.forms import SsoSettingsForm
 from portfolio.accounts.models import Role
 from portfolio.core.errors import DomainError
@@ -121,13 +121,13 @@ def callback() -> Response | tuple[str, int]:
 def settings(slug: str) -> Response | str:
     """The organization's OpenID Provider (admins)."""
     org = services.admin_org(current_user, slug)
-    config = sso.get_configuration(org)
+    config = sso_settings.get_configuration(org)
     form = SsoSettingsForm(obj=config)
     if config is not None and request.method == "GET":
         form.allowed_domains.data = ", ".join(config.allowed_domains)
     if form.validate_on_submit():
         done = run_service(
-            lambda: sso.save_configuration(
+            lambda: sso_settings.save_configuration(
                 current_user,
                 org,
                 issuer=form.issuer.data or "",

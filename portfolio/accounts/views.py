@@ -106,16 +106,16 @@ def login() -> Response | str:
 def _sso_choices() -> dict[str, object]:
     """The "Sign in with …" buttons: every organization offering single sign-on, or only the
     one named by `?org=<slug>` (the address an organization gives its members)."""
-    from portfolio.accounts import sso
+    from portfolio.accounts import sso_settings
     from portfolio.accounts.models import Organization
 
     slug = request.args.get("org", "")
     if slug:
         org = db.session.scalar(select(Organization).where(Organization.slug == slug))
-        config = sso.get_configuration(org) if org is not None else None
+        config = sso_settings.get_configuration(org) if org is not None else None
         options = [config] if config is not None and config.is_enabled else []
         return {"sso_options": options, "sso_org": org}
-    return {"sso_options": sso.sign_in_options(), "sso_org": None}
+    return {"sso_options": sso_settings.sign_in_options(), "sso_org": None}
 
 
 @bp.post("/logout")
