@@ -130,7 +130,7 @@ def _guard_upload_links(app: Flask) -> None:
     """The local store asks the evidence rules whether an upload link's bytes are still
     expected (S3 cannot be asked: its late uploads land on staging keys that are never served
     and that `flask evidence cleanup-uploads` removes)."""
-    from portfolio.evidence.services import expects_upload
+    from portfolio.evidence.housekeeping import expects_upload
     from portfolio.storage.local import LocalStorage
 
     storage = app.extensions["portfolio.storage"]
@@ -176,7 +176,9 @@ def _register_jobs() -> None:
 def _connect_receivers(app: Flask) -> None:
     """Every signal receiver is connected here, never as a side effect of an import: a pass
     issues its award, an award completes stacks, a deleted account's data goes domain by
-    domain (in this order: awards, submissions, evidence; accounts last, in the service)."""
+    domain (in this order: awards, submissions, evidence; accounts last, in the service), the
+    visitor home page asks the site for the issuers on offer."""
+    from portfolio import visitors
     from portfolio.awards import receivers as awards
     from portfolio.evidence import receivers as evidence
     from portfolio.pathways import receivers as pathways
@@ -186,9 +188,11 @@ def _connect_receivers(app: Flask) -> None:
     pathways.init_app(app)
     submissions.init_app(app)
     evidence.init_app(app)
+    visitors.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:
+    import portfolio.accounts.organization_views
     from portfolio.accounts.views import bp as accounts_bp
 
     app.register_blueprint(accounts_bp)
@@ -197,6 +201,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(frameworks_bp)
     app.register_blueprint(credentials_bp)
+    import portfolio.evidence.upload_views  # noqa: F401  (its routes are on the evidence blueprint)
     from portfolio.evidence.views import bp as evidence_bp
 
     app.register_blueprint(evidence_bp)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from flask import Blueprint, redirect, url_for
+from flask import Blueprint, Flask, redirect, url_for
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Organization
+from portfolio.accounts.signals import home_page_issuers
 from portfolio.core.security import public
 from portfolio.credentials.models import Credential, CredentialState
 from portfolio.extensions import db
@@ -44,6 +46,16 @@ def issuers_on_offer() -> list[IssuerOnOffer]:
         )
         for org, n in rows
     ]
+
+
+def answer_home_page_issuers(_sender: object, **_kwargs: Any) -> list[IssuerOnOffer]:
+    """Receiver of `home_page_issuers`: the issuers the visitor home page lists."""
+    return issuers_on_offer()
+
+
+def init_app(app: Flask) -> None:
+    """Connect the site's receivers."""
+    home_page_issuers.connect(answer_home_page_issuers)
 
 
 bp = Blueprint("site", __name__)

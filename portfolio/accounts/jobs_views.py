@@ -11,6 +11,7 @@ from portfolio.accounts import services
 from portfolio.accounts.models import Role
 from portfolio.core.forms import EmptyForm
 from portfolio.core.jobs import JobFailure, registered_jobs, retry_failure
+from portfolio.core.views import run_service
 from portfolio.extensions import db
 
 bp = Blueprint("jobs", __name__)
@@ -53,7 +54,8 @@ def retry_job(slug: str, failure_id: int) -> Response:
     if failure.retried_at is not None:
         flash("That job was already queued again.", "info")
     else:
-        retry_failure(failure)
-        db.session.commit()
-        flash("The job was queued again; this page shows it again if it fails.", "success")
+        run_service(
+            lambda: retry_failure(failure),
+            "The job was queued again; this page shows it again if it fails.",
+        )
     return redirect(url_for("jobs.failed_jobs", slug=org.slug))

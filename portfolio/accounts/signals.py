@@ -16,3 +16,8 @@ account_deleted = _signals.signal("account-deleted")
 #: confirmed, through an invitation or by an admin, or a confirmation link opened), with
 #: `user`. Awards waiting for that address are claimed by it (awards domain).
 address_confirmed = _signals.signal("address-confirmed")
+
+#: Sent by the visitor home page to ask what credentials are on offer, with no arguments. One
+#: receiver (the site's catalogue, `portfolio.visitors`) answers with the issuers to list; the
+#: accounts domain does not import the domains that own the catalogue.
+home_page_issuers = _signals.signal("home-page-issuers")

@@ -1,4 +1,8 @@
-"""Single sign-on with OpenID Connect, one provider per organization.
+"""Single sign-on with OpenID Connect, one provider per organization: the sign-in flow.
+
+Kept whole at a little over 400 lines because the flow and the account-linking rules it enforces
+are one security decision, best read in one place. Talking to the provider is in
+`portfolio.accounts.sso_provider`, the organization's settings in `portfolio.accounts.sso_settings`.
 
 The flow is the authorization-code flow with PKCE (S256), through Authlib:
 
@@ -24,20 +28,14 @@ provider can never take over the account of a person it does not manage.
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import re
 import secrets
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oidc.core import CodeIDToken
-from flask import current_app
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -53,18 +51,23 @@ from portfolio.accounts.models import (
     SsoIdentity,
     User,
 )
-from portfolio.core import audit, sealed
+from portfolio.accounts.sso_provider import (
+    ProviderMetadata,
+    ProviderUnavailable,
+    SsoRefused,
+    check_target,
+    discover,
+    get_json,
+)
+from portfolio.accounts.sso_settings import client_secret, enabled_configuration
+from portfolio.core import audit
 from portfolio.core.db import utcnow
-from portfolio.core.errors import Conflict, DomainError, NotFound
+from portfolio.core.errors import Conflict
 from portfolio.core.sanitize import clean_text
-from portfolio.core.urls import clean_http_url
 from portfolio.extensions import db
 
-#: The purpose the client secret is sealed for (bound into its key).
-_SECRET_PURPOSE = "sso-client-secret"  # noqa: S105 - a label, not a secret
 SCOPES = "openid email profile"
 HTTP_TIMEOUT_SECONDS = 10
-MAX_DOCUMENT_BYTES = 512 * 1024
 #: How long a started sign-in may take at the provider before its `state` is no longer taken.
 PENDING_MAX_AGE_SECONDS = 15 * 60
 #: Clock difference allowed with the provider when checking `exp` and `iat`.
@@ -72,249 +75,6 @@ LEEWAY_SECONDS = 60
 #: Stored in place of a password hash for accounts made by single sign-on: no password ever
 #: matches it (argon2 cannot read it); the owner may set one through "Forgot your password?".
 NO_PASSWORD = "!sso"  # noqa: S105 - not a secret: a marker that matches no password
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-
-
-class SsoRefused(DomainError):
-    """A single sign-on was refused; the message says why and what to do. What it recorded
-    (the audit of the refusal) is kept."""
-
-    keeps_changes = True
-
-    def __init__(self, message: str, *, link_after_password: str = "") -> None:
-        super().__init__(message)
-        #: The organization (slug) whose provider the person may link after signing in with
-        #: their password: the refusal page offers that way.
-        self.link_after_password = link_after_password
-
-
-class ProviderUnavailable(SsoRefused):
-    """The provider could not be reached or answered with something that is not OpenID."""
-
-    status_code = 502
-
-
-# -- talking to the provider ---------------------------------------------------------------------
-def _allow_private() -> bool:
-    cfg = current_app.config["PORTFOLIO"]
-    return bool(cfg.sso_allow_private_issuers) and not cfg.is_production
-
-
-def _check_target(url: str) -> None:
-    """Refuse URLs the server must not fetch: the provider's addresses are typed by an admin
-    and published by the provider itself, and must not become a way into the network the
-    server runs in (metadata services, databases). Only https to public addresses, unless
-    SSO_ALLOW_PRIVATE_ISSUERS (development and tests) allows http and private ones. (The
-    address is checked when resolved; the connection resolves again, so a provider that
-    answers DNS differently the second time could still reach inside: the same limit as
-    any client library without pinning.)"""
-    parts = urlsplit(url)
-    allow_private = _allow_private()
-    if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
-        raise ProviderUnavailable(f"The provider's address {url} must start with https://.")
-    if not parts.hostname or parts.username or parts.password:
-        raise ProviderUnavailable(f"The provider's address {url} is not a plain web address.")
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise ProviderUnavailable(f"The provider's host {parts.hostname} was not found.") from None
-    for info in infos:
-        ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if not allow_private and (not ip.is_global or ip.is_multicast):
-            raise ProviderUnavailable(
-                f"The provider's host {parts.hostname} is not on the public internet."
-            )
-
-
-def _read_json(response: requests.Response, what: str) -> dict[str, Any]:
-    body = response.raw.read(MAX_DOCUMENT_BYTES + 1, decode_content=True)
-    if len(body) > MAX_DOCUMENT_BYTES:
-        raise ProviderUnavailable(f"The provider's {what} is larger than 512 KB.")
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise ProviderUnavailable(f"The provider's {what} is not JSON.") from None
-    if not isinstance(data, dict):
-        raise ProviderUnavailable(f"The provider's {what} is not a JSON object.")
-    return data
-
-
-def _get_json(url: str, what: str, *, bearer: str | None = None) -> dict[str, Any]:
-    _check_target(url)
-    headers = {"Accept": "application/json", "User-Agent": "Portfolio single sign-on"}
-    if bearer:
-        headers["Authorization"] = f"Bearer {bearer}"
-    try:
-        # No redirects: every address fetched is one that was checked.
-        with requests.get(
-            url, headers=headers, timeout=HTTP_TIMEOUT_SECONDS, allow_redirects=False, stream=True
-        ) as response:
-            if response.status_code != 200:
-                raise ProviderUnavailable(
-                    f"The provider answered {response.status_code} for its {what} ({url})."
-                )
-            return _read_json(response, what)
-    except requests.RequestException as exc:
-        raise ProviderUnavailable(
-            f"The provider could not be reached for its {what} ({type(exc).__name__})."
-        ) from None
-
-
-@dataclass(frozen=True)
-class ProviderMetadata:
-    """What the discovery document says, checked."""
-
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
-    jwks_uri: str
-    userinfo_endpoint: str | None
-    id_token_algorithms: list[str] | None
-
-
-def discover(issuer: str) -> ProviderMetadata:
-    """Read `<issuer>/.well-known/openid-configuration` (OpenID Connect Discovery 1.0): its
-    `issuer` must be exactly the configured one, and it must offer the code flow with S256."""
-    doc = _get_json(issuer.rstrip("/") + "/.well-known/openid-configuration", "discovery document")
-    if doc.get("issuer") != issuer:
-        # A document that names another issuer would let that issuer's tokens pass as ours.
-        raise ProviderUnavailable(
-            f"The provider's discovery document names the issuer {doc.get('issuer')!r}, not "
-            f"{issuer!r}. Enter the issuer exactly as the provider spells it."
-        )
-    for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-        if not isinstance(doc.get(name), str):
-            raise ProviderUnavailable(f"The provider's discovery document has no {name}.")
-    methods = doc.get("code_challenge_methods_supported")
-    if isinstance(methods, list) and "S256" not in methods:
-        raise ProviderUnavailable("The provider does not support PKCE with S256.")
-    algorithms = doc.get("id_token_signing_alg_values_supported")
-    algs = [a for a in algorithms if isinstance(a, str) and a != "none"] if algorithms else None
-    return ProviderMetadata(
-        issuer=issuer,
-        authorization_endpoint=doc["authorization_endpoint"],
-        token_endpoint=doc["token_endpoint"],
-        jwks_uri=doc["jwks_uri"],
-        userinfo_endpoint=doc.get("userinfo_endpoint")
-        if isinstance(doc.get("userinfo_endpoint"), str)
-        else None,
-        id_token_algorithms=algs or None,
-    )
-
-
-# -- configuration -------------------------------------------------------------------------------
-def _secret_key() -> str:
-    return str(current_app.config["PORTFOLIO"].signing_key_secret)
-
-
-def client_secret(config: SsoConfiguration) -> str:
-    """The stored client secret, decrypted (for the token request only; never shown)."""
-    return sealed.unseal(config.client_secret_encrypted, _secret_key(), _SECRET_PURPOSE)
-
-
-def get_configuration(org: Organization) -> SsoConfiguration | None:
-    """The organization's single sign-on settings, if any were saved."""
-    return db.session.scalar(
-        select(SsoConfiguration).where(SsoConfiguration.organization_id == org.id)
-    )
-
-
-def enabled_configuration(org: Organization) -> SsoConfiguration:
-    """The organization's provider, if single sign-on is switched on; `NotFound` otherwise."""
-    config = get_configuration(org)
-    if config is None or not config.is_enabled:
-        raise NotFound(f"{org.name} does not offer single sign-on. Sign in with your password.")
-    return config
-
-
-def sign_in_options() -> list[SsoConfiguration]:
-    """Every organization's enabled provider, by organization name, for the sign-in page."""
-    return list(
-        db.session.scalars(
-            select(SsoConfiguration)
-            .join(Organization)
-            .where(SsoConfiguration.is_enabled.is_(True))
-            .order_by(Organization.name)
-        )
-    )
-
-
-def parse_domains(text: str) -> list[str]:
-    """`example.org, @staff.example.org` → ["example.org", "staff.example.org"];
-    `DomainError` naming the first entry that is not a domain."""
-    domains: list[str] = []
-    for raw in re.split(r"[\s,;]+", text or ""):
-        domain = raw.strip().lower().removeprefix("@").rstrip(".")
-        if not domain:
-            continue
-        if not _DOMAIN_RE.match(domain):
-            raise DomainError(f"{raw!r} is not an email domain such as example.org.")
-        if domain not in domains:
-            domains.append(domain)
-    return domains
-
-
-def save_configuration(
-    actor: User,
-    org: Organization,
-    *,
-    issuer: str,
-    client_id: str,
-    client_secret: str,
-    button_label: str,
-    default_role: Role,
-    allowed_domains: str,
-    is_enabled: bool,
-    is_password_sign_in_disabled: bool,
-) -> SsoConfiguration:
-    """Create or change the organization's provider (admins only). The discovery document is
-    read first, so a mistyped issuer is refused here rather than at the first sign-in. An empty
-    `client_secret` keeps the stored one; the secret is stored encrypted and never shown."""
-    services.require_role(actor, org, Role.ADMIN)
-    issuer = clean_http_url(issuer, what="The issuer").strip()
-    client_id = client_id.strip()
-    if not issuer or not client_id:
-        raise DomainError("Give the provider's issuer URL and this service's client id.")
-    if is_password_sign_in_disabled and not is_enabled:
-        raise DomainError(
-            "Password sign-in can only be switched off while single sign-on is switched on: "
-            "members would have no way in."
-        )
-    domains = parse_domains(allowed_domains)
-    config = get_configuration(org)
-    if config is None and not client_secret:
-        raise DomainError("Give the client secret the provider issued for this service.")
-    discover(issuer)  # refuses an issuer that does not answer as an OpenID Provider
-    if config is None:
-        config = SsoConfiguration(organization_id=org.id)
-        db.session.add(config)
-    if client_secret:
-        config.client_secret_encrypted = sealed.seal(
-            client_secret.strip(), _secret_key(), _SECRET_PURPOSE
-        )
-    config.issuer = issuer
-    config.client_id = client_id
-    config.button_label = clean_text(button_label, 80) or org.name
-    config.default_role = Role(default_role)
-    config.allowed_domains = domains
-    config.is_enabled = is_enabled
-    config.is_password_sign_in_disabled = is_password_sign_in_disabled
-    db.session.flush()
-    audit.record(
-        "sso.configure",
-        actor_id=actor.id,
-        organization_id=org.id,
-        subject_type="organization",
-        subject_id=org.public_id,
-        issuer=issuer,
-        client_id=client_id,
-        secret_changed=bool(client_secret),
-        enabled=is_enabled,
-        password_sign_in_disabled=is_password_sign_in_disabled,
-        default_role=str(config.default_role),
-        allowed_domains=domains,
-    )
-    return config
 
 
 # -- the flow ------------------------------------------------------------------------------------
@@ -377,7 +137,7 @@ def _id_token_claims(
     raw = token.get("id_token")
     if not isinstance(raw, str):
         raise SsoRefused("The provider sent no ID token.")
-    keys = KeySet.import_key_set(_get_json(metadata.jwks_uri, "signing keys"))  # type: ignore[arg-type]
+    keys = KeySet.import_key_set(get_json(metadata.jwks_uri, "signing keys"))  # type: ignore[arg-type]
     # Only asymmetric algorithms the provider announced ("none" and HMAC keyed with a public
     # value must never pass).
     algorithms = [a for a in (metadata.id_token_algorithms or ["RS256"]) if not a.startswith("HS")]
@@ -458,7 +218,7 @@ def complete_sign_in(
     if not code:
         raise SsoRefused("The provider sent no authorization code. Start again.")
     metadata = discover(config.issuer)
-    _check_target(metadata.token_endpoint)
+    check_target(metadata.token_endpoint)
     try:
         with _client(config, redirect_uri) as client:
             token = dict(
@@ -497,7 +257,7 @@ def complete_sign_in(
     subject = str(claims["sub"])
     profile: dict[str, Any] = dict(claims)
     if "email" not in profile and metadata.userinfo_endpoint and token.get("access_token"):
-        info = _get_json(metadata.userinfo_endpoint, "user info", bearer=token["access_token"])
+        info = get_json(metadata.userinfo_endpoint, "user info", bearer=token["access_token"])
         # OpenID Connect Core 5.3.2: the UserInfo `sub` must be the ID token's, or none of it
         # may be used (it would describe somebody else).
         if info.get("sub") != subject:

@@ -9,14 +9,13 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
-from portfolio.accounts import services, sso
+from portfolio.accounts import services, sso, sso_settings
 from portfolio.accounts.forms import SsoSettingsForm
 from portfolio.accounts.models import Role
 from portfolio.core.errors import DomainError
 from portfolio.core.security import is_safe_redirect, public
-from portfolio.core.transaction import commit
 from portfolio.core.urls import public_url
-from portfolio.core.views import finish_failed, run_service
+from portfolio.core.views import run_service
 from portfolio.extensions import limiter
 
 bp = Blueprint("sso", __name__)
@@ -58,13 +57,16 @@ def start(slug: str) -> Response | tuple[str, int]:
     `nonce` and PKCE verifier in the (signed) session."""
     org = services.get_organization(slug)
     target = request.args.get("next", "")
-    try:
-        url, pending = sso.begin_sign_in(
+    begun = run_service(
+        lambda: sso.begin_sign_in(
             org, _callback_url(), next_url=target if is_safe_redirect(target) else ""
-        )
-    except DomainError as exc:
-        finish_failed(exc)
-        return _problem(exc)
+        ),
+        flash_error=False,
+    )
+    if begun.error is not None:
+        return _problem(begun.error)
+    assert begun.value is not None
+    url, pending = begun.value
     started: dict[str, Any] = dict(session.get(_PENDING) or {})
     started[pending["state"]] = pending
     while len(started) > _MAX_PENDING:
@@ -84,12 +86,15 @@ def callback() -> Response | tuple[str, int]:
     pending = started.pop(params.get("state", ""), None)
     session[_PENDING] = started
     signed_in = current_user._get_current_object() if current_user.is_authenticated else None  # type: ignore[attr-defined]
-    try:
-        done = sso.complete_sign_in(pending, params, _callback_url(), signed_in=signed_in)
-    except DomainError as exc:
-        finish_failed(exc)  # keeps the audit of the refusal
-        return _problem(exc)
-    commit()
+    # A refusal keeps the audit of it (the error keeps its changes).
+    outcome = run_service(
+        lambda: sso.complete_sign_in(pending, params, _callback_url(), signed_in=signed_in),
+        flash_error=False,
+    )
+    if outcome.error is not None:
+        return _problem(outcome.error)
+    assert outcome.value is not None
+    done = outcome.value
     user = done.user
     # A fresh session on every sign-in: nothing planted before it survives.
     session.clear()
@@ -116,13 +121,13 @@ def callback() -> Response | tuple[str, int]:
 def settings(slug: str) -> Response | str:
     """The organization's OpenID Provider (admins)."""
     org = services.admin_org(current_user, slug)
-    config = sso.get_configuration(org)
+    config = sso_settings.get_configuration(org)
     form = SsoSettingsForm(obj=config)
     if config is not None and request.method == "GET":
         form.allowed_domains.data = ", ".join(config.allowed_domains)
     if form.validate_on_submit():
         done = run_service(
-            lambda: sso.save_configuration(
+            lambda: sso_settings.save_configuration(
                 current_user,
                 org,
                 issuer=form.issuer.data or "",

@@ -14,9 +14,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portfolio.accounts import services, tokens
 from portfolio.accounts.models import Organization, Role
-from portfolio.core.errors import DomainError
 from portfolio.core.forms import EmptyForm
-from portfolio.extensions import db
+from portfolio.core.views import run_service
 
 bp = Blueprint("tokens", __name__)
 
@@ -58,20 +57,16 @@ def _create(form: CreateTokenForm, org: Organization | None) -> str | None:
             for error in errors:
                 flash(str(error), "error")
         return None
-    try:
-        _, raw = tokens.create_token(
+    done = run_service(
+        lambda: tokens.create_token(
             current_user,
             form.name.data or "",
             list(form.scopes.data or []),
             form.days.data or 0,
             org,
         )
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return None
-    db.session.commit()
-    return raw
+    )
+    return done.value[1] if done.value is not None else None
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
@@ -111,14 +106,9 @@ def revoke_token(token_id: str) -> Response:
     if not EmptyForm().validate_on_submit():
         abort(400)
     token = tokens.get_manageable_token(current_user, token_id)
-    try:
-        tokens.revoke_token(current_user, token)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(f"The token “{token.name}” is revoked.", "success")
+    run_service(
+        lambda: tokens.revoke_token(current_user, token), f"The token “{token.name}” is revoked."
+    )
     if token.organization is not None:
         return redirect(url_for("tokens.organization_tokens", slug=token.organization.slug))
     return redirect(url_for("tokens.personal_tokens"))

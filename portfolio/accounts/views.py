@@ -1,4 +1,5 @@
-"""Sign-in, passwords, invitations, registration, dashboard and organization administration."""
+"""Sign-in, passwords, invitations, registration and the dashboard (organization administration
+is in `portfolio.accounts.organization_views`)."""
 
 from __future__ import annotations
 
@@ -22,19 +23,17 @@ from portfolio.accounts.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
     ForgotPasswordForm,
-    InviteForm,
     LoginForm,
-    OrganizationForm,
     RegisterForm,
     ResetPasswordForm,
 )
-from portfolio.accounts.models import Membership, Role, User
+from portfolio.accounts.models import Role, User
+from portfolio.accounts.signals import home_page_issuers
 from portfolio.core.forms import EmptyForm
 from portfolio.core.security import public, safe_next
 from portfolio.core.transaction import commit
 from portfolio.core.views import run_service
 from portfolio.extensions import db, limiter, login_manager
-from portfolio.storage import get_storage
 
 bp = Blueprint("accounts", __name__)
 
@@ -72,9 +71,14 @@ def index() -> Response | str:
     """Landing page: the dashboard for signed-in users, a welcome page otherwise."""
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
-    from portfolio.visitors import issuers_on_offer
-
-    return render_template("accounts/index.html", issuers=issuers_on_offer())
+    issuers = [
+        issuer
+        for _receiver, answer in home_page_issuers.send(
+            current_app._get_current_object()  # type: ignore[attr-defined]
+        )
+        for issuer in answer or []
+    ]
+    return render_template("accounts/index.html", issuers=issuers)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -102,16 +106,16 @@ def login() -> Response | str:
 def _sso_choices() -> dict[str, object]:
     """The "Sign in with …" buttons: every organization offering single sign-on, or only the
     one named by `?org=<slug>` (the address an organization gives its members)."""
-    from portfolio.accounts import sso
+    from portfolio.accounts import sso_settings
     from portfolio.accounts.models import Organization
 
     slug = request.args.get("org", "")
     if slug:
         org = db.session.scalar(select(Organization).where(Organization.slug == slug))
-        config = sso.get_configuration(org) if org is not None else None
+        config = sso_settings.get_configuration(org) if org is not None else None
         options = [config] if config is not None and config.is_enabled else []
         return {"sso_options": options, "sso_org": org}
-    return {"sso_options": sso.sign_in_options(), "sso_org": None}
+    return {"sso_options": sso_settings.sign_in_options(), "sso_org": None}
 
 
 @bp.post("/logout")
@@ -264,7 +268,7 @@ def confirm_email(token: str) -> Response | str:
         user = services.confirm_email(token)
     except services.InvalidToken as exc:
         return render_template("accounts/token_problem.html", message=exc.message), 400  # type: ignore[return-value]
-    db.session.commit()
+    commit()
     flash(f"Thank you: {user.email} is confirmed.", "success")
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
@@ -284,113 +288,6 @@ def resend_confirmation() -> Response:
         services.send_confirmation(user)
         flash(f"We sent a new confirmation link to {user.email}.", "success")
     return redirect(url_for("accounts.dashboard"))
-
-
-# -- organization administration -----------------------------------------------------------
-
-
-@bp.route("/o/<slug>/settings", methods=["GET", "POST"])
-def organization_settings(slug: str) -> Response | str:
-    """The issuer profile: name, website, contact, description, logo, self-registration."""
-    org = services.admin_org(current_user, slug)
-    form = OrganizationForm(obj=org)
-    if form.validate_on_submit():
-
-        def save() -> None:
-            services.update_organization(
-                current_user,
-                org,
-                name=form.name.data,
-                url=form.url.data,
-                email=form.email.data,
-                description=form.description.data or "",
-                allows_self_registration=bool(form.allows_self_registration.data),
-                linkedin_organization_id=form.linkedin_organization_id.data or "",
-            )
-            if form.logo.data:
-                services.set_organization_logo(
-                    current_user, org, form.logo.data.read(services.MAX_LOGO_BYTES + 1)
-                )
-
-        done = run_service(save, "Organization profile saved.", flash_error=False)
-        if not done:
-            form.logo.errors = [done.message]
-        else:
-            return redirect(url_for("accounts.organization_settings", slug=org.slug))
-    return render_template("accounts/organization_settings.html", form=form, org=org)
-
-
-@bp.get("/o/<slug>/logo")
-@public
-def organization_logo(slug: str) -> Response:
-    """The organization's logo (public: it appears on badges)."""
-    org = services.get_organization(slug)
-    if not org.logo_key:
-        abort(404)
-    data = b"".join(get_storage().iter_chunks(org.logo_key))
-    response = Response(data, mimetype=org.logo_content_type or "application/octet-stream")
-    response.headers["Cache-Control"] = "public, max-age=3600"
-    return response
-
-
-@bp.get("/o/<slug>/members")
-def members(slug: str) -> str:
-    """Members (in keyset pages) and open invitations of an organization."""
-    org = services.admin_org(current_user, slug)
-    page = services.members_page(
-        current_user,
-        org,
-        after=request.args.get("after") or None,
-        before=request.args.get("before") or None,
-    )
-    invitations = services.open_invitations(current_user, org)
-    return render_template(
-        "accounts/members.html",
-        org=org,
-        memberships=page.rows,
-        page=page,
-        page_args={k: v for k, v in request.args.items() if k not in {"after", "before"}},
-        invitations=invitations,
-        form=InviteForm(),
-        remove_form=EmptyForm(),
-    )
-
-
-@bp.post("/o/<slug>/members/invite")
-def invite_member(slug: str) -> Response | str:
-    """Send an invitation with a role."""
-    org = services.admin_org(current_user, slug)
-    form = InviteForm()
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "error")
-        return redirect(url_for("accounts.members", slug=org.slug))
-    done = run_service(
-        lambda: services.invite(current_user, org, form.email.data or "", Role(form.role.data)),
-        f"Invitation sent to {form.email.data}.",
-    )
-    if done.value is not None:
-        _, link = done.value
-        if not current_app.config["PORTFOLIO"].smtp_host:
-            flash(f"No mail server is configured; share this link yourself: {link}", "info")
-    return redirect(url_for("accounts.members", slug=org.slug))
-
-
-@bp.post("/o/<slug>/members/<int:membership_id>/remove")
-def remove_member(slug: str, membership_id: int) -> Response:
-    """Take a role away from a member."""
-    org = services.admin_org(current_user, slug)
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-    membership = db.session.get(Membership, membership_id)
-    if membership is None or membership.organization_id != org.id:
-        abort(404)
-    run_service(
-        lambda: services.remove_membership(current_user, org, membership),
-        "The role has been removed.",
-    )
-    return redirect(url_for("accounts.members", slug=org.slug))
 
 
 @bp.get("/healthz")

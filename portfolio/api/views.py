@@ -737,7 +737,7 @@ def list_evidence(args: dict[str, Any]) -> list[Any]:
 @public
 def upload_evidence(args: dict[str, Any]) -> Any:
     """Upload a file into the token user's library through the streaming path."""
-    from portfolio.evidence import services as evidence
+    from portfolio.evidence import uploads as evidence
     from portfolio.evidence.streaming import FullReader
 
     need("evidence:write")

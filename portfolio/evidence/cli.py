@@ -28,7 +28,8 @@ def register_cli(app: Flask) -> None:
         Safe to run from cron at any interval: uploads and objects younger than the cut-off
         are left alone.
         """
-        from portfolio.evidence.services import (
+        from portfolio.core.transaction import commit
+        from portfolio.evidence.housekeeping import (
             cleanup_abandoned_uploads,
             open_upload_ids,
             staged_keys_in_use,
@@ -38,6 +39,7 @@ def register_cli(app: Flask) -> None:
 
         grace = timedelta(hours=older_than_hours)
         removed = cleanup_abandoned_uploads(grace)
+        commit()  # the rows go, then their objects and parts
         click.echo(f"Removed {removed} abandoned upload(s).")
         result = reconcile_store(
             get_storage(),

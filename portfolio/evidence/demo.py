@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func, inspect, select
 
 from portfolio.accounts.models import User
-from portfolio.evidence import services
+from portfolio.evidence import services, uploads
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
 
@@ -66,7 +66,7 @@ def load_evidence_demo(worker: User | None) -> int:
     )
     if existing:
         return 0
-    services.upload_stream(
+    uploads.upload_stream(
         worker,
         io.BytesIO(_photo()),
         filename="root-pass-bay3.jpg",
@@ -76,7 +76,7 @@ def load_evidence_demo(worker: User | None) -> int:
         item_date=date(2026, 3, 4),
         tags="welding, root pass",
     )
-    services.upload_stream(
+    uploads.upload_stream(
         worker,
         io.BytesIO(_pdf("Visual inspection report: ACCEPTED")),
         filename="inspection-report.pdf",

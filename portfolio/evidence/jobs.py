@@ -11,7 +11,7 @@ from portfolio.core.jobs import job, periodic
 def reconcile_uploads() -> None:
     """Hourly: remove uploads started more than a day ago and never finished (rows, objects,
     unfinished parts), like `flask evidence cleanup-uploads`."""
-    from portfolio.evidence.services import cleanup_abandoned_uploads
+    from portfolio.evidence.housekeeping import cleanup_abandoned_uploads
 
     cleanup_abandoned_uploads(timedelta(hours=24))
 

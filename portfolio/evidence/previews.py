@@ -33,13 +33,17 @@ from portfolio.core.jobs import enqueue
 from portfolio.core.transaction import after_commit
 
 if TYPE_CHECKING:
+    from portfolio.accounts.models import User
     from portfolio.evidence.models import EvidenceItem
+    from portfolio.storage import Storage
 
 log = logging.getLogger(__name__)
 
 #: Preview images fit in this box (the item page shows them at most this wide).
 PREVIEW_BOX = (1600, 1600)
 THUMBNAIL_BOX = (480, 480)
+#: Images larger than this get a type icon instead of a thumbnail.
+MAX_THUMBNAIL_SOURCE_BYTES = 40 * 1024 * 1024
 #: Files larger than this get no preview (reading them back would take too long).
 MAX_PREVIEW_SOURCE_BYTES = 512 * 1024 * 1024
 #: Wall-clock and memory limits of one tool run.
@@ -100,13 +104,16 @@ def schedule_preview(item: EvidenceItem) -> None:
 
 
 def _inline(app: Flask, public_id: str) -> None:
+    """Run the images job in this process, in its own transaction: like a job run by the
+    worker, it commits through `core.transaction.commit`."""
+    from portfolio.core.transaction import commit
     from portfolio.evidence.jobs import make_item_images
     from portfolio.extensions import db
 
     with app.app_context():
         try:
             make_item_images(public_id)
-            db.session.commit()
+            commit()
         finally:
             db.session.remove()
 
@@ -115,11 +122,15 @@ def make_item_images(item: EvidenceItem) -> None:
     """Make what the item still lacks: the thumbnail of an image, the preview of a file a
     browser cannot show (when "pending"). Idempotent: what exists is not made again. A file
     that cannot be rendered ends "unavailable"; a storage outage raises (the job retries)."""
-    from portfolio.evidence.services import make_thumbnail
+    from portfolio.core.transaction import on_rollback
     from portfolio.storage import StorageError, get_storage
 
     if item.thumbnail_key is None:
-        item.thumbnail_key = make_thumbnail(get_storage(), item.owner, item)
+        storage = get_storage()
+        key = make_thumbnail(storage, item.owner, item)
+        if key is not None:
+            on_rollback(lambda: storage.delete(key))  # the job failed: no orphan thumbnail
+        item.thumbnail_key = key
     if item.preview_state == PreviewState.PENDING:
         try:
             make_preview(item)
@@ -128,6 +139,45 @@ def make_item_images(item: EvidenceItem) -> None:
         except Exception:
             log.exception("preview of %s failed", item.public_id)
             item.preview_state = PreviewState.UNAVAILABLE
+
+
+def make_thumbnail(storage: Storage, user: User, item: EvidenceItem) -> str | None:
+    """A JPEG thumbnail of an image item, stored beside it; None for other types or when the
+    image cannot be decoded (the page then shows a type icon)."""
+    from portfolio.evidence.validation import ALLOWED_TYPES
+
+    allowed = ALLOWED_TYPES.get(item.media_type or "")
+    if (
+        allowed is None
+        or not allowed.has_thumbnail
+        or not item.storage_key
+        or (item.size or 0) > MAX_THUMBNAIL_SOURCE_BYTES
+    ):
+        return None
+    from PIL import ImageOps
+
+    from portfolio.core.images import open_checked
+    from portfolio.storage import new_object_key
+
+    try:
+        with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buf:
+            for chunk in storage.iter_chunks(item.storage_key):
+                buf.write(chunk)
+            buf.seek(0)
+            # Refuses an image above the pixel budget before a pixel is decoded.
+            with open_checked(buf) as img:
+                img.draft("RGB", THUMBNAIL_BOX)
+                thumb = ImageOps.exif_transpose(img).convert("RGB")
+                thumb.thumbnail(THUMBNAIL_BOX)
+                out = io.BytesIO()
+                thumb.save(out, "JPEG", quality=80, optimize=True)
+        out.seek(0)
+        key = new_object_key(f"thumbnails/{user.public_id}")
+        storage.put(key, out, "image/jpeg")
+        return key
+    except Exception:
+        log.warning("no thumbnail for %s", item.public_id, exc_info=True)
+        return None
 
 
 def make_preview(item: EvidenceItem) -> None:

@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import (
     Blueprint,
     current_app,
-    flash,
-    jsonify,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.wrappers import Response
-from wtforms import ValidationError
 
 from portfolio.core.errors import DomainError, NotFound
-from portfolio.core.transaction import commit, rollback
+from portfolio.core.views import run_service
 from portfolio.evidence import services
 from portfolio.evidence.forms import AddLinkForm, EditItemForm, WriteReflectionForm
 from portfolio.evidence.models import EvidenceItem, EvidenceKind
-from portfolio.evidence.streaming import FullReader, MultipartFileStream
+from portfolio.evidence.quota import used_bytes
 from portfolio.evidence.validation import ALLOWED_TYPES, human_size
-from portfolio.extensions import csrf
-from portfolio.storage import UploadedPart, get_storage
+from portfolio.storage import get_storage
 from portfolio.storage.serving import serve_object
 
 bp = Blueprint("evidence", __name__, url_prefix="/portfolio")
@@ -53,37 +46,6 @@ def filesize(n: int | None) -> str:
     return human_size(n or 0)
 
 
-def _notices(item: EvidenceItem) -> list[str]:
-    """What the app changed about a file the worker sent, in their words."""
-    if getattr(item, "metadata_removed", False):
-        return [PRIVACY_NOTICE.format(title=item.title)]
-    return []
-
-
-#: Told to the worker whenever a photo was stored without its location and device data.
-PRIVACY_NOTICE = (
-    "“{title}”: the location (GPS) and camera details were removed from the photo before it "
-    "was stored, so nobody who sees it learns where it was taken."
-)
-
-
-def _item_json(item: EvidenceItem) -> dict[str, Any]:
-    return {
-        "notices": _notices(item),
-        "metadata_removed": bool(getattr(item, "metadata_removed", False)),
-        "id": item.public_id,
-        "title": item.title,
-        "state": str(item.state),
-        "media_type": item.media_type,
-        "size": item.size,
-        "sha256": item.sha256,
-        "url": url_for("evidence.show_item", public_id=item.public_id),
-        "thumbnail_url": (
-            url_for("evidence.thumbnail", public_id=item.public_id) if item.thumbnail_key else None
-        ),
-    }
-
-
 # -- library ----------------------------------------------------------------------------------
 @bp.get("/")
 def library() -> str:
@@ -97,7 +59,7 @@ def library() -> str:
         items=items,
         layout=layout,
         tag=tag,
-        used=services.used_bytes(current_user),
+        used=used_bytes(current_user),
         quota=cfg.user_quota_bytes,
     )
 
@@ -113,148 +75,9 @@ def upload_page() -> str:
         back=return_target(request.args.get("next"), request.args.get("element")),
         max_bytes=cfg.max_upload_bytes,
         multipart=cfg.storage_backend == "s3",
-        used=services.used_bytes(current_user),
+        used=used_bytes(current_user),
         quota=cfg.user_quota_bytes,
     )
-
-
-# -- uploads streamed through the app ---------------------------------------------------------
-@bp.post("/upload")
-@csrf.exempt  # checked below from the streamed field: the global check would buffer the body
-def upload_form() -> Response | tuple[str, int]:
-    """No-JavaScript upload: the multipart body is decoded as it arrives and streamed to
-    storage, so memory stays constant whatever the size of the file."""
-    ctype = request.mimetype
-    boundary = request.mimetype_params.get("boundary", "")
-    if ctype != "multipart/form-data" or not boundary:
-        raise DomainError("Send the file with the upload form.")
-    body = MultipartFileStream(request.stream, boundary.encode("latin-1"))
-    fields = body.read_fields()
-    try:
-        # The token field comes before the file in the form, so it is checked before any
-        # byte is stored.
-        validate_csrf(fields.get("csrf_token"))
-    except ValidationError as exc:
-        raise CSRFError(str(exc)) from exc
-    if body.filename is None or body.filename == "":
-        flash("Choose a file to upload.", "error")
-        return redirect(url_for("evidence.upload_page"))
-    item = services.upload_stream(
-        current_user,
-        body,  # type: ignore[arg-type]
-        filename=body.filename,
-        declared_size=None,
-        title=fields.get("title", ""),
-        description=fields.get("description", ""),
-        tags=fields.get("tags", ""),
-    )
-    from portfolio.evidence.returning import return_target
-
-    back = return_target(fields.get("next"), fields.get("element"))
-    if back is not None:
-        if back.element:
-            flash(f"“{item.title}” was added. Press Attach to add it to this element.", "success")
-        else:
-            flash(f"“{item.title}” was added to your portfolio.", "success")
-        return redirect(back.after_upload(item.public_id))
-    flash(f"“{item.title}” was added to your portfolio.", "success")
-    for notice in _notices(item):
-        flash(notice, "info")
-    return redirect(url_for("evidence.show_item", public_id=item.public_id))
-
-
-@bp.put("/api/files")
-def upload_raw() -> tuple[Response, int]:
-    """API upload: the request body is the file (CSRF token in the X-CSRFToken header)."""
-    item = services.upload_stream(
-        current_user,
-        FullReader(request.stream),  # type: ignore[arg-type]
-        filename=request.args.get("filename", "file"),
-        declared_size=request.content_length,
-        title=request.args.get("title", ""),
-        tags=request.args.get("tags", ""),
-    )
-    return jsonify(_item_json(item)), 201
-
-
-# -- direct uploads: presigned URLs for the browser -------------------------------------------
-def _json() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise DomainError("Expected a JSON object.")
-    return data
-
-
-def _size(data: dict[str, Any]) -> int:
-    try:
-        return int(data.get("size") or 0)
-    except (TypeError, ValueError) as exc:
-        raise DomainError("The file size is missing.") from exc
-
-
-@bp.post("/uploads")
-def start_upload() -> tuple[Response, int]:
-    """Reserve an item and hand out a short-lived URL for a single-request upload."""
-    data = _json()
-    item, upload = services.start_direct_upload(
-        current_user, filename=str(data.get("filename", "")), size=_size(data)
-    )
-    return jsonify(
-        id=item.public_id,
-        method=upload.method,
-        url=upload.url,
-        fields=upload.fields,
-        headers=upload.headers,
-    ), 201
-
-
-@bp.post("/uploads/multipart")
-def start_multipart() -> tuple[Response, int]:
-    """Reserve an item and start a multipart upload (large files)."""
-    data = _json()
-    item = services.start_multipart_upload(
-        current_user, filename=str(data.get("filename", "")), size=_size(data)
-    )
-    # Uppy keeps `key` and `uploadId`; the key it sees is our public id, not the storage key.
-    return jsonify(id=item.public_id, key=item.public_id, uploadId=item.public_id), 201
-
-
-@bp.get("/uploads/<public_id>/parts/<int:part_number>")
-def sign_part(public_id: str, part_number: int) -> Response:
-    """A presigned URL for one part."""
-    return jsonify(url=services.sign_upload_part(current_user, public_id, part_number))
-
-
-@bp.get("/uploads/<public_id>/parts")
-def list_parts(public_id: str) -> Response:
-    """Parts received so far, so an interrupted upload resumes instead of restarting."""
-    parts = services.list_upload_parts(current_user, public_id)
-    return jsonify([{"PartNumber": p.part_number, "ETag": p.etag, "Size": p.size} for p in parts])
-
-
-@bp.post("/uploads/<public_id>/complete")
-def complete_multipart(public_id: str) -> Response:
-    """Join the parts and finalize."""
-    raw_parts = _json().get("parts") or []
-    try:
-        parts = [UploadedPart(int(p["PartNumber"]), str(p["ETag"])) for p in raw_parts]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DomainError("The list of parts is not valid.") from exc
-    item = services.complete_multipart(current_user, public_id, parts)
-    return jsonify(_item_json(item))
-
-
-@bp.post("/uploads/<public_id>/finalize")
-def finalize(public_id: str) -> Response:
-    """Check what arrived in storage; ready, or deleted with the reason."""
-    return jsonify(_item_json(services.finalize_upload(current_user, public_id)))
-
-
-@bp.delete("/uploads/<public_id>")
-def cancel(public_id: str) -> tuple[str, int]:
-    """Cancel an upload in progress: its object, parts and row are removed."""
-    services.cancel_upload(current_user, public_id)
-    return "", 204
 
 
 # -- links and reflections --------------------------------------------------------------------
@@ -263,21 +86,21 @@ def add_link() -> Response | str:
     """Add a link."""
     form = AddLinkForm()
     if form.validate_on_submit():
-        try:
-            item = services.create_link(
+        done = run_service(
+            lambda: services.create_link(
                 current_user,
                 title=form.title.data or "",
                 url=form.url.data or "",
                 description=form.description.data or "",
                 item_date=form.item_date.data,
                 tags=form.tags.data,
-            )
-        except DomainError as exc:
-            form.url.errors = [exc.message]
-        else:
-            commit()
-            flash("The link was added.", "success")
-            return redirect(url_for("evidence.show_item", public_id=item.public_id))
+            ),
+            "The link was added.",
+            flash_error=False,
+        )
+        if done.value is not None:
+            return redirect(url_for("evidence.show_item", public_id=done.value.public_id))
+        form.url.errors = [done.message]
     return render_template("evidence/edit.html", form=form, heading="Add a link", item=None)
 
 
@@ -286,17 +109,19 @@ def write_reflection() -> Response | str:
     """Write a reflection."""
     form = WriteReflectionForm()
     if form.validate_on_submit():
-        item = services.create_reflection(
-            current_user,
-            title=form.title.data or "",
-            body=form.body.data or "",
-            description=form.description.data or "",
-            item_date=form.item_date.data,
-            tags=form.tags.data,
+        done = run_service(
+            lambda: services.create_reflection(
+                current_user,
+                title=form.title.data or "",
+                body=form.body.data or "",
+                description=form.description.data or "",
+                item_date=form.item_date.data,
+                tags=form.tags.data,
+            ),
+            "Your reflection was saved.",
         )
-        commit()
-        flash("Your reflection was saved.", "success")
-        return redirect(url_for("evidence.show_item", public_id=item.public_id))
+        if done.value is not None:
+            return redirect(url_for("evidence.show_item", public_id=done.value.public_id))
     return render_template("evidence/edit.html", form=form, heading="Write a reflection", item=None)
 
 
@@ -377,25 +202,20 @@ def edit_item(public_id: str) -> Response | str:
     """Change an item's details (submissions keep their own copies of submitted items)."""
     item = services.get_item(current_user, public_id)
     form = EditItemForm(obj=item, tags=", ".join(item.tags or []))
-    if form.validate_on_submit():
-        try:
-            services.update_item(
-                current_user,
-                item,
-                title=form.title.data or "",
-                description=form.description.data or "",
-                item_date=form.item_date.data,
-                tags=form.tags.data,
-                url=form.url.data,
-                body=form.body.data,
-            )
-        except DomainError as exc:
-            rollback()
-            flash(exc.message, "error")
-        else:
-            commit()
-            flash("Saved.", "success")
-            return redirect(url_for("evidence.show_item", public_id=item.public_id))
+    if form.validate_on_submit() and run_service(
+        lambda: services.update_item(
+            current_user,
+            item,
+            title=form.title.data or "",
+            description=form.description.data or "",
+            item_date=form.item_date.data,
+            tags=form.tags.data,
+            url=form.url.data,
+            body=form.body.data,
+        ),
+        "Saved.",
+    ):
+        return redirect(url_for("evidence.show_item", public_id=item.public_id))
     return render_template(
         "evidence/edit.html", form=form, heading=f"Edit “{item.title}”", item=item
     )
@@ -406,7 +226,6 @@ def delete_item(public_id: str) -> Response:
     """Delete an item and its file."""
     item = services.get_item(current_user, public_id)
     title = item.title
-    services.delete_item(current_user, item)
-    commit()  # then its files are deleted
-    flash(f"“{title}” was deleted.", "success")
+    # Committed, then its files are deleted.
+    run_service(lambda: services.delete_item(current_user, item), f"“{title}” was deleted.")
     return redirect(url_for("evidence.library"))

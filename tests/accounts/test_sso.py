@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from portfolio.accounts import sso
+from portfolio.accounts import sso_settings
 from portfolio.accounts.models import Organization, Role, SsoConfiguration, SsoIdentity, User
 from portfolio.config import Config, ConfigError
 from portfolio.core.audit import AuditEvent
@@ -116,13 +116,13 @@ def test_settings_keep_the_client_secret_encrypted_and_never_show_it(
     assert CLIENT_SECRET not in saved and "A client secret is stored." in saved
     config = db.session.scalar(select(SsoConfiguration))
     assert config is not None and CLIENT_SECRET.encode() not in config.client_secret_encrypted
-    assert sso.client_secret(config) == CLIENT_SECRET
+    assert sso_settings.client_secret(config) == CLIENT_SECRET
     # Saving again without a secret keeps the stored one.
     _configure(client, org, oidc_provider, client_secret="", button_label="Staff login")
     db.session.expire_all()
     config = db.session.scalar(select(SsoConfiguration))
     assert config is not None and config.button_label == "Staff login"
-    assert sso.client_secret(config) == CLIENT_SECRET
+    assert sso_settings.client_secret(config) == CLIENT_SECRET
     events = _audit("sso.configure")
     assert len(events) == 2 and all(CLIENT_SECRET not in str(e.data) for e in events)
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 
 from portfolio.config import Config, ConfigError
 from portfolio.core.mail import OUTBOX_LIMIT, send_mail
-from portfolio.core.transaction import after_commit, commit, pending_effects, rollback
+from portfolio.core.transaction import (
+    after_commit,
+    commit,
+    on_rollback,
+    pending_effects,
+    rollback,
+)
 from portfolio.extensions import db
 
 
@@ -24,6 +31,47 @@ def test_effects_run_after_commit_and_are_dropped_on_rollback(app: Flask) -> Non
     assert ran == ["first", "second"]
     commit()  # each effect runs once
     assert ran == ["first", "second"]
+
+
+def test_undos_run_on_rollback_and_are_dropped_on_commit(app: Flask) -> None:
+    undone: list[str] = []
+    db.session.execute(db.text("SELECT 1"))
+    on_rollback(lambda: undone.append("committed"))
+    commit()
+    assert undone == []
+    db.session.execute(db.text("SELECT 1"))
+    on_rollback(lambda: undone.append("object"))
+    rollback()
+    assert undone == ["object"]
+    rollback()  # each undo runs once
+    assert undone == ["object"]
+
+
+def test_undos_run_when_the_commit_fails(app: Flask) -> None:
+    undone: list[str] = []
+    session = db.session()
+
+    def refuse(_session: object) -> None:
+        raise RuntimeError("database went away")
+
+    db.session.execute(db.text("SELECT 1"))
+    on_rollback(lambda: undone.append("object"))
+    event.listen(session, "before_commit", refuse)
+    try:
+        with pytest.raises(RuntimeError):
+            commit()
+    finally:
+        event.remove(session, "before_commit", refuse)
+    rollback()  # what the request's error handling does next
+    assert undone == ["object"]
+
+
+def test_undos_run_when_the_session_closes_uncommitted(app: Flask) -> None:
+    undone: list[str] = []
+    db.session.execute(db.text("SELECT 1"))
+    on_rollback(lambda: undone.append("object"))
+    db.session.close()  # the end of a request that never committed
+    assert undone == ["object"]
 
 
 def test_a_rolled_back_savepoint_keeps_the_requests_effects(app: Flask) -> None:

@@ -12,8 +12,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from portfolio.accounts.models import User
+from portfolio.core.transaction import commit
+from portfolio.evidence.housekeeping import cleanup_abandoned_uploads
 from portfolio.evidence.models import EvidenceItem, EvidenceState
-from portfolio.evidence.services import cleanup_abandoned_uploads
 from portfolio.extensions import db
 from portfolio.storage import get_storage
 from tests.conftest import Client
@@ -241,6 +242,7 @@ def test_cancel_and_abandoned_uploads_leave_nothing(app: Flask, worker_client: C
         )
         == 1
     )
+    commit()  # the caller commits; then the objects and parts go
     assert items() == []
     root = Path(app.config["PORTFOLIO"].local_storage_path)
     assert [p for p in root.rglob("*") if p.is_file()] == []

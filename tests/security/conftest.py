@@ -17,6 +17,7 @@ from portfolio.core.audit import AuditEvent
 from portfolio.core.db import utcnow
 from portfolio.credentials.models import Credential
 from portfolio.evidence import services as evidence_services
+from portfolio.evidence import uploads as evidence_uploads
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
 from portfolio.frameworks import services as fw
@@ -134,8 +135,8 @@ def world(app: Flask, make: Any, scenario: Scenario) -> World:
     spare = evidence_services.create_reflection(s.worker, title="Spare note", body="delete me")
     db.session.commit()
     with app.test_request_context():
-        pending, _ = evidence_services.start_direct_upload(s.worker, filename="a.pdf", size=100)
-        cancelled, _ = evidence_services.start_direct_upload(s.worker, filename="b.pdf", size=100)
+        pending, _ = evidence_uploads.start_direct_upload(s.worker, filename="a.pdf", size=100)
+        cancelled, _ = evidence_uploads.start_direct_upload(s.worker, filename="b.pdf", size=100)
     bystander = _quiet_user("bystander@example.org", s.org, Role.LEARNER)
     db.session.commit()
 

@@ -25,6 +25,7 @@ from portfolio.accounts.models import Role
 from portfolio.awards import issuance, verification
 from portfolio.core.audit import AuditEvent
 from portfolio.evidence import services as evidence
+from portfolio.evidence import uploads as evidence_uploads
 from portfolio.extensions import db
 from portfolio.submissions import witness
 from portfolio.submissions.models import Submission
@@ -113,14 +114,14 @@ def _join_by_invitation(s: Scenario) -> Any:
 
 
 def _library(s: Scenario, user: Any) -> None:
-    s.items["photo"] = evidence.upload_stream(
+    s.items["photo"] = evidence_uploads.upload_stream(
         user,
         io.BytesIO(png_bytes("teal")),
         filename=FILENAMES[0],
         declared_size=None,
         title=TITLES[0],
     )
-    s.items["pdf"] = evidence.upload_stream(
+    s.items["pdf"] = evidence_uploads.upload_stream(
         user, io.BytesIO(pdf_bytes()), filename=FILENAMES[1], declared_size=None, title=TITLES[1]
     )
     s.items["link"] = evidence.create_link(
@@ -129,7 +130,7 @@ def _library(s: Scenario, user: Any) -> None:
     s.items["text"] = evidence.create_reflection(
         user, title=REFLECTION_TITLE, body=f"I, {NAME}, kept the **arc** short."
     )
-    draft = evidence.upload_stream(
+    draft = evidence_uploads.upload_stream(
         user,
         io.BytesIO(png_bytes("purple")),
         filename=DELETED_FILENAME,

@@ -218,12 +218,12 @@ def test_storage_down_before_the_export_starts_then_retry(
     import io
     import zipfile
 
-    from portfolio.evidence import services as evidence_services
+    from portfolio.evidence import uploads as evidence_uploads
 
     _storage().ensure_bucket()
     user = make.user(email="wren@example.org")
     data = samples.pdf()
-    item = evidence_services.upload_stream(
+    item = evidence_uploads.upload_stream(
         user, io.BytesIO(data), filename="report.pdf", declared_size=None
     )
     db.session.commit()

@@ -22,7 +22,7 @@ from portfolio.accounts.models import Role
 from portfolio.core.errors import DomainError
 from portfolio.core.images import MAX_IMAGE_PIXELS, ImageTooLarge
 from portfolio.credentials.images import check_badge_image
-from portfolio.evidence import services as evidence
+from portfolio.evidence import previews as evidence_previews
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
 from portfolio.storage import get_storage, new_object_key
@@ -111,7 +111,7 @@ def test_thumbnail_of_a_stored_bomb_is_not_decoded(app: Flask, make: Any) -> Non
             return real_load(self)
 
         mp.setattr(Image.Image, "load", load)
-        assert evidence.make_thumbnail(storage, worker, item) is None
+        assert evidence_previews.make_thumbnail(storage, worker, item) is None
         assert decoded == []
 
 

@@ -26,7 +26,8 @@ from sqlalchemy import func, select
 from portfolio.accounts.models import Role, User
 from portfolio.core.audit import AuditEvent
 from portfolio.core.db import utcnow
-from portfolio.evidence import services
+from portfolio.core.transaction import commit
+from portfolio.evidence import housekeeping, quota, upload_views, uploads
 from portfolio.evidence.models import EvidenceItem, EvidenceState
 from portfolio.evidence.validation import UploadTooLarge
 from portfolio.extensions import db
@@ -166,10 +167,11 @@ def test_overlapping_streamed_uploads_never_pass_the_quota(
         user = db.session.get(User, uid)
         assert user is not None
         try:
-            return services.upload_stream(
+            return upload_views.stream_upload(
                 user, SlowStream(), filename=f"p{i}.png", declared_size=len(data)
             )
         except UploadTooLarge:
+            db.session.rollback()  # as the error handler does, freeing the user's row
             reserved.wait()  # refused before sending: let the others go on
             raise
 
@@ -178,7 +180,7 @@ def test_overlapping_streamed_uploads_never_pass_the_quota(
     refused = [r for r in results if isinstance(r, UploadTooLarge)]
     assert len(stored) == 2 and len(refused) == 2, results
     assert "Your portfolio is full" in refused[0].message
-    assert services.used_bytes(worker) == 2 * len(data) <= QUOTA
+    assert quota.used_bytes(worker) == 2 * len(data) <= QUOTA
     assert len([k for k in stored_keys() if k.startswith("evidence/")]) == 2
 
 
@@ -221,7 +223,7 @@ def test_the_row_is_written_before_the_object(app: Flask, worker: User, backend:
             return head + b"\x00" * (n - len(head))
 
     with pytest.raises(ConnectionResetError):
-        services.upload_stream(worker, Dies(), filename="x.png", declared_size=30 * MiB)  # type: ignore[arg-type]
+        upload_views.stream_upload(worker, Dies(), filename="x.png", declared_size=30 * MiB)
     assert seen == [("processing", 30 * MiB)]
     assert rows() == [] and stored_keys() == []
 
@@ -246,7 +248,7 @@ def test_multipart_parts_larger_than_declared_are_refused(wclient: Client, backe
         json={"filename": "v.mp4", "size": declared},
         headers=headers,
     ).get_json()["uploadId"]
-    assert services.used_bytes(rows()[0].owner) == declared  # reserved before any byte
+    assert quota.used_bytes(rows()[0].owner) == declared  # reserved before any byte
     body = samples.mp4() + b"\x00" * (5 * MiB - len(samples.mp4()))
     url1 = wclient.get(f"/portfolio/uploads/{pid}/parts/1").get_json()["url"]
     status, etag1 = _put_part(wclient, url1, body)
@@ -334,7 +336,7 @@ def test_upload_link_after_finalize_cannot_replace_the_checked_file(
     assert stored == data and hashlib.sha256(stored).hexdigest() == item.sha256
     served = wclient.get(f"/portfolio/items/{item.public_id}/preview")
     assert served.data == data
-    assert services.used_bytes(item.owner) == len(data)
+    assert quota.used_bytes(item.owner) == len(data)
     app.test_cli_runner().invoke(args=["evidence", "cleanup-uploads", "--older-than-hours", "0"])
     assert sorted(stored_keys()) == sorted(k for k in (item.storage_key, item.thumbnail_key) if k)
 
@@ -346,13 +348,13 @@ def test_a_finished_upload_counts_what_is_stored(wclient: Client, backend: str) 
     ticket = wclient.post(
         "/portfolio/uploads", json={"filename": "a.png", "size": MiB}, headers=headers
     ).get_json()
-    assert services.used_bytes(rows()[0].owner) == MiB
+    assert quota.used_bytes(rows()[0].owner) == MiB
     put(wclient, ticket["url"], data, ticket["headers"])
     assert (
         wclient.post(f"/portfolio/uploads/{ticket['id']}/finalize", headers=headers).status_code
         == 200
     )
-    assert services.used_bytes(rows()[0].owner) == len(data)
+    assert quota.used_bytes(rows()[0].owner) == len(data)
 
 
 # -- finalize exactly once ------------------------------------------------------------------------
@@ -370,7 +372,9 @@ def test_two_finalize_calls_at_once_finish_the_upload_once(
     def finalize(_: int) -> EvidenceItem:
         user = db.session.get(User, uid)
         assert user is not None
-        return services.finalize_upload(user, ticket["id"])
+        item = uploads.finalize_upload(user, ticket["id"])
+        commit()
+        return item
 
     results = in_threads(app, 2, finalize)
     # The loser is told the upload is being finished (409), or, if it looked after the winner
@@ -392,15 +396,17 @@ def test_cleanup_reconciles_the_store(app: Flask, wclient: Client, backend: str)
     """Objects no row points to go once they are older than the grace period; files, thumbnails,
     logos and uploads in progress stay."""
     storage = get_storage()
-    item = services.upload_stream(
+    item = uploads.upload_stream(
         rows_owner := db.session.scalar(select(User).where(User.email == "wren@example.org")),
         io.BytesIO(samples.jpeg()),
         filename="kept.jpg",
         declared_size=None,
     )
+    commit()  # the thumbnail is made once the upload commits
     assert rows_owner is not None
     with app.test_request_context():
-        pending, _ = services.start_direct_upload(rows_owner, filename="p.png", size=100)
+        pending, _ = uploads.start_direct_upload(rows_owner, filename="p.png", size=100)
+        commit()
     assert pending.staging_key
     storage.put(pending.staging_key, io.BytesIO(samples.png()), "application/octet-stream")
     orphans = ["evidence/nobody/orphan1", "thumbnails/nobody/orphan2", "staging/evidence/x/y"]
@@ -416,8 +422,8 @@ def test_cleanup_reconciles_the_store(app: Flask, wclient: Client, backend: str)
     result = reconcile_store(
         storage,
         timedelta(hours=1),
-        keep_keys=services.staged_keys_in_use(),
-        keep_upload_ids=services.open_upload_ids(),
+        keep_keys=housekeeping.staged_keys_in_use(),
+        keep_upload_ids=housekeeping.open_upload_ids(),
         now=later,
     )
     # (moto reports every multipart upload as started in 2010, so it may go in the first run.)

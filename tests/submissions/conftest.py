@@ -14,6 +14,7 @@ from portfolio.accounts.models import Organization, Role, User
 from portfolio.core.db import utcnow
 from portfolio.credentials.models import Credential, CredentialState
 from portfolio.evidence import services as evidence_services
+from portfolio.evidence import uploads as evidence_uploads
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
 from portfolio.frameworks.models import (
@@ -137,14 +138,14 @@ def scenario(app, make) -> Scenario:  # type: ignore[no-untyped-def]
     version = build_version(org, admin)
     cred = build_credential(org, version)
     s = Scenario(org, admin, assessor, assessor2, worker, cred, version)
-    s.items["photo"] = evidence_services.upload_stream(
+    s.items["photo"] = evidence_uploads.upload_stream(
         worker,
         io.BytesIO(png_bytes()),
         filename="joint.png",
         declared_size=None,
         title="Joint photo",
     )
-    s.items["pdf"] = evidence_services.upload_stream(
+    s.items["pdf"] = evidence_uploads.upload_stream(
         worker,
         io.BytesIO(pdf_bytes()),
         filename="inspection.pdf",

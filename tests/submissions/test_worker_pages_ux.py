@@ -8,7 +8,7 @@ import io
 
 from flask import Flask
 
-from portfolio.evidence import services as evidence_services
+from portfolio.evidence import uploads as evidence_uploads
 from portfolio.extensions import db
 from tests.awards.conftest import award_of
 from tests.conftest import Client
@@ -23,7 +23,7 @@ def test_plain_words_for_states_types_and_history(
     client.login("wren@example.org")
     other_client.login("sam@example.org")
     # A Word document goes to the first element: employers must read "Word document".
-    doc = evidence_services.upload_stream(
+    doc = evidence_uploads.upload_stream(
         s.worker,
         io.BytesIO(samples.docx()),
         filename="method.docx",
