@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -44,6 +45,8 @@ class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
     """A person with a login."""
 
     __tablename__ = "users"
+    #: The members list pages by name: read in name order, it stops after one page.
+    __table_args__ = (Index("ix_users_display_name", "display_name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)

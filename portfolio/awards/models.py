@@ -151,7 +151,8 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
             name="award_bulk_identity",
         ),
         Index("ix_awards_recipient_id_issued_at", "recipient_id", "issued_at"),
-        Index("ix_awards_organization_id_issued_at", "organization_id", "issued_at"),
+        # The admin list's keyset pages: (issued_at, id) within the organization.
+        Index("ix_awards_organization_id_issued_at_id", "organization_id", "issued_at", "id"),
         # The sweep's look for awards left "being signed" (few rows at any time).
         Index(
             "ix_awards_being_signed",
