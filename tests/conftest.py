@@ -240,11 +240,11 @@ def query_counter(app: Flask) -> QueryCounter:
 def case_exports_are_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     """Every CASE package and CFItem the suite exports (through views, CSV export or directly)
     is checked against the CASE 1.0 schema as it is made."""
-    from portfolio.frameworks import case
+    from portfolio.frameworks.case import export as case_export
     from tests.case_schema import assert_valid
 
     made: list[dict[str, Any]] = []
-    package, item = case.export_case_package, case.export_item
+    package, item = case_export.export_case_package, case_export.export_item
 
     def checked_package(*args: Any, **kwargs: Any) -> dict[str, Any]:
         result = package(*args, **kwargs)
@@ -258,8 +258,8 @@ def case_exports_are_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dic
         made.append(result)
         return result
 
-    monkeypatch.setattr(case, "export_case_package", checked_package)
-    monkeypatch.setattr(case, "export_item", checked_item)
+    monkeypatch.setattr(case_export, "export_case_package", checked_package)
+    monkeypatch.setattr(case_export, "export_item", checked_item)
     yield made
 
 

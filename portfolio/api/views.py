@@ -310,13 +310,13 @@ def get_framework(slug: str, framework_id: str) -> Any:
 @public
 def import_case(args: dict[str, Any], slug: str) -> dict[str, Any]:
     """Import a CASE package: all or nothing (admins)."""
-    from portfolio.frameworks import case
+    from portfolio.frameworks.case import importer as case_importer
 
     need("frameworks:write")
     org = organization(slug)
     admin(org)
     raw = request.get_data(cache=False)
-    result = case.import_case_package(
+    result = case_importer.import_case_package(
         actor(), org, raw, "package.json", update_existing=args["update_existing"]
     )
     tokens.record_token_use(token(), "framework.import", "framework", result.framework.public_id)

@@ -49,8 +49,13 @@ from sqlalchemy import select
 from portfolio.accounts.models import Organization, User
 from portfolio.core.errors import NotFound
 from portfolio.extensions import db
-from portfolio.frameworks import case, services
-from portfolio.frameworks.case import ImportFailed, ImportProblem
+from portfolio.frameworks import services
+from portfolio.frameworks.case import diff as case_diff
+from portfolio.frameworks.case import export as case_export
+from portfolio.frameworks.case import importer as case_importer
+from portfolio.frameworks.case import package as case_package
+from portfolio.frameworks.case import parse as case_parse
+from portfolio.frameworks.case.package import ImportFailed, ImportProblem
 from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework
 
 LIST_COLUMNS = ("conceptKeywords", "educationLevel")
@@ -62,7 +67,7 @@ TEXT_COLUMNS = (
     "language",
     "CFItemType",
 )
-ASSOCIATION_COLUMNS = tuple(t for t in case.ASSOCIATION_TYPES)
+ASSOCIATION_COLUMNS = tuple(t for t in case_package.ASSOCIATION_TYPES)
 COLUMNS = (
     "identifier",
     "fullStatement",
@@ -89,7 +94,7 @@ def _is_uri(value: str) -> bool:
 
 def parse_framework_csv(
     raw: bytes, filename: str, *, title: str, into: Framework | None = None
-) -> case.CasePackage:
+) -> case_package.CasePackage:
     """Validate the whole CSV and turn it into a CASE package; raise `ImportFailed` naming the
     line and column of every problem.
 
@@ -188,7 +193,7 @@ def parse_framework_csv(
         if not statement:
             bad(line, "fullStatement", "is empty")
         kept = current.items.get(ident) if current is not None else None
-        item: dict[str, Any] = dict(kept) if kept else {"uri": case.default_uri(ident)}
+        item: dict[str, Any] = dict(kept) if kept else {"uri": case_package.default_uri(ident)}
         item["identifier"] = ident
         item["fullStatement"] = statement
         # The CSV is the authority for its columns: an empty cell clears the field.
@@ -206,7 +211,11 @@ def parse_framework_csv(
             if isinstance(old_lic, dict) and old_lic.get("uri") == lic:
                 item["licenseURI"] = old_lic
             else:
-                item["licenseURI"] = {"title": lic, "identifier": case.as_uuid(lic), "uri": lic}
+                item["licenseURI"] = {
+                    "title": lic,
+                    "identifier": case_package.as_uuid(lic),
+                    "uri": lic,
+                }
         items.append(item)
         by_ident[ident] = item
         seq: int | None = None
@@ -250,14 +259,14 @@ def parse_framework_csv(
                     "originNodeURI": {
                         "title": statement[:100],
                         "identifier": ident,
-                        "uri": case.default_uri(ident),
+                        "uri": case_package.default_uri(ident),
                     },
                     "destinationNodeURI": dict(doc_ref)
                     if target is None
                     else {
                         "title": "",
                         "identifier": target,
-                        "uri": case.default_uri(target),
+                        "uri": case_package.default_uri(target),
                     },
                 }
                 if kind == "isChildOf" and seq is not None:
@@ -284,7 +293,7 @@ def parse_framework_csv(
         if current.definitions:
             data["CFDefinitions"] = current.definitions
     try:
-        return case.parse_case_data(data, filename)
+        return case_parse.parse_case_data(data, filename)
     except ImportFailed as exc:
         # Name the line: problems of the package name the items by identifier.
         located = []
@@ -300,7 +309,7 @@ class _Current:
     """What an update by CSV keeps of the framework it updates."""
 
     def __init__(self, fw: Framework) -> None:
-        document, _ = case.export_document(fw)
+        document, _ = case_export.export_document(fw)
         if fw.case_extra is None:
             document["creator"] = fw.creator
         self.document: dict[str, Any] = document
@@ -338,32 +347,32 @@ class _Current:
 
 def import_framework_csv(
     actor: User, org: Organization, raw: bytes, filename: str, *, title: str
-) -> case.ImportResult:
+) -> case_importer.ImportResult:
     """Create a framework from a CSV file. All or nothing."""
     services.require_admin(actor, org)
     pkg = parse_framework_csv(raw, filename, title=title)
-    return case.write_package(actor, org, pkg, filename)
+    return case_importer.write_package(actor, org, pkg, filename)
 
 
 def preview_framework_csv_update(
     actor: User, framework: Framework, raw: bytes, filename: str, *, title: str = ""
-) -> tuple[case.CasePackage, case.PackageDiff]:
+) -> tuple[case_package.CasePackage, case_diff.PackageDiff]:
     """What importing the CSV into `framework` would change (nothing is written)."""
     services.require_admin(actor, _org(framework))
     pkg = parse_framework_csv(raw, filename, title=title or framework.title, into=framework)
-    return pkg, case.diff_package(framework, pkg)
+    return pkg, case_diff.diff_package(framework, pkg)
 
 
 def update_framework_csv(
-    actor: User, framework: Framework, pkg: case.CasePackage, filename: str
-) -> case.ImportResult:
+    actor: User, framework: Framework, pkg: case_package.CasePackage, filename: str
+) -> case_importer.ImportResult:
     """Apply a CSV update previewed with `preview_framework_csv_update`: changed competencies
     keep their rows (and so what rubrics and credentials point at), new ones are added, those
     the CSV no longer has are removed unless something published uses them (then nothing is
     changed). All or nothing."""
     org = _org(framework)
     services.require_admin(actor, org)
-    return case.write_package(actor, org, pkg, filename, update_existing=True)
+    return case_importer.write_package(actor, org, pkg, filename, update_existing=True)
 
 
 def _org(framework: Framework) -> Organization:
@@ -376,16 +385,16 @@ def _org(framework: Framework) -> Organization:
 def export_framework_csv(framework: Framework) -> bytes:
     """The framework as CSV with the columns above (UTF-8 with a byte order mark, so that
     spreadsheet programs read it as UTF-8; CRLF line ends)."""
-    package = case.export_case_package(framework, rubrics=[])
+    package = case_export.export_case_package(framework, rubrics=[])
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     items = {i["identifier"]: i for i in package["CFItems"]}
 
     def original(obj: dict[str, Any]) -> str:
-        ext = obj.get(case.EXT)
-        if isinstance(ext, dict) and isinstance(ext.get(case.EXT_IDENTIFIER), str):
-            return str(ext[case.EXT_IDENTIFIER])
+        ext = obj.get(case_package.EXT)
+        if isinstance(ext, dict) and isinstance(ext.get(case_package.EXT_IDENTIFIER), str):
+            return str(ext[case_package.EXT_IDENTIFIER])
         return str(obj["identifier"])
 
     ident_of = {original(i): original(i) for i in items.values()}
@@ -400,7 +409,7 @@ def export_framework_csv(framework: Framework) -> bytes:
         if kind == "isChildOf":
             if origin not in seqs and isinstance(a.get("sequenceNumber"), int):
                 seqs[origin] = a["sequenceNumber"]
-            if dest in (doc_id, case.as_uuid(doc_id)):
+            if dest in (doc_id, case_package.as_uuid(doc_id)):
                 continue
         value = dest if dest in ident_of else (a["destinationNodeURI"].get("uri") or dest)
         bucket.setdefault(kind, []).append(value)

@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from portfolio.accounts.models import Organization, User
 from portfolio.core import audit
 from portfolio.frameworks import services
-from portfolio.frameworks.case import ImportFailed, ImportProblem
+from portfolio.frameworks.case.package import ImportFailed, ImportProblem
 from portfolio.frameworks.models import Framework, Rubric
 from portfolio.frameworks.services import ElementInput, LevelInput, VersionInput
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from portfolio.accounts.models import Role
 from portfolio.extensions import db
 from portfolio.frameworks import csv_framework, services
-from portfolio.frameworks.case import ImportFailed
+from portfolio.frameworks.case.package import ImportFailed
 from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework
 from tests.conftest import Client
 
@@ -161,12 +161,14 @@ def test_a_csv_updates_a_framework_after_showing_what_changes(client: Client, ad
     import json
     import re
 
-    from portfolio.frameworks import case
+    from portfolio.frameworks.case import importer as case_importer
     from tests.frameworks.case_packages import rich_package
 
     admin, org = admin_org
     source = rich_package()
-    fw = case.import_case_package(admin, org, json.dumps(source).encode(), "p.json").framework
+    fw = case_importer.import_case_package(
+        admin, org, json.dumps(source).encode(), "p.json"
+    ).framework
     db.session.commit()
     before = {c.case_identifier: (c.id, c.statement) for c in fw.competencies}
     links_before = {a.case_identifier for a in fw.associations}
@@ -232,9 +234,9 @@ def test_a_csv_update_that_drops_a_used_competency_changes_nothing(
 
     admin, org = admin_org
     pkg = csv_framework.parse_framework_csv(SPREADSHEET.encode(), "s.csv", title="Safety")
-    from portfolio.frameworks import case
+    from portfolio.frameworks.case import importer as case_importer
 
-    fw = case.write_package(admin, org, pkg, "s.csv").framework
+    fw = case_importer.write_package(admin, org, pkg, "s.csv").framework
     used = db.session.scalar(select(Competency).where(Competency.code == "S.3"))
     credentials.create_credential(
         admin, org, credentials.CredentialInput(name="Lockout", competency_ids=[used.id])

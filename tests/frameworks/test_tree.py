@@ -14,7 +14,9 @@ from portfolio.accounts.models import Role
 from portfolio.credentials import services as credentials
 from portfolio.credentials.models import Credential, CredentialAlignment
 from portfolio.extensions import db
-from portfolio.frameworks import case, services
+from portfolio.frameworks import services
+from portfolio.frameworks.case import export as case_export
+from portfolio.frameworks.case import importer as case_importer
 from portfolio.frameworks.models import (
     Competency,
     CompetencyAssociation,
@@ -93,7 +95,9 @@ def admin_org(make):  # type: ignore[no-untyped-def]
 
 def load(admin_org, data: dict[str, Any]) -> Framework:  # type: ignore[no-untyped-def]
     admin, org = admin_org
-    fw = case.import_case_package(admin, org, json.dumps(data).encode(), "p.json").framework
+    fw = case_importer.import_case_package(
+        admin, org, json.dumps(data).encode(), "p.json"
+    ).framework
     db.session.commit()
     return fw
 
@@ -237,7 +241,7 @@ def test_deleting_a_parent_keeps_what_is_also_under_another_and_leaves_no_links(
 
 def problems_free_export(fw: Framework) -> bool:
     # The autouse fixture validates the package against the CASE schema as it is made.
-    return bool(case.export_case_package(fw)["CFItems"])
+    return bool(case_export.export_case_package(fw)["CFItems"])
 
 
 def test_what_a_credential_uses_is_not_deleted_and_the_refusal_names_it(

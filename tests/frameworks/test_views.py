@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from portfolio.accounts.models import Role
 from portfolio.extensions import db
-from portfolio.frameworks import case, services
+from portfolio.frameworks import services
+from portfolio.frameworks.case import export as case_export
+from portfolio.frameworks.case import importer as case_importer
 from portfolio.frameworks.models import Framework, Rubric, RubricVersion
 from tests.conftest import Client, make_published_rubric
 
@@ -25,7 +27,7 @@ def setup(make):  # type: ignore[no-untyped-def]
     learner = make.user((org, Role.LEARNER), email="learner@example.org")
     make.user((org, Role.ASSESSOR), email="assessor@example.org")
     make.user((other, Role.ADMIN), email="other@example.org")
-    fw = case.import_case_package(
+    fw = case_importer.import_case_package(
         admin, org, (DATA / "welding_case.json").read_bytes(), "w.json"
     ).framework
     rubric = make_published_rubric(admin, org)
@@ -157,7 +159,7 @@ def test_editor_builds_a_rubric_and_publishing_freezes_it(client: Client, setup)
 def test_published_version_cannot_be_changed_by_any_route(client: Client, setup) -> None:
     rubric = setup["rubric"]
     version = rubric.latest
-    before = case.export_rubric(version, rubric)
+    before = case_export.export_rubric(version, rubric)
     client.login("admin@example.org")
     base = f"/o/northwind/rubrics/{rubric.public_id}/versions/{version.public_id}"
     token = client.csrf_token("/account/password")
@@ -181,13 +183,13 @@ def test_published_version_cannot_be_changed_by_any_route(client: Client, setup)
         services.save_version(setup["admin"], version, services.version_as_input(version))
     db.session.rollback()
     db.session.expire_all()
-    assert case.export_rubric(db.session.get(RubricVersion, version.id), rubric) == before
+    assert case_export.export_rubric(db.session.get(RubricVersion, version.id), rubric) == before
 
 
 def test_editing_a_published_rubric_starts_a_new_version(client: Client, setup) -> None:
     rubric = setup["rubric"]
     v1 = rubric.latest
-    snapshot = case.export_rubric(v1, rubric)
+    snapshot = case_export.export_rubric(v1, rubric)
     client.login("admin@example.org")
     page = f"/o/northwind/rubrics/{rubric.public_id}"
     resp = client.submit(page + "/new-version", {}, page=page)
@@ -204,7 +206,7 @@ def test_editing_a_published_rubric_starts_a_new_version(client: Client, setup) 
     assert client.submit(resp.location, data).status_code == 302
     db.session.expire_all()
     assert rubric.latest.elements[0].title == "Joint preparation and fit-up"
-    assert case.export_rubric(db.session.get(RubricVersion, v1.id), rubric) == snapshot
+    assert case_export.export_rubric(db.session.get(RubricVersion, v1.id), rubric) == snapshot
     # Elements of the old version stay where they were: old assessments keep their rows.
     assert v1.elements[0].title == "Joint preparation"
 

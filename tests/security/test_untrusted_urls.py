@@ -17,8 +17,9 @@ from portfolio.core.errors import DomainError
 from portfolio.core.urls import clean_http_url, is_http_url
 from portfolio.evidence import services as evidence
 from portfolio.extensions import db
-from portfolio.frameworks import case
 from portfolio.frameworks import services as fw
+from portfolio.frameworks.case import importer as case_importer
+from portfolio.frameworks.case import package as case_package
 from portfolio.frameworks.models import Framework
 from tests.conftest import Client
 
@@ -69,8 +70,8 @@ def test_every_write_path_refuses_the_address(app: Flask, make: Any, url: str) -
     # A CASE package's officialSourceURL.
     pkg = json.loads(CASE_DATA.read_bytes())
     pkg["CFDocument"]["officialSourceURL"] = url
-    with pytest.raises((DomainError, case.ImportFailed)):
-        case.import_case_package(admin, org, json.dumps(pkg).encode(), "p.json")
+    with pytest.raises((DomainError, case_package.ImportFailed)):
+        case_importer.import_case_package(admin, org, json.dumps(pkg).encode(), "p.json")
     db.session.rollback()
     assert db.session.query(Framework).count() == 0
 

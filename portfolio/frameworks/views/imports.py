@@ -12,7 +12,12 @@ from werkzeug.wrappers import Response
 
 from portfolio.core.errors import DomainError
 from portfolio.core.views import run_service
-from portfolio.frameworks import case, case_fetch, csv_framework, services
+from portfolio.frameworks import case_fetch, csv_framework, services
+from portfolio.frameworks.case import diff as case_diff
+from portfolio.frameworks.case import export as case_export
+from portfolio.frameworks.case import importer as case_importer
+from portfolio.frameworks.case import package as case_package
+from portfolio.frameworks.case import parse as case_parse
 from portfolio.frameworks.forms import (
     ImportCaseForm,
     ImportCaseUrlForm,
@@ -23,7 +28,7 @@ from portfolio.frameworks.views import bp
 from portfolio.frameworks.views.common import admin_org_for
 
 
-def _imported_message(result: case.ImportResult) -> str:
+def _imported_message(result: case_importer.ImportResult) -> str:
     verb = "updated" if result.updated else "imported"
     return (
         f"“{result.framework.title}” {verb}: {len(result.framework.competencies)} "
@@ -32,7 +37,7 @@ def _imported_message(result: case.ImportResult) -> str:
     )
 
 
-def _imported(slug: str, result: case.ImportResult) -> Response:
+def _imported(slug: str, result: case_importer.ImportResult) -> Response:
     """After a committed import: its notes, and the framework's page."""
     for note in result.notes:
         flash(note, "warning")
@@ -41,12 +46,12 @@ def _imported(slug: str, result: case.ImportResult) -> Response:
 
 def _refusal(
     error: DomainError | None,
-) -> tuple[list[case.ImportProblem], case.DuplicateImport | None]:
+) -> tuple[list[case_package.ImportProblem], case_package.DuplicateImport | None]:
     """What the page shows of a refused import: its problems, the duplicate it found, or (for
     any other refusal) a flashed message."""
-    if isinstance(error, case.ImportFailed):
+    if isinstance(error, case_package.ImportFailed):
         return error.problems, None
-    if isinstance(error, case.DuplicateImport):
+    if isinstance(error, case_package.DuplicateImport):
         return [], error
     if error is not None:
         flash(error.message, "error")
@@ -63,13 +68,13 @@ def import_case(slug: str) -> Response | str:
     """Import a CASE package (framework and rubric drafts); all or nothing."""
     org = admin_org_for(slug)
     form = ImportCaseForm()
-    problems: list[case.ImportProblem] = []
+    problems: list[case_package.ImportProblem] = []
     duplicate = None
     if form.validate_on_submit():
         upload = form.package.data
         filename = (upload.filename or "package.json").rsplit("/", 1)[-1][:200]
         done = run_service(
-            lambda: case.import_case_package(
+            lambda: case_importer.import_case_package(
                 current_user,
                 org,
                 upload.read(),
@@ -81,7 +86,7 @@ def import_case(slug: str) -> Response | str:
         )
         if done.value is not None:
             return _imported(slug, done.value)
-        if isinstance(done.error, case.CsvGiven):
+        if isinstance(done.error, case_parse.CsvGiven):
             flash(done.error.message, "info")
             return redirect(url_for("frameworks.import_framework_csv", slug=slug))
         problems, duplicate = _refusal(done.error)
@@ -103,14 +108,14 @@ def import_case_url(slug: str) -> Response | str:
     if request.method == "GET":
         return redirect(url_for("frameworks.import_case", slug=slug) + "#url-h")
     form = ImportCaseUrlForm()
-    problems: list[case.ImportProblem] = []
+    problems: list[case_package.ImportProblem] = []
     duplicate = None
     if form.validate_on_submit():
         url = (form.url.data or "").strip()
 
-        def fetch_and_import() -> case.ImportResult:
+        def fetch_and_import() -> case_importer.ImportResult:
             fetched = case_fetch.fetch_package(url, allow_private=_allow_private())
-            return case.import_case_package(
+            return case_importer.import_case_package(
                 current_user,
                 org,
                 fetched.body,
@@ -156,14 +161,14 @@ def update_from_source(slug: str, fid: str) -> Response | str:
         return back
     source = url
 
-    def fetch_and_parse() -> tuple[bytes, case.CasePackage]:
+    def fetch_and_parse() -> tuple[bytes, case_package.CasePackage]:
         fetched = case_fetch.fetch_package(source, allow_private=_allow_private())
         name = source.rsplit("/", 1)[-1][:200] or source
-        return fetched.body, case.parse_case_package(fetched.body, name)
+        return fetched.body, case_parse.parse_case_package(fetched.body, name)
 
     read = run_service(fetch_and_parse, flash_error=False)
     if read.value is None:
-        if isinstance(read.error, case.ImportFailed):
+        if isinstance(read.error, case_package.ImportFailed):
             return render_template(
                 "frameworks/update_diff.html",
                 org=org,
@@ -188,7 +193,7 @@ def update_from_source(slug: str, fid: str) -> Response | str:
     if request.method == "POST" and form.validate_on_submit():
         if form.sha256.data == digest:
             done = run_service(
-                lambda: case.write_package(
+                lambda: case_importer.write_package(
                     current_user, org, pkg, source, update_existing=True, package_url=source
                 ),
                 _imported_message,
@@ -207,7 +212,7 @@ def update_from_source(slug: str, fid: str) -> Response | str:
         framework=fw,
         url=url,
         problems=[],
-        diff=case.diff_package(fw, pkg),
+        diff=case_diff.diff_package(fw, pkg),
         form=form,
     )
 
@@ -224,7 +229,7 @@ def import_framework_csv(slug: str) -> Response | str:
     ]
     if request.method == "GET" and request.args.get("into"):
         form.framework.data = services.get_framework(org, request.args["into"]).public_id
-    problems: list[case.ImportProblem] = []
+    problems: list[case_package.ImportProblem] = []
     diff = None
     target = None
     if form.validate_on_submit():
@@ -301,7 +306,7 @@ def export_case(slug: str, fid: str) -> Response:
     """The framework and its rubrics as a CASE package (a download)."""
     org = admin_org_for(slug)
     fw = services.get_framework(org, fid)
-    body = json.dumps(case.export_case_package(fw), indent=2, ensure_ascii=False)
+    body = json.dumps(case_export.export_case_package(fw), indent=2, ensure_ascii=False)
     response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="framework-{fw.public_id}-case.json"'

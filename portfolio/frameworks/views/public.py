@@ -12,7 +12,8 @@ from portfolio.accounts.models import Organization
 from portfolio.core.errors import NotFound
 from portfolio.core.security import public
 from portfolio.extensions import db
-from portfolio.frameworks import case, services
+from portfolio.frameworks import services
+from portfolio.frameworks.case import export as case_export
 from portfolio.frameworks.models import Framework
 from portfolio.frameworks.views import bp
 from portfolio.frameworks.views.common import tree_view
@@ -69,7 +70,7 @@ def public_competency(fid: str, cid: str) -> Response | str:
     comp = services.get_competency(fw, cid)
     if _wants_json():
         response = Response(
-            json.dumps(case.export_item(comp), indent=2, ensure_ascii=False),
+            json.dumps(case_export.export_item(comp), indent=2, ensure_ascii=False),
             mimetype="application/json",
         )
     else:

@@ -10,7 +10,8 @@ from portfolio.accounts.models import Organization
 from portfolio.core.forms import EmptyForm
 from portfolio.core.transaction import commit
 from portfolio.core.views import run_service
-from portfolio.frameworks import case, csv_import, services
+from portfolio.frameworks import csv_import, services
+from portfolio.frameworks.case import package as case_package
 from portfolio.frameworks.forms import (
     EditorState,
     ImportRubricCsvForm,
@@ -75,7 +76,7 @@ def import_rubric_csv(slug: str) -> Response | str:
     org = admin_org_for(slug)
     form = ImportRubricCsvForm()
     form.framework.choices = _framework_choices(org)
-    problems: list[case.ImportProblem] = []
+    problems: list[case_package.ImportProblem] = []
     if form.validate_on_submit():
         fw = services.get_framework(org, form.framework.data) if form.framework.data else None
         upload = form.csv_file.data
@@ -95,7 +96,7 @@ def import_rubric_csv(slug: str) -> Response | str:
         )
         if done.value is not None:
             return _to_editor(slug, done.value)
-        if isinstance(done.error, case.ImportFailed):
+        if isinstance(done.error, case_package.ImportFailed):
             problems = done.error.problems
         elif done.error is not None:
             flash(done.error.message, "error")
