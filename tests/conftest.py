@@ -441,13 +441,13 @@ def screenshot_dir() -> Path:
 # -- frameworks, rubrics and credentials -------------------------------------------------------
 def make_published_rubric(admin: User, org: Organization, title: str = "Weld rubric") -> Any:
     """A rubric with two elements on the default four levels, version 1 published."""
-    from portfolio.frameworks import services as fw
+    from portfolio.frameworks.services import rubrics as rubric_services
 
-    rubric = fw.create_rubric(admin, org, title=title)
+    rubric = rubric_services.create_rubric(admin, org, title=title)
     version = rubric.latest
-    data = fw.version_as_input(version)
+    data = rubric_services.version_as_input(version)
     data.elements = [
-        fw.ElementInput(
+        rubric_services.ElementInput(
             public_id=None,
             title=name,
             evidence_guidance=f"Show {name.lower()}",
@@ -455,7 +455,7 @@ def make_published_rubric(admin: User, org: Organization, title: str = "Weld rub
         )
         for name in ("Joint preparation", "Weld quality")
     ]
-    fw.save_version(admin, version, data)
-    fw.publish_version(admin, version)
+    rubric_services.save_version(admin, version, data)
+    rubric_services.publish_version(admin, version)
     db.session.commit()
     return rubric

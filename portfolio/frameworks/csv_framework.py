@@ -49,7 +49,6 @@ from sqlalchemy import select
 from portfolio.accounts.models import Organization, User
 from portfolio.core.errors import NotFound
 from portfolio.extensions import db
-from portfolio.frameworks import services
 from portfolio.frameworks.case import diff as case_diff
 from portfolio.frameworks.case import export as case_export
 from portfolio.frameworks.case import importer as case_importer
@@ -57,6 +56,7 @@ from portfolio.frameworks.case import package as case_package
 from portfolio.frameworks.case import parse as case_parse
 from portfolio.frameworks.case.package import ImportFailed, ImportProblem
 from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework
+from portfolio.frameworks.services import frameworks as framework_services
 
 LIST_COLUMNS = ("conceptKeywords", "educationLevel")
 TEXT_COLUMNS = (
@@ -349,7 +349,7 @@ def import_framework_csv(
     actor: User, org: Organization, raw: bytes, filename: str, *, title: str
 ) -> case_importer.ImportResult:
     """Create a framework from a CSV file. All or nothing."""
-    services.require_admin(actor, org)
+    framework_services.require_admin(actor, org)
     pkg = parse_framework_csv(raw, filename, title=title)
     return case_importer.write_package(actor, org, pkg, filename)
 
@@ -358,7 +358,7 @@ def preview_framework_csv_update(
     actor: User, framework: Framework, raw: bytes, filename: str, *, title: str = ""
 ) -> tuple[case_package.CasePackage, case_diff.PackageDiff]:
     """What importing the CSV into `framework` would change (nothing is written)."""
-    services.require_admin(actor, _org(framework))
+    framework_services.require_admin(actor, _org(framework))
     pkg = parse_framework_csv(raw, filename, title=title or framework.title, into=framework)
     return pkg, case_diff.diff_package(framework, pkg)
 
@@ -371,7 +371,7 @@ def update_framework_csv(
     the CSV no longer has are removed unless something published uses them (then nothing is
     changed). All or nothing."""
     org = _org(framework)
-    services.require_admin(actor, org)
+    framework_services.require_admin(actor, org)
     return case_importer.write_package(actor, org, pkg, filename, update_existing=True)
 
 

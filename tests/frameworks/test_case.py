@@ -14,7 +14,6 @@ from portfolio.accounts.models import Role
 from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import Forbidden
 from portfolio.extensions import db
-from portfolio.frameworks import services
 from portfolio.frameworks.case import export as case_export
 from portfolio.frameworks.case import importer as case_importer
 from portfolio.frameworks.case import package as case_package
@@ -28,6 +27,8 @@ from portfolio.frameworks.models import (
     RubricLevel,
     RubricVersion,
 )
+from portfolio.frameworks.services import rubrics as rubric_services
+from portfolio.frameworks.services import tree as tree_services
 
 DATA = Path(__file__).parent / "data"
 WLD_2_3 = "41d37b8b-1c78-5746-a842-6828c0ba9306"
@@ -69,7 +70,7 @@ def test_realistic_package_imports_tree_and_rubric_draft(admin_org) -> None:
     fw = result.framework
     assert fw.title == "Welding Competencies" and fw.version == "2024.1"
     assert fw.source_url == "https://example-trades.org/frameworks/welding"
-    tree = [(c.code, depth) for c, depth in services.competency_tree(fw)]
+    tree = [(c.code, depth) for c, depth in tree_services.competency_tree(fw)]
     assert tree[:6] == [
         ("WLD-1", 0),
         ("WLD-1.1", 1),
@@ -203,7 +204,7 @@ def test_criteria_with_different_levels_are_mapped_by_score_with_a_report(admin_
         for n in result.notes
     )
     assert f"Describe “{element.title}” at level “{missing.name}”." in (
-        services.publication_problems(version)
+        rubric_services.publication_problems(version)
     )
 
 
@@ -236,7 +237,7 @@ def test_duplicate_import_is_detected_and_offered_as_update(admin_org) -> None:
 def test_update_of_a_published_rubric_creates_a_new_draft_version(admin_org) -> None:
     admin, org = admin_org
     result = case_importer.import_case_package(admin, org, read("welding_case.json"), "a.json")
-    services.publish_version(admin, result.rubrics[0].latest)
+    rubric_services.publish_version(admin, result.rubrics[0].latest)
     db.session.commit()
     published = result.rubrics[0].latest
     snapshot = case_export.export_rubric(published, result.rubrics[0])
@@ -294,7 +295,7 @@ def test_import_export_import_is_stable(make, admin_org) -> None:
             (fw.title, fw.version, fw.description, fw.source_url, fw.case_identifier),
             [
                 (c.code, c.statement, c.case_identifier, c.case_uri, d)
-                for c, d in services.competency_tree(fw)
+                for c, d in tree_services.competency_tree(fw)
             ],
             (v.title, v.pass_level_position, v.min_total_points),
             [(lv.name, lv.points) for lv in v.levels],
@@ -318,11 +319,11 @@ def test_exported_rubric_keeps_portfolio_fields(admin_org) -> None:
     admin, org = admin_org
     result = case_importer.import_case_package(admin, org, read("welding_case.json"), "w.json")
     version = result.rubrics[0].latest
-    data = services.version_as_input(version)
+    data = rubric_services.version_as_input(version)
     data.elements[0].evidence_guidance = "Photo of both edges"
     data.elements[0].is_required = False
     data.min_total_points = 8
-    services.save_version(admin, version, data)
+    rubric_services.save_version(admin, version, data)
     db.session.commit()
     exported = case_export.export_case_package(result.framework)
     pkg = json.dumps(exported).encode()

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from portfolio.accounts.models import Role
 from portfolio.extensions import db
-from portfolio.frameworks import services
 from portfolio.frameworks.case import export as case_export
 from portfolio.frameworks.case import importer as case_importer
 from portfolio.frameworks.case import package as case_package
 from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework
+from portfolio.frameworks.services import tree as tree_services
 from tests.case_schema import problems
 from tests.frameworks.case_packages import (
     DOC_ID,
@@ -128,14 +128,14 @@ def test_import_export_import_is_lossless_field_by_field(two_orgs) -> None:
 def test_several_parents_numeric_strings_and_deep_levels(two_orgs) -> None:
     (admin, org), _ = two_orgs
     fw = load(admin, org, rich_package(depth=8)).framework
-    tree = [(c.code, d) for c, d in services.competency_tree(fw)]
+    tree = [(c.code, d) for c, d in tree_services.competency_tree(fw)]
     assert max(d for _, d in tree) == 7  # eight levels
     top = [code for code, d in tree if d == 1 and code.startswith("EL.S")]
     assert top == ["EL.S2", "EL.S10"]  # "2" before "10": read as numbers
     by_code = {c.code: c for c in fw.competencies}
     # Listed under each of its two parents.
-    under_two = services.tree_branch(fw, by_code["EL.S2"]).nodes
-    under_ten = services.tree_branch(fw, by_code["EL.S10"]).nodes
+    under_two = tree_services.tree_branch(fw, by_code["EL.S2"]).nodes
+    under_ten = tree_services.tree_branch(fw, by_code["EL.S10"]).nodes
     assert [(n.competency.code, n.is_also_here) for n in under_two + under_ten] in (
         [("EL.SH", False), ("EL.SH", True)],
         [("EL.SH", True), ("EL.SH", False)],
@@ -207,7 +207,7 @@ def test_a_1200_deep_chain_imports_renders_and_its_loop_is_found(make, client) -
     assert "form a cycle" in info.value.message
     assert len([p for p in info.value.problems if "cycle" in p.reason]) == 1
     fw = load(admin, org, chain_package(1200)).framework
-    assert services.competency_tree(fw)[-1][1] == 1199
+    assert tree_services.competency_tree(fw)[-1][1] == 1199
     client.login("deep@example.org")
     page = client.get(f"/o/{org.slug}/frameworks/{fw.public_id}").get_data(as_text=True)
     assert "Step 0" in page and "Step 1<" not in page and "1 below" in page

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from portfolio.accounts.models import Role
 from portfolio.extensions import db
-from portfolio.frameworks import csv_framework, services
+from portfolio.frameworks import csv_framework
 from portfolio.frameworks.case.package import ImportFailed
 from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework
+from portfolio.frameworks.services import tree as tree_services
 from tests.conftest import Client
 
 OUTSIDE = "https://case.other.example/uri/1"
@@ -49,14 +50,14 @@ def test_spreadsheet_imports_with_bom_semicolons_crlf_and_quoted_newlines(admin_
     db.session.commit()
     fw = result.framework
     assert fw.title == "Electrical safety"
-    tree = [(c.code, d) for c, d in services.competency_tree(fw)]
+    tree = [(c.code, d) for c, d in tree_services.competency_tree(fw)]
     assert tree == [("S", 0), ("S.2", 1), ("S.1", 1), ("S.3", 2)]
     isolate = next(c for c in fw.competencies if c.code == "S.1")
     assert isolate.statement == "Isolate the supply\r\nbefore work"
     assert isolate.case_extra["educationLevel"] == ["13", "14"]
     listed, todo = [], [None]
     while todo:  # every branch of the tree, as the framework page opens them
-        for node in services.tree_branch(fw, todo.pop()).nodes:
+        for node in tree_services.tree_branch(fw, todo.pop()).nodes:
             listed.append((node.competency.code, node.is_also_here))
             todo.append(node.competency)
     assert ("S.3", True) in listed and ("S.3", False) in listed

@@ -14,7 +14,6 @@ from portfolio.accounts.models import Role
 from portfolio.credentials import services as credentials
 from portfolio.credentials.models import Credential, CredentialAlignment
 from portfolio.extensions import db
-from portfolio.frameworks import services
 from portfolio.frameworks.case import export as case_export
 from portfolio.frameworks.case import importer as case_importer
 from portfolio.frameworks.models import (
@@ -24,6 +23,7 @@ from portfolio.frameworks.models import (
     Rubric,
     RubricElement,
 )
+from portfolio.frameworks.services import rubrics as rubric_services
 from tests.conftest import Client, QueryCounter
 from tests.frameworks.case_packages import STAMP, chain_package, uid
 
@@ -254,12 +254,12 @@ def test_what_a_credential_uses_is_not_deleted_and_the_refusal_names_it(
         org,
         credentials.CredentialInput(name="Shared wirer", competency_ids=[code_of("S.1").id]),
     )
-    rubric = services.create_rubric(admin, org, title="Draft rubric", framework=fw)
-    draft = services.version_as_input(rubric.latest)
+    rubric = rubric_services.create_rubric(admin, org, title="Draft rubric", framework=fw)
+    draft = rubric_services.version_as_input(rubric.latest)
     draft.elements.append(
-        services.ElementInput(public_id=None, title="Uses D", competency_id=code_of("D").id)
+        rubric_services.ElementInput(public_id=None, title="Uses D", competency_id=code_of("D").id)
     )
-    services.save_version(admin, rubric.latest, draft)
+    rubric_services.save_version(admin, rubric.latest, draft)
     db.session.commit()
     client.login("admin@example.org")
     base = f"/o/northwind/frameworks/{fw.public_id}"

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from portfolio.accounts.models import Role
 from portfolio.extensions import db
-from portfolio.frameworks import services
 from portfolio.frameworks.case import export as case_export
 from portfolio.frameworks.case import importer as case_importer
 from portfolio.frameworks.models import Framework, Rubric, RubricVersion
+from portfolio.frameworks.services import rubrics as rubric_services
+from portfolio.frameworks.services import tree as tree_services
 from tests.conftest import Client, make_published_rubric
 
 DATA = Path(__file__).parent / "data"
@@ -146,7 +147,7 @@ def test_editor_builds_a_rubric_and_publishing_freezes_it(client: Client, setup)
     version = rubric.latest
     db.session.refresh(version)
     assert [e.title for e in version.elements] == ["Element 1", "Element 0"]
-    assert services.publication_problems(version) == []
+    assert rubric_services.publication_problems(version) == []
 
     preview = client.get(edit_url.replace("/edit", "")).get_data(as_text=True)
     assert "Element 0" in preview and "To pass:" in preview
@@ -180,7 +181,9 @@ def test_published_version_cannot_be_changed_by_any_route(client: Client, setup)
     # The editor page of a published version does not offer editing.
     assert client.get(base + "/edit").status_code == 302
     with pytest.raises(Exception, match="can no longer change"):
-        services.save_version(setup["admin"], version, services.version_as_input(version))
+        rubric_services.save_version(
+            setup["admin"], version, rubric_services.version_as_input(version)
+        )
     db.session.rollback()
     db.session.expire_all()
     assert case_export.export_rubric(db.session.get(RubricVersion, version.id), rubric) == before
@@ -213,7 +216,7 @@ def test_editing_a_published_rubric_starts_a_new_version(client: Client, setup) 
 
 def test_editor_keeps_typed_text_when_saving_fails(client: Client, setup) -> None:
     client.login("admin@example.org")
-    rubric = services.create_rubric(setup["admin"], setup["org"], title="Draft")
+    rubric = rubric_services.create_rubric(setup["admin"], setup["org"], title="Draft")
     db.session.commit()
     url = f"/o/northwind/rubrics/{rubric.public_id}/versions/{rubric.latest.public_id}/edit"
     data = editor_form(client.get(url).get_data(as_text=True))
@@ -277,7 +280,10 @@ def test_framework_and_competency_forms(client: Client, setup) -> None:
         page=page,
     )
     db.session.expire_all()
-    assert [(c.code, d) for c, d in services.competency_tree(fw)] == [("EL-1", 0), ("EL-1.1", 1)]
+    assert [(c.code, d) for c, d in tree_services.competency_tree(fw)] == [
+        ("EL-1", 0),
+        ("EL-1.1", 1),
+    ]
     html = client.get(page).get_data(as_text=True)
     assert "EL-1" in html and "EL-1.1" not in html and "1 below" in html
     branch = client.get(f"{page}?at={top.public_id}").get_data(as_text=True)

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import select
 
 from portfolio.extensions import db
-from portfolio.frameworks import services
 from portfolio.frameworks.case.package import (
     DATETIME,
     EXT,
@@ -26,6 +25,7 @@ from portfolio.frameworks.models import (
     Rubric,
     RubricVersion,
 )
+from portfolio.frameworks.services import tree as tree_services
 
 
 # -- export --------------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def export_case_package(
     """
     extra = framework.case_extra or {}
     document, doc_ref = export_document(framework)
-    tree = services.competency_tree(framework)
+    tree = tree_services.competency_tree(framework)
     by_id = {c.id: c for c, _ in tree}
     placed = {
         a.origin_id

@@ -12,7 +12,6 @@ from portfolio.core import audit
 from portfolio.core.errors import DomainError
 from portfolio.core.sanitize import clean_text
 from portfolio.extensions import db
-from portfolio.frameworks import services
 from portfolio.frameworks.case.package import CasePackage, DuplicateImport, ParsedRubric
 from portfolio.frameworks.case.parse import parse_case_package
 from portfolio.frameworks.models import (
@@ -25,6 +24,8 @@ from portfolio.frameworks.models import (
     RubricLevel,
     RubricVersion,
 )
+from portfolio.frameworks.services import frameworks as framework_services
+from portfolio.frameworks.services import rubrics as rubric_services
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -61,7 +62,7 @@ def import_case_package(
     `DuplicateImport` when the same CFDocument was imported before and `update_existing` is
     false. The caller commits or rolls back.
     """
-    services.require_admin(actor, org)
+    framework_services.require_admin(actor, org)
     pkg = parse_case_package(raw, filename)
     return write_package(
         actor, org, pkg, filename, update_existing=update_existing, package_url=package_url
@@ -78,7 +79,7 @@ def write_package(
     package_url: str = "",
 ) -> ImportResult:
     """Write a validated package as a framework (new, or updated in place)."""
-    services.require_admin(actor, org)
+    framework_services.require_admin(actor, org)
     framework = find_imported_framework(org, pkg.identifier)
     if framework is not None and not update_existing:
         raise DuplicateImport(framework)
@@ -106,7 +107,7 @@ def write_package(
     stale = [c for ident, c in existing.items() if ident not in wanted]
     if stale:
         try:
-            services.refuse_if_in_use({c.id for c in stale}, "competency")
+            framework_services.refuse_if_in_use({c.id for c in stale}, "competency")
         except DomainError:
             gone = ", ".join(sorted(c.code or c.case_identifier for c in stale)[:10])
             raise DomainError(
@@ -219,7 +220,7 @@ def _write_rubric(
         rubric.versions.append(version)
     else:
         # A published version never changes: the update lands in a (new) draft version.
-        version = services.start_new_version(actor, rubric)
+        version = rubric_services.start_new_version(actor, rubric)
         version.elements.clear()
         version.levels.clear()
         db.session.flush()

@@ -9,8 +9,9 @@ from flask_login import current_user
 
 from portfolio.accounts.models import Organization
 from portfolio.accounts.services import admin_org
-from portfolio.frameworks import services
 from portfolio.frameworks.models import Competency, Framework
+from portfolio.frameworks.services import competencies as competency_services
+from portfolio.frameworks.services import tree as tree_services
 
 
 def admin_org_for(slug: str) -> Organization:
@@ -22,7 +23,7 @@ def admin_org_for(slug: str) -> Organization:
 class TreeView:
     """What a framework page shows of the tree: one branch, where it is, and a search."""
 
-    branch: services.TreeBranch
+    branch: tree_services.TreeBranch
     #: From the top level down to the branch's parent (None where a long path is shortened).
     path: list[Competency | None]
     #: How deep the branch's competencies are (0 = top level).
@@ -59,23 +60,27 @@ def _tree_urls(fw: Framework, org: Organization | None) -> dict[str, str]:
 def tree_view(org: Organization, fw: Framework, *, admin: bool = True) -> TreeView:
     """The branch asked for with `?at=` (a competency's public id; the top level without it),
     its page (`?page=`), and the matches of `?q=` within the framework."""
-    parent = services.get_competency(fw, request.args["at"]) if request.args.get("at") else None
+    parent = (
+        competency_services.get_competency(fw, request.args["at"])
+        if request.args.get("at")
+        else None
+    )
     path: list[Competency | None] = []
     depth = 0
     if parent is not None:
-        path, depth = services.ancestors(fw, parent)
+        path, depth = tree_services.ancestors(fw, parent)
         depth += 1
     query = request.args.get("q", "").strip()[:200]
-    found = services.search_competencies(org, query, framework=fw, limit=50) if query else None
+    found = tree_services.search_competencies(org, query, framework=fw, limit=50) if query else None
     if found:
         # Their parents in one query (a match links to its place in the tree).
-        services.competencies_by_ids(org, [c.parent_id for c in found if c.parent_id])
+        tree_services.competencies_by_ids(org, [c.parent_id for c in found if c.parent_id])
     return TreeView(
-        branch=services.tree_branch(fw, parent, page=_page_arg()),
+        branch=tree_services.tree_branch(fw, parent, page=_page_arg()),
         path=path,
         depth=depth,
         query=query,
         found=found,
-        total=services.count_competencies(fw),
+        total=tree_services.count_competencies(fw),
         urls=_tree_urls(fw, org if admin else None),
     )

@@ -10,9 +10,10 @@ from werkzeug.wrappers import Response
 from portfolio.core.forms import EmptyForm
 from portfolio.core.views import run_service
 from portfolio.extensions import db
-from portfolio.frameworks import services
 from portfolio.frameworks.forms import CompetencyForm, FrameworkForm
 from portfolio.frameworks.models import Rubric
+from portfolio.frameworks.services import competencies as competency_services
+from portfolio.frameworks.services import frameworks as framework_services
 from portfolio.frameworks.views import bp
 from portfolio.frameworks.views.common import admin_org_for, tree_view
 
@@ -22,7 +23,7 @@ def list_frameworks(slug: str) -> str:
     """The organization's frameworks."""
     org = admin_org_for(slug)
     return render_template(
-        "frameworks/list.html", org=org, frameworks=services.list_frameworks(org)
+        "frameworks/list.html", org=org, frameworks=framework_services.list_frameworks(org)
     )
 
 
@@ -33,7 +34,7 @@ def create_framework(slug: str) -> Response | str:
     form = FrameworkForm()
     if form.validate_on_submit():
         done = run_service(
-            lambda: services.create_framework(
+            lambda: framework_services.create_framework(
                 current_user,
                 org,
                 title=form.title.data or "",
@@ -54,11 +55,11 @@ def show_framework(slug: str, fid: str) -> str:
     """A framework's competency tree a branch at a time (`?at=`, `?page=`), a search within it
     (`?q=`), and a form to add a competency (under the one chosen with `?under=`)."""
     org = admin_org_for(slug)
-    fw = services.get_framework(org, fid)
+    fw = framework_services.get_framework(org, fid)
     form = CompetencyForm()
     under = None
     if request.args.get("under"):
-        under = services.get_competency(fw, request.args["under"])
+        under = competency_services.get_competency(fw, request.args["under"])
         form.parent.data = under.public_id
     rubrics = db.session.scalars(select(Rubric).where(Rubric.framework_id == fw.id)).all()
     return render_template(
@@ -79,7 +80,7 @@ def tree_fragment(slug: str, fid: str) -> str:
     """One branch of the tree as an HTML fragment, for the page's script to insert when a
     branch is opened (`?at=`, `?page=`); the page itself works without it."""
     org = admin_org_for(slug)
-    fw = services.get_framework(org, fid)
+    fw = framework_services.get_framework(org, fid)
     return render_template(
         "frameworks/_tree_fragment.html", org=org, framework=fw, tree=tree_view(org, fw)
     )
@@ -89,10 +90,10 @@ def tree_fragment(slug: str, fid: str) -> str:
 def edit_framework(slug: str, fid: str) -> Response | str:
     """Change a framework's title, version, description and source."""
     org = admin_org_for(slug)
-    fw = services.get_framework(org, fid)
+    fw = framework_services.get_framework(org, fid)
     form = FrameworkForm(obj=fw)
     if form.validate_on_submit() and run_service(
-        lambda: services.update_framework(
+        lambda: framework_services.update_framework(
             current_user,
             fw,
             title=form.title.data or "",
@@ -110,9 +111,9 @@ def edit_framework(slug: str, fid: str) -> Response | str:
 def delete_framework(slug: str, fid: str) -> Response:
     """Delete a framework and its competencies."""
     org = admin_org_for(slug)
-    fw = services.get_framework(org, fid)
+    fw = framework_services.get_framework(org, fid)
     if EmptyForm().validate_on_submit() and not run_service(
-        lambda: services.delete_framework(current_user, fw), "Framework deleted."
+        lambda: framework_services.delete_framework(current_user, fw), "Framework deleted."
     ):
         return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
     return redirect(url_for("frameworks.list_frameworks", slug=slug))
@@ -122,16 +123,18 @@ def delete_framework(slug: str, fid: str) -> Response:
 def add_competency(slug: str, fid: str) -> Response:
     """Add a competency to the tree."""
     org = admin_org_for(slug)
-    fw = services.get_framework(org, fid)
+    fw = framework_services.get_framework(org, fid)
     form = CompetencyForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
                 flash(str(error), "error")
     else:
-        parent = services.get_competency(fw, form.parent.data) if form.parent.data else None
+        parent = (
+            competency_services.get_competency(fw, form.parent.data) if form.parent.data else None
+        )
         done = run_service(
-            lambda: services.add_competency(
+            lambda: competency_services.add_competency(
                 current_user,
                 fw,
                 statement=form.statement.data or "",
@@ -153,12 +156,12 @@ def add_competency(slug: str, fid: str) -> Response:
 def edit_competency(slug: str, fid: str, cid: str) -> Response | str:
     """Change a competency."""
     org = admin_org_for(slug)
-    fw = services.get_framework(org, fid)
-    comp = services.get_competency(fw, cid)
+    fw = framework_services.get_framework(org, fid)
+    comp = competency_services.get_competency(fw, cid)
     form = CompetencyForm(obj=comp)
     del form.parent
     if form.validate_on_submit() and run_service(
-        lambda: services.update_competency(
+        lambda: competency_services.update_competency(
             current_user,
             comp,
             statement=form.statement.data or "",
@@ -174,7 +177,7 @@ def edit_competency(slug: str, fid: str, cid: str) -> Response | str:
         framework=fw,
         competency=comp,
         form=form,
-        relations=services.competency_relations(comp),
+        relations=competency_services.competency_relations(comp),
         delete_form=EmptyForm(),
     )
 
@@ -188,8 +191,10 @@ def _deleted_message(deleted: int) -> str:
 def delete_competency(slug: str, fid: str, cid: str) -> Response:
     """Delete a competency and everything under it."""
     org = admin_org_for(slug)
-    fw = services.get_framework(org, fid)
-    comp = services.get_competency(fw, cid)
+    fw = framework_services.get_framework(org, fid)
+    comp = competency_services.get_competency(fw, cid)
     if EmptyForm().validate_on_submit():
-        run_service(lambda: services.delete_competency(current_user, comp), _deleted_message)
+        run_service(
+            lambda: competency_services.delete_competency(current_user, comp), _deleted_message
+        )
     return redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from portfolio.core.errors import DomainError
 from portfolio.core.views import run_service
-from portfolio.frameworks import case_fetch, csv_framework, services
+from portfolio.frameworks import case_fetch, csv_framework
 from portfolio.frameworks.case import diff as case_diff
 from portfolio.frameworks.case import export as case_export
 from portfolio.frameworks.case import importer as case_importer
@@ -24,6 +24,7 @@ from portfolio.frameworks.forms import (
     ImportFrameworkCsvForm,
     UpdateFromSourceForm,
 )
+from portfolio.frameworks.services import frameworks as framework_services
 from portfolio.frameworks.views import bp
 from portfolio.frameworks.views.common import admin_org_for
 
@@ -149,7 +150,7 @@ def update_from_source(slug: str, fid: str) -> Response | str:
     new differences are shown instead of applying something the admin has not seen.
     """
     org = admin_org_for(slug)
-    fw = services.get_framework(org, fid)
+    fw = framework_services.get_framework(org, fid)
     back = redirect(url_for("frameworks.show_framework", slug=slug, fid=fid))
     # Only a package URL the framework was fetched from: officialSourceURL is a web page.
     url = fw.case_package_url
@@ -225,10 +226,10 @@ def import_framework_csv(slug: str) -> Response | str:
     org = admin_org_for(slug)
     form = ImportFrameworkCsvForm()
     form.framework.choices = [("", "A new framework")] + [
-        (f.public_id, f"Update “{f.title}”") for f in services.list_frameworks(org)
+        (f.public_id, f"Update “{f.title}”") for f in framework_services.list_frameworks(org)
     ]
     if request.method == "GET" and request.args.get("into"):
-        form.framework.data = services.get_framework(org, request.args["into"]).public_id
+        form.framework.data = framework_services.get_framework(org, request.args["into"]).public_id
     problems: list[case_package.ImportProblem] = []
     diff = None
     target = None
@@ -238,7 +239,7 @@ def import_framework_csv(slug: str) -> Response | str:
         raw = upload.read()
         title = (form.title.data or "").strip()
         if form.framework.data:
-            fw = target = services.get_framework(org, form.framework.data)
+            fw = target = framework_services.get_framework(org, form.framework.data)
             preview = run_service(
                 lambda: csv_framework.preview_framework_csv_update(
                     current_user, fw, raw, filename, title=title
@@ -295,7 +296,7 @@ def import_framework_csv(slug: str) -> Response | str:
 def export_framework_csv(slug: str, fid: str) -> Response:
     """The framework as a CSV spreadsheet (a download)."""
     org = admin_org_for(slug)
-    fw = services.get_framework(org, fid)
+    fw = framework_services.get_framework(org, fid)
     response = Response(csv_framework.export_framework_csv(fw), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="framework-{fw.public_id}.csv"'
     return response
@@ -305,7 +306,7 @@ def export_framework_csv(slug: str, fid: str) -> Response:
 def export_case(slug: str, fid: str) -> Response:
     """The framework and its rubrics as a CASE package (a download)."""
     org = admin_org_for(slug)
-    fw = services.get_framework(org, fid)
+    fw = framework_services.get_framework(org, fid)
     body = json.dumps(case_export.export_case_package(fw), indent=2, ensure_ascii=False)
     response = Response(body, mimetype="application/json")
     response.headers["Content-Disposition"] = (

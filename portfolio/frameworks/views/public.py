@@ -12,9 +12,9 @@ from portfolio.accounts.models import Organization
 from portfolio.core.errors import NotFound
 from portfolio.core.security import public
 from portfolio.extensions import db
-from portfolio.frameworks import services
 from portfolio.frameworks.case import export as case_export
 from portfolio.frameworks.models import Framework
+from portfolio.frameworks.services import competencies as competency_services
 from portfolio.frameworks.views import bp
 from portfolio.frameworks.views.common import tree_view
 
@@ -39,7 +39,7 @@ def _org_of(fw: Framework) -> Organization:
 @public
 def public_framework(fid: str) -> str:
     """A framework's competencies for anyone (credentials align to them)."""
-    fw = services.get_public_framework(fid)
+    fw = competency_services.get_public_framework(fid)
     return render_template(
         "frameworks/public_framework.html",
         org=None,
@@ -52,7 +52,7 @@ def public_framework(fid: str) -> str:
 @public
 def public_tree_fragment(fid: str) -> str:
     """One branch of a public framework's tree as an HTML fragment (see `tree_fragment`)."""
-    fw = services.get_public_framework(fid)
+    fw = competency_services.get_public_framework(fid)
     return render_template(
         "frameworks/_tree_fragment.html",
         org=None,
@@ -66,8 +66,8 @@ def public_tree_fragment(fid: str) -> str:
 def public_competency(fid: str, cid: str) -> Response | str:
     """One competency for anyone: HTML, or its CASE CFItem as JSON (Accept: application/json
     or ?format=json)."""
-    fw = services.get_public_framework(fid)
-    comp = services.get_competency(fw, cid)
+    fw = competency_services.get_public_framework(fid)
+    comp = competency_services.get_competency(fw, cid)
     if _wants_json():
         response = Response(
             json.dumps(case_export.export_item(comp), indent=2, ensure_ascii=False),
@@ -79,8 +79,8 @@ def public_competency(fid: str, cid: str) -> Response | str:
                 "frameworks/public_competency.html",
                 framework=fw,
                 competency=comp,
-                relations=services.competency_relations(comp),
-                fields=services.item_fields(comp),
+                relations=competency_services.competency_relations(comp),
+                fields=competency_services.item_fields(comp),
             )
         )
     response.headers["Vary"] = "Accept"

@@ -10,7 +10,7 @@ from portfolio.accounts.models import Organization
 from portfolio.core.forms import EmptyForm
 from portfolio.core.transaction import commit
 from portfolio.core.views import run_service
-from portfolio.frameworks import csv_import, services
+from portfolio.frameworks import csv_import
 from portfolio.frameworks.case import package as case_package
 from portfolio.frameworks.forms import (
     EditorState,
@@ -22,6 +22,9 @@ from portfolio.frameworks.forms import (
     state_to_input,
 )
 from portfolio.frameworks.models import Competency, Rubric, RubricVersion
+from portfolio.frameworks.services import frameworks as framework_services
+from portfolio.frameworks.services import rubrics as rubric_services
+from portfolio.frameworks.services import tree as tree_services
 from portfolio.frameworks.views import bp
 from portfolio.frameworks.views.common import admin_org_for
 
@@ -30,11 +33,15 @@ from portfolio.frameworks.views.common import admin_org_for
 def list_rubrics(slug: str) -> str:
     """The organization's rubrics and their versions."""
     org = admin_org_for(slug)
-    return render_template("frameworks/rubrics.html", org=org, rubrics=services.list_rubrics(org))
+    return render_template(
+        "frameworks/rubrics.html", org=org, rubrics=rubric_services.list_rubrics(org)
+    )
 
 
 def _framework_choices(org: Organization) -> list[tuple[str, str]]:
-    return [("", "None")] + [(f.public_id, f.title) for f in services.list_frameworks(org)]
+    return [("", "None")] + [
+        (f.public_id, f.title) for f in framework_services.list_frameworks(org)
+    ]
 
 
 def _to_editor(slug: str, rubric: Rubric) -> Response:
@@ -55,9 +62,13 @@ def create_rubric(slug: str) -> Response | str:
     form = RubricForm()
     form.framework.choices = _framework_choices(org)
     if form.validate_on_submit():
-        fw = services.get_framework(org, form.framework.data) if form.framework.data else None
+        fw = (
+            framework_services.get_framework(org, form.framework.data)
+            if form.framework.data
+            else None
+        )
         done = run_service(
-            lambda: services.create_rubric(
+            lambda: rubric_services.create_rubric(
                 current_user,
                 org,
                 title=form.title.data or "",
@@ -78,7 +89,11 @@ def import_rubric_csv(slug: str) -> Response | str:
     form.framework.choices = _framework_choices(org)
     problems: list[case_package.ImportProblem] = []
     if form.validate_on_submit():
-        fw = services.get_framework(org, form.framework.data) if form.framework.data else None
+        fw = (
+            framework_services.get_framework(org, form.framework.data)
+            if form.framework.data
+            else None
+        )
         upload = form.csv_file.data
         filename = (upload.filename or "rubric.csv").rsplit("/", 1)[-1][:200]
         done = run_service(
@@ -107,15 +122,15 @@ def import_rubric_csv(slug: str) -> Response | str:
 def show_rubric(slug: str, rid: str) -> str:
     """A rubric's versions, with the newest one shown."""
     org = admin_org_for(slug)
-    rubric = services.get_rubric(org, rid)
+    rubric = rubric_services.get_rubric(org, rid)
     return render_template(
         "frameworks/rubric.html",
         org=org,
         rubric=rubric,
         version=rubric.latest,
         form=EmptyForm(),
-        is_locked=services.is_version_locked,
-        pass_rule=services.describe_pass_rule,
+        is_locked=rubric_services.is_version_locked,
+        pass_rule=rubric_services.describe_pass_rule,
     )
 
 
@@ -123,16 +138,16 @@ def show_rubric(slug: str, rid: str) -> str:
 def show_version(slug: str, rid: str, vid: str) -> str:
     """One version of a rubric, as a worker will see it."""
     org = admin_org_for(slug)
-    rubric = services.get_rubric(org, rid)
-    version = services.get_version(rubric, vid)
+    rubric = rubric_services.get_rubric(org, rid)
+    version = rubric_services.get_version(rubric, vid)
     return render_template(
         "frameworks/preview.html",
         org=org,
         rubric=rubric,
         version=version,
-        pass_rule=services.describe_pass_rule(version),
-        problems=services.publication_problems(version),
-        is_locked=services.is_version_locked(version),
+        pass_rule=rubric_services.describe_pass_rule(version),
+        problems=rubric_services.publication_problems(version),
+        is_locked=rubric_services.is_version_locked(version),
         form=EmptyForm(),
     )
 
@@ -159,11 +174,11 @@ def _render_editor(
         rubric=rubric,
         version=version,
         state=state,
-        chosen=services.competencies_by_ids(org, _chosen_ids(state)),
+        chosen=tree_services.competencies_by_ids(org, _chosen_ids(state)),
         found=found or {},
         queries=queries or {},
         form=EmptyForm(),
-        problems=services.publication_problems(version),
+        problems=rubric_services.publication_problems(version),
     ), status
 
 
@@ -175,11 +190,11 @@ def edit_version(slug: str, rid: str, vid: str) -> Response | str | tuple[str, i
     moving a row or column. A locked version is never changed here.
     """
     org = admin_org_for(slug)
-    rubric = services.get_rubric(org, rid)
-    version = services.get_version(rubric, vid)
-    if services.is_version_locked(version):
+    rubric = rubric_services.get_rubric(org, rid)
+    version = rubric_services.get_version(rubric, vid)
+    if rubric_services.is_version_locked(version):
         if request.method == "POST":
-            services.require_unlocked(version)  # raises Conflict (409)
+            rubric_services.require_unlocked(version)  # raises Conflict (409)
         flash(
             f"Version {version.number} is published and cannot change. Start a new version "
             "to edit it.",
@@ -203,16 +218,18 @@ def edit_version(slug: str, rid: str, vid: str) -> Response | str | tuple[str, i
             version,
             state,
             # Within the rubric's framework when it has one: what its elements assess.
-            found={key: services.search_competencies(org, query, framework=rubric.framework)},
+            found={key: tree_services.search_competencies(org, query, framework=rubric.framework)},
             queries={key: query},
         )
     apply_action(state, action)
-    competency_ids = set(services.competencies_by_ids(org, _chosen_ids(state)))
+    competency_ids = set(tree_services.competencies_by_ids(org, _chosen_ids(state)))
     if not run_service(
-        lambda: services.save_version(current_user, version, state_to_input(state, competency_ids)),
+        lambda: rubric_services.save_version(
+            current_user, version, state_to_input(state, competency_ids)
+        ),
         "Rubric saved." if action == "save" else None,
     ):
-        version = services.get_version(services.get_rubric(org, rid), vid)
+        version = rubric_services.get_version(rubric_services.get_rubric(org, rid), vid)
         return _render_editor(org, rubric, version, state, 422)
     if action == "preview":
         return redirect(url_for("frameworks.show_version", slug=slug, rid=rid, vid=vid))
@@ -223,14 +240,14 @@ def edit_version(slug: str, rid: str, vid: str) -> Response | str | tuple[str, i
 def publish_version(slug: str, rid: str, vid: str) -> Response:
     """Freeze a draft version."""
     org = admin_org_for(slug)
-    rubric = services.get_rubric(org, rid)
-    version = services.get_version(rubric, vid)
+    rubric = rubric_services.get_rubric(org, rid)
+    version = rubric_services.get_version(rubric, vid)
     if not EmptyForm().validate_on_submit():
         flash("The form expired; reload the page and try again.", "error")
         return redirect(url_for("frameworks.show_rubric", slug=slug, rid=rid))
-    services.require_unlocked(version)
+    rubric_services.require_unlocked(version)
     if not run_service(
-        lambda: services.publish_version(current_user, version),
+        lambda: rubric_services.publish_version(current_user, version),
         lambda _: f"Version {version.number} published. It can no longer change.",
     ):
         return redirect(url_for("frameworks.show_version", slug=slug, rid=rid, vid=vid))
@@ -241,10 +258,10 @@ def publish_version(slug: str, rid: str, vid: str) -> Response:
 def new_version(slug: str, rid: str) -> Response:
     """Start editing a published rubric: a new draft version copied from the latest."""
     org = admin_org_for(slug)
-    rubric = services.get_rubric(org, rid)
+    rubric = rubric_services.get_rubric(org, rid)
     if not EmptyForm().validate_on_submit():
         return redirect(url_for("frameworks.show_rubric", slug=slug, rid=rid))
-    version = services.start_new_version(current_user, rubric)
+    version = rubric_services.start_new_version(current_user, rubric)
     # A refusal here is an error page (the handlers roll back); nothing to flash on success.
     commit()
     return redirect(url_for("frameworks.edit_version", slug=slug, rid=rid, vid=version.public_id))
