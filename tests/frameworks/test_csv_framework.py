@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from portfolio.accounts.models import Role
 from portfolio.extensions import db
-from portfolio.frameworks import csv_framework
+from portfolio.frameworks import csv_framework, csv_framework_export
 from portfolio.frameworks.case.package import ImportFailed
 from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework
 from portfolio.frameworks.services import tree as tree_services
@@ -67,7 +67,7 @@ def test_spreadsheet_imports_with_bom_semicolons_crlf_and_quoted_newlines(admin_
     assert outside.destination_id is None
 
     # Export and import again: the same competencies, parents and links.
-    exported = csv_framework.export_framework_csv(fw)
+    exported = csv_framework_export.export_framework_csv(fw)
     assert exported.startswith("\ufeff".encode()) and b"\r\n" in exported
     again = csv_framework.import_framework_csv(admin, org, exported, "e.csv", title="Again")
     db.session.commit()

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from portfolio.core.errors import DomainError
 from portfolio.core.views import run_service
-from portfolio.frameworks import case_fetch, csv_framework
+from portfolio.frameworks import case_fetch, csv_framework, csv_framework_export
 from portfolio.frameworks.case import diff as case_diff
 from portfolio.frameworks.case import export as case_export
 from portfolio.frameworks.case import importer as case_importer
@@ -297,7 +297,7 @@ def export_framework_csv(slug: str, fid: str) -> Response:
     """The framework as a CSV spreadsheet (a download)."""
     org = admin_org_for(slug)
     fw = framework_services.get_framework(org, fid)
-    response = Response(csv_framework.export_framework_csv(fw), mimetype="text/csv")
+    response = Response(csv_framework_export.export_framework_csv(fw), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="framework-{fw.public_id}.csv"'
     return response
 
