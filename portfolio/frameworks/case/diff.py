@@ -7,14 +7,9 @@ from dataclasses import dataclass, field
 
 from portfolio.core.sanitize import clean_text
 from portfolio.frameworks.case.package import CasePackage, ParsedAssociation, ParsedItem
-from portfolio.frameworks.models import (
-    Competency,
-    CompetencyAssociation,
-    Framework,
-)
+from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework
 
 
-# -- update from source ---------------------------------------------------------------------
 @dataclass
 class PackageDiff:
     """What an update would change in a framework, for the admin to see before applying."""

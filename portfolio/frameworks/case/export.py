@@ -19,16 +19,10 @@ from portfolio.frameworks.case.package import (
     default_uri,
     derived_id,
 )
-from portfolio.frameworks.models import (
-    Competency,
-    Framework,
-    Rubric,
-    RubricVersion,
-)
+from portfolio.frameworks.models import Competency, Framework, Rubric, RubricVersion
 from portfolio.frameworks.services import tree as tree_services
 
 
-# -- export --------------------------------------------------------------------------------------
 def _uri(stored: str, identifier: str) -> str:
     return stored or f"urn:uuid:{as_uuid(identifier)}"
 

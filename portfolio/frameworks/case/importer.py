@@ -28,7 +28,6 @@ from portfolio.frameworks.services import frameworks as framework_services
 from portfolio.frameworks.services import rubrics as rubric_services
 
 
-# -- writing -----------------------------------------------------------------------------------
 @dataclass
 class ImportResult:
     framework: Framework

@@ -10,9 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from portfolio.core.errors import Conflict, DomainError
-from portfolio.frameworks.models import (
-    Framework,
-)
+from portfolio.frameworks.models import Framework
 
 EXT = "extensions"
 EXT_GUIDANCE = "portfolio:evidenceGuidance"

@@ -14,12 +14,7 @@ from portfolio.core.ids import is_public_id
 from portfolio.core.sanitize import clean_text
 from portfolio.core.urls import public_url
 from portfolio.extensions import db
-from portfolio.frameworks.models import (
-    Competency,
-    CompetencyAssociation,
-    Framework,
-    RubricElement,
-)
+from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework, RubricElement
 from portfolio.frameworks.services.frameworks import framework_org, refuse_if_in_use, require_admin
 from portfolio.frameworks.services.tree import is_child_of
 

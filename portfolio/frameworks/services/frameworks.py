@@ -27,7 +27,6 @@ def require_admin(actor: User, org: Organization) -> None:
     require_role(actor, org, Role.ADMIN)
 
 
-# -- frameworks ----------------------------------------------------------------------------
 def list_frameworks(org: Organization) -> list[Framework]:
     """The organization's frameworks by title."""
     return list(

@@ -37,7 +37,6 @@ MAX_ELEMENTS = 50
 MAX_LEVELS = 10
 
 
-# -- rubrics ---------------------------------------------------------------------------------
 def is_version_locked(version: RubricVersion) -> bool:
     """True when a rubric version may no longer change.
 

@@ -10,11 +10,7 @@ from sqlalchemy.orm import defer
 
 from portfolio.accounts.models import Organization
 from portfolio.extensions import db
-from portfolio.frameworks.models import (
-    Competency,
-    CompetencyAssociation,
-    Framework,
-)
+from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework
 
 
 def competency_tree(
