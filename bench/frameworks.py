@@ -33,7 +33,10 @@ from portfolio.accounts import services as accounts  # noqa: E402
 from portfolio.accounts.models import Organization, Role, User  # noqa: E402
 from portfolio.config import Config  # noqa: E402
 from portfolio.extensions import db  # noqa: E402
-from portfolio.frameworks import case, services  # noqa: E402
+from portfolio.frameworks.case import export as case_export  # noqa: E402
+from portfolio.frameworks.case import importer as case_importer  # noqa: E402
+from portfolio.frameworks.services import frameworks as framework_services  # noqa: E402
+from portfolio.frameworks.services import tree as tree_services  # noqa: E402
 
 STAMP = "2024-01-01T00:00:00+00:00"
 PASSWORD = "bench-password-123456"  # noqa: S105 - a throwaway account of a throwaway database
@@ -177,7 +180,7 @@ def main() -> None:
         print(f"package: {n_items} items, {n_assocs} associations, {len(raw) / 2**20:.1f} MiB")
 
         started = time.perf_counter()
-        result = case.import_case_package(admin, org, raw, "bench.json")
+        result = case_importer.import_case_package(admin, org, raw, "bench.json")
         db.session.commit()
         seconds = time.perf_counter() - started
         fw_id = result.framework.public_id
@@ -197,7 +200,7 @@ def main() -> None:
             db.session.get(Organization, ids[2]),
         )
         tracemalloc.start()
-        case.import_case_package(admin, other, raw, "bench.json")
+        case_importer.import_case_package(admin, other, raw, "bench.json")
         db.session.commit()
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -209,7 +212,7 @@ def main() -> None:
         org = db.session.get(Organization, ids[1])
 
         started = time.perf_counter()
-        exported = case.export_case_package(services.get_framework(org, fw_id))
+        exported = case_export.export_case_package(framework_services.get_framework(org, fw_id))
         print(f"export: {time.perf_counter() - started:.2f} s, {len(exported['CFItems'])} items")
         db.session.remove()
 
@@ -221,7 +224,7 @@ def main() -> None:
         timings = []
         for q in queries:
             started = time.perf_counter()
-            services.search_competencies(org, q)
+            tree_services.search_competencies(org, q)
             timings.append(time.perf_counter() - started)
         print(f"search service p95: {p95(timings) * 1000:.1f} ms")
 
@@ -252,9 +255,9 @@ def main() -> None:
         )
 
     with app.app_context():
-        fw = services.get_framework(db.session.get(Organization, ids[1]), fw_id)
-        domain = services.tree_branch(fw, None).nodes[0].competency
-        areas = services.tree_branch(fw, domain).nodes
+        fw = framework_services.get_framework(db.session.get(Organization, ids[1]), fw_id)
+        domain = tree_services.tree_branch(fw, None).nodes[0].competency
+        areas = tree_services.tree_branch(fw, domain).nodes
         # The first area is also the second parent of every 10th competency (1,089 below it,
         # 11 pages); the second is an ordinary one (99).
         area, plain = areas[0].competency.public_id, areas[1].competency.public_id

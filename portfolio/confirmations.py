@@ -159,12 +159,13 @@ def remove_member(slug: str, membership_id: int) -> str:
 @bp.get("/o/<slug>/rubrics/<rid>/versions/<vid>/publish")
 def publish_version(slug: str, rid: str, vid: str) -> str:
     """Before publishing a rubric version (it can never change again)."""
-    from portfolio.frameworks import services as frameworks
+    from portfolio.frameworks.services import frameworks as framework_services
+    from portfolio.frameworks.services import rubrics as rubric_services
 
     org = get_organization(slug)
-    frameworks.require_admin(current_user, org)
-    rubric = frameworks.get_rubric(org, rid)
-    version = frameworks.get_version(rubric, vid)
+    framework_services.require_admin(current_user, org)
+    rubric = rubric_services.get_rubric(org, rid)
+    version = rubric_services.get_version(rubric, vid)
     return _render(
         Confirmation(
             title=f"Publish version {version.number} of “{version.title}”?",

@@ -121,8 +121,10 @@ def load_welding_demo(org: Organization) -> Any:
     and a published credential aligned to competencies. Skipped when already present."""
     from portfolio.credentials import services as badge_services
     from portfolio.credentials.models import Credential
-    from portfolio.frameworks import services as fw
     from portfolio.frameworks.models import Framework
+    from portfolio.frameworks.services import competencies as competency_services
+    from portfolio.frameworks.services import frameworks as framework_services
+    from portfolio.frameworks.services import rubrics as rubric_services
 
     existing = (
         db.session.query(Framework)
@@ -137,7 +139,7 @@ def load_welding_demo(org: Organization) -> Any:
         )
     admin = services.find_user_by_email(DEMO_ACCOUNTS[0][1])
     assert admin is not None
-    framework = fw.create_framework(
+    framework = framework_services.create_framework(
         admin,
         org,
         title="Structural Welding Competencies",
@@ -148,14 +150,14 @@ def load_welding_demo(org: Organization) -> Any:
     framework.case_identifier = DEMO_FRAMEWORK_ID
     by_code: dict[str, Any] = {}
     for code, statement, parent in DEMO_TREE:
-        by_code[code] = fw.add_competency(
+        by_code[code] = competency_services.add_competency(
             admin,
             framework,
             code=code,
             statement=statement,
             parent=by_code.get(parent) if parent else None,
         )
-    rubric = fw.create_rubric(
+    rubric = rubric_services.create_rubric(
         admin,
         org,
         title="Vertical fillet weld assessment",
@@ -163,9 +165,9 @@ def load_welding_demo(org: Organization) -> Any:
         framework=framework,
     )
     version = rubric.latest
-    data = fw.version_as_input(version)
+    data = rubric_services.version_as_input(version)
     data.elements = [
-        fw.ElementInput(
+        rubric_services.ElementInput(
             public_id=None,
             title=title,
             evidence_guidance=guidance,
@@ -175,8 +177,8 @@ def load_welding_demo(org: Organization) -> Any:
         )
         for title, code, guidance, cells in DEMO_ELEMENTS
     ]
-    fw.save_version(admin, version, data)
-    fw.publish_version(admin, version)
+    rubric_services.save_version(admin, version, data)
+    rubric_services.publish_version(admin, version)
     credential = badge_services.create_credential(
         admin,
         org,

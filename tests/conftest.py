@@ -247,11 +247,11 @@ def query_counter(app: Flask) -> QueryCounter:
 def case_exports_are_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     """Every CASE package and CFItem the suite exports (through views, CSV export or directly)
     is checked against the CASE 1.0 schema as it is made."""
-    from portfolio.frameworks import case
+    from portfolio.frameworks.case import export as case_export
     from tests.case_schema import assert_valid
 
     made: list[dict[str, Any]] = []
-    package, item = case.export_case_package, case.export_item
+    package, item = case_export.export_case_package, case_export.export_item
 
     def checked_package(*args: Any, **kwargs: Any) -> dict[str, Any]:
         result = package(*args, **kwargs)
@@ -265,8 +265,8 @@ def case_exports_are_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dic
         made.append(result)
         return result
 
-    monkeypatch.setattr(case, "export_case_package", checked_package)
-    monkeypatch.setattr(case, "export_item", checked_item)
+    monkeypatch.setattr(case_export, "export_case_package", checked_package)
+    monkeypatch.setattr(case_export, "export_item", checked_item)
     yield made
 
 
@@ -448,13 +448,13 @@ def screenshot_dir() -> Path:
 # -- frameworks, rubrics and credentials -------------------------------------------------------
 def make_published_rubric(admin: User, org: Organization, title: str = "Weld rubric") -> Any:
     """A rubric with two elements on the default four levels, version 1 published."""
-    from portfolio.frameworks import services as fw
+    from portfolio.frameworks.services import rubrics as rubric_services
 
-    rubric = fw.create_rubric(admin, org, title=title)
+    rubric = rubric_services.create_rubric(admin, org, title=title)
     version = rubric.latest
-    data = fw.version_as_input(version)
+    data = rubric_services.version_as_input(version)
     data.elements = [
-        fw.ElementInput(
+        rubric_services.ElementInput(
             public_id=None,
             title=name,
             evidence_guidance=f"Show {name.lower()}",
@@ -462,7 +462,7 @@ def make_published_rubric(admin: User, org: Organization, title: str = "Weld rub
         )
         for name in ("Joint preparation", "Weld quality")
     ]
-    fw.save_version(admin, version, data)
-    fw.publish_version(admin, version)
+    rubric_services.save_version(admin, version, data)
+    rubric_services.publish_version(admin, version)
     db.session.commit()
     return rubric

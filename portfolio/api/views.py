@@ -275,12 +275,12 @@ def get_organization(slug: str) -> Organization:
 @public
 def list_frameworks(slug: str) -> list[Any]:
     """Competency frameworks of the organization (admins)."""
-    from portfolio.frameworks import services as fw
+    from portfolio.frameworks.services import frameworks as framework_services
 
     need("read")
     org = organization(slug)
     admin(org)
-    return fw.list_frameworks(org)
+    return framework_services.list_frameworks(org)
 
 
 @bp.get("/organizations/<slug>/frameworks/<framework_id>")
@@ -288,13 +288,14 @@ def list_frameworks(slug: str) -> list[Any]:
 @public
 def get_framework(slug: str, framework_id: str) -> Any:
     """One framework with its competencies in tree order (admins)."""
-    from portfolio.frameworks import services as fw
+    from portfolio.frameworks.services import frameworks as framework_services
+    from portfolio.frameworks.services import tree as tree_services
 
     need("read")
     org = organization(slug)
     admin(org)
-    framework = fw.get_framework(org, framework_id)
-    return _With(framework, competencies=[c for c, _ in fw.competency_tree(framework)])
+    framework = framework_services.get_framework(org, framework_id)
+    return _With(framework, competencies=[c for c, _ in tree_services.competency_tree(framework)])
 
 
 @bp.post("/organizations/<slug>/case-imports")
@@ -310,13 +311,13 @@ def get_framework(slug: str, framework_id: str) -> Any:
 @public
 def import_case(args: dict[str, Any], slug: str) -> dict[str, Any]:
     """Import a CASE package: all or nothing (admins)."""
-    from portfolio.frameworks import case
+    from portfolio.frameworks.case import importer as case_importer
 
     need("frameworks:write")
     org = organization(slug)
     admin(org)
     raw = request.get_data(cache=False)
-    result = case.import_case_package(
+    result = case_importer.import_case_package(
         actor(), org, raw, "package.json", update_existing=args["update_existing"]
     )
     tokens.record_token_use(token(), "framework.import", "framework", result.framework.public_id)

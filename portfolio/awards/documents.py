@@ -30,8 +30,8 @@ from portfolio.core.errors import NotFound
 from portfolio.core.urls import public_url
 from portfolio.credentials.models import Credential, CredentialAlignment
 from portfolio.extensions import db
-from portfolio.frameworks import services as fw_services
 from portfolio.frameworks.models import Competency, RubricVersion
+from portfolio.frameworks.services import competencies as competency_services
 
 
 class BeingSigned(NotFound):
@@ -79,7 +79,7 @@ def rubric_ids(
 def competency_url(comp: Competency) -> str:
     """The official description of a competency: its CASE item URI when it came from CASE,
     otherwise its public page in its framework."""
-    return fw_services.competency_url(comp)
+    return competency_services.competency_url(comp)
 
 
 def competency_alignment(comp: Competency) -> AlignmentInfo:

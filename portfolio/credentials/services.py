@@ -23,7 +23,7 @@ from portfolio.credentials.models import (
 )
 from portfolio.extensions import db
 from portfolio.frameworks.models import Competency, Framework, Rubric, RubricVersion
-from portfolio.frameworks.services import require_admin
+from portfolio.frameworks.services.frameworks import require_admin
 
 MAX_TAGS = 20
 MAX_ALIGNMENTS = 50

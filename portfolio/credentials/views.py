@@ -26,7 +26,8 @@ from portfolio.credentials.forms import CredentialForm, parse_external_alignment
 from portfolio.credentials.images import SVG_CSP
 from portfolio.credentials.models import Credential, CredentialState
 from portfolio.credentials.signals import credential_changing, credential_edit_context
-from portfolio.frameworks import services as fw_services
+from portfolio.frameworks.services import rubrics as rubric_services
+from portfolio.frameworks.services import tree as tree_services
 from portfolio.storage import get_storage
 
 bp = Blueprint("credentials", __name__)
@@ -40,15 +41,15 @@ def _app() -> Flask:
 def _prepare(form: CredentialForm, org: Organization, cred: Credential | None = None) -> None:
     form.rubric_version.choices = [("", "None yet")] + [
         (str(v.id), f"{v.rubric.title} (version {v.number})")
-        for v in fw_services.published_versions(org)
+        for v in rubric_services.published_versions(org)
     ]
     # The competency picker offers what is chosen and what the search found, not everything.
     if form.is_submitted():
         ids = [int(c) for c in form.competencies.data or [] if str(c).isdigit()]
     else:
         ids = [a.competency_id for a in cred.alignments if a.competency_id] if cred else []
-    chosen = fw_services.competencies_by_ids(org, ids)
-    found = fw_services.search_competencies(org, form.competency_query.data or "")
+    chosen = tree_services.competencies_by_ids(org, ids)
+    found = tree_services.search_competencies(org, form.competency_query.data or "")
     choices = [chosen[i] for i in ids if i in chosen]
     choices += [c for c in found if c.id not in chosen]
     form.competencies.choices = [
@@ -137,7 +138,7 @@ def show_credential(slug: str, cid: str) -> str:
         credential=cred,
         form=EmptyForm(),
         problems=services.publication_problems(cred),
-        pass_rule=fw_services.describe_pass_rule(version) if version else "",
+        pass_rule=rubric_services.describe_pass_rule(version) if version else "",
     )
 
 
@@ -238,5 +239,5 @@ def catalogue_credential(slug: str, cid: str) -> str:
         org=org,
         credential=cred,
         version=version,
-        pass_rule=fw_services.describe_pass_rule(version) if version else "",
+        pass_rule=rubric_services.describe_pass_rule(version) if version else "",
     )

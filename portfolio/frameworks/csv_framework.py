@@ -34,6 +34,7 @@ nothing is written unless there are none.
 A CSV can also update a framework (`preview_framework_csv_update`, then `update_framework_csv`):
 rows are matched to competencies by identifier, or by a code only one competency has; what would
 change is shown first; the framework's CASE fields that the CSV has no column for are kept.
+Writing a framework out in these columns is `csv_framework_export`.
 """
 
 from __future__ import annotations
@@ -49,9 +50,14 @@ from sqlalchemy import select
 from portfolio.accounts.models import Organization, User
 from portfolio.core.errors import NotFound
 from portfolio.extensions import db
-from portfolio.frameworks import case, services
-from portfolio.frameworks.case import ImportFailed, ImportProblem
+from portfolio.frameworks.case import diff as case_diff
+from portfolio.frameworks.case import export as case_export
+from portfolio.frameworks.case import importer as case_importer
+from portfolio.frameworks.case import package as case_package
+from portfolio.frameworks.case import parse as case_parse
+from portfolio.frameworks.case.package import ImportFailed, ImportProblem
 from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework
+from portfolio.frameworks.services import frameworks as framework_services
 
 LIST_COLUMNS = ("conceptKeywords", "educationLevel")
 TEXT_COLUMNS = (
@@ -62,7 +68,7 @@ TEXT_COLUMNS = (
     "language",
     "CFItemType",
 )
-ASSOCIATION_COLUMNS = tuple(t for t in case.ASSOCIATION_TYPES)
+ASSOCIATION_COLUMNS = tuple(t for t in case_package.ASSOCIATION_TYPES)
 COLUMNS = (
     "identifier",
     "fullStatement",
@@ -89,7 +95,7 @@ def _is_uri(value: str) -> bool:
 
 def parse_framework_csv(
     raw: bytes, filename: str, *, title: str, into: Framework | None = None
-) -> case.CasePackage:
+) -> case_package.CasePackage:
     """Validate the whole CSV and turn it into a CASE package; raise `ImportFailed` naming the
     line and column of every problem.
 
@@ -188,7 +194,7 @@ def parse_framework_csv(
         if not statement:
             bad(line, "fullStatement", "is empty")
         kept = current.items.get(ident) if current is not None else None
-        item: dict[str, Any] = dict(kept) if kept else {"uri": case.default_uri(ident)}
+        item: dict[str, Any] = dict(kept) if kept else {"uri": case_package.default_uri(ident)}
         item["identifier"] = ident
         item["fullStatement"] = statement
         # The CSV is the authority for its columns: an empty cell clears the field.
@@ -206,7 +212,11 @@ def parse_framework_csv(
             if isinstance(old_lic, dict) and old_lic.get("uri") == lic:
                 item["licenseURI"] = old_lic
             else:
-                item["licenseURI"] = {"title": lic, "identifier": case.as_uuid(lic), "uri": lic}
+                item["licenseURI"] = {
+                    "title": lic,
+                    "identifier": case_package.as_uuid(lic),
+                    "uri": lic,
+                }
         items.append(item)
         by_ident[ident] = item
         seq: int | None = None
@@ -250,14 +260,14 @@ def parse_framework_csv(
                     "originNodeURI": {
                         "title": statement[:100],
                         "identifier": ident,
-                        "uri": case.default_uri(ident),
+                        "uri": case_package.default_uri(ident),
                     },
                     "destinationNodeURI": dict(doc_ref)
                     if target is None
                     else {
                         "title": "",
                         "identifier": target,
-                        "uri": case.default_uri(target),
+                        "uri": case_package.default_uri(target),
                     },
                 }
                 if kind == "isChildOf" and seq is not None:
@@ -284,7 +294,7 @@ def parse_framework_csv(
         if current.definitions:
             data["CFDefinitions"] = current.definitions
     try:
-        return case.parse_case_data(data, filename)
+        return case_parse.parse_case_data(data, filename)
     except ImportFailed as exc:
         # Name the line: problems of the package name the items by identifier.
         located = []
@@ -300,7 +310,7 @@ class _Current:
     """What an update by CSV keeps of the framework it updates."""
 
     def __init__(self, fw: Framework) -> None:
-        document, _ = case.export_document(fw)
+        document, _ = case_export.export_document(fw)
         if fw.case_extra is None:
             document["creator"] = fw.creator
         self.document: dict[str, Any] = document
@@ -338,32 +348,32 @@ class _Current:
 
 def import_framework_csv(
     actor: User, org: Organization, raw: bytes, filename: str, *, title: str
-) -> case.ImportResult:
+) -> case_importer.ImportResult:
     """Create a framework from a CSV file. All or nothing."""
-    services.require_admin(actor, org)
+    framework_services.require_admin(actor, org)
     pkg = parse_framework_csv(raw, filename, title=title)
-    return case.write_package(actor, org, pkg, filename)
+    return case_importer.write_package(actor, org, pkg, filename)
 
 
 def preview_framework_csv_update(
     actor: User, framework: Framework, raw: bytes, filename: str, *, title: str = ""
-) -> tuple[case.CasePackage, case.PackageDiff]:
+) -> tuple[case_package.CasePackage, case_diff.PackageDiff]:
     """What importing the CSV into `framework` would change (nothing is written)."""
-    services.require_admin(actor, _org(framework))
+    framework_services.require_admin(actor, _org(framework))
     pkg = parse_framework_csv(raw, filename, title=title or framework.title, into=framework)
-    return pkg, case.diff_package(framework, pkg)
+    return pkg, case_diff.diff_package(framework, pkg)
 
 
 def update_framework_csv(
-    actor: User, framework: Framework, pkg: case.CasePackage, filename: str
-) -> case.ImportResult:
+    actor: User, framework: Framework, pkg: case_package.CasePackage, filename: str
+) -> case_importer.ImportResult:
     """Apply a CSV update previewed with `preview_framework_csv_update`: changed competencies
     keep their rows (and so what rubrics and credentials point at), new ones are added, those
     the CSV no longer has are removed unless something published uses them (then nothing is
     changed). All or nothing."""
     org = _org(framework)
-    services.require_admin(actor, org)
-    return case.write_package(actor, org, pkg, filename, update_existing=True)
+    framework_services.require_admin(actor, org)
+    return case_importer.write_package(actor, org, pkg, filename, update_existing=True)
 
 
 def _org(framework: Framework) -> Organization:
@@ -371,55 +381,3 @@ def _org(framework: Framework) -> Organization:
     if org is None:
         raise NotFound("No such organization.")
     return org
-
-
-def export_framework_csv(framework: Framework) -> bytes:
-    """The framework as CSV with the columns above (UTF-8 with a byte order mark, so that
-    spreadsheet programs read it as UTF-8; CRLF line ends)."""
-    package = case.export_case_package(framework, rubrics=[])
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    items = {i["identifier"]: i for i in package["CFItems"]}
-
-    def original(obj: dict[str, Any]) -> str:
-        ext = obj.get(case.EXT)
-        if isinstance(ext, dict) and isinstance(ext.get(case.EXT_IDENTIFIER), str):
-            return str(ext[case.EXT_IDENTIFIER])
-        return str(obj["identifier"])
-
-    ident_of = {original(i): original(i) for i in items.values()}
-    refs: dict[str, dict[str, list[str]]] = {}
-    seqs: dict[str, int] = {}
-    doc_id = framework.case_identifier
-    for a in package["CFAssociations"]:
-        origin = a["originNodeURI"]["identifier"]
-        dest = a["destinationNodeURI"]["identifier"]
-        kind = a["associationType"]
-        bucket = refs.setdefault(origin, {})
-        if kind == "isChildOf":
-            if origin not in seqs and isinstance(a.get("sequenceNumber"), int):
-                seqs[origin] = a["sequenceNumber"]
-            if dest in (doc_id, case.as_uuid(doc_id)):
-                continue
-        value = dest if dest in ident_of else (a["destinationNodeURI"].get("uri") or dest)
-        bucket.setdefault(kind, []).append(value)
-    for item in items.values():
-        ident = original(item)
-        row = [ident, item.get("fullStatement", "")]
-        for column in COLUMNS[2:]:
-            if column in LIST_COLUMNS:
-                value = item.get(column)
-                row.append(", ".join(value) if isinstance(value, list) else str(value or ""))
-            elif column == "license":
-                lic = item.get("licenseURI")
-                row.append(lic.get("uri", "") if isinstance(lic, dict) else "")
-            elif column == "sequenceNumber":
-                row.append(str(seqs[ident]) if ident in seqs else "")
-            elif column in ASSOCIATION_COLUMNS:
-                row.append(", ".join(refs.get(ident, {}).get(column, [])))
-            else:
-                value = item.get(column, "")
-                row.append(value if isinstance(value, str) else "")
-        writer.writerow(row)
-    return out.getvalue().encode("utf-8-sig")

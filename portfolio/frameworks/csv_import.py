@@ -27,10 +27,11 @@ from decimal import Decimal, InvalidOperation
 
 from portfolio.accounts.models import Organization, User
 from portfolio.core import audit
-from portfolio.frameworks import services
-from portfolio.frameworks.case import ImportFailed, ImportProblem
+from portfolio.frameworks.case.package import ImportFailed, ImportProblem
 from portfolio.frameworks.models import Framework, Rubric
-from portfolio.frameworks.services import ElementInput, LevelInput, VersionInput
+from portfolio.frameworks.services import frameworks as framework_services
+from portfolio.frameworks.services import rubrics as rubric_services
+from portfolio.frameworks.services.rubrics import ElementInput, LevelInput, VersionInput
 
 REQUIRED_COLUMNS = ("element", "level", "points", "descriptor")
 OPTIONAL_COLUMNS = ("element_description", "evidence_guidance", "required", "weight")
@@ -221,12 +222,12 @@ def import_rubric_csv(
     framework: Framework | None = None,
 ) -> Rubric:
     """Create a rubric (first draft version) from a CSV file. All or nothing."""
-    services.require_admin(actor, org)
+    framework_services.require_admin(actor, org)
     data = parse_rubric_csv(raw, filename, title=title, pass_level_name=pass_level_name)
-    rubric = services.create_rubric(
+    rubric = rubric_services.create_rubric(
         actor, org, title=title, framework=framework, with_default_levels=False
     )
-    services.save_version(actor, rubric.latest, data)
+    rubric_services.save_version(actor, rubric.latest, data)
     audit.record(
         "rubric.import_csv",
         actor_id=actor.id,

@@ -15,7 +15,7 @@ from wtforms.validators import URL, DataRequired, Length, Optional, ValidationEr
 
 from portfolio.core.errors import DomainError
 from portfolio.frameworks.models import RubricVersion
-from portfolio.frameworks.services import ElementInput, LevelInput, VersionInput
+from portfolio.frameworks.services.rubrics import ElementInput, LevelInput, VersionInput
 
 #: Largest CASE package or CSV accepted (checked while reading, before parsing).
 MAX_IMPORT_BYTES = 5 * 1024 * 1024

@@ -13,7 +13,9 @@ from portfolio.core.errors import DomainError, Forbidden
 from portfolio.credentials import services
 from portfolio.credentials.models import Credential, CredentialState
 from portfolio.extensions import db
-from portfolio.frameworks import services as fw_services
+from portfolio.frameworks.services import competencies as competency_services
+from portfolio.frameworks.services import frameworks as framework_services
+from portfolio.frameworks.services import rubrics as rubric_services
 from tests.conftest import Client, make_published_rubric
 
 EVIL_SVG = b"""<?xml version="1.0"?>
@@ -42,8 +44,8 @@ def setup(make):  # type: ignore[no-untyped-def]
     make.user((org, Role.LEARNER), email="learner@example.org")
     make.user((other, Role.ADMIN), email="other@example.org")
     rubric = make_published_rubric(admin, org)
-    fw = fw_services.create_framework(admin, org, title="Welding")
-    comp = fw_services.add_competency(admin, fw, code="WLD-2.3", statement="Weld vertical")
+    fw = framework_services.create_framework(admin, org, title="Welding")
+    comp = competency_services.add_competency(admin, fw, code="WLD-2.3", statement="Weld vertical")
     cred = services.create_credential(
         admin,
         org,
@@ -83,7 +85,7 @@ def test_criteria_markdown_is_sanitized_and_fields_are_kept(setup) -> None:
 
 def test_publishing_needs_a_published_rubric_version(setup) -> None:
     admin, org = setup["admin"], setup["org"]
-    draft_rubric = fw_services.create_rubric(admin, org, title="Unpublished")
+    draft_rubric = rubric_services.create_rubric(admin, org, title="Unpublished")
     with pytest.raises(DomainError, match="published rubric version"):
         services.update_credential(
             admin,

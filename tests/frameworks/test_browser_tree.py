@@ -9,7 +9,7 @@ import pytest
 
 from portfolio.accounts.models import Role
 from portfolio.extensions import db
-from portfolio.frameworks import case
+from portfolio.frameworks.case import importer as case_importer
 from tests.frameworks.test_browser_editor import watch
 from tests.frameworks.test_tree import SHARED, package
 
@@ -25,7 +25,7 @@ def test_branches_open_in_place_and_more_is_appended(app, make, live_server, bro
     org = make.org("Northwind", slug="northwind")
     admin = make.user((org, Role.ADMIN), email="ada@example.org")
     spec = [*SHARED, *[(f"W{n:03d}", ["D"]) for n in range(130)]]
-    fw = case.import_case_package(
+    fw = case_importer.import_case_package(
         admin, org, json.dumps(package("Shared", spec)).encode(), "p.json"
     ).framework
     db.session.commit()

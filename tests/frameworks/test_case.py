@@ -14,7 +14,10 @@ from portfolio.accounts.models import Role
 from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import Forbidden
 from portfolio.extensions import db
-from portfolio.frameworks import case, services
+from portfolio.frameworks.case import export as case_export
+from portfolio.frameworks.case import importer as case_importer
+from portfolio.frameworks.case import package as case_package
+from portfolio.frameworks.case import parse as case_parse
 from portfolio.frameworks.models import (
     Competency,
     Framework,
@@ -24,6 +27,8 @@ from portfolio.frameworks.models import (
     RubricLevel,
     RubricVersion,
 )
+from portfolio.frameworks.services import rubrics as rubric_services
+from portfolio.frameworks.services import tree as tree_services
 
 DATA = Path(__file__).parent / "data"
 WLD_2_3 = "41d37b8b-1c78-5746-a842-6828c0ba9306"
@@ -58,12 +63,14 @@ def admin_org(make):  # type: ignore[no-untyped-def]
 
 def test_realistic_package_imports_tree_and_rubric_draft(admin_org) -> None:
     admin, org = admin_org
-    result = case.import_case_package(admin, org, read("welding_case.json"), "welding_case.json")
+    result = case_importer.import_case_package(
+        admin, org, read("welding_case.json"), "welding_case.json"
+    )
     db.session.commit()
     fw = result.framework
     assert fw.title == "Welding Competencies" and fw.version == "2024.1"
     assert fw.source_url == "https://example-trades.org/frameworks/welding"
-    tree = [(c.code, depth) for c, depth in services.competency_tree(fw)]
+    tree = [(c.code, depth) for c, depth in tree_services.competency_tree(fw)]
     assert tree[:6] == [
         ("WLD-1", 0),
         ("WLD-1.1", 1),
@@ -133,8 +140,8 @@ def test_broken_packages_fail_precisely_and_change_nothing(
 ) -> None:
     admin, org = admin_org
     before = row_counts()
-    with pytest.raises(case.ImportFailed) as info:
-        case.import_case_package(admin, org, read(filename), filename)
+    with pytest.raises(case_package.ImportFailed) as info:
+        case_importer.import_case_package(admin, org, read(filename), filename)
     db.session.rollback()
     message = info.value.message
     for fragment in expected:
@@ -145,8 +152,8 @@ def test_broken_packages_fail_precisely_and_change_nothing(
 
 def test_cycle_names_the_items_in_the_loop(admin_org) -> None:
     _admin, _org = admin_org
-    with pytest.raises(case.ImportFailed) as info:
-        case.parse_case_package(read("broken_cycle.json"), "broken_cycle.json")
+    with pytest.raises(case_package.ImportFailed) as info:
+        case_parse.parse_case_package(read("broken_cycle.json"), "broken_cycle.json")
     [problem] = [p for p in info.value.problems if "cycle" in p.reason]
     pkg = json.loads(read("welding_case.json"))
     ids = {i["humanCodingScheme"]: i["identifier"] for i in pkg["CFItems"]}
@@ -170,8 +177,8 @@ def test_cycle_names_the_items_in_the_loop(admin_org) -> None:
 )
 def test_malformed_files(admin_org, raw: bytes, reason: str) -> None:
     admin, org = admin_org
-    with pytest.raises(case.ImportFailed) as info:
-        case.import_case_package(admin, org, raw, "upload.json")
+    with pytest.raises(case_package.ImportFailed) as info:
+        case_importer.import_case_package(admin, org, raw, "upload.json")
     assert reason in info.value.message and "upload.json" in info.value.message
 
 
@@ -182,7 +189,7 @@ def test_criteria_with_different_levels_are_mapped_by_score_with_a_report(admin_
     dropped = criteria[2]["CFRubricCriterionLevels"].pop()
     # Another criterion names its top level differently.
     criteria[1]["CFRubricCriterionLevels"][-1]["quality"] = "Outstanding"
-    result = case.import_case_package(admin, org, json.dumps(pkg).encode(), "p.json")
+    result = case_importer.import_case_package(admin, org, json.dumps(pkg).encode(), "p.json")
     version = result.rubrics[0].latest
     names = [lv.name for lv in version.levels]
     top = criteria[0]["CFRubricCriterionLevels"][-1]["quality"]
@@ -197,17 +204,17 @@ def test_criteria_with_different_levels_are_mapped_by_score_with_a_report(admin_
         for n in result.notes
     )
     assert f"Describe “{element.title}” at level “{missing.name}”." in (
-        services.publication_problems(version)
+        rubric_services.publication_problems(version)
     )
 
 
 def test_duplicate_import_is_detected_and_offered_as_update(admin_org) -> None:
     admin, org = admin_org
-    first = case.import_case_package(admin, org, read("welding_case.json"), "a.json")
+    first = case_importer.import_case_package(admin, org, read("welding_case.json"), "a.json")
     db.session.commit()
     before = row_counts()
-    with pytest.raises(case.DuplicateImport) as info:
-        case.import_case_package(admin, org, read("welding_case.json"), "a.json")
+    with pytest.raises(case_package.DuplicateImport) as info:
+        case_importer.import_case_package(admin, org, read("welding_case.json"), "a.json")
     db.session.rollback()
     assert info.value.framework.id == first.framework.id
     assert "update" in info.value.message
@@ -216,7 +223,7 @@ def test_duplicate_import_is_detected_and_offered_as_update(admin_org) -> None:
     pkg = json.loads(read("welding_case.json"))
     pkg["CFDocument"]["title"] = "Welding Competencies (revised)"
     pkg["CFItems"][0]["fullStatement"] = "Safety, preparation and housekeeping"
-    second = case.import_case_package(
+    second = case_importer.import_case_package(
         admin, org, json.dumps(pkg).encode(), "a.json", update_existing=True
     )
     db.session.commit()
@@ -229,17 +236,19 @@ def test_duplicate_import_is_detected_and_offered_as_update(admin_org) -> None:
 
 def test_update_of_a_published_rubric_creates_a_new_draft_version(admin_org) -> None:
     admin, org = admin_org
-    result = case.import_case_package(admin, org, read("welding_case.json"), "a.json")
-    services.publish_version(admin, result.rubrics[0].latest)
+    result = case_importer.import_case_package(admin, org, read("welding_case.json"), "a.json")
+    rubric_services.publish_version(admin, result.rubrics[0].latest)
     db.session.commit()
     published = result.rubrics[0].latest
-    snapshot = case.export_rubric(published, result.rubrics[0])
-    case.import_case_package(admin, org, read("welding_case.json"), "a.json", update_existing=True)
+    snapshot = case_export.export_rubric(published, result.rubrics[0])
+    case_importer.import_case_package(
+        admin, org, read("welding_case.json"), "a.json", update_existing=True
+    )
     db.session.commit()
     rubric = result.rubrics[0]
     assert [v.number for v in rubric.versions] == [1, 2]
     assert rubric.latest.published_at is None
-    assert case.export_rubric(published, rubric) == snapshot
+    assert case_export.export_rubric(published, rubric) == snapshot
 
 
 def normalized(package: dict[str, Any]) -> dict[str, Any]:
@@ -259,9 +268,9 @@ def normalized(package: dict[str, Any]) -> dict[str, Any]:
 
 def test_import_export_import_is_stable(make, admin_org) -> None:
     admin, org = admin_org
-    first = case.import_case_package(admin, org, read("welding_case.json"), "w.json")
+    first = case_importer.import_case_package(admin, org, read("welding_case.json"), "w.json")
     db.session.commit()
-    exported = case.export_case_package(first.framework)
+    exported = case_export.export_case_package(first.framework)
     assert {"CFDocument", "CFItems", "CFAssociations", "CFRubrics"} <= exported.keys()
     original = json.loads(read("welding_case.json"))
     assert exported["CFDocument"]["identifier"] == original["CFDocument"]["identifier"]
@@ -272,21 +281,21 @@ def test_import_export_import_is_stable(make, admin_org) -> None:
 
     other = make.org("Elsewhere")
     other_admin = make.user((other, Role.ADMIN))
-    second = case.import_case_package(
+    second = case_importer.import_case_package(
         other_admin, other, json.dumps(exported).encode(), "export.json"
     )
     db.session.commit()
-    again = case.export_case_package(second.framework)
+    again = case_export.export_case_package(second.framework)
     assert normalized(again) == normalized(exported)
 
-    def shape(result: case.ImportResult) -> Any:
+    def shape(result: case_importer.ImportResult) -> Any:
         fw = result.framework
         v = result.rubrics[0].latest
         return (
             (fw.title, fw.version, fw.description, fw.source_url, fw.case_identifier),
             [
                 (c.code, c.statement, c.case_identifier, c.case_uri, d)
-                for c, d in services.competency_tree(fw)
+                for c, d in tree_services.competency_tree(fw)
             ],
             (v.title, v.pass_level_position, v.min_total_points),
             [(lv.name, lv.points) for lv in v.levels],
@@ -308,18 +317,20 @@ def test_import_export_import_is_stable(make, admin_org) -> None:
 
 def test_exported_rubric_keeps_portfolio_fields(admin_org) -> None:
     admin, org = admin_org
-    result = case.import_case_package(admin, org, read("welding_case.json"), "w.json")
+    result = case_importer.import_case_package(admin, org, read("welding_case.json"), "w.json")
     version = result.rubrics[0].latest
-    data = services.version_as_input(version)
+    data = rubric_services.version_as_input(version)
     data.elements[0].evidence_guidance = "Photo of both edges"
     data.elements[0].is_required = False
     data.min_total_points = 8
-    services.save_version(admin, version, data)
+    rubric_services.save_version(admin, version, data)
     db.session.commit()
-    exported = case.export_case_package(result.framework)
+    exported = case_export.export_case_package(result.framework)
     pkg = json.dumps(exported).encode()
     other_org_admin = admin  # same org: update in place
-    again = case.import_case_package(other_org_admin, org, pkg, "e.json", update_existing=True)
+    again = case_importer.import_case_package(
+        other_org_admin, org, pkg, "e.json", update_existing=True
+    )
     element = again.rubrics[0].latest.elements[0]
     assert element.evidence_guidance == "Photo of both edges" and not element.is_required
     assert again.rubrics[0].latest.min_total_points == 8
@@ -329,4 +340,4 @@ def test_only_admins_import(make) -> None:
     org = make.org()
     learner = make.user((org, Role.LEARNER))
     with pytest.raises(Forbidden):
-        case.import_case_package(learner, org, read("welding_case.json"), "w.json")
+        case_importer.import_case_package(learner, org, read("welding_case.json"), "w.json")

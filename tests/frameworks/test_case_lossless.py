@@ -12,8 +12,11 @@ from sqlalchemy import select
 
 from portfolio.accounts.models import Role
 from portfolio.extensions import db
-from portfolio.frameworks import case, services
+from portfolio.frameworks.case import export as case_export
+from portfolio.frameworks.case import importer as case_importer
+from portfolio.frameworks.case import package as case_package
 from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework
+from portfolio.frameworks.services import tree as tree_services
 from tests.case_schema import problems
 from tests.frameworks.case_packages import (
     DOC_ID,
@@ -31,8 +34,10 @@ def two_orgs(make):  # type: ignore[no-untyped-def]
     return (make.user((first, Role.ADMIN)), first), (make.user((second, Role.ADMIN)), second)
 
 
-def load(actor, org, data: dict[str, Any], **kwargs: Any) -> case.ImportResult:  # type: ignore[no-untyped-def]
-    result = case.import_case_package(actor, org, json.dumps(data).encode(), "p.json", **kwargs)
+def load(actor, org, data: dict[str, Any], **kwargs: Any) -> case_importer.ImportResult:  # type: ignore[no-untyped-def]
+    result = case_importer.import_case_package(
+        actor, org, json.dumps(data).encode(), "p.json", **kwargs
+    )
     db.session.commit()
     return result
 
@@ -78,14 +83,14 @@ def stored(fw: Framework) -> dict[str, Any]:
 
 def original_identifier(obj: dict[str, Any]) -> str:
     ext = obj.get("extensions") or {}
-    return str(ext.get(case.EXT_IDENTIFIER, obj["identifier"]))
+    return str(ext.get(case_package.EXT_IDENTIFIER, obj["identifier"]))
 
 
 def test_import_export_import_is_lossless_field_by_field(two_orgs) -> None:
     (admin, org), (other_admin, other) = two_orgs
     source = rich_package()
     first = load(admin, org, source)
-    exported = case.export_case_package(first.framework)
+    exported = case_export.export_case_package(first.framework)
     assert problems(exported) == []
 
     # Every field of the source comes out as it went in (sequence numbers as numbers).
@@ -117,20 +122,20 @@ def test_import_export_import_is_lossless_field_by_field(two_orgs) -> None:
     # Imported again elsewhere, it is the same framework, field by field.
     second = load(other_admin, other, exported)
     assert stored(second.framework) == stored(first.framework)
-    assert case.export_case_package(second.framework) == exported
+    assert case_export.export_case_package(second.framework) == exported
 
 
 def test_several_parents_numeric_strings_and_deep_levels(two_orgs) -> None:
     (admin, org), _ = two_orgs
     fw = load(admin, org, rich_package(depth=8)).framework
-    tree = [(c.code, d) for c, d in services.competency_tree(fw)]
+    tree = [(c.code, d) for c, d in tree_services.competency_tree(fw)]
     assert max(d for _, d in tree) == 7  # eight levels
     top = [code for code, d in tree if d == 1 and code.startswith("EL.S")]
     assert top == ["EL.S2", "EL.S10"]  # "2" before "10": read as numbers
     by_code = {c.code: c for c in fw.competencies}
     # Listed under each of its two parents.
-    under_two = services.tree_branch(fw, by_code["EL.S2"]).nodes
-    under_ten = services.tree_branch(fw, by_code["EL.S10"]).nodes
+    under_two = tree_services.tree_branch(fw, by_code["EL.S2"]).nodes
+    under_ten = tree_services.tree_branch(fw, by_code["EL.S10"]).nodes
     assert [(n.competency.code, n.is_also_here) for n in under_two + under_ten] in (
         [("EL.SH", False), ("EL.SH", True)],
         [("EL.SH", True), ("EL.SH", False)],
@@ -139,7 +144,7 @@ def test_several_parents_numeric_strings_and_deep_levels(two_orgs) -> None:
     # The item without isChildOf stays at the top and gets none on export.
     loose = db.session.scalar(select(Competency).where(Competency.code == "EL.X"))
     assert loose.parent_id is None
-    exported = case.export_case_package(fw)
+    exported = case_export.export_case_package(fw)
     assert not [
         a
         for a in exported["CFAssociations"]
@@ -197,12 +202,12 @@ def test_relations_show_on_competency_pages_with_outside_items_as_links(two_orgs
 def test_a_1200_deep_chain_imports_renders_and_its_loop_is_found(make, client) -> None:
     org = make.org("Deep")
     admin = make.user((org, Role.ADMIN), email="deep@example.org")
-    with pytest.raises(case.ImportFailed) as info:
+    with pytest.raises(case_package.ImportFailed) as info:
         load(admin, org, chain_package(1200, cycle=True))
     assert "form a cycle" in info.value.message
     assert len([p for p in info.value.problems if "cycle" in p.reason]) == 1
     fw = load(admin, org, chain_package(1200)).framework
-    assert services.competency_tree(fw)[-1][1] == 1199
+    assert tree_services.competency_tree(fw)[-1][1] == 1199
     client.login("deep@example.org")
     page = client.get(f"/o/{org.slug}/frameworks/{fw.public_id}").get_data(as_text=True)
     assert "Step 0" in page and "Step 1<" not in page and "1 below" in page
@@ -213,14 +218,14 @@ def test_a_1200_deep_chain_imports_renders_and_its_loop_is_found(make, client) -
     assert "… 1192 levels …" in html and len(html) < 60_000  # the path is shortened
     form = client.get(f"/o/{org.slug}/credentials/new")
     assert form.status_code == 200
-    assert problems(case.export_case_package(fw)) == []
+    assert problems(case_export.export_case_package(fw)) == []
 
 
 def test_unknown_association_type_is_refused_by_name(two_orgs) -> None:
     (admin, org), _ = two_orgs
     data = rich_package()
     data["CFAssociations"][0]["associationType"] = "isTranslationOf"
-    with pytest.raises(case.ImportFailed) as info:
+    with pytest.raises(case_package.ImportFailed) as info:
         load(admin, org, data)
     assert "“isTranslationOf” is not a CASE 1.0 association type" in info.value.message
 

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from portfolio.accounts.models import Role
 from portfolio.extensions import db
-from portfolio.frameworks import csv_framework, services
-from portfolio.frameworks.case import ImportFailed
+from portfolio.frameworks import csv_framework, csv_framework_export
+from portfolio.frameworks.case.package import ImportFailed
 from portfolio.frameworks.models import Competency, CompetencyAssociation, Framework
+from portfolio.frameworks.services import tree as tree_services
 from tests.conftest import Client
 
 OUTSIDE = "https://case.other.example/uri/1"
@@ -49,14 +50,14 @@ def test_spreadsheet_imports_with_bom_semicolons_crlf_and_quoted_newlines(admin_
     db.session.commit()
     fw = result.framework
     assert fw.title == "Electrical safety"
-    tree = [(c.code, d) for c, d in services.competency_tree(fw)]
+    tree = [(c.code, d) for c, d in tree_services.competency_tree(fw)]
     assert tree == [("S", 0), ("S.2", 1), ("S.1", 1), ("S.3", 2)]
     isolate = next(c for c in fw.competencies if c.code == "S.1")
     assert isolate.statement == "Isolate the supply\r\nbefore work"
     assert isolate.case_extra["educationLevel"] == ["13", "14"]
     listed, todo = [], [None]
     while todo:  # every branch of the tree, as the framework page opens them
-        for node in services.tree_branch(fw, todo.pop()).nodes:
+        for node in tree_services.tree_branch(fw, todo.pop()).nodes:
             listed.append((node.competency.code, node.is_also_here))
             todo.append(node.competency)
     assert ("S.3", True) in listed and ("S.3", False) in listed
@@ -66,7 +67,7 @@ def test_spreadsheet_imports_with_bom_semicolons_crlf_and_quoted_newlines(admin_
     assert outside.destination_id is None
 
     # Export and import again: the same competencies, parents and links.
-    exported = csv_framework.export_framework_csv(fw)
+    exported = csv_framework_export.export_framework_csv(fw)
     assert exported.startswith("\ufeff".encode()) and b"\r\n" in exported
     again = csv_framework.import_framework_csv(admin, org, exported, "e.csv", title="Again")
     db.session.commit()
@@ -161,12 +162,14 @@ def test_a_csv_updates_a_framework_after_showing_what_changes(client: Client, ad
     import json
     import re
 
-    from portfolio.frameworks import case
+    from portfolio.frameworks.case import importer as case_importer
     from tests.frameworks.case_packages import rich_package
 
     admin, org = admin_org
     source = rich_package()
-    fw = case.import_case_package(admin, org, json.dumps(source).encode(), "p.json").framework
+    fw = case_importer.import_case_package(
+        admin, org, json.dumps(source).encode(), "p.json"
+    ).framework
     db.session.commit()
     before = {c.case_identifier: (c.id, c.statement) for c in fw.competencies}
     links_before = {a.case_identifier for a in fw.associations}
@@ -232,9 +235,9 @@ def test_a_csv_update_that_drops_a_used_competency_changes_nothing(
 
     admin, org = admin_org
     pkg = csv_framework.parse_framework_csv(SPREADSHEET.encode(), "s.csv", title="Safety")
-    from portfolio.frameworks import case
+    from portfolio.frameworks.case import importer as case_importer
 
-    fw = case.write_package(admin, org, pkg, "s.csv").framework
+    fw = case_importer.write_package(admin, org, pkg, "s.csv").framework
     used = db.session.scalar(select(Competency).where(Competency.code == "S.3"))
     credentials.create_credential(
         admin, org, credentials.CredentialInput(name="Lockout", competency_ids=[used.id])

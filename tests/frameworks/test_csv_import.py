@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from portfolio.accounts.models import Role
 from portfolio.extensions import db
 from portfolio.frameworks import csv_import
-from portfolio.frameworks.case import ImportFailed
+from portfolio.frameworks.case.package import ImportFailed
 from portfolio.frameworks.models import Rubric, RubricElement
 
 DATA = Path(__file__).parent / "data"

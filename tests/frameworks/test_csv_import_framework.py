@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from portfolio.accounts.models import Role
 from portfolio.extensions import db
-from portfolio.frameworks import services as fw
 from portfolio.frameworks.models import Rubric
+from portfolio.frameworks.services import competencies as competency_services
+from portfolio.frameworks.services import frameworks as framework_services
 from tests.conftest import Client
 
 DATA = Path(__file__).parent / "data"
@@ -20,10 +21,12 @@ DATA = Path(__file__).parent / "data"
 def test_csv_import_names_the_framework(client: Client, make) -> None:  # type: ignore[no-untyped-def]
     org = make.org(slug="acme")
     admin = make.user((org, Role.ADMIN), email="ada@example.org")
-    welding = fw.create_framework(admin, org, title="Welding")
-    fw.add_competency(admin, welding, statement="Prepare a fillet joint", code="W1")
-    cooking = fw.create_framework(admin, org, title="Cooking")
-    fw.add_competency(admin, cooking, statement="Poach an egg", code="C1")
+    welding = framework_services.create_framework(admin, org, title="Welding")
+    competency_services.add_competency(
+        admin, welding, statement="Prepare a fillet joint", code="W1"
+    )
+    cooking = framework_services.create_framework(admin, org, title="Cooking")
+    competency_services.add_competency(admin, cooking, statement="Poach an egg", code="C1")
     db.session.commit()
     client.login("ada@example.org")
     form = client.get("/o/acme/rubrics/import-csv").get_data(as_text=True)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portfolio.accounts.models import Role, User
 from portfolio.credentials.models import Credential
 from portfolio.extensions import db
-from portfolio.frameworks import case
+from portfolio.frameworks.case import importer as case_importer
 from portfolio.frameworks.models import Competency, Framework, RubricElement
 from tests.conftest import Client
 from tests.frameworks.case_packages import chain_package
@@ -28,7 +28,7 @@ def big(make):  # type: ignore[no-untyped-def]
     doc_id = data["CFDocument"]["identifier"]
     for a in data["CFAssociations"]:
         a["destinationNodeURI"]["identifier"] = doc_id
-    case.import_case_package(admin, org, json.dumps(data).encode(), "big.json")
+    case_importer.import_case_package(admin, org, json.dumps(data).encode(), "big.json")
     db.session.commit()
     return org
 
@@ -106,7 +106,7 @@ def test_rubric_editor_searches_only_the_rubrics_framework(client: Client, big, 
     other["CFDocument"]["title"] = "Another framework"
     for item in other["CFItems"]:
         item["fullStatement"] = "Other " + item["fullStatement"]
-    case.import_case_package(admin, big, json.dumps(other).encode(), "other.json")
+    case_importer.import_case_package(admin, big, json.dumps(other).encode(), "other.json")
     db.session.commit()
     fw = db.session.scalar(select(Framework).where(Framework.title == "Chain of 1500"))
     client.login("admin@example.org")

@@ -14,7 +14,8 @@ from portfolio.accounts.models import Role
 from portfolio.credentials import services as credentials
 from portfolio.credentials.models import Credential, CredentialAlignment
 from portfolio.extensions import db
-from portfolio.frameworks import case, services
+from portfolio.frameworks.case import export as case_export
+from portfolio.frameworks.case import importer as case_importer
 from portfolio.frameworks.models import (
     Competency,
     CompetencyAssociation,
@@ -22,6 +23,7 @@ from portfolio.frameworks.models import (
     Rubric,
     RubricElement,
 )
+from portfolio.frameworks.services import rubrics as rubric_services
 from tests.conftest import Client, QueryCounter
 from tests.frameworks.case_packages import STAMP, chain_package, uid
 
@@ -93,7 +95,9 @@ def admin_org(make):  # type: ignore[no-untyped-def]
 
 def load(admin_org, data: dict[str, Any]) -> Framework:  # type: ignore[no-untyped-def]
     admin, org = admin_org
-    fw = case.import_case_package(admin, org, json.dumps(data).encode(), "p.json").framework
+    fw = case_importer.import_case_package(
+        admin, org, json.dumps(data).encode(), "p.json"
+    ).framework
     db.session.commit()
     return fw
 
@@ -237,7 +241,7 @@ def test_deleting_a_parent_keeps_what_is_also_under_another_and_leaves_no_links(
 
 def problems_free_export(fw: Framework) -> bool:
     # The autouse fixture validates the package against the CASE schema as it is made.
-    return bool(case.export_case_package(fw)["CFItems"])
+    return bool(case_export.export_case_package(fw)["CFItems"])
 
 
 def test_what_a_credential_uses_is_not_deleted_and_the_refusal_names_it(
@@ -250,12 +254,12 @@ def test_what_a_credential_uses_is_not_deleted_and_the_refusal_names_it(
         org,
         credentials.CredentialInput(name="Shared wirer", competency_ids=[code_of("S.1").id]),
     )
-    rubric = services.create_rubric(admin, org, title="Draft rubric", framework=fw)
-    draft = services.version_as_input(rubric.latest)
+    rubric = rubric_services.create_rubric(admin, org, title="Draft rubric", framework=fw)
+    draft = rubric_services.version_as_input(rubric.latest)
     draft.elements.append(
-        services.ElementInput(public_id=None, title="Uses D", competency_id=code_of("D").id)
+        rubric_services.ElementInput(public_id=None, title="Uses D", competency_id=code_of("D").id)
     )
-    services.save_version(admin, rubric.latest, draft)
+    rubric_services.save_version(admin, rubric.latest, draft)
     db.session.commit()
     client.login("admin@example.org")
     base = f"/o/northwind/frameworks/{fw.public_id}"

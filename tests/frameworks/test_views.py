@@ -10,8 +10,11 @@ from sqlalchemy import func, select
 
 from portfolio.accounts.models import Role
 from portfolio.extensions import db
-from portfolio.frameworks import case, services
+from portfolio.frameworks.case import export as case_export
+from portfolio.frameworks.case import importer as case_importer
 from portfolio.frameworks.models import Framework, Rubric, RubricVersion
+from portfolio.frameworks.services import rubrics as rubric_services
+from portfolio.frameworks.services import tree as tree_services
 from tests.conftest import Client, make_published_rubric
 
 DATA = Path(__file__).parent / "data"
@@ -25,7 +28,7 @@ def setup(make):  # type: ignore[no-untyped-def]
     learner = make.user((org, Role.LEARNER), email="learner@example.org")
     make.user((org, Role.ASSESSOR), email="assessor@example.org")
     make.user((other, Role.ADMIN), email="other@example.org")
-    fw = case.import_case_package(
+    fw = case_importer.import_case_package(
         admin, org, (DATA / "welding_case.json").read_bytes(), "w.json"
     ).framework
     rubric = make_published_rubric(admin, org)
@@ -144,7 +147,7 @@ def test_editor_builds_a_rubric_and_publishing_freezes_it(client: Client, setup)
     version = rubric.latest
     db.session.refresh(version)
     assert [e.title for e in version.elements] == ["Element 1", "Element 0"]
-    assert services.publication_problems(version) == []
+    assert rubric_services.publication_problems(version) == []
 
     preview = client.get(edit_url.replace("/edit", "")).get_data(as_text=True)
     assert "Element 0" in preview and "To pass:" in preview
@@ -157,7 +160,7 @@ def test_editor_builds_a_rubric_and_publishing_freezes_it(client: Client, setup)
 def test_published_version_cannot_be_changed_by_any_route(client: Client, setup) -> None:
     rubric = setup["rubric"]
     version = rubric.latest
-    before = case.export_rubric(version, rubric)
+    before = case_export.export_rubric(version, rubric)
     client.login("admin@example.org")
     base = f"/o/northwind/rubrics/{rubric.public_id}/versions/{version.public_id}"
     token = client.csrf_token("/account/password")
@@ -178,16 +181,18 @@ def test_published_version_cannot_be_changed_by_any_route(client: Client, setup)
     # The editor page of a published version does not offer editing.
     assert client.get(base + "/edit").status_code == 302
     with pytest.raises(Exception, match="can no longer change"):
-        services.save_version(setup["admin"], version, services.version_as_input(version))
+        rubric_services.save_version(
+            setup["admin"], version, rubric_services.version_as_input(version)
+        )
     db.session.rollback()
     db.session.expire_all()
-    assert case.export_rubric(db.session.get(RubricVersion, version.id), rubric) == before
+    assert case_export.export_rubric(db.session.get(RubricVersion, version.id), rubric) == before
 
 
 def test_editing_a_published_rubric_starts_a_new_version(client: Client, setup) -> None:
     rubric = setup["rubric"]
     v1 = rubric.latest
-    snapshot = case.export_rubric(v1, rubric)
+    snapshot = case_export.export_rubric(v1, rubric)
     client.login("admin@example.org")
     page = f"/o/northwind/rubrics/{rubric.public_id}"
     resp = client.submit(page + "/new-version", {}, page=page)
@@ -204,14 +209,14 @@ def test_editing_a_published_rubric_starts_a_new_version(client: Client, setup) 
     assert client.submit(resp.location, data).status_code == 302
     db.session.expire_all()
     assert rubric.latest.elements[0].title == "Joint preparation and fit-up"
-    assert case.export_rubric(db.session.get(RubricVersion, v1.id), rubric) == snapshot
+    assert case_export.export_rubric(db.session.get(RubricVersion, v1.id), rubric) == snapshot
     # Elements of the old version stay where they were: old assessments keep their rows.
     assert v1.elements[0].title == "Joint preparation"
 
 
 def test_editor_keeps_typed_text_when_saving_fails(client: Client, setup) -> None:
     client.login("admin@example.org")
-    rubric = services.create_rubric(setup["admin"], setup["org"], title="Draft")
+    rubric = rubric_services.create_rubric(setup["admin"], setup["org"], title="Draft")
     db.session.commit()
     url = f"/o/northwind/rubrics/{rubric.public_id}/versions/{rubric.latest.public_id}/edit"
     data = editor_form(client.get(url).get_data(as_text=True))
@@ -275,7 +280,10 @@ def test_framework_and_competency_forms(client: Client, setup) -> None:
         page=page,
     )
     db.session.expire_all()
-    assert [(c.code, d) for c, d in services.competency_tree(fw)] == [("EL-1", 0), ("EL-1.1", 1)]
+    assert [(c.code, d) for c, d in tree_services.competency_tree(fw)] == [
+        ("EL-1", 0),
+        ("EL-1.1", 1),
+    ]
     html = client.get(page).get_data(as_text=True)
     assert "EL-1" in html and "EL-1.1" not in html and "1 below" in html
     branch = client.get(f"{page}?at={top.public_id}").get_data(as_text=True)

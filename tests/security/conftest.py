@@ -20,8 +20,9 @@ from portfolio.evidence import services as evidence_services
 from portfolio.evidence import uploads as evidence_uploads
 from portfolio.evidence.models import EvidenceItem
 from portfolio.extensions import db
-from portfolio.frameworks import services as fw
 from portfolio.frameworks.models import Competency, Framework, RubricVersion
+from portfolio.frameworks.services import competencies as competency_services
+from portfolio.frameworks.services import frameworks as framework_services
 from portfolio.submissions.models import Submission, SubmissionEvidence
 from tests.awards.conftest import award_of, pass_submission
 from tests.conftest import Client
@@ -128,10 +129,14 @@ def world(app: Flask, make: Any, scenario: Scenario) -> World:
     submit(clients["worker"], sub_pid)
     # The assessor's claim from passing the first one is over; release nothing else.
 
-    framework = fw.create_framework(s.admin, s.org, title="Welding competencies")
-    comp = fw.add_competency(s.admin, framework, statement="Prepare a joint", code="W1")
-    doomed_comp = fw.add_competency(s.admin, framework, statement="To delete", code="W9")
-    doomed_fw = fw.create_framework(s.admin, s.org, title="Framework to delete")
+    framework = framework_services.create_framework(s.admin, s.org, title="Welding competencies")
+    comp = competency_services.add_competency(
+        s.admin, framework, statement="Prepare a joint", code="W1"
+    )
+    doomed_comp = competency_services.add_competency(
+        s.admin, framework, statement="To delete", code="W9"
+    )
+    doomed_fw = framework_services.create_framework(s.admin, s.org, title="Framework to delete")
     spare = evidence_services.create_reflection(s.worker, title="Spare note", body="delete me")
     db.session.commit()
     with app.test_request_context():

@@ -18,7 +18,9 @@ import pytest
 from flask import Flask
 
 from portfolio.core.sanitize import MAX_MARKDOWN_CHARS, render_markdown
-from portfolio.frameworks import case
+from portfolio.frameworks.case import importer as case_importer
+from portfolio.frameworks.case import package as case_package
+from portfolio.frameworks.case import parse as case_parse
 from tests.conftest import Client
 
 T = TypeVar("T")
@@ -95,7 +97,9 @@ DEPTH = 1_200
 
 
 def test_a_deep_chain_parses_and_a_long_cycle_is_found() -> None:
-    pkg = within_watchdog(lambda: case.parse_case_package(bench.case_chain(DEPTH), "deep.json"))
+    pkg = within_watchdog(
+        lambda: case_parse.parse_case_package(bench.case_chain(DEPTH), "deep.json")
+    )
     assert len(pkg.items) == DEPTH
     # Close the chain into one loop of 5,000 items: found once, in linear time.
     import json
@@ -103,8 +107,10 @@ def test_a_deep_chain_parses_and_a_long_cycle_is_found() -> None:
     raw = json.loads(bench.case_chain(5_000))
     first, last = raw["CFItems"][0]["identifier"], raw["CFItems"][-1]["identifier"]
     raw["CFAssociations"][0]["destinationNodeURI"]["identifier"] = last
-    with pytest.raises(case.ImportFailed) as info:
-        within_watchdog(lambda: case.parse_case_package(json.dumps(raw).encode(), "loop.json"))
+    with pytest.raises(case_package.ImportFailed) as info:
+        within_watchdog(
+            lambda: case_parse.parse_case_package(json.dumps(raw).encode(), "loop.json")
+        )
     cycles = [p for p in info.value.problems if "cycle" in str(p)]
     assert len(cycles) == 1 and first in str(cycles[0])
 
@@ -115,7 +121,7 @@ def test_a_deep_chain_imports_and_its_pages_answer(app: Flask, make: Any) -> Non
     org = make.org("Acme")
     admin = make.user((org, Role.ADMIN), email="admin@example.org")
     result = within_watchdog(
-        lambda: case.import_case_package(admin, org, bench.case_chain(DEPTH), "deep.json")
+        lambda: case_importer.import_case_package(admin, org, bench.case_chain(DEPTH), "deep.json")
     )
     from portfolio.extensions import db
 

@@ -17,9 +17,10 @@ from portfolio.core.errors import DomainError
 from portfolio.core.urls import clean_http_url, is_http_url
 from portfolio.evidence import services as evidence
 from portfolio.extensions import db
-from portfolio.frameworks import case
-from portfolio.frameworks import services as fw
+from portfolio.frameworks.case import importer as case_importer
+from portfolio.frameworks.case import package as case_package
 from portfolio.frameworks.models import Framework
+from portfolio.frameworks.services import frameworks as framework_services
 from tests.conftest import Client
 
 HOSTILE = [
@@ -61,7 +62,7 @@ def test_every_write_path_refuses_the_address(app: Flask, make: Any, url: str) -
         accounts.update_organization(admin, org, url=url)
     db.session.rollback()
     with pytest.raises(DomainError):
-        fw.create_framework(admin, org, title="Welding", source_url=url)
+        framework_services.create_framework(admin, org, title="Welding", source_url=url)
     db.session.rollback()
     with pytest.raises(DomainError):
         evidence.create_link(worker, title="Site", url=url)
@@ -69,8 +70,8 @@ def test_every_write_path_refuses_the_address(app: Flask, make: Any, url: str) -
     # A CASE package's officialSourceURL.
     pkg = json.loads(CASE_DATA.read_bytes())
     pkg["CFDocument"]["officialSourceURL"] = url
-    with pytest.raises((DomainError, case.ImportFailed)):
-        case.import_case_package(admin, org, json.dumps(pkg).encode(), "p.json")
+    with pytest.raises((DomainError, case_package.ImportFailed)):
+        case_importer.import_case_package(admin, org, json.dumps(pkg).encode(), "p.json")
     db.session.rollback()
     assert db.session.query(Framework).count() == 0
 
@@ -99,7 +100,9 @@ def test_old_rows_with_script_urls_are_never_links(app: Flask, make: Any) -> Non
     """Rows written before the check: the templates show no link for them."""
     org = make.org("Acme")
     admin = make.user((org, Role.ADMIN), email="admin@example.org")
-    framework = fw.create_framework(admin, org, title="Welding", source_url="https://ok.example")
+    framework = framework_services.create_framework(
+        admin, org, title="Welding", source_url="https://ok.example"
+    )
     db.session.commit()
     bad = "javascript:alert(1)"
     # Around the validators, as an old row or a direct database edit would be.
