@@ -8,7 +8,6 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portfolio.accounts import services
-from portfolio.accounts.models import Role
 from portfolio.core.forms import EmptyForm
 from portfolio.core.jobs import JobFailure, registered_jobs, retry_failure
 from portfolio.core.views import run_service
@@ -17,16 +16,10 @@ from portfolio.extensions import db
 bp = Blueprint("jobs", __name__)
 
 
-def _admin_org(slug: str):  # type: ignore[no-untyped-def]
-    org = services.get_organization(slug)
-    services.require_role(current_user, org, Role.ADMIN)
-    return org
-
-
 @bp.get("/o/<slug>/jobs")
 def failed_jobs(slug: str) -> str:
     """Jobs of this organization whose retries are spent, newest first."""
-    org = _admin_org(slug)
+    org = services.admin_org(current_user, slug)
     failures = db.session.scalars(
         select(JobFailure)
         .where(JobFailure.organization_id == org.id)
@@ -45,7 +38,7 @@ def failed_jobs(slug: str) -> str:
 @bp.post("/o/<slug>/jobs/<int:failure_id>/retry")
 def retry_job(slug: str, failure_id: int) -> Response:
     """Run a failed job again."""
-    org = _admin_org(slug)
+    org = services.admin_org(current_user, slug)
     failure = db.session.get(JobFailure, failure_id)
     if failure is None or failure.organization_id != org.id:
         abort(404)

@@ -346,10 +346,14 @@ def get_organization(slug: str) -> Organization:
     return org
 
 
-def admin_org(user: User, slug: str) -> Organization:
+def admin_org(user: User, slug: str, *, hidden: bool = False) -> Organization:
     """The organization with this slug, if `user` is one of its admins (`NotFound` or
-    `Forbidden` otherwise): how every admin page loads its organization."""
+    `Forbidden` otherwise): how every admin page loads its organization. With `hidden`, a
+    non-admin gets `NotFound` too: pages holding secrets (API tokens, webhook endpoints) do not
+    even say that they exist."""
     org = get_organization(slug)
+    if hidden and not user.has_role(org.id, Role.ADMIN):
+        raise NotFound("No such organization.")
     require_role(user, org, Role.ADMIN)
     return org
 

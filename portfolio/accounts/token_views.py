@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portfolio.accounts import services, tokens
-from portfolio.accounts.models import Organization, Role
+from portfolio.accounts.models import Organization
 from portfolio.core.forms import EmptyForm
 from portfolio.core.views import run_service
 
@@ -41,13 +41,6 @@ class CreateTokenForm(FlaskForm):
         default=90,
         validators=[NumberRange(min=1, max=tokens.MAX_LIFETIME_DAYS)],
     )
-
-
-def _admin_org(slug: str) -> Organization:
-    org = services.get_organization(slug)
-    if not current_user.has_role(org.id, Role.ADMIN):
-        abort(404)
-    return org
 
 
 def _create(form: CreateTokenForm, org: Organization | None) -> str | None:
@@ -87,7 +80,7 @@ def personal_tokens() -> str:
 @bp.route("/o/<slug>/tokens", methods=["GET", "POST"])
 def organization_tokens(slug: str) -> str:
     """The organization's tokens (admins); a new one's secret is shown on this page once."""
-    org = _admin_org(slug)
+    org = services.admin_org(current_user, slug, hidden=True)
     form = CreateTokenForm()
     raw = _create(form, org) if form.is_submitted() else None
     return render_template(
