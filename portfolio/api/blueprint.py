@@ -119,10 +119,12 @@ def authenticate() -> Response | None:
 
 
 def token() -> tokens.ApiToken:
+    """The token of this request."""
     return g.api_token  # type: ignore[no-any-return]
 
 
 def actor() -> User:
+    """The user the token acts as: the actor of every service call."""
     return token().user
 
 
@@ -148,10 +150,12 @@ def organization(slug: str) -> Organization:
 
 
 def staff(org: Organization) -> None:
+    """Refuse (403) unless the user assesses or administers the organization."""
     accounts.require_role(actor(), org, Role.ASSESSOR, Role.ADMIN)
 
 
 def admin(org: Organization) -> None:
+    """Refuse (403) unless the user administers the organization."""
     accounts.require_role(actor(), org, Role.ADMIN)
 
 

@@ -26,7 +26,6 @@ from portfolio.core.transaction import rollback
 from portfolio.extensions import db
 
 
-# -- awards --------------------------------------------------------------------------------------
 @bp.get("/organizations/<slug>/awards")
 @bp.arguments(s.PageArgs, location="query")
 @bp.response(200, s.AwardPage)

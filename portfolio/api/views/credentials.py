@@ -21,7 +21,6 @@ from portfolio.core.security import public
 from portfolio.extensions import db
 
 
-# -- credentials ---------------------------------------------------------------------------------
 def _credential_input(org: Organization, data: dict[str, Any]) -> Any:
     from portfolio.credentials.services import CredentialInput
     from portfolio.frameworks.models import Rubric, RubricVersion

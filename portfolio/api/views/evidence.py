@@ -16,7 +16,6 @@ from portfolio.api.blueprint import (
 from portfolio.core.security import public
 
 
-# -- the worker's own evidence -------------------------------------------------------------------
 @bp.get("/me/evidence")
 @bp.arguments(s.EvidenceArgs, location="query")
 @bp.response(200, s.EvidenceOut(many=True))

@@ -19,7 +19,6 @@ from portfolio.api.schemas import With
 from portfolio.core.security import public
 
 
-# -- frameworks ----------------------------------------------------------------------------------
 @bp.get("/organizations/<slug>/frameworks")
 @bp.response(200, s.FrameworkOut(many=True))
 @public

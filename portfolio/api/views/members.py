@@ -22,7 +22,6 @@ from portfolio.core.security import public
 from portfolio.extensions import db
 
 
-# -- members and invitations ---------------------------------------------------------------------
 @bp.get("/organizations/<slug>/members")
 @bp.response(200, s.MemberOut(many=True))
 @public

@@ -20,6 +20,7 @@ from portfolio.core.security import public
 
 
 def spec_dict() -> dict[str, Any]:
+    """The OpenAPI document of the app's Api, as a dict."""
     return current_app.extensions["portfolio.api"].spec.to_dict()  # type: ignore[no-any-return]
 
 

@@ -15,7 +15,6 @@ from portfolio.api.blueprint import (
 from portfolio.core.security import public
 
 
-# -- reports -------------------------------------------------------------------------------------
 @bp.get("/organizations/<slug>/reports")
 @bp.arguments(s.ReportArgs, location="query")
 @bp.response(200, s.ReportOut)

@@ -22,7 +22,6 @@ from portfolio.core.security import public
 from portfolio.extensions import db
 
 
-# -- submissions ---------------------------------------------------------------------------------
 @bp.get("/organizations/<slug>/submissions")
 @bp.arguments(s.SubmissionArgs, location="query")
 @bp.response(200, s.SubmissionPage)

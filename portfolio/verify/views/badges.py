@@ -30,7 +30,6 @@ from portfolio.verify.views.responses import (
 )
 
 
-# -- badges ------------------------------------------------------------------------------------
 def award_or_404(aid: str) -> Award:
     try:
         return issuance.get_award(aid)

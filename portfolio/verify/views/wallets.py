@@ -13,7 +13,6 @@ from portfolio.extensions import csrf, limiter
 from portfolio.verify.views import bp
 
 
-# -- wallets -------------------------------------------------------------------------------------
 @bp.post("/wallet/exchanges/<token>")
 @public
 # A wallet posts JSON from an app, with no session: the signed token is the credential.
