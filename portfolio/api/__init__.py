@@ -9,8 +9,9 @@ from flask import Flask
 
 def init_api(app: Flask) -> None:
     """Register the API blueprint and its OpenAPI document on the application."""
+    import portfolio.api.views  # noqa: F401 - its modules register the operations on `bp`
+    from portfolio.api.blueprint import bp
     from portfolio.api.spec import make_api
-    from portfolio.api.views import bp
 
     api = make_api(app)
     app.extensions["portfolio.api"] = api

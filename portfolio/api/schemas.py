@@ -3,6 +3,8 @@ from them). Objects are named by their public ids, never by database keys."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -10,6 +12,18 @@ from portfolio.accounts.models import Role
 
 #: Page sizes: small by default, bounded so one request cannot read a whole table.
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
+
+
+class With:
+    """An object seen with extra attributes, for a response schema that shows more than the
+    object holds (a framework with its competency tree, a batch with its summary)."""
+
+    def __init__(self, obj: object, **extra: object) -> None:
+        self._obj = obj
+        self.__dict__.update(extra)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._obj, name)
 
 
 class Strict(ma.Schema):

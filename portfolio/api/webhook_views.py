@@ -1,5 +1,5 @@
 """Admin pages for an organization's webhooks: endpoints, their secrets, the delivery log and
-"send again"."""
+"send again". Each change commits through `run_service`."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portfolio.accounts import services as accounts
-from portfolio.accounts.models import Organization, Role
 from portfolio.api import webhooks
 from portfolio.core.errors import DomainError
 from portfolio.core.forms import EmptyForm
-from portfolio.extensions import db
+from portfolio.core.views import run_service
 
 bp = Blueprint("webhooks", __name__)
 
@@ -36,30 +35,27 @@ class AddWebhookForm(FlaskForm):
     )
 
 
-def _admin_org(slug: str) -> Organization:
-    org = accounts.get_organization(slug)
-    if not current_user.has_role(org.id, Role.ADMIN):
-        abort(404)
-    return org
+def _error_page(exc: DomainError) -> bool:
+    """A refusal of "send again" or "remove" (no such delivery) is answered by its error page,
+    not flashed."""
+    return True
 
 
 @bp.route("/o/<slug>/webhooks", methods=["GET", "POST"])
 def list_webhooks(slug: str) -> Response | str:
     """The organization's endpoints, and a form to add one."""
-    org = _admin_org(slug)
+    org = accounts.admin_org(current_user, slug, hidden=True)
     form = AddWebhookForm()
     if form.validate_on_submit():
-        try:
-            endpoint = webhooks.add_endpoint(
+        done = run_service(
+            lambda: webhooks.add_endpoint(
                 current_user, org, form.url.data or "", list(form.events.data or [])
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("The webhook is registered. Its signing secret is on its page.", "success")
-            return redirect(url_for("webhooks.show_webhook", slug=slug, wid=endpoint.public_id))
+            ),
+            "The webhook is registered. Its signing secret is on its page.",
+        )
+        if done:
+            assert done.value is not None
+            return redirect(url_for("webhooks.show_webhook", slug=slug, wid=done.value.public_id))
     elif form.is_submitted():
         for errors in form.errors.values():
             for error in errors:
@@ -75,7 +71,7 @@ def list_webhooks(slug: str) -> Response | str:
 @bp.get("/o/<slug>/webhooks/<wid>")
 def show_webhook(slug: str, wid: str) -> str:
     """One endpoint: its secret, its events and the log of its latest deliveries."""
-    org = _admin_org(slug)
+    org = accounts.admin_org(current_user, slug, hidden=True)
     endpoint = webhooks.get_endpoint(current_user, org, wid)
     return render_template(
         "webhooks/show.html",
@@ -89,23 +85,28 @@ def show_webhook(slug: str, wid: str) -> str:
 @bp.post("/o/<slug>/webhooks/<wid>/deliveries/<did>/send")
 def send_again(slug: str, wid: str, did: str) -> Response:
     """Send one delivery again."""
-    org = _admin_org(slug)
+    org = accounts.admin_org(current_user, slug, hidden=True)
     if not EmptyForm().validate_on_submit():
         abort(400)
     endpoint = webhooks.get_endpoint(current_user, org, wid)
-    webhooks.send_again(current_user, endpoint, did)
-    db.session.commit()
-    flash("The delivery is queued again.", "success")
+    run_service(
+        lambda: webhooks.send_again(current_user, endpoint, did),
+        "The delivery is queued again.",
+        reraise=_error_page,
+    )
     return redirect(url_for("webhooks.show_webhook", slug=slug, wid=wid))
 
 
 @bp.post("/o/<slug>/webhooks/<wid>/remove")
 def remove_webhook(slug: str, wid: str) -> Response:
     """Stop sending to an endpoint."""
-    org = _admin_org(slug)
+    org = accounts.admin_org(current_user, slug, hidden=True)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    webhooks.remove_endpoint(current_user, webhooks.get_endpoint(current_user, org, wid))
-    db.session.commit()
-    flash("The webhook is removed.", "success")
+    endpoint = webhooks.get_endpoint(current_user, org, wid)
+    run_service(
+        lambda: webhooks.remove_endpoint(current_user, endpoint),
+        "The webhook is removed.",
+        reraise=_error_page,
+    )
     return redirect(url_for("webhooks.list_webhooks", slug=slug))

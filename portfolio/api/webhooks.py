@@ -41,6 +41,7 @@ from portfolio.core.db import TimestampMixin, UTCDateTime, utcnow
 from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.ids import is_public_id, new_public_id
 from portfolio.core.jobs import enqueue, job
+from portfolio.core.transaction import commit
 from portfolio.extensions import db
 
 #: Webhook event type for each audited action.
@@ -339,16 +340,15 @@ def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
         return None, f"{type(exc).__name__}: {reason}"[:500]
 
 
-@job(retries=RETRIES, retry_delay=RETRY_DELAY)
-def deliver(delivery_id: str) -> None:
-    """Send one delivery; a 2xx answer ends it. Idempotent: a delivered one is not sent again
-    (unless an admin asked for it again, which sets it back to pending). A failed attempt is
-    logged and committed, then raised so the job system retries with backoff."""
+def attempt_delivery(delivery_id: str) -> str | None:
+    """Send one delivery and log the attempt on it; a 2xx answer ends it. Returns what went
+    wrong (None when delivered, or when there is nothing to send). Idempotent: a delivered one
+    is not sent again (unless an admin asked for it again, which sets it back to pending)."""
     delivery = db.session.scalar(
         select(WebhookDelivery).where(WebhookDelivery.public_id == delivery_id)
     )
     if delivery is None or delivery.state == DeliveryState.DELIVERED:
-        return
+        return None
     status, error = _post(delivery.endpoint, delivery)
     ok = status is not None and 200 <= status < 300
     delivery.attempts += 1
@@ -359,7 +359,18 @@ def deliver(delivery_id: str) -> None:
     if ok:
         delivery.state = DeliveryState.DELIVERED
         delivery.delivered_at = utcnow()
-        return
+        return None
     delivery.state = DeliveryState.FAILED
-    db.session.commit()  # the log of this attempt survives the retry
-    raise DeliveryFailed(f"{delivery.endpoint.url}: {error or status}")
+    return f"{delivery.endpoint.url}: {error or status}"
+
+
+@job(retries=RETRIES, retry_delay=RETRY_DELAY)
+def deliver(delivery_id: str) -> None:
+    """The job that sends a delivery (`attempt_delivery`). A failed attempt is logged and
+    committed, then raised so the job system retries with backoff."""
+    failure = attempt_delivery(delivery_id)
+    if failure is not None:
+        # The job owns its transaction (as a view owns a request's), and the job system rolls
+        # back a run that raises: commit first, so the log of this attempt survives the retry.
+        commit()
+        raise DeliveryFailed(failure)

@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from portfolio.awards import page_store
 from portfolio.core.db import utcnow
 from portfolio.core.ids import is_public_id
-from portfolio.core.transaction import commit, rollback
+from portfolio.core.transaction import rollback
 
 #: Seconds a browser or shared cache may reuse a public page or document without asking again:
 #: a revocation or a hidden badge shows everywhere within this time.
@@ -89,31 +89,33 @@ def public_response(body: str, etag: str, mimetype: str = "text/html") -> Respon
     return response.make_conditional(request)  # type: ignore[return-value]
 
 
-def anonymous_badge_page(aid: str, render: Callable[[], str]) -> Response:
+def anonymous_badge_page(aid: str, render: Callable[[], str]) -> tuple[Response, bool]:
     """The badge page for a visitor who is not signed in: the stored bytes when they are
-    current (one query), else `render()` once and keep the result."""
+    current (one query), else `render()` once and keep the result. Also says whether a page was
+    kept in this transaction: the view commits it (this module never commits)."""
     row: Any = page_store.stored_page(aid) if is_public_id(aid) else None
     if row is None:
         abort(404)
     key = page_key(verdict(row.revoked_at, row.expires_at))
     if row.page_html is not None and row.page_key == key and row.page_etag:
-        return public_response(row.page_html, row.page_etag)
+        return public_response(row.page_html, row.page_etag), False
     html = render()
     if row.signed_at is None:
         # "Being signed" lasts a moment: neither stored nor kept by any cache.
         response = Response(html, mimetype="text/html")
         response.headers["Cache-Control"] = "no-store"
-        return response
+        return response, False
     etag = hashlib.sha256(html.encode("utf-8")).hexdigest()
     # A stacked credential's page lists its components' live status: rendered on every view.
+    kept = False
     if row.pathway_id is None:
         try:
             page_store.store_page(row.id, html, key, etag)
-            commit()
+            kept = True
         except SQLAlchemyError:  # a busy database: serve the page, store it another time
             current_app.logger.warning("could not store the badge page of %s", aid, exc_info=True)
             rollback()
-    return public_response(html, etag)
+    return public_response(html, etag), kept
 
 
 def personal_response(body: str) -> Response:
