@@ -329,19 +329,22 @@ def deep_cursor(app: Any, slug: str, position: int) -> str:
 
     from portfolio.accounts.models import Organization
     from portfolio.extensions import db
-    from portfolio.submissions import services as subs
+    from portfolio.submissions import assessor_queue
     from portfolio.submissions.models import Submission
 
     with app.app_context():
         org = db.session.scalar(select(Organization).where(Organization.slug == slug))
         sub = db.session.scalar(
             select(Submission)
-            .where(Submission.organization_id == org.id, Submission.state.in_(subs.QUEUE_STATES))
+            .where(
+                Submission.organization_id == org.id,
+                Submission.state.in_(assessor_queue.QUEUE_STATES),
+            )
             .order_by(Submission.submitted_at, Submission.id)
             .offset(position - 1)
             .limit(1)
         )
-        return subs.encode_cursor(sub)
+        return assessor_queue.encode_cursor(sub)
 
 
 def write_explain(app: Any, data: dataset.DataSet, cursors: dict[str, str]) -> str:
@@ -350,7 +353,7 @@ def write_explain(app: Any, data: dataset.DataSet, cursors: dict[str, str]) -> s
     from portfolio.accounts.models import Organization, User
     from portfolio.awards import issuance
     from portfolio.extensions import db
-    from portfolio.submissions import services as subs
+    from portfolio.submissions import assessor_queue
 
     sections = []
     with app.app_context():
@@ -365,17 +368,19 @@ def write_explain(app: Any, data: dataset.DataSet, cursors: dict[str, str]) -> s
             ),
             (
                 "Review queue, 100k waiting: first page",
-                lambda: subs.review_queue(assessor, org, subs.QueueFilter()),
+                lambda: assessor_queue.review_queue(assessor, org, assessor_queue.QueueFilter()),
                 "ORDER BY",
             ),
             (
                 "Review queue, 100k waiting: deep keyset page",
-                lambda: subs.review_queue(assessor, org, subs.QueueFilter(), cursors["big"]),
+                lambda: assessor_queue.review_queue(
+                    assessor, org, assessor_queue.QueueFilter(), cursors["big"]
+                ),
                 "ORDER BY",
             ),
             (
                 "Review queue, 100k waiting: the count of waiting work",
-                lambda: subs.review_queue(assessor, org, subs.QueueFilter()),
+                lambda: assessor_queue.review_queue(assessor, org, assessor_queue.QueueFilter()),
                 "count(",
             ),
         ]
@@ -398,7 +403,7 @@ def issuance_rate(app: Any, data: dataset.DataSet, count: int) -> float:
 
     from portfolio.accounts.models import Organization, User
     from portfolio.extensions import db
-    from portfolio.submissions import services as subs
+    from portfolio.submissions import access, assessor_queue, scoring
     from portfolio.submissions.models import Submission
 
     cfg = app.config["PORTFOLIO"]
@@ -413,16 +418,16 @@ def issuance_rate(app: Any, data: dataset.DataSet, count: int) -> float:
                 .limit(count)
             )
         )
-        first = subs.get_submission(ids[0])
+        first = access.get_submission(ids[0])
         version = first.rubric_version
         top = max(version.levels, key=lambda lv: lv.position)
-        scores = [subs.ScoreInput(e.public_id, top.id, "Fine.") for e in version.elements]
+        scores = [scoring.ScoreInput(e.public_id, top.id, "Fine.") for e in version.elements]
         db.session.commit()
         started = time.perf_counter()
         for public_id in ids:
-            sub = subs.get_submission(public_id)
-            subs.claim(assessor, org, sub)
-            review = subs.record_review(assessor, org, sub, scores, "Passed.")
+            sub = access.get_submission(public_id)
+            assessor_queue.claim(assessor, org, sub)
+            review = scoring.record_review(assessor, org, sub, scores, "Passed.")
             db.session.commit()
             assert review.outcome == "pass"
         elapsed = time.perf_counter() - started
