@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 
 from portfolio import create_app  # noqa: E402
-from portfolio.accounts import services as accounts  # noqa: E402
+from portfolio.accounts import organizations, registration  # noqa: E402
 from portfolio.accounts.models import Role, User  # noqa: E402
 from portfolio.awards.models import Award, BulkAwardBatch  # noqa: E402
 from portfolio.config import Config  # noqa: E402
@@ -74,11 +74,11 @@ def main() -> None:
     with app.app_context():
         db.drop_all()
         db.create_all()
-        org = accounts.create_organization(
+        org = organizations.create_organization(
             "Bench", "bench", email="b@example.org", url="https://b.example.org"
         )
-        admin = accounts.create_user("admin@example.org", "Admin", PASSWORD)
-        accounts.add_membership(admin, org, Role.ADMIN)
+        admin = registration.create_user("admin@example.org", "Admin", PASSWORD)
+        organizations.add_membership(admin, org, Role.ADMIN)
         version = build_version(org, admin)
         cred = build_credential(org, version)
         # Some recipients already hold confirmed accounts (no password hashing: nobody signs in).

@@ -29,7 +29,7 @@ ROOT = Path(__file__).absolute().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from portfolio import create_app  # noqa: E402
-from portfolio.accounts import services as accounts  # noqa: E402
+from portfolio.accounts import organizations, registration  # noqa: E402
 from portfolio.accounts.models import Organization, Role, User  # noqa: E402
 from portfolio.config import Config  # noqa: E402
 from portfolio.extensions import db  # noqa: E402
@@ -168,11 +168,11 @@ def main() -> None:
     with app.app_context():
         db.drop_all()
         db.create_all()
-        org = accounts.create_organization(
+        org = organizations.create_organization(
             "Bench", "bench", email="b@example.org", url="https://b.example.org"
         )
-        admin = accounts.create_user("admin@example.org", "Admin", PASSWORD)
-        accounts.add_membership(admin, org, Role.ADMIN)
+        admin = registration.create_user("admin@example.org", "Admin", PASSWORD)
+        organizations.add_membership(admin, org, Role.ADMIN)
         db.session.commit()
         raw = json.dumps(build_package(args.items)).encode()
         n_items = len(json.loads(raw)["CFItems"])
@@ -187,10 +187,10 @@ def main() -> None:
         print(f"import: {seconds:.2f} s")
 
         # Peak memory of a second import (a new organization), measured apart from the timing.
-        other = accounts.create_organization(
+        other = organizations.create_organization(
             "Bench 2", "bench2", email="b2@example.org", url="https://b2.example.org"
         )
-        accounts.add_membership(admin, other, Role.ADMIN)
+        organizations.add_membership(admin, other, Role.ADMIN)
         db.session.commit()
         ids = (admin.id, org.id, other.id)
         db.session.remove()

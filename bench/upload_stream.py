@@ -85,7 +85,7 @@ def serve(port: int, endpoint: str, workdir: str) -> None:
     from werkzeug.serving import make_server
 
     from portfolio import create_app
-    from portfolio.accounts import services
+    from portfolio.accounts import organizations, registration
     from portfolio.accounts.models import Role
     from portfolio.config import Config
     from portfolio.extensions import db
@@ -109,9 +109,9 @@ def serve(port: int, endpoint: str, workdir: str) -> None:
     with app.app_context():
         db.create_all()
         get_storage().ensure_bucket()  # type: ignore[attr-defined]
-        org = services.create_organization("Bench", "bench", email="b@example.org")
-        user = services.create_user(EMAIL, "Bench", PASSWORD)
-        services.add_membership(user, org, Role.LEARNER)
+        org = organizations.create_organization("Bench", "bench", email="b@example.org")
+        user = registration.create_user(EMAIL, "Bench", PASSWORD)
+        organizations.add_membership(user, org, Role.LEARNER)
         db.session.commit()
     make_server("127.0.0.1", port, app, threaded=True).serve_forever()
 

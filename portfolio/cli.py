@@ -29,18 +29,18 @@ def register_cli(app: Flask) -> None:
         """Create the first admin of an organization (creating the organization if needed)."""
         from sqlalchemy import select
 
-        from portfolio.accounts import services
+        from portfolio.accounts import organizations, registration, sign_in
         from portfolio.accounts.models import Organization, Role
         from portfolio.core.errors import DomainError
 
         try:
             org = db.session.scalar(select(Organization).where(Organization.slug == org_slug))
             if org is None:
-                org = services.create_organization(org_name, org_slug, email=email)
-            user = services.find_user_by_email(email) or services.create_user(
+                org = organizations.create_organization(org_name, org_slug, email=email)
+            user = sign_in.find_user_by_email(email) or registration.create_user(
                 email, display_name, password
             )
-            services.add_membership(user, org, Role.ADMIN)
+            organizations.add_membership(user, org, Role.ADMIN)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -50,7 +50,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("purge-unconfirmed")
     def purge_unconfirmed() -> None:
         """Remove self-registered accounts whose email confirmation link expired unused."""
-        from portfolio.accounts.services import purge_unconfirmed_accounts
+        from portfolio.accounts.registration import purge_unconfirmed_accounts
 
         removed = purge_unconfirmed_accounts()
         db.session.commit()

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
 from portfolio.accounts.models import Membership, Role
-from portfolio.accounts.services import get_organization, require_role
+from portfolio.accounts.organizations import get_organization, require_role
 from portfolio.awards import issuance
 from portfolio.core.errors import NotFound
 from portfolio.extensions import db

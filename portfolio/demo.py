@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portfolio.accounts import services
+from portfolio.accounts import organizations, registration, sign_in
 from portfolio.accounts.models import Organization, Role
 from portfolio.extensions import db
 
@@ -22,7 +22,7 @@ def load_demo() -> dict[str, Any]:
     """Create the demo organization and its admin, assessor and worker if missing."""
     org = db.session.query(Organization).filter_by(slug=DEMO_ORG_SLUG).one_or_none()
     if org is None:
-        org = services.create_organization(
+        org = organizations.create_organization(
             "Northwind Trades College",
             DEMO_ORG_SLUG,
             email="credentials@northwind.example",
@@ -31,15 +31,15 @@ def load_demo() -> dict[str, Any]:
             allows_self_registration=True,
         )
     for role, email, name in DEMO_ACCOUNTS:
-        user = services.find_user_by_email(email) or services.create_user(
+        user = sign_in.find_user_by_email(email) or registration.create_user(
             email, name, DEMO_PASSWORD
         )
-        services.add_membership(user, org, role)
+        organizations.add_membership(user, org, role)
     db.session.commit()
     credential = load_welding_demo(org)
     from portfolio.evidence.demo import load_evidence_demo
 
-    load_evidence_demo(services.find_user_by_email("worker@northwind.example"))
+    load_evidence_demo(sign_in.find_user_by_email("worker@northwind.example"))
     badge_url = load_badge_demo(org, credential)
     load_queue_demo(credential)
     from portfolio.pathways.admin import load_pathway_demo
@@ -137,7 +137,7 @@ def load_welding_demo(org: Organization) -> Any:
             .filter_by(organization_id=org.id, name="Vertical Fillet Welder (3G)")
             .one_or_none()
         )
-    admin = services.find_user_by_email(DEMO_ACCOUNTS[0][1])
+    admin = sign_in.find_user_by_email(DEMO_ACCOUNTS[0][1])
     assert admin is not None
     framework = framework_services.create_framework(
         admin,
@@ -215,8 +215,8 @@ def load_badge_demo(org: Organization, credential: Any) -> str | None:
     from portfolio.submissions import assessor_queue, scoring
     from portfolio.submissions import services as subs
 
-    earner = services.find_user_by_email("earner@northwind.example")
-    assessor = services.find_user_by_email("assessor@northwind.example")
+    earner = sign_in.find_user_by_email("earner@northwind.example")
+    assessor = sign_in.find_user_by_email("assessor@northwind.example")
     if credential is None or earner is None or assessor is None:
         return None
     if not inspect(db.engine).has_table(Award.__tablename__):
@@ -274,7 +274,7 @@ def load_queue_demo(credential: Any) -> None:
     from portfolio.submissions import services as subs
     from portfolio.submissions.models import Submission
 
-    worker = services.find_user_by_email("worker@northwind.example")
+    worker = sign_in.find_user_by_email("worker@northwind.example")
     if credential is None or worker is None:
         return
     if db.session.scalar(select(Submission.id).where(Submission.learner_id == worker.id)):

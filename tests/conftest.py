@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, event, text
 from werkzeug.serving import make_server
 
 from portfolio import create_app
-from portfolio.accounts import services as account_services
+from portfolio.accounts import organizations, registration
 from portfolio.accounts.models import Organization, Role, User
 from portfolio.config import Config
 from portfolio.extensions import db
@@ -327,7 +327,7 @@ class Factory:
 
     def org(self, name: str | None = None, **kwargs: Any) -> Organization:
         n = self._next()
-        org = account_services.create_organization(
+        org = organizations.create_organization(
             name or f"Org {n}",
             kwargs.pop("slug", f"org-{n}"),
             email=kwargs.pop("email", f"org{n}@example.org"),
@@ -345,11 +345,11 @@ class Factory:
         password: str = PASSWORD,
     ) -> User:
         n = self._next()
-        user = account_services.create_user(
+        user = registration.create_user(
             email or f"user{n}@example.org", name or f"User {n}", password
         )
         for org, role in roles:
-            account_services.add_membership(user, org, role)
+            organizations.add_membership(user, org, role)
         db.session.commit()
         return user
 

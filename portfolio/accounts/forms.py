@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from portfolio.accounts.models import Role
-from portfolio.accounts.services import MIN_PASSWORD_LENGTH
+from portfolio.accounts.sign_in import MIN_PASSWORD_LENGTH
 from portfolio.core.labels import label
 
 

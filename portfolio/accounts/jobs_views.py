@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from portfolio.accounts import services
+from portfolio.accounts import organizations
 from portfolio.core.forms import EmptyForm
 from portfolio.core.jobs import JobFailure, registered_jobs, retry_failure
 from portfolio.core.views import run_service
@@ -19,7 +19,7 @@ bp = Blueprint("jobs", __name__)
 @bp.get("/o/<slug>/jobs")
 def failed_jobs(slug: str) -> str:
     """Jobs of this organization whose retries are spent, newest first."""
-    org = services.admin_org(current_user, slug)
+    org = organizations.admin_org(current_user, slug)
     failures = db.session.scalars(
         select(JobFailure)
         .where(JobFailure.organization_id == org.id)
@@ -38,7 +38,7 @@ def failed_jobs(slug: str) -> str:
 @bp.post("/o/<slug>/jobs/<int:failure_id>/retry")
 def retry_job(slug: str, failure_id: int) -> Response:
     """Run a failed job again."""
-    org = services.admin_org(current_user, slug)
+    org = organizations.admin_org(current_user, slug)
     failure = db.session.get(JobFailure, failure_id)
     if failure is None or failure.organization_id != org.id:
         abort(404)

@@ -60,7 +60,7 @@ class User(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         String(64), unique=True, default=new_session_token, nullable=False
     )
     #: No longer written: wrong passwords are now counted per client and account in the rate
-    #: limit store (see `accounts.services.authenticate`). Kept until a migration drops them.
+    #: limit store (see `accounts.sign_in.authenticate`). Kept until a migration drops them.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -10,8 +10,9 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portfolio.accounts import services
+from portfolio.accounts import organizations, registration
 from portfolio.accounts.forms import InviteForm, OrganizationForm
+from portfolio.accounts.members import members_page, open_invitations
 from portfolio.accounts.models import Membership, Role
 from portfolio.accounts.views import bp
 from portfolio.core.forms import EmptyForm
@@ -24,12 +25,12 @@ from portfolio.storage import get_storage
 @bp.route("/o/<slug>/settings", methods=["GET", "POST"])
 def organization_settings(slug: str) -> Response | str:
     """The issuer profile: name, website, contact, description, logo, self-registration."""
-    org = services.admin_org(current_user, slug)
+    org = organizations.admin_org(current_user, slug)
     form = OrganizationForm(obj=org)
     if form.validate_on_submit():
 
         def save() -> None:
-            services.update_organization(
+            organizations.update_organization(
                 current_user,
                 org,
                 name=form.name.data,
@@ -40,8 +41,8 @@ def organization_settings(slug: str) -> Response | str:
                 linkedin_organization_id=form.linkedin_organization_id.data or "",
             )
             if form.logo.data:
-                services.set_organization_logo(
-                    current_user, org, form.logo.data.read(services.MAX_LOGO_BYTES + 1)
+                organizations.set_organization_logo(
+                    current_user, org, form.logo.data.read(organizations.MAX_LOGO_BYTES + 1)
                 )
 
         done = run_service(save, "Organization profile saved.", flash_error=False)
@@ -56,7 +57,7 @@ def organization_settings(slug: str) -> Response | str:
 @public
 def organization_logo(slug: str) -> Response:
     """The organization's logo (public: it appears on badges)."""
-    org = services.get_organization(slug)
+    org = organizations.get_organization(slug)
     if not org.logo_key:
         abort(404)
     data = b"".join(get_storage().iter_chunks(org.logo_key))
@@ -68,14 +69,14 @@ def organization_logo(slug: str) -> Response:
 @bp.get("/o/<slug>/members")
 def members(slug: str) -> str:
     """Members (in keyset pages) and open invitations of an organization."""
-    org = services.admin_org(current_user, slug)
-    page = services.members_page(
+    org = organizations.admin_org(current_user, slug)
+    page = members_page(
         current_user,
         org,
         after=request.args.get("after") or None,
         before=request.args.get("before") or None,
     )
-    invitations = services.open_invitations(current_user, org)
+    invitations = open_invitations(current_user, org)
     return render_template(
         "accounts/members.html",
         org=org,
@@ -91,7 +92,7 @@ def members(slug: str) -> str:
 @bp.post("/o/<slug>/members/invite")
 def invite_member(slug: str) -> Response | str:
     """Send an invitation with a role."""
-    org = services.admin_org(current_user, slug)
+    org = organizations.admin_org(current_user, slug)
     form = InviteForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -99,7 +100,7 @@ def invite_member(slug: str) -> Response | str:
                 flash(str(error), "error")
         return redirect(url_for("accounts.members", slug=org.slug))
     done = run_service(
-        lambda: services.invite(current_user, org, form.email.data or "", Role(form.role.data)),
+        lambda: registration.invite(current_user, org, form.email.data or "", Role(form.role.data)),
         f"Invitation sent to {form.email.data}.",
     )
     if done.value is not None:
@@ -112,14 +113,14 @@ def invite_member(slug: str) -> Response | str:
 @bp.post("/o/<slug>/members/<int:membership_id>/remove")
 def remove_member(slug: str, membership_id: int) -> Response:
     """Take a role away from a member."""
-    org = services.admin_org(current_user, slug)
+    org = organizations.admin_org(current_user, slug)
     if not EmptyForm().validate_on_submit():
         abort(400)
     membership = db.session.get(Membership, membership_id)
     if membership is None or membership.organization_id != org.id:
         abort(404)
     run_service(
-        lambda: services.remove_membership(current_user, org, membership),
+        lambda: organizations.remove_membership(current_user, org, membership),
         "The role has been removed.",
     )
     return redirect(url_for("accounts.members", slug=org.slug))

@@ -43,7 +43,7 @@ from joserfc.jws import JWSRegistry
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portfolio.accounts import services
+from portfolio.accounts import organizations, registration, sign_in
 from portfolio.accounts.models import (
     Organization,
     Role,
@@ -195,7 +195,7 @@ def complete_sign_in(
         )
     if time.time() - int(pending.get("started", 0)) > PENDING_MAX_AGE_SECONDS:
         raise SsoRefused("This sign-in took too long. Start again from the sign-in page.")
-    org = services.get_organization(str(pending.get("org", "")))
+    org = organizations.get_organization(str(pending.get("org", "")))
     config = enabled_configuration(org)
     if params.get("error"):
         description = clean_text(params.get("error_description") or params["error"], 300)
@@ -263,7 +263,7 @@ def complete_sign_in(
         if info.get("sub") != subject:
             raise _refuse(org, "userinfo-subject", "The provider described another person.")
         profile.update({k: v for k, v in info.items() if k not in claims})
-    email = services.normalize_email(str(profile.get("email") or ""))
+    email = sign_in.normalize_email(str(profile.get("email") or ""))
     if not email or "@" not in email:
         raise _refuse(org, "no-email", f"{config.button_label} did not tell us your email address.")
     if not _is_verified(profile.get("email_verified")):
@@ -287,7 +287,7 @@ def complete_sign_in(
     name = clean_text(str(profile.get("name") or ""), 120)
     user, linked = _user_for(org, config, subject, email, name, signed_in)
     if not user.roles_in(org.id):
-        services.add_membership(user, org, Role(config.default_role))  # just in time
+        organizations.add_membership(user, org, Role(config.default_role))  # just in time
     now = utcnow()
     user.last_login_at = now
     identity = db.session.scalar(
@@ -334,7 +334,7 @@ def _user_for(
             )
         _check_active(org, identity.user)
         return identity.user, ""
-    existing = services.find_user_by_email(email)
+    existing = sign_in.find_user_by_email(email)
     if existing is not None and not existing.is_email_confirmed:
         existing_confirmed = None
     else:
@@ -352,7 +352,7 @@ def _user_for(
     if existing is not None and existing_confirmed is None:
         # An unconfirmed registration does not hold the address; the provider's verified
         # address does (as an invitation to it would).
-        services._remove_unconfirmed(existing, reason="signed in through single sign-on")
+        registration.remove_unconfirmed(existing, reason="signed in through single sign-on")
         existing = None
     if existing is not None:
         _check_active(org, existing)

@@ -9,7 +9,7 @@ import re
 from flask import current_app
 from sqlalchemy import select
 
-from portfolio.accounts import services
+from portfolio.accounts import organizations
 from portfolio.accounts.models import (
     Organization,
     Role,
@@ -96,7 +96,7 @@ def save_configuration(
     """Create or change the organization's provider (admins only). The discovery document is
     read first, so a mistyped issuer is refused here rather than at the first sign-in. An empty
     `client_secret` keeps the stored one; the secret is stored encrypted and never shown."""
-    services.require_role(actor, org, Role.ADMIN)
+    organizations.require_role(actor, org, Role.ADMIN)
     issuer = clean_http_url(issuer, what="The issuer").strip()
     client_id = client_id.strip()
     if not issuer or not client_id:

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
-from portfolio.accounts import services, sso, sso_settings
+from portfolio.accounts import organizations, sso, sso_settings
 from portfolio.accounts.forms import SsoSettingsForm
 from portfolio.accounts.models import Role
 from portfolio.core.errors import DomainError
@@ -55,7 +55,7 @@ def _problem(exc: DomainError) -> tuple[str, int]:
 def start(slug: str) -> Response | tuple[str, int]:
     """Send the browser to the organization's provider, remembering this sign-in's `state`,
     `nonce` and PKCE verifier in the (signed) session."""
-    org = services.get_organization(slug)
+    org = organizations.get_organization(slug)
     target = request.args.get("next", "")
     begun = run_service(
         lambda: sso.begin_sign_in(
@@ -120,7 +120,7 @@ def callback() -> Response | tuple[str, int]:
 @bp.route("/o/<slug>/settings/sso", methods=["GET", "POST"])
 def settings(slug: str) -> Response | str:
     """The organization's OpenID Provider (admins)."""
-    org = services.admin_org(current_user, slug)
+    org = organizations.admin_org(current_user, slug)
     config = sso_settings.get_configuration(org)
     form = SsoSettingsForm(obj=config)
     if config is not None and request.method == "GET":

@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portfolio.accounts import services, tokens
+from portfolio.accounts import organizations, tokens
 from portfolio.accounts.models import Organization
 from portfolio.core.forms import EmptyForm
 from portfolio.core.views import run_service
@@ -80,7 +80,7 @@ def personal_tokens() -> str:
 @bp.route("/o/<slug>/tokens", methods=["GET", "POST"])
 def organization_tokens(slug: str) -> str:
     """The organization's tokens (admins); a new one's secret is shown on this page once."""
-    org = services.admin_org(current_user, slug, hidden=True)
+    org = organizations.admin_org(current_user, slug, hidden=True)
     form = CreateTokenForm()
     raw = _create(form, org) if form.is_submitted() else None
     return render_template(

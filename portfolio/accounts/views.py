@@ -18,7 +18,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from portfolio.accounts import services
+from portfolio.accounts import account_settings, organizations, registration, sign_in
 from portfolio.accounts.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
@@ -92,7 +92,7 @@ def login() -> Response | str:
     if form.validate_on_submit():
         # A refusal still commits: what it recorded (audit, the pause mail) must stay.
         done = run_service(
-            lambda: services.authenticate(
+            lambda: sign_in.authenticate(
                 form.email.data or "", form.password.data or "", client=request.remote_addr or ""
             )
         )
@@ -124,7 +124,7 @@ def logout() -> Response:
     # The session cookie is signed, not stored on the server: a copy taken before sign-out
     # would still name the user. Rotating the token that cookies carry makes every copy
     # worthless (the person's other devices are signed out too).
-    services.rotate_session(current_user._get_current_object())  # type: ignore[attr-defined]
+    sign_in.rotate_session(current_user._get_current_object())  # type: ignore[attr-defined]
     commit()
     logout_user()
     session.clear()
@@ -144,7 +144,7 @@ def change_password() -> Response | str:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         done = run_service(
-            lambda: services.change_password(
+            lambda: account_settings.change_password(
                 current_user, form.current_password.data or "", form.new_password.data or ""
             ),
             flash_error=False,
@@ -165,7 +165,7 @@ def forgot_password() -> Response | str:
     """Ask for a reset link by email (the answer never reveals whether the account exists)."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data or "")
+        sign_in.request_password_reset(form.email.data or "")
         commit()  # the reset mail goes out after this
         flash(
             "If an account exists for that address, we have sent a reset link. Check your email.",
@@ -181,12 +181,12 @@ def forgot_password() -> Response | str:
 def reset_password(token: str) -> Response | str:
     """Choose a new password from an emailed link."""
     try:
-        services.user_for_reset_token(token)
-    except services.InvalidToken as exc:
+        sign_in.user_for_reset_token(token)
+    except sign_in.InvalidToken as exc:
         return render_template("accounts/token_problem.html", message=exc.message), 400  # type: ignore[return-value]
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        services.reset_password(token, form.new_password.data or "")
+        sign_in.reset_password(token, form.new_password.data or "")
         commit()
         flash("Your password has been changed. Sign in with the new one.", "success")
         return redirect(url_for("accounts.login"))
@@ -198,17 +198,17 @@ def reset_password(token: str) -> Response | str:
 def accept_invitation(token: str) -> Response | str:
     """Accept an invitation, creating the account if needed."""
     try:
-        invitation = services.invitation_for_token(token)
-    except services.InvalidToken as exc:
+        invitation = registration.invitation_for_token(token)
+    except sign_in.InvalidToken as exc:
         return render_template("accounts/token_problem.html", message=exc.message), 400  # type: ignore[return-value]
     user = current_user if current_user.is_authenticated else None
-    existing = services.find_user_by_email(invitation.email)
+    existing = sign_in.find_user_by_email(invitation.email)
     # An unconfirmed registration does not hold the address: the invitation replaces it.
     has_account = existing is not None and existing.is_email_confirmed
     form = EmptyForm() if user is not None else AcceptInvitationForm()
     if form.validate_on_submit():
         done = run_service(
-            lambda: services.accept_invitation(
+            lambda: registration.accept_invitation(
                 token,
                 user=user._get_current_object() if user is not None else None,  # type: ignore[attr-defined]
                 display_name=(getattr(form, "display_name", None) and form.display_name.data) or "",  # type: ignore[attr-defined]
@@ -231,17 +231,17 @@ def accept_invitation(token: str) -> Response | str:
 @limiter.limit(_login_limit, methods=["POST"])
 def register(slug: str) -> Response | str:
     """Self-registration as a learner, where the organization allows it."""
-    org = services.get_organization(slug)
+    org = organizations.get_organization(slug)
     if not org.allows_self_registration:
         return render_template("accounts/register_closed.html", org=org), 403  # type: ignore[return-value]
     form = RegisterForm()
     if form.validate_on_submit():
 
         def register_and_confirm() -> User:
-            user = services.self_register(
+            user = registration.self_register(
                 org, form.email.data or "", form.display_name.data or "", form.password.data or ""
             )
-            services.send_confirmation(user)  # mailed once the account is committed
+            registration.send_confirmation(user)  # mailed once the account is committed
             return user
 
         done = run_service(register_and_confirm, flash_error=False)
@@ -265,8 +265,8 @@ def register(slug: str) -> Response | str:
 def confirm_email(token: str) -> Response | str:
     """Confirm a self-registered address from the emailed link."""
     try:
-        user = services.confirm_email(token)
-    except services.InvalidToken as exc:
+        user = registration.confirm_email(token)
+    except sign_in.InvalidToken as exc:
         return render_template("accounts/token_problem.html", message=exc.message), 400  # type: ignore[return-value]
     commit()
     flash(f"Thank you: {user.email} is confirmed.", "success")
@@ -285,7 +285,7 @@ def resend_confirmation() -> Response:
     if user.is_email_confirmed:
         flash("Your email address is already confirmed.", "info")
     else:
-        services.send_confirmation(user)
+        registration.send_confirmation(user)
         flash(f"We sent a new confirmation link to {user.email}.", "success")
     return redirect(url_for("accounts.dashboard"))
 

@@ -16,8 +16,7 @@ from flask import Response, current_app, g, jsonify, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import HTTPException
 
-from portfolio.accounts import services as accounts
-from portfolio.accounts import tokens
+from portfolio.accounts import organizations, tokens
 from portfolio.accounts.models import Organization, Role, User
 from portfolio.api.spec import PROBLEM_CONTENT_TYPE
 from portfolio.core.errors import DomainError, NotFound
@@ -141,7 +140,7 @@ class _Forbidden(DomainError):
 def organization(slug: str) -> Organization:
     """The organization named in the path, if the token reaches it: an organization token only
     its own, a personal token those where its user holds a role. Others are not found."""
-    org = accounts.get_organization(slug) if len(slug) <= 64 else None
+    org = organizations.get_organization(slug) if len(slug) <= 64 else None
     if org is None or not actor().roles_in(org.id):
         raise NotFound("No such organization.")
     if token().organization_id is not None and token().organization_id != org.id:
@@ -151,12 +150,12 @@ def organization(slug: str) -> Organization:
 
 def staff(org: Organization) -> None:
     """Refuse (403) unless the user assesses or administers the organization."""
-    accounts.require_role(actor(), org, Role.ASSESSOR, Role.ADMIN)
+    organizations.require_role(actor(), org, Role.ASSESSOR, Role.ADMIN)
 
 
 def admin(org: Organization) -> None:
     """Refuse (403) unless the user administers the organization."""
-    accounts.require_role(actor(), org, Role.ADMIN)
+    organizations.require_role(actor(), org, Role.ADMIN)
 
 
 def commit_use(action: str, kind: str, public_id: str) -> None:

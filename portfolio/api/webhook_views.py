@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portfolio.accounts import services as accounts
+from portfolio.accounts import organizations
 from portfolio.api import webhooks
 from portfolio.core.errors import DomainError
 from portfolio.core.forms import EmptyForm
@@ -44,7 +44,7 @@ def _error_page(exc: DomainError) -> bool:
 @bp.route("/o/<slug>/webhooks", methods=["GET", "POST"])
 def list_webhooks(slug: str) -> Response | str:
     """The organization's endpoints, and a form to add one."""
-    org = accounts.admin_org(current_user, slug, hidden=True)
+    org = organizations.admin_org(current_user, slug, hidden=True)
     form = AddWebhookForm()
     if form.validate_on_submit():
         done = run_service(
@@ -71,7 +71,7 @@ def list_webhooks(slug: str) -> Response | str:
 @bp.get("/o/<slug>/webhooks/<wid>")
 def show_webhook(slug: str, wid: str) -> str:
     """One endpoint: its secret, its events and the log of its latest deliveries."""
-    org = accounts.admin_org(current_user, slug, hidden=True)
+    org = organizations.admin_org(current_user, slug, hidden=True)
     endpoint = webhooks.get_endpoint(current_user, org, wid)
     return render_template(
         "webhooks/show.html",
@@ -85,7 +85,7 @@ def show_webhook(slug: str, wid: str) -> str:
 @bp.post("/o/<slug>/webhooks/<wid>/deliveries/<did>/send")
 def send_again(slug: str, wid: str, did: str) -> Response:
     """Send one delivery again."""
-    org = accounts.admin_org(current_user, slug, hidden=True)
+    org = organizations.admin_org(current_user, slug, hidden=True)
     if not EmptyForm().validate_on_submit():
         abort(400)
     endpoint = webhooks.get_endpoint(current_user, org, wid)
@@ -100,7 +100,7 @@ def send_again(slug: str, wid: str, did: str) -> Response:
 @bp.post("/o/<slug>/webhooks/<wid>/remove")
 def remove_webhook(slug: str, wid: str) -> Response:
     """Stop sending to an endpoint."""
-    org = accounts.admin_org(current_user, slug, hidden=True)
+    org = organizations.admin_org(current_user, slug, hidden=True)
     if not EmptyForm().validate_on_submit():
         abort(400)
     endpoint = webhooks.get_endpoint(current_user, org, wid)

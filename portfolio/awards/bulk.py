@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from portfolio.accounts import services as accounts
+from portfolio.accounts import organizations
 from portfolio.accounts.models import Organization, Role, User
 from portfolio.awards.bulk_issuing import RecordIssuer, welcome
 from portfolio.awards.bulk_upload import BulkAwardRefused, Problem, Record, check_reason
@@ -43,7 +43,7 @@ CHUNK = 200
 # -- starting ------------------------------------------------------------------------------------
 def bulk_credential(admin: User, org: Organization, public_id: str) -> Credential:
     """A published credential of `org` the admin may award in bulk, or `NotFound`."""
-    accounts.require_role(admin, org, Role.ADMIN)
+    organizations.require_role(admin, org, Role.ADMIN)
     cred = (
         db.session.scalar(select(Credential).where(Credential.public_id == public_id))
         if is_public_id(public_id)
@@ -67,7 +67,7 @@ def start_bulk_award(
     filename: str = "",
 ) -> BulkAwardBatch:
     """Record a checked upload and queue the jobs that issue its awards (after commit)."""
-    accounts.require_role(admin, org, Role.ADMIN)
+    organizations.require_role(admin, org, Role.ADMIN)
     if cred.organization_id != org.id or not cred.is_published:
         raise Conflict("Only a published credential of this organization can be awarded.")
     reason = check_reason(reason)
@@ -102,7 +102,7 @@ def start_bulk_award(
 
 def get_batch(admin: User, org: Organization, public_id: str) -> BulkAwardBatch:
     """A batch of `org` (admins only), or `NotFound`."""
-    accounts.require_role(admin, org, Role.ADMIN)
+    organizations.require_role(admin, org, Role.ADMIN)
     batch = (
         db.session.scalar(select(BulkAwardBatch).where(BulkAwardBatch.public_id == public_id))
         if is_public_id(public_id)

@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portfolio.accounts import services as accounts
+from portfolio.accounts import registration, sign_in
 from portfolio.accounts.models import Invitation, Organization, Role, User
 from portfolio.awards import documents, issuance, signing, signing_keys
 from portfolio.awards.bulk_upload import Record
@@ -57,7 +57,7 @@ class RecordIssuer:
         )
         if existing is not None:
             return "held"
-        user = accounts.find_user_by_email(record.email)
+        user = sign_in.find_user_by_email(record.email)
         # The badge becomes someone's only once they have proved the address is theirs.
         owner = user if user and user.is_email_confirmed and user.is_active_account else None
         if record.issued_on:
@@ -180,7 +180,7 @@ class RecordIssuer:
             f"({self.statement}). Accept this invitation with this address to claim it."
         )
         try:
-            accounts.invite(self.inviter, self.org, record.email, Role.LEARNER, note=note)
+            registration.invite(self.inviter, self.org, record.email, Role.LEARNER, note=note)
         except DomainError:
             return 0
         return 1

@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from portfolio.accounts.services import admin_org
+from portfolio.accounts.organizations import admin_org
 from portfolio.awards import bulk, bulk_upload
 from portfolio.awards.forms import BulkAwardForm
 from portfolio.core.errors import DomainError

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.organizations import require_role
 from portfolio.awards.models import Award, AwardEvidence
 from portfolio.awards.signals import award_issued
 from portfolio.awards.signing_keys import get_or_create_signing_key

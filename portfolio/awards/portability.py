@@ -1,6 +1,6 @@
 """Portability: the worker's whole portfolio as a ZIP (evidence and every badge, baked and as
 OB 3.0 JSON). The evidence side of the export is `portfolio.evidence.export`; account deletion is
-`portfolio.accounts.services.delete_account`, each domain removing its own data.
+`portfolio.accounts.account_settings.delete_account`, each domain removing its own data.
 
 The worker asks for an export; a background job streams the ZIP into storage (memory bounded:
 chunks flow from the stored files through the ZIP writer into the store's multipart upload),

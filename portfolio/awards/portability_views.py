@@ -15,7 +15,7 @@ from flask import (
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from portfolio.accounts.services import delete_account as delete_account_service
+from portfolio.accounts.account_settings import delete_account as delete_account_service
 from portfolio.awards import portability
 from portfolio.core.db import utcnow
 from portfolio.core.errors import NotFound

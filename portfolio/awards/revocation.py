@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.organizations import require_role
 from portfolio.awards import status_lists
 from portfolio.awards.models import Award
 from portfolio.awards.signals import award_revoked

@@ -13,7 +13,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.organizations import require_role
 from portfolio.awards.models import IssuerKey
 from portfolio.awards.ob import keys, proof
 from portfolio.core import audit

@@ -7,7 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Role
-from portfolio.accounts.services import get_organization, require_role
+from portfolio.accounts.organizations import get_organization, require_role
 from portfolio.awards import issuance, revocation, signing_keys, visibility
 from portfolio.core.errors import DomainError, Forbidden, NotFound
 from portfolio.core.transaction import commit

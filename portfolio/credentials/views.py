@@ -17,7 +17,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Organization, Role
-from portfolio.accounts.services import admin_org, get_organization
+from portfolio.accounts.organizations import admin_org, get_organization
 from portfolio.core.forms import EmptyForm
 from portfolio.core.security import public
 from portfolio.core.views import run_service

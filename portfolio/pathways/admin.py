@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portfolio.accounts.models import Membership, Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.organizations import require_role
 from portfolio.awards.models import Award
 from portfolio.core import audit
 from portfolio.core.errors import Conflict, DomainError

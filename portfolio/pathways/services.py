@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.organizations import require_role
 from portfolio.awards import documents, issuance, signing, signing_keys
 from portfolio.awards.models import Award
 from portfolio.awards.ob.types import EvidenceEntry

@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Organization, Role
-from portfolio.accounts.services import get_organization, require_role
+from portfolio.accounts.organizations import get_organization, require_role
 from portfolio.awards.models import Award
 from portfolio.core.errors import DomainError
 from portfolio.core.params import parse_int

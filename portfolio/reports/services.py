@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, select
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.organizations import require_role
 from portfolio.core.db import seconds_between, utcnow
 from portfolio.core.errors import DomainError
 from portfolio.core.ids import is_public_id

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
 from portfolio.accounts.models import Organization, Role
-from portfolio.accounts.services import get_organization, require_role
+from portfolio.accounts.organizations import get_organization, require_role
 from portfolio.core.errors import DomainError
 from portfolio.credentials.services import list_credentials
 from portfolio.reports import services

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.organizations import require_role
 from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import Forbidden, NotFound
 from portfolio.core.ids import is_public_id

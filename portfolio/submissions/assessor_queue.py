@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_, 
 from sqlalchemy.orm import selectinload
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.organizations import require_role
 from portfolio.core import audit, paging
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, Forbidden, NotFound

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.organizations import require_role
 from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import NotFound
 from portfolio.extensions import db

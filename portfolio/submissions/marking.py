@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.organizations import require_role
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, Forbidden, NotFound
 from portfolio.core.sanitize import clean_text, render_markdown

@@ -121,7 +121,7 @@ def _clear_appeals(submission_ids: list[int]) -> int:
 def _rename_in_notifications(user: User) -> int:
     """Other people's notifications that name the worker (e.g. an admin told that a worker's
     stacked badge is affected) name a former member instead."""
-    from portfolio.accounts.services import DELETED_NAME
+    from portfolio.accounts.account_settings import DELETED_NAME
 
     name = user.display_name.strip()
     if len(name) < 3:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Role
-from portfolio.accounts.services import get_organization, require_role
+from portfolio.accounts.organizations import get_organization, require_role
 from portfolio.core.errors import Conflict
 from portfolio.core.forms import EmptyForm
 from portfolio.core.ids import is_public_id

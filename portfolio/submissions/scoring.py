@@ -10,7 +10,7 @@ from blinker import Namespace
 from sqlalchemy import func, select, update
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.organizations import require_role
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound
 from portfolio.evidence.validation import inline_kind as inline_kind  # used by the pages

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_confirmed_email
+from portfolio.accounts.registration import require_confirmed_email
 from portfolio.core import audit
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, Forbidden, NotFound

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Role
-from portfolio.accounts.services import get_organization
+from portfolio.accounts.organizations import get_organization
 from portfolio.core.errors import Conflict
 from portfolio.core.forms import EmptyForm
 from portfolio.core.transaction import commit

@@ -25,7 +25,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import or_, select
 
 from portfolio.accounts.models import User
-from portfolio.accounts.services import normalize_email
+from portfolio.accounts.sign_in import normalize_email
 from portfolio.core import audit
 from portfolio.core.db import utcnow
 from portfolio.core.errors import Conflict, DomainError, NotFound

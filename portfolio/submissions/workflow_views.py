@@ -8,7 +8,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from portfolio.accounts.models import Membership, Organization, Role, User
-from portfolio.accounts.services import get_organization, require_role
+from portfolio.accounts.organizations import get_organization, require_role
 from portfolio.core.ids import is_public_id
 from portfolio.extensions import db
 from portfolio.submissions import (

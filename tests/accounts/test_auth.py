@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from portfolio import create_app
-from portfolio.accounts import services
+from portfolio.accounts import registration, sign_in
 from portfolio.accounts.models import Role, User
 from portfolio.core.errors import Conflict
 from portfolio.extensions import db
@@ -37,7 +37,7 @@ def test_login_accepts_email_in_another_case(client: Client, make) -> None:
 def test_duplicate_email_in_another_case_is_refused(app: Flask, make) -> None:
     make.user(email="sam@example.org")
     with pytest.raises(Conflict):
-        services.create_user("SAM@Example.ORG", "Other Sam", PASSWORD)
+        registration.create_user("SAM@Example.ORG", "Other Sam", PASSWORD)
     db.session.rollback()
     assert db.session.query(User).count() == 1
 
@@ -67,7 +67,7 @@ def test_sign_in_pauses_after_repeated_failures(
     app: Flask, client: Client, other_client: Client, make
 ) -> None:
     make.user(email="wren@example.org")
-    for _ in range(services.MAX_FAILED_LOGINS):
+    for _ in range(sign_in.MAX_FAILED_LOGINS):
         client.submit("/login", {"email": "wren@example.org", "password": "not it at all"})
     resp = client.submit("/login", {"email": "wren@example.org", "password": PASSWORD})
     # Even the right password is refused while paused, with the words an unknown address gets.
@@ -213,7 +213,7 @@ def test_forged_and_expired_reset_tokens_are_refused(app: Flask, client: Client,
     assert resp.status_code == 400 and "not valid" in resp.get_data(as_text=True)
 
     with app.test_request_context():
-        token = services.make_reset_token(user)
+        token = sign_in.make_reset_token(user)
     expired_app_cfg = app.config["PORTFOLIO"]
     from dataclasses import replace
 
@@ -241,6 +241,6 @@ def test_passwords_are_hashed_with_argon2id_at_full_cost_outside_tests(tmp_path:
 
     app = create_app(Config(env="development", instance_path=str(tmp_path)))
     with app.app_context():
-        stored = services.hash_password("correct horse battery")
+        stored = sign_in.hash_password("correct horse battery")
     assert stored.startswith("$argon2id$")
     assert "m=65536,t=3" in stored

@@ -8,7 +8,7 @@ from dataclasses import replace
 from flask import Flask
 from PIL import Image
 
-from portfolio.accounts import services
+from portfolio.accounts import organizations, registration, sign_in
 from portfolio.accounts.models import Invitation, Membership, Role, User
 from portfolio.extensions import db
 from tests.conftest import PASSWORD, Client
@@ -37,7 +37,7 @@ def test_admin_invites_new_person_who_joins_with_role(
     assert "Join Acme Welding" in page and "new.assessor@example.org" in page
     resp = other_client.submit(path, {"display_name": "Nia", "password": "a good long password"})
     assert resp.status_code == 302
-    user = services.find_user_by_email("new.assessor@example.org")
+    user = sign_in.find_user_by_email("new.assessor@example.org")
     assert user is not None and user.has_role(org.id, Role.ASSESSOR)
     # The link works once.
     again = other_client.get(path)
@@ -80,7 +80,7 @@ def test_invitation_for_someone_else_is_refused(
     other_client.login("mallory@example.org")
     resp = other_client.submit(path, {}, follow_redirects=True)
     assert "was sent to wren@example.org" in resp.get_data(as_text=True)
-    mallory = services.find_user_by_email("mallory@example.org")
+    mallory = sign_in.find_user_by_email("mallory@example.org")
     assert mallory is not None and not mallory.has_role(org.id, Role.ADMIN)
 
 
@@ -91,7 +91,7 @@ def test_forged_and_expired_invitations_are_refused(app: Flask, client: Client, 
     assert resp.status_code == 400 and "not valid" in resp.get_data(as_text=True)
 
     with app.test_request_context():
-        _, link = services.invite(admin, org, "late@example.org", Role.LEARNER)
+        _, link = registration.invite(admin, org, "late@example.org", Role.LEARNER)
         db.session.commit()
     path = link.split("localhost", 1)[1]
     cfg = app.config["PORTFOLIO"]
@@ -100,7 +100,7 @@ def test_forged_and_expired_invitations_are_refused(app: Flask, client: Client, 
     assert resp.status_code == 400 and "expired" in resp.get_data(as_text=True)
     resp = client.post(path, data={"display_name": "Late", "password": "a good long password"})
     assert resp.status_code == 400
-    assert services.find_user_by_email("late@example.org") is None
+    assert sign_in.find_user_by_email("late@example.org") is None
 
 
 def test_learner_cannot_open_admin_pages(client: Client, make) -> None:
@@ -196,7 +196,7 @@ def test_self_registration_only_where_allowed(client: Client, make) -> None:
         {"display_name": "Wren", "email": "wren@example.org", "password": "long enough pw"},
     )
     assert resp.status_code == 302
-    user = services.find_user_by_email("wren@example.org")
+    user = sign_in.find_user_by_email("wren@example.org")
     assert user is not None and user.roles_in(open_org.id) == {Role.LEARNER}
     assert "Open" in client.get("/dashboard").get_data(as_text=True)
 
@@ -257,7 +257,7 @@ def test_create_admin_cli(app: Flask) -> None:
     )
     assert result.exit_code == 0, result.output
     user = db.session.query(User).filter_by(email="boss@example.org").one()
-    org = services.get_organization("boss-org")
+    org = organizations.get_organization("boss-org")
     assert user.has_role(org.id, Role.ADMIN)
     bad = runner.invoke(
         args=[

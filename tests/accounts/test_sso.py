@@ -397,12 +397,12 @@ def test_production_refuses_the_private_issuer_setting() -> None:
 def test_a_deleted_account_is_unlinked_and_a_new_sign_in_starts_afresh(
     client: Client, make: Any, sso_org: Organization, oidc_provider: OidcProvider
 ) -> None:
-    from portfolio.accounts import services
+    from portfolio.accounts import account_settings
 
     grace = make.user((sso_org, Role.LEARNER), email="grace@example.org", name="Grace")
     client.get(path_and_query(oidc_provider.sign_in(_start(client, sso_org), "grace")))
     assert db.session.scalar(select(SsoIdentity.user_id)) == grace.id
-    services.delete_account(grace, "correct horse battery")
+    account_settings.delete_account(grace, "correct horse battery")
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(SsoIdentity)) == 0
 

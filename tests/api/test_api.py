@@ -196,11 +196,11 @@ def test_rate_limited_per_token(tmp_path: Any, database_url: str) -> None:
     application = create_app(make_config(tmp_path, database_url, api_rate_limit="3 per minute"))
     reset_database(application)
     with application.app_context():
-        from portfolio.accounts import services as accounts
+        from portfolio.accounts import organizations, registration
 
-        org = accounts.create_organization("Acme", "acme")
-        user = accounts.create_user("ada@example.org", "Ada", "a-long-password-1")
-        accounts.add_membership(user, org, Role.ADMIN)
+        org = organizations.create_organization("Acme", "acme")
+        user = registration.create_user("ada@example.org", "Ada", "a-long-password-1")
+        organizations.add_membership(user, org, Role.ADMIN)
         db.session.commit()
         one, two = make_token(user), make_token(user)
         client = application.test_client()

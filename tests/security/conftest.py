@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from portfolio.accounts import services as accounts
+from portfolio.accounts import organizations
 from portfolio.accounts.models import Membership, Organization, Role, User
+from portfolio.accounts.sign_in import find_user_by_email
 from portfolio.awards.models import Award, BulkAwardBatch
 from portfolio.core.audit import AuditEvent
 from portfolio.core.db import utcnow
@@ -83,7 +84,7 @@ def new_client(app: Flask) -> Client:
 def sign_in(client: Client, email: str) -> None:
     """Put a signed-in session into the client's cookie, as the sign-in form does, without
     spending a password hash per role (the sign-in form has its own tests)."""
-    user = accounts.find_user_by_email(email)
+    user = find_user_by_email(email)
     assert user is not None
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
@@ -100,7 +101,7 @@ def _quiet_user(email: str, org: Organization, role: Role) -> User:
     )
     db.session.add(user)
     db.session.flush()
-    accounts.add_membership(user, org, role)
+    organizations.add_membership(user, org, role)
     return user
 
 

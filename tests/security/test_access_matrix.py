@@ -21,7 +21,7 @@ from typing import Any
 
 from werkzeug.routing import Rule
 
-from portfolio.accounts import services as accounts
+from portfolio.accounts import organizations
 from portfolio.credentials import services as badge_services
 from portfolio.extensions import db
 from tests.security.conftest import ROLES, World, make_bulk_batch, row_counts
@@ -523,7 +523,7 @@ def test_every_endpoint_for_every_role(world: World) -> None:
     w = world
     app = w.app
     with app.test_request_context():
-        accounts.set_organization_logo(w.s.admin, w.s.org, png_bytes("navy"))
+        organizations.set_organization_logo(w.s.admin, w.s.org, png_bytes("navy"))
         badge_services.set_credential_image(w.s.admin, w.s.credential, png_bytes("gold"))
         db.session.commit()
         w.ids["batch"] = make_bulk_batch(w)

@@ -19,8 +19,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import JSON, LargeBinary, String, Text, select
 
-from portfolio.accounts import services as accounts
-from portfolio.accounts import tokens
+from portfolio.accounts import registration, tokens
 from portfolio.accounts.models import Role
 from portfolio.awards import issuance, verification
 from portfolio.core.audit import AuditEvent
@@ -106,9 +105,9 @@ def scan() -> dict[str, set[str]]:
 
 
 def _join_by_invitation(s: Scenario) -> Any:
-    _invitation, link = accounts.invite(s.admin, s.org, EMAIL, Role.LEARNER)
+    _invitation, link = registration.invite(s.admin, s.org, EMAIL, Role.LEARNER)
     token = link.rsplit("/", 1)[1]
-    user = accounts.accept_invitation(token, user=None, display_name=NAME, password=PASSWORD)
+    user = registration.accept_invitation(token, user=None, display_name=NAME, password=PASSWORD)
     db.session.commit()
     return user
 

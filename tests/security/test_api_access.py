@@ -101,7 +101,7 @@ def _tokens(w: World) -> dict[str, str]:
         "admin": w.s.admin,
         "assessor": w.s.assessor,
     }
-    from portfolio.accounts.services import find_user_by_email
+    from portfolio.accounts.sign_in import find_user_by_email
     from tests.security.conftest import EMAILS
 
     for role in ("peer", "assessor_b", "admin_b"):
@@ -152,10 +152,10 @@ def test_organization_token_reaches_only_its_organization(world: World, app: Fla
     orgs = call(client, "GET", "/api/v1/organizations", org_token).get_json()
     assert [o["slug"] for o in orgs] == [w.s.org.slug]
     # The same admin's token of A cannot reach B even if the admin joined B later.
-    from portfolio.accounts import services as accounts
+    from portfolio.accounts import organizations
     from portfolio.accounts.models import Role
 
-    accounts.add_membership(w.s.admin, db.session.get(Organization, w.org_b.id), Role.ADMIN)
+    organizations.add_membership(w.s.admin, db.session.get(Organization, w.org_b.id), Role.ADMIN)
     db.session.commit()
     resp = call(client, "GET", f"/api/v1/organizations/{w.ids['slug_b']}/members", org_token)
     assert resp.status_code == 404

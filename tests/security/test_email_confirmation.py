@@ -16,7 +16,7 @@ import pytest
 from flask import Flask, current_app
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from portfolio.accounts import services
+from portfolio.accounts import registration, sign_in
 from portfolio.accounts.models import Role, User
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
@@ -65,9 +65,9 @@ def test_unconfirmed_worker_cannot_submit_until_the_link_is_opened(
     # Asked again from a request that names a foreign host: the link still names the
     # configured public address, never the Host the request claimed.
     with app.test_request_context("/account/confirm-email", base_url="http://evil.example"):
-        user = services.find_user_by_email("new@example.org")
+        user = sign_in.find_user_by_email("new@example.org")
         assert user is not None
-        assert services.send_confirmation(user).startswith("http://localhost/confirm-email/")
+        assert registration.send_confirmation(user).startswith("http://localhost/confirm-email/")
         db.session.rollback()  # only the link was the point: the queued mail is not sent
     assert "evil.example" not in confirmation_link("new@example.org")
     dashboard = client.get("/dashboard").get_data(as_text=True)
@@ -86,7 +86,7 @@ def test_unconfirmed_worker_cannot_submit_until_the_link_is_opened(
     assert confirmed.status_code == 302
     assert "new@example.org is confirmed" in client.get("/dashboard").get_data(as_text=True)
     db.session.expire_all()
-    user = services.find_user_by_email("new@example.org")
+    user = sign_in.find_user_by_email("new@example.org")
     assert user is not None and user.is_email_confirmed
     # Now the submit goes on to the next rule (evidence for every element).
     after = submit(client, sub)
@@ -97,7 +97,7 @@ def test_expired_and_forged_links_are_refused(
     app: Flask, client: Client, open_org: Scenario
 ) -> None:
     register(client, open_org.org.slug, "late@example.org")
-    user = services.find_user_by_email("late@example.org")
+    user = sign_in.find_user_by_email("late@example.org")
     assert user is not None
     max_age = app.config["PORTFOLIO"].email_confirmation_max_age_seconds
 
@@ -110,7 +110,7 @@ def test_expired_and_forged_links_are_refused(
     ).dumps({"u": user.public_id, "e": user.email})
     resp = client.get(f"/confirm-email/{old}")
     assert resp.status_code == 400 and "has expired" in resp.get_data(as_text=True)
-    forged = services.make_confirmation_token(user)[:-3] + "abc"
+    forged = registration.make_confirmation_token(user)[:-3] + "abc"
     assert client.get(f"/confirm-email/{forged}").status_code == 400
     db.session.expire_all()
     assert not db.session.get(User, user.id).is_email_confirmed  # type: ignore[union-attr]
@@ -132,10 +132,10 @@ def test_a_stranger_cannot_take_the_real_owners_address(
     assert other_client.get("/dashboard").status_code == 302
     assert other_client.get(stranger_link.removeprefix("http://localhost")).status_code == 400
     with pytest.raises(Exception, match="Wrong email or password"):
-        services.authenticate("olive@example.org", "stranger password")
+        sign_in.authenticate("olive@example.org", "stranger password")
     db.session.rollback()
     assert client.get(owner_link.removeprefix("http://localhost")).status_code == 302
-    olive = services.find_user_by_email("olive@example.org")
+    olive = sign_in.find_user_by_email("olive@example.org")
     assert olive is not None and olive.is_email_confirmed
     # Once confirmed, the address is hers: registering again is refused.
     again = register(other_client, slug, "olive@example.org", "stranger password")
@@ -144,15 +144,15 @@ def test_a_stranger_cannot_take_the_real_owners_address(
 
 def test_a_reset_link_confirms_the_address(app: Flask, client: Client, open_org: Scenario) -> None:
     register(client, open_org.org.slug, "reset@example.org")
-    user = services.find_user_by_email("reset@example.org")
+    user = sign_in.find_user_by_email("reset@example.org")
     assert user is not None and not user.is_email_confirmed
-    token = services.make_reset_token(user)
+    token = sign_in.make_reset_token(user)
     resp = client.submit(
         f"/reset-password/{token}", {"new_password": PW + "2", "confirm": PW + "2"}
     )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:400]
     db.session.expire_all()
-    assert services.find_user_by_email("reset@example.org").is_email_confirmed  # type: ignore[union-attr]
+    assert sign_in.find_user_by_email("reset@example.org").is_email_confirmed  # type: ignore[union-attr]
 
 
 def test_unconfirmed_account_cannot_accept_an_invitation(
@@ -161,14 +161,14 @@ def test_unconfirmed_account_cannot_accept_an_invitation(
     s = open_org
     register(client, s.org.slug, "ivy@example.org")
     with app.test_request_context():
-        _, link = services.invite(s.admin, s.org, "ivy@example.org", Role.ASSESSOR)
+        _, link = registration.invite(s.admin, s.org, "ivy@example.org", Role.ASSESSOR)
     db.session.commit()
     path = link.removeprefix("http://localhost")
     resp = client.submit(path, {}, page=path)
     assert "Confirm your email address before you accept an invitation" in resp.get_data(
         as_text=True
     )
-    ivy = services.find_user_by_email("ivy@example.org")
+    ivy = sign_in.find_user_by_email("ivy@example.org")
     assert ivy is not None and not ivy.has_role(s.org.id, Role.ASSESSOR)
     # Whoever opens the invitation without signing in holds the mailbox: the unconfirmed
     # registration gives way to the invited, confirmed account.
@@ -177,7 +177,7 @@ def test_unconfirmed_account_cannot_accept_an_invitation(
     )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:400]
     db.session.expire_all()
-    ivy = services.find_user_by_email("ivy@example.org")
+    ivy = sign_in.find_user_by_email("ivy@example.org")
     assert ivy is not None and ivy.is_email_confirmed and ivy.has_role(s.org.id, Role.ASSESSOR)
     assert not ivy.has_role(s.org.id, Role.LEARNER)
 
@@ -185,12 +185,12 @@ def test_unconfirmed_account_cannot_accept_an_invitation(
 def test_expired_registrations_are_purged(app: Flask, client: Client, open_org: Scenario) -> None:
     register(client, open_org.org.slug, "gone@example.org")
     max_age = app.config["PORTFOLIO"].email_confirmation_max_age_seconds
-    assert services.purge_unconfirmed_accounts() == 0
+    assert registration.purge_unconfirmed_accounts() == 0
     later = utcnow() + timedelta(seconds=max_age + 60)
-    assert services.purge_unconfirmed_accounts(now=later) == 1
+    assert registration.purge_unconfirmed_accounts(now=later) == 1
     db.session.commit()
-    assert services.find_user_by_email("gone@example.org") is None
+    assert sign_in.find_user_by_email("gone@example.org") is None
     # Confirmed accounts stay, however old.
-    assert services.find_user_by_email(open_org.worker.email) is not None
+    assert sign_in.find_user_by_email(open_org.worker.email) is not None
     result = app.test_cli_runner().invoke(args=["purge-unconfirmed"])
     assert result.exit_code == 0 and "Removed 0 unconfirmed account(s)." in result.output

@@ -299,9 +299,9 @@ def test_slow_storage_fails_fast_with_try_again(tmp_path, database_url: str) -> 
         reset_database(app)
         app.test_client_class = Client
         with app.app_context():
-            from portfolio.accounts import services as accounts
+            from portfolio.accounts import registration
 
-            accounts.create_user("wren@example.org", "Wren", "correct horse battery")
+            registration.create_user("wren@example.org", "Wren", "correct horse battery")
             db.session.commit()
         client = app.test_client()
         client.login("wren@example.org")

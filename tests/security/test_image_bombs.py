@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from PIL import Image
 
-from portfolio.accounts import services as accounts
+from portfolio.accounts import organizations
 from portfolio.accounts.models import Role
 from portfolio.core.errors import DomainError
 from portfolio.core.images import MAX_IMAGE_PIXELS, ImageTooLarge
@@ -161,10 +161,10 @@ def test_organization_logo_bomb_is_refused(app: Flask, make: Any) -> None:
     org = make.org("Acme")
     admin = make.user((org, Role.ADMIN), email="admin@example.org")
     with pytest.raises(ImageTooLarge) as info:
-        accounts.set_organization_logo(admin, org, png_bomb(BOMB))
+        organizations.set_organization_logo(admin, org, png_bomb(BOMB))
     assert "The logo is 13,000 by 13,000 pixels" in info.value.message
     assert org.logo_key is None
-    accounts.set_organization_logo(admin, org, small_png())
+    organizations.set_organization_logo(admin, org, small_png())
     assert org.logo_key
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from portfolio.accounts import services
+from portfolio.accounts import organizations
 from portfolio.accounts.models import Membership, Organization, Role, User
 from portfolio.core.errors import Conflict, DomainError, Forbidden
 from portfolio.extensions import db
@@ -56,7 +56,7 @@ def test_two_admins_removing_each_other_at_once_leave_one(app: Flask, make: Any)
                 )
                 assert membership is not None
                 barrier.wait(60)
-                services.remove_membership(actor, o, membership)
+                organizations.remove_membership(actor, o, membership)
                 db.session.commit()
                 outcomes.append("removed")
             except (Conflict, Forbidden) as exc:
@@ -89,13 +89,13 @@ def test_last_admin_cannot_remove_themselves_through_the_page(client: Client, ma
 
 
 def test_the_last_admin_cannot_delete_their_account(app: Flask, make: Any) -> None:
-    from portfolio.accounts import services as portability
+    from portfolio.accounts import account_settings
     from tests.conftest import PASSWORD
 
     org = make.org("Acme")
     ada = make.user((org, Role.ADMIN), email="ada@example.org")
     try:
-        portability.delete_account(ada, PASSWORD)
+        account_settings.delete_account(ada, PASSWORD)
         raise AssertionError("the last admin's account was deleted")
     except DomainError as exc:
         assert "only admin of Acme" in exc.message
@@ -103,5 +103,5 @@ def test_the_last_admin_cannot_delete_their_account(app: Flask, make: Any) -> No
     assert admins(org.id) == 1
     # With a second admin the account can go.
     make.user((org, Role.ADMIN), email="bob@example.org")
-    portability.delete_account(db.session.get(User, ada.id), PASSWORD)  # type: ignore[arg-type]
+    account_settings.delete_account(db.session.get(User, ada.id), PASSWORD)  # type: ignore[arg-type]
     assert admins(org.id) == 1

@@ -12,7 +12,7 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 
-from portfolio.accounts import services
+from portfolio.accounts import sign_in
 from tests.conftest import PASSWORD, Client
 
 ATTACKER, OWNER = "192.0.2.66", "198.51.100.20"
@@ -67,11 +67,11 @@ def test_every_sign_in_path_checks_exactly_one_password_hash(
         answers[case] = _alert(resp)
         assert hasher_calls == Counter(verify=1), case
     # Paused: the attacker's device after five wrong passwords, then even the right one.
-    for _ in range(services.MAX_FAILED_LOGINS):
+    for _ in range(sign_in.MAX_FAILED_LOGINS):
         _sign_in(client, "wren@example.org", "not it at all")
     for case, email in [("paused account", "wren@example.org"), ("paused unknown", "no@x.org")]:
         if case == "paused unknown":
-            for _ in range(services.MAX_FAILED_LOGINS):
+            for _ in range(sign_in.MAX_FAILED_LOGINS):
                 _sign_in(client, email, "not it at all")
         hasher_calls.clear()
         resp = _sign_in(client, email, PASSWORD)
@@ -88,7 +88,7 @@ def test_a_pause_on_one_device_does_not_lock_the_owner_out(
     app: Flask, make: Any, client: Client, other_client: Client
 ) -> None:
     make.user(email="wren@example.org")
-    for _ in range(services.MAX_FAILED_LOGINS * 3):
+    for _ in range(sign_in.MAX_FAILED_LOGINS * 3):
         _sign_in(client, "wren@example.org", "not it at all", remote=ATTACKER)
     # The attacker's device is paused, right password or not ...
     assert _sign_in(client, "wren@example.org", PASSWORD, remote=ATTACKER).status_code == 200
@@ -104,7 +104,7 @@ def test_a_pause_on_one_device_does_not_lock_the_owner_out(
 def test_a_reset_link_always_gets_the_owner_back_in(app: Flask, make: Any, client: Client) -> None:
     make.user(email="wren@example.org")
     # The owner shares an address with the attacker (same office, same carrier NAT).
-    for _ in range(services.MAX_FAILED_LOGINS):
+    for _ in range(sign_in.MAX_FAILED_LOGINS):
         _sign_in(client, "wren@example.org", "not it at all", remote=ATTACKER)
     assert _sign_in(client, "wren@example.org", PASSWORD, remote=ATTACKER).status_code == 200
     client.submit("/forgot-password", {"email": "wren@example.org"})
@@ -127,11 +127,11 @@ def test_a_successful_sign_in_starts_the_count_again(
     make: Any, client: Client, other_client: Client
 ) -> None:
     make.user(email="wren@example.org")
-    for _ in range(services.MAX_FAILED_LOGINS - 1):
+    for _ in range(sign_in.MAX_FAILED_LOGINS - 1):
         _sign_in(client, "wren@example.org", "not it at all")
     assert _sign_in(client, "wren@example.org", PASSWORD).status_code == 302
     # Another browser on the same address: four more wrong guesses do not pause it.
-    for _ in range(services.MAX_FAILED_LOGINS - 1):
+    for _ in range(sign_in.MAX_FAILED_LOGINS - 1):
         _sign_in(other_client, "wren@example.org", "not it at all")
     assert _sign_in(other_client, "wren@example.org", PASSWORD).status_code == 302
 

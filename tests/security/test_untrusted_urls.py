@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import update
 
-from portfolio.accounts import services as accounts
+from portfolio.accounts import organizations
 from portfolio.accounts.models import Organization, Role
 from portfolio.core.errors import DomainError
 from portfolio.core.urls import clean_http_url, is_http_url
@@ -59,7 +59,7 @@ def test_every_write_path_refuses_the_address(app: Flask, make: Any, url: str) -
     admin = make.user((org, Role.ADMIN), email="admin@example.org")
     worker = make.user((org, Role.LEARNER), email="wren@example.org")
     with pytest.raises(DomainError):
-        accounts.update_organization(admin, org, url=url)
+        organizations.update_organization(admin, org, url=url)
     db.session.rollback()
     with pytest.raises(DomainError):
         framework_services.create_framework(admin, org, title="Welding", source_url=url)

@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from portfolio.accounts.models import Role, User
-from portfolio.accounts.services import add_membership
+from portfolio.accounts.organizations import add_membership
 from portfolio.core.audit import AuditEvent
 from portfolio.core.errors import Conflict, Forbidden
 from portfolio.extensions import db

@@ -65,9 +65,9 @@ def _sub(pid: str) -> Submission:
 
 def test_assessor_never_reviews_own_submission(app, client: Client, scenario: Scenario) -> None:
     # The assessor is also a learner of the organization and submits work.
-    from portfolio.accounts import services as accounts
+    from portfolio.accounts import organizations
 
-    accounts.add_membership(scenario.assessor, scenario.org, Role.LEARNER)
+    organizations.add_membership(scenario.assessor, scenario.org, Role.LEARNER)
     db.session.commit()
     client.login("sam@example.org")
     from portfolio.evidence import services as evidence_services

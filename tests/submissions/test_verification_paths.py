@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from portfolio.accounts.models import Role
-from portfolio.accounts.services import add_membership
+from portfolio.accounts.organizations import add_membership
 from portfolio.awards.models import Award
 from portfolio.core.errors import Forbidden
 from portfolio.extensions import db

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from portfolio.accounts import services as accounts
+from portfolio.accounts import registration
 from portfolio.accounts.models import Invitation, Membership, Role, User
 from portfolio.api import schemas as s
 from portfolio.api.blueprint import (
@@ -71,6 +71,6 @@ def create_invitation(data: dict[str, Any], slug: str) -> Invitation:
     need("members:write")
     org = organization(slug)
     admin(org)
-    invitation, _ = accounts.invite(actor(), org, data["email"], Role(data["role"]))
+    invitation, _ = registration.invite(actor(), org, data["email"], Role(data["role"]))
     commit_use("membership.invite", "invitation", invitation.public_id)
     return invitation

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 
 from portfolio.accounts.models import Organization, Role, User
-from portfolio.accounts.services import require_role
+from portfolio.accounts.organizations import require_role
 from portfolio.core import audit
 from portfolio.core.errors import DomainError, NotFound
 from portfolio.core.ids import is_public_id

@@ -8,7 +8,7 @@ from flask import request, url_for
 from flask_login import current_user
 
 from portfolio.accounts.models import Organization
-from portfolio.accounts.services import admin_org
+from portfolio.accounts.organizations import admin_org
 from portfolio.frameworks.models import Competency, Framework
 from portfolio.frameworks.services import competencies as competency_services
 from portfolio.frameworks.services import tree as tree_services
