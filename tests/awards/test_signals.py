@@ -17,13 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CHECK = """
 import sys
-import portfolio.awards.issuance, portfolio.awards.receivers, portfolio.awards.views
+import portfolio.awards.issuance, portfolio.awards.signing, portfolio.awards.receivers
+import portfolio.awards.views
 import portfolio.pathways.services, portfolio.pathways.receivers, portfolio.pathways.views
 import portfolio.submissions.receivers, portfolio.evidence.receivers, portfolio.verify.views
 from portfolio.accounts.signals import account_deleted
 from portfolio.awards.signals import award_issued, award_revoked
 from portfolio.credentials.signals import credential_changing, credential_edit_context
-from portfolio.submissions.services import submission_passed
+from portfolio.submissions.scoring import submission_passed
 
 signals = [
     submission_passed, award_issued, award_revoked, account_deleted,
