@@ -8,7 +8,7 @@ export FLASK_APP := wsgi
 PORT ?= 5000
 export PORT
 
-.PHONY: run test lint lock bench bench-signing bench-upload system-deps system-deps-test clean vendor
+.PHONY: run test lint lock bench bench-signing bench-upload bench-export system-deps system-deps-test clean vendor
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -96,6 +96,10 @@ bench-signing: system-deps $(VENV)/.installed-dev
 # 1 GiB through the streaming upload path vs a plain boto3 upload to the same moto endpoint.
 bench-upload: system-deps $(VENV)/.installed-dev
 	$(BIN)/python bench/upload_stream.py
+
+# The background ZIP export of a 1 GiB portfolio: wall time and the worker's memory growth.
+bench-export: system-deps $(VENV)/.installed-dev
+	$(BIN)/python bench/zip_export.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
