@@ -12,7 +12,7 @@ worker process would) in this process and reports:
 
 Target: memory bounded (growth well under the size of one file; the ZIP is streamed).
 
-    make bench-export            # or: .venv/bin/python bench/zip_export.py [--files 64 --file-mib 16]
+    make bench-export     # or: .venv/bin/python bench/zip_export.py [--files 64 --file-mib 16]
 """
 
 from __future__ import annotations
