@@ -797,24 +797,41 @@ def table(results: dict[str, Any]) -> str:
                 "",
                 None,
             )
-    add(
-        "ZIP export of a 1 GiB portfolio (memory bounded)",
-        None,
-        "not measured (no 1 GiB portfolio in the data set yet)",
-        "",
-        "bounded memory",
-        None,
-    )
+    zip_file = BENCH / "zip_export_results.json"
+    if zip_file.exists():  # written by `make bench-export` (bench/zip_export.py)
+        z = json.loads(zip_file.read_text())
+        add(
+            f"ZIP export of a {z['portfolio_bytes'] / 1024**3:.1f} GiB portfolio "
+            f"({z['files']} files), background job, one process (`make bench-export`)",
+            None,
+            f"{z['seconds']:.1f} s ({z['mib_per_s']:.0f} MiB/s), memory growth "
+            f"{z['memory_growth_mib']:.1f} MiB",
+            "",
+            "bounded memory (< one 16 MiB file)",
+            z["memory_growth_mib"] < z["file_mib"],
+        )
+    else:
+        add(
+            "ZIP export of a 1 GiB portfolio (memory bounded)",
+            None,
+            "not measured: run `make bench-export`",
+            "",
+            "bounded memory",
+            None,
+        )
     last = results["scales"][str(scales[-1])]
     if last.get("issuance"):
         issue = median(last["issuance"])
+        # The decision and the signing job run in one process here; the signing target
+        # (>= 100 credentials/s per worker process) is measured by `make bench-signing`.
         add(
-            "Issuance: passing decisions (claim, review, sign OB 3.0, store), one process",
+            "Passing decisions with their OB 3.0 signature in the same process (claim, "
+            "review, sign, store; signing alone: see the signing section)",
             scales[-1],
             f"{issue:,.0f} awards/s",
             "",
-            "≥ 100/s per worker process",
-            issue >= 100,
+            "",
+            None,
         )
     if last.get("baking"):
         bake = median(last["baking"])
