@@ -160,7 +160,11 @@ def _register_models() -> None:
     import portfolio.evidence.models
     import portfolio.frameworks.models
     import portfolio.pathways.models
+    import portfolio.reports.models
     import portfolio.submissions.models  # noqa: F401
+    from portfolio.reports import rollups
+
+    rollups.listen()
 
 
 def _register_jobs() -> None:

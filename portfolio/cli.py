@@ -70,6 +70,20 @@ def register_cli(app: Flask) -> None:
         for line in summary.get("links", []):
             click.echo(line)
 
+    @app.cli.command("reports-rebuild")
+    def reports_rebuild() -> None:
+        """Recount the report rollups from the decisions, scores and badges (the triggers keep
+        them; this is for after restoring rows with triggers disabled)."""
+        from sqlalchemy import func, select
+
+        from portfolio.reports import rollups
+        from portfolio.reports.models import DecisionDay
+
+        rollups.rebuild(db.session.connection())
+        db.session.commit()
+        decided = db.session.scalar(select(func.coalesce(func.sum(DecisionDay.decided), 0)))
+        click.echo(f"Report rollups recounted: {decided} decisions.")
+
     @app.cli.command("storage-init")
     def storage_init() -> None:
         """Create the S3 bucket if it is missing (development and test endpoints)."""

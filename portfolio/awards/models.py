@@ -153,6 +153,14 @@ class Award(TimestampMixin, db.Model):  # type: ignore[name-defined,misc]
         Index("ix_awards_recipient_id_issued_at", "recipient_id", "issued_at"),
         # The admin list's keyset pages: (issued_at, id) within the organization.
         Index("ix_awards_organization_id_issued_at_id", "organization_id", "issued_at", "id"),
+        # The reports' count of badges expiring today (earlier days are rolled up).
+        Index(
+            "ix_awards_organization_id_expires_at",
+            "organization_id",
+            "expires_at",
+            postgresql_where=text("expires_at IS NOT NULL"),
+            sqlite_where=text("expires_at IS NOT NULL"),
+        ),
         # The sweep's look for awards left "being signed" (few rows at any time).
         Index(
             "ix_awards_being_signed",

@@ -37,3 +37,40 @@ def test_long_labels_are_wrapped_not_cut(app: Flask) -> None:
     assert 'width="100%"' in html and "viewBox=" in html
     assert ">Gas tungsten arc welding of</tspan>" in html
     assert ">stainless pipe</tspan>" in html
+
+
+def _figures(s: Any, start: Any, end: Any, now: Any = None) -> tuple[int, int, int]:
+    from portfolio.reports import services
+
+    flt = services.parse_filter(s.org, start.isoformat(), end.isoformat(), None)
+    f = services.badge_figures(s.org, flt, now=now)
+    return f.issued, f.revoked, f.expired
+
+
+def test_past_days_come_from_the_rollup_and_today_stops_at_now(app: Flask, earned: Any) -> None:
+    from tests.reports.test_rollups import assert_rollups_match_a_recount
+
+    s, award = earned
+    now = utcnow()
+    today = now.date()
+    # Issued ten days ago, expired five days ago: both on past days, summed from the rollup.
+    award.issued_at = now - timedelta(days=10)
+    award.expires_at = now - timedelta(days=5)
+    db.session.commit()
+    assert_rollups_match_a_recount()
+    assert _figures(s, today - timedelta(days=30), today) == (1, 0, 1)
+    assert _figures(s, today - timedelta(days=7), today) == (0, 0, 1)
+    assert _figures(s, today - timedelta(days=30), today - timedelta(days=8)) == (1, 0, 0)
+    # Expiring later today has not happened yet; once the time has passed, it has.
+    award.expires_at = now + timedelta(minutes=1)
+    db.session.commit()
+    assert_rollups_match_a_recount()
+    if award.expires_at.date() == today:  # (not across midnight)
+        assert _figures(s, today, today, now=now) == (0, 0, 0)
+        assert _figures(s, today, today, now=now + timedelta(minutes=2)) == (0, 0, 1)
+    # A revoked badge no longer counts as expiring, on any day.
+    award.expires_at = now - timedelta(days=5)
+    revocation.revoke_award(s.admin, award, "Issued in error.")
+    db.session.commit()
+    assert_rollups_match_a_recount()
+    assert _figures(s, today - timedelta(days=30), today) == (1, 1, 0)
