@@ -174,7 +174,8 @@ def _register_jobs() -> None:
     import portfolio.awards.jobs
     import portfolio.core.mail
     import portfolio.evidence.jobs
-    import portfolio.pathways.jobs  # noqa: F401
+    import portfolio.pathways.jobs
+    import portfolio.reports.jobs  # noqa: F401
 
 
 def _connect_receivers(app: Flask) -> None:

@@ -1,12 +1,16 @@
-"""Report rollups: counts per organization, credential and day, kept by database triggers
-(`portfolio.reports.rollups`) as decisions and scores are written, so that the dashboard sums a
-few rows per day of the period instead of reading every decision and every score in it."""
+"""Report rollups: counts per organization, credential and day, written by database triggers
+(`portfolio.reports.rollups`) as decisions, scores and badges change, so that the dashboard sums
+a few rows per day of the period instead of reading every decision and score in it.
+
+Each change appends a row of +1/-1 counts (no row is updated, so concurrent decisions never
+wait for each other on a shared counter); a periodic job folds the rows of each key into one.
+A figure is always the sum of a key's rows."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Integer
+from sqlalchemy import Date, ForeignKey, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portfolio.extensions import db
@@ -22,15 +26,15 @@ class DecisionDay(db.Model):  # type: ignore[name-defined,misc]
     histogram buckets). A decision that is reopened or changed moves out of its old day."""
 
     __tablename__ = "report_decision_days"
+    __table_args__ = (
+        Index("ix_report_decision_days_organization_id_day", "organization_id", "day"),
+    )
 
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    credential_id: Mapped[int] = mapped_column(
-        ForeignKey("credentials.id", ondelete="CASCADE"), primary_key=True
-    )
-    attempt: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    credential_id: Mapped[int] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
     decided: Mapped[int] = _count()
     passed: Mapped[int] = _count()
     #: Decisions whose submission time is known (the ones the timing figures count).
@@ -47,17 +51,15 @@ class ElementDay(db.Model):  # type: ignore[name-defined,misc]
     many, and how many below the rubric's pass level."""
 
     __tablename__ = "report_element_days"
+    __table_args__ = (
+        Index("ix_report_element_days_organization_id_day", "organization_id", "day"),
+    )
 
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    credential_id: Mapped[int] = mapped_column(
-        ForeignKey("credentials.id", ondelete="CASCADE"), primary_key=True
-    )
-    element_id: Mapped[int] = mapped_column(
-        ForeignKey("rubric_elements.id", ondelete="CASCADE"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    credential_id: Mapped[int] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"))
+    element_id: Mapped[int] = mapped_column(ForeignKey("rubric_elements.id", ondelete="CASCADE"))
     scored: Mapped[int] = _count()
     below: Mapped[int] = _count()
 
@@ -67,14 +69,12 @@ class AwardDay(db.Model):  # type: ignore[name-defined,misc]
     not revoked — expiring that day."""
 
     __tablename__ = "report_award_days"
+    __table_args__ = (Index("ix_report_award_days_organization_id_day", "organization_id", "day"),)
 
-    organization_id: Mapped[int] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
-    )
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    credential_id: Mapped[int] = mapped_column(
-        ForeignKey("credentials.id", ondelete="CASCADE"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    credential_id: Mapped[int] = mapped_column(ForeignKey("credentials.id", ondelete="CASCADE"))
     issued: Mapped[int] = _count()
     revoked: Mapped[int] = _count()
     expired: Mapped[int] = _count()

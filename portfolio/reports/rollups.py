@@ -5,8 +5,11 @@ reopened, overturned or erased decision — in the same transaction as the write
 never disagree with the rows it counts. `rebuild` recounts them from the rows (the migration's
 backfill, and `flask reports-rebuild`).
 
-A decision counts on the day of `submissions.decided_at` while its state is a decided one; a
-score counts on the day of its review's `created_at`. The SQL is written once here for both
+The triggers only append rows of +1/-1 counts, never update one, so concurrent writers never
+wait on (or deadlock over) a shared counter; `compact` (a periodic job) folds each key's rows
+into one. A decision counts on the day of `submissions.decided_at` while its state is a
+decided one; a score on the day of its review's `created_at`; a badge on the days it was
+issued, revoked and (while not revoked) expires. The SQL is written once here for both
 PostgreSQL (PL/pgSQL trigger functions) and SQLite (trigger bodies), from the same column
 expressions.
 """
@@ -78,16 +81,11 @@ def _decided(row: str) -> str:
     return f"{row}.decided_at IS NOT NULL AND {row}.state IN {DECIDED_STATES}"
 
 
-def _upsert(table: str, keys: tuple[str, ...], counts: tuple[str, ...]) -> str:
-    adds = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts)
-    return f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {adds}"
-
-
 def _count_decision(row: str, sign: str, dialect: str) -> str:
     values = ", ".join(_decision_values(row, sign, dialect))
     return (
         f"INSERT INTO report_decision_days ({_DECISION_COLUMNS}) SELECT {values} "
-        f"WHERE {_decided(row)} " + _upsert("report_decision_days", DECISION_KEYS, DECISION_COUNTS)
+        f"WHERE {_decided(row)}"
     )
 
 
@@ -107,8 +105,7 @@ def _count_scores(where: str, sign: str, dialect: str) -> str:
         "JOIN rubric_elements e ON e.id = sc.element_id "
         "JOIN rubric_levels l ON l.id = sc.level_id "
         "JOIN rubric_versions v ON v.id = e.version_id "
-        f"WHERE {where} GROUP BY s.organization_id, {day}, s.credential_id, sc.element_id "
-        + _upsert("report_element_days", ELEMENT_KEYS, ELEMENT_COUNTS)
+        f"WHERE {where} GROUP BY s.organization_id, {day}, s.credential_id, sc.element_id"
     )
 
 
@@ -121,8 +118,7 @@ def _count_award(row: str, sign: str, dialect: str) -> list[str]:
         out.append(
             f"INSERT INTO report_award_days ({columns}) "
             f"SELECT {row}.organization_id, {_day(f'{row}.{column}', dialect)}, "
-            f"{row}.credential_id, {values} WHERE {when.format(row=row)} "
-            + _upsert("report_award_days", AWARD_KEYS, AWARD_COUNTS)
+            f"{row}.credential_id, {values} WHERE {when.format(row=row)}"
         )
     return out
 
@@ -244,9 +240,20 @@ def drop_triggers(connection: Connection) -> None:
             connection.execute(text(f"DROP FUNCTION IF EXISTS {name}()"))
 
 
+#: (table, key columns, count columns) of the three rollups.
+TABLES = (
+    ("report_decision_days", DECISION_KEYS, DECISION_COUNTS),
+    ("report_element_days", ELEMENT_KEYS, ELEMENT_COUNTS),
+    ("report_award_days", AWARD_KEYS, AWARD_COUNTS),
+)
+
+
 def rebuild(connection: Connection) -> None:
-    """Recount the rollups from the submissions, scores and awards."""
+    """Recount the rollups from the submissions, scores and awards (on PostgreSQL, writers of
+    those tables wait until the transaction ends, so that no change is counted twice)."""
     dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(text("LOCK TABLE submissions, reviews, scores, awards IN SHARE MODE"))
     connection.execute(text("DELETE FROM report_award_days"))
     for count, column, when in AWARD_EVENTS:
         day = _day(f"a.{column}", dialect)
@@ -255,8 +262,7 @@ def rebuild(connection: Connection) -> None:
             text(
                 f"INSERT INTO report_award_days ({', '.join(AWARD_KEYS + AWARD_COUNTS)}) "  # noqa: S608
                 f"SELECT a.organization_id, {day}, a.credential_id, {sums} FROM awards a "
-                f"WHERE {when.format(row='a')} GROUP BY a.organization_id, {day}, a.credential_id "
-                + _upsert("report_award_days", AWARD_KEYS, AWARD_COUNTS)
+                f"WHERE {when.format(row='a')} GROUP BY a.organization_id, {day}, a.credential_id"
             )
         )
     connection.execute(text("DELETE FROM report_decision_days"))
@@ -272,6 +278,47 @@ def rebuild(connection: Connection) -> None:
         )
     )
     connection.execute(text(_count_scores("1 = 1", "1", dialect)))
+    compact(connection)
+
+
+def compact(connection: Connection) -> int:
+    """Fold each key's rows into one (a key whose counts all sum to zero keeps no row); returns
+    how many rows fewer there are. Safe beside concurrent writers: PostgreSQL deletes and
+    re-adds, in one statement, exactly the rows it read (a row committed meanwhile stays as it
+    is); SQLite has one writer at a time and folds only the rows up to the highest id it saw."""
+    fewer = 0
+    for table, keys, counts in TABLES:
+        key_list = ", ".join(keys)
+        columns = ", ".join(keys + counts)
+        sums = ", ".join(f"SUM({c})" for c in counts)
+        nonzero = " OR ".join(f"SUM({c}) <> 0" for c in counts)
+        if connection.dialect.name == "postgresql":
+            fewer += connection.execute(
+                text(
+                    f"WITH gone AS (DELETE FROM {table} RETURNING {columns}), "  # noqa: S608
+                    f"folded AS (INSERT INTO {table} ({columns}) "
+                    f"SELECT {key_list}, {sums} FROM gone GROUP BY {key_list} HAVING {nonzero} "
+                    "RETURNING 1) "
+                    "SELECT (SELECT COUNT(*) FROM gone) - (SELECT COUNT(*) FROM folded)"
+                )
+            ).scalar_one()
+            continue
+        top = connection.execute(text(f"SELECT MAX(id) FROM {table}")).scalar_one()  # noqa: S608
+        if top is None:
+            continue
+        added = connection.execute(
+            text(
+                f"INSERT INTO {table} ({columns}) SELECT {key_list}, {sums} "  # noqa: S608
+                f"FROM {table} WHERE id <= :top GROUP BY {key_list} HAVING {nonzero}"
+            ),
+            {"top": top},
+        ).rowcount
+        gone = connection.execute(
+            text(f"DELETE FROM {table} WHERE id <= :top"),  # noqa: S608
+            {"top": top},
+        ).rowcount
+        fewer += gone - added
+    return int(fewer)
 
 
 def _after_create(_metadata: Any, connection: Connection, **_kw: Any) -> None:

@@ -199,6 +199,7 @@ SCHEDULE = {
     "portfolio.awards.jobs.remove_expired_exports": (3, 41),
     "portfolio.pathways.jobs.sweep_expired_components": (3, 23),
     "portfolio.pathways.jobs.recheck_recent_awards": (4, 35),
+    "portfolio.reports.jobs.compact_rollups": (3, 15),
 }
 
 

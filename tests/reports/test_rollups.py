@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask import Flask
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
 from portfolio.reports import rollups, services
+from portfolio.reports.jobs import compact_rollups
 from portfolio.reports.models import AwardDay, DecisionDay, ElementDay
 from portfolio.submissions import access, appeals
 from portfolio.submissions.models import Score, Submission, SubmissionState
@@ -24,17 +26,21 @@ from tests.submissions.workflow import FAIL, PASS, configure, inputs, mark, sign
 
 
 def _rows() -> list[tuple[object, ...]]:
-    """Every rollup row with a count other than zero, in a stable order."""
+    """Every rollup key with a count other than zero and its summed counts, in a stable order
+    (a figure is the sum of a key's rows, however many the triggers appended)."""
     out: list[tuple[object, ...]] = []
     for model, keys, counts in (
         (DecisionDay, rollups.DECISION_KEYS, rollups.DECISION_COUNTS),
         (ElementDay, rollups.ELEMENT_KEYS, rollups.ELEMENT_COUNTS),
         (AwardDay, rollups.AWARD_KEYS, rollups.AWARD_COUNTS),
     ):
+        summed: dict[tuple[str, ...], list[int]] = {}
         for row in db.session.scalars(select(model)):
-            values = tuple(getattr(row, c) for c in counts)
-            if any(values):
-                out.append((model.__tablename__, *(str(getattr(row, k)) for k in keys), *values))
+            key = (model.__tablename__, *(str(getattr(row, k)) for k in keys))
+            values = summed.setdefault(key, [0] * len(counts))
+            for i, c in enumerate(counts):
+                values[i] += getattr(row, c)
+        out.extend((*key, *values) for key, values in summed.items() if any(values))
     return sorted(out)
 
 
@@ -164,3 +170,64 @@ def test_the_rebuild_command_recounts(app: Flask, report_data: ReportData) -> No
         ("Attempt 1", 4),
         ("Attempt 2", 1),
     ]
+
+
+def test_compacting_folds_the_rows_and_keeps_every_figure(report_data: ReportData) -> None:
+    db.session.execute(
+        update(Submission)
+        .where(Submission.state == SubmissionState.FAILED)
+        .values(state=SubmissionState.PASSED)
+    )
+    db.session.commit()
+    figures = _report(report_data)
+    kept = _rows()
+    stored = db.session.scalar(select(func.count()).select_from(DecisionDay))
+    compact_rollups()  # the periodic job's body
+    db.session.commit()
+    assert _rows() == kept
+    # One row per key is left (the failed-then-passed attempt's -1 and +1 rows are folded).
+    assert (
+        db.session.scalar(select(func.count()).select_from(DecisionDay))
+        == len([r for r in kept if r[0] == "report_decision_days"])
+        < (stored or 0)
+    )
+    after = _report(report_data)
+    for part in ("timing", "by_credential", "by_attempt", "by_element", "badges"):
+        assert getattr(after, part) == getattr(figures, part), part
+    assert rollups.compact(db.session.connection()) == 0
+    assert_rollups_match_a_recount()
+
+
+@pytest.mark.postgres_only
+def test_concurrent_decisions_do_not_wait_for_each_other(report_data: ReportData) -> None:
+    """Two transactions deciding attempts that count on the same rollup key both go through
+    while the other is still open: the triggers append rows, they lock no shared counter."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    pipe = report_data.pipe.id
+    ids = db.session.scalars(
+        select(Submission.id)
+        .where(Submission.credential_id == pipe, Submission.attempt == 1)
+        .where(Submission.state.in_([SubmissionState.SUBMITTED, SubmissionState.FAILED]))
+        .order_by(Submission.id)
+    ).all()
+    assert len(ids) == 2
+    db.session.commit()
+    when = T + timedelta(days=9)
+    first, second = db.engine.connect(), db.engine.connect()
+    try:
+        for conn, sub_id in ((first, ids[0]), (second, ids[1])):
+            conn.execute(text("SET lock_timeout = '3s'"))
+            conn.execute(
+                update(Submission)
+                .where(Submission.id == sub_id)
+                .values(state=SubmissionState.PASSED, decided_at=when)
+            )
+        first.commit()
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+    rows = assert_rollups_match_a_recount()
+    day = [r for r in rows if r[0] == "report_decision_days" and r[2] == str(when.date())]
+    assert [(r[5], r[6]) for r in day] == [(2, 2)]
