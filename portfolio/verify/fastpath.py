@@ -44,23 +44,21 @@ _VC = ("application/vc+ld+json", "application/vc")
 _ACCEPT_ALL = ["text/html", _JSONLD, "application/json", *_VC]
 _ACCEPT_JSON = ["text/html", _JSONLD, "application/json"]
 
-#: Everything any of the answers needs, by public id: one indexed lookup.
-_LOOKUP = (
-    select(
-        Award.revoked_at,
-        Award.expires_at,
-        Award.ob2_assertion,
-        Award.ob2_sha256,
-        Award.ob3_credential,
-        Award.ob3_sha256,
-        Award.page_html,
-        Award.page_key,
-        Award.page_etag,
-        Credential.name,
-    )
+_BY_ID = Award.public_id == bindparam("aid")
+#: Each answer's one indexed lookup, reading only the columns that answer needs (a badge page's
+#: stored HTML is many times the size of a document: an assertion request does not fetch it).
+_LOOKUPS = {
+    "page": select(
+        Award.revoked_at, Award.expires_at, Award.page_html, Award.page_key, Award.page_etag
+    ).where(_BY_ID),
+    "/assertion.json": select(Award.revoked_at, Award.ob2_assertion, Award.ob2_sha256).where(
+        _BY_ID
+    ),
+    "vc": select(Award.ob3_credential, Award.ob3_sha256).where(_BY_ID),
+    "/credential.json": select(Award.ob3_credential, Award.ob3_sha256, Credential.name)
     .join(Credential, Credential.id == Award.credential_id)
-    .where(Award.public_id == bindparam("aid"))
-)
+    .where(_BY_ID),
+}
 
 
 class HostedDocuments:
@@ -139,7 +137,7 @@ class HostedDocuments:
             cookie = environ.get("HTTP_COOKIE", "")
             if any(name in cookie for name in self.cookies):
                 return None
-        row = self._lookup(match["aid"])
+        row = self._lookup(kind, match["aid"])
         if row is None:
             return None  # the app's 404 page
         if kind == "page":
@@ -162,11 +160,11 @@ class HostedDocuments:
         """The fast path's own engine (made on first use)."""
         return self._engine or self._setup()
 
-    def _lookup(self, aid: str) -> Any:
+    def _lookup(self, kind: str, aid: str) -> Any:
         engine = self.engine
         try:
             with engine.connect() as conn:
-                return conn.execute(_LOOKUP, {"aid": aid}).one_or_none()
+                return conn.execute(_LOOKUPS[kind], {"aid": aid}).one_or_none()
         except SQLAlchemyError:
             return None  # the app answers, with its own connection handling and error pages
 
