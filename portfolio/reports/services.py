@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, select, text
 from sqlalchemy.dialects import postgresql
 
 from portfolio.accounts.models import Organization, Role, User
@@ -36,6 +36,10 @@ from portfolio.submissions.models import Submission, SubmissionState
 
 WAITING = (SubmissionState.SUBMITTED, SubmissionState.IN_REVIEW)
 DECIDED = (SubmissionState.PASSED, SubmissionState.NEEDS_REVISION, SubmissionState.FAILED)
+#: Sort memory for the report's own transaction on PostgreSQL: the distinct people per
+#: credential and the percentiles sort the period's decisions (about 8 MiB at 100,000), which at
+#: the server's default of 4 MB spill to disk and take a third longer.
+REPORT_WORK_MEM = "32MB"
 #: Default period: the last 90 days.
 DEFAULT_DAYS = 90
 MAX_DAYS = 3660
@@ -408,6 +412,9 @@ def badge_figures(
 def build_report(admin: User, org: Organization, flt: ReportFilter) -> Report:
     """Every figure of the dashboard (admins only)."""
     require_role(admin, org, Role.ADMIN)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # SET LOCAL: for this transaction only, it ends with the request.
+        db.session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
     return Report(
         filter=flt,
         queue=queue_figures(org, flt),
