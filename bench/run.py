@@ -573,9 +573,10 @@ def prerender_pages(app: Any, data: dataset.DataSet) -> None:
     # The copy rewrote every award row (and its TOASTed page): vacuum and checkpoint now, so
     # that autovacuum and the checkpointer do not write those gigabytes during the timing.
     t0 = time.monotonic()
-    with app.app_context(), db.engine.connect().execution_options(
-        isolation_level="AUTOCOMMIT"
-    ) as conn:
+    with (
+        app.app_context(),
+        db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+    ):
         conn.execute(text("VACUUM (ANALYZE) awards"))
         conn.execute(text("CHECKPOINT"))
     log(f"  vacuum and checkpoint after the copy: {time.monotonic() - t0:.1f} s")
