@@ -215,20 +215,23 @@ class QueryCounter:
     def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements.append(statement)
 
-    def _engines(self) -> list[Any]:
-        # The hosted-documents fast path answers on a connection of its own: count it too.
+    def _fast_path(self) -> Any:
+        # The hosted-documents fast path answers on a DB-API connection of its own, past the
+        # engine's events: it tells its listeners each statement it sends.
         fast = current_app.extensions.get("portfolio.hosted_documents")
-        return [db.engine, *([fast.engine] if fast is not None and fast.enabled else [])]
+        return fast if fast is not None and fast.enabled else None
 
     def __enter__(self) -> list[str]:
         self.statements = []
-        for engine in self._engines():
-            event.listen(engine, "before_cursor_execute", self._record)
+        event.listen(db.engine, "before_cursor_execute", self._record)
+        if (fast := self._fast_path()) is not None:
+            fast.statement_listeners.append(self.statements.append)
         return self.statements
 
     def __exit__(self, *exc: object) -> None:
-        for engine in self._engines():
-            event.remove(engine, "before_cursor_execute", self._record)
+        event.remove(db.engine, "before_cursor_execute", self._record)
+        if (fast := self._fast_path()) is not None:
+            fast.statement_listeners.remove(self.statements.append)
 
     def get(self, client: FlaskClient, path: str) -> tuple[int, str]:
         """GET `path` (expecting 200): the number of statements it took and the page."""

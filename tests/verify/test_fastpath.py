@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import text, update
 from werkzeug.test import Client as WsgiClient
 from werkzeug.wrappers import Response
 
@@ -16,7 +17,7 @@ from portfolio.awards.models import Award
 from portfolio.core.db import utcnow
 from portfolio.extensions import db
 from portfolio.verify.fastpath import HostedDocuments
-from tests.conftest import QueryCounter
+from tests.conftest import DB_KIND, QueryCounter
 
 VC = {"Accept": "application/vc+ld+json"}
 LD = {"Accept": "application/ld+json"}
@@ -135,3 +136,31 @@ def test_a_host_the_app_does_not_serve_gets_the_apps_refusal(app: Flask, earned:
         f"/badges/{award.public_id}/assertion.json", headers={"Host": "evil.example"}
     )
     assert resp.status_code == inner.status_code
+
+
+@pytest.mark.skipif(DB_KIND != "postgresql", reason="ends a PostgreSQL server connection")
+def test_a_dropped_database_connection_costs_no_answer(
+    app: Flask, earned: Any, query_counter: QueryCounter
+) -> None:
+    """The fast path keeps a connection per thread: when the server ends it, that request is
+    answered by the app, and the next one by the fast path again on a new connection."""
+    _s, award = earned
+    path = f"/badges/{award.public_id}/assertion.json"
+    client = WsgiClient(_fast(app), Response)
+    first = client.get(path)
+    assert first.status_code == 200
+    db.session.execute(
+        text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    )
+    db.session.commit()
+    with query_counter as statements:
+        again = client.get(path)
+    assert again.status_code == 200 and again.get_data() == first.get_data()
+    assert len(statements) > 1  # the fast path's query failed; the app answered
+    with query_counter as statements:
+        third = client.get(path)
+    assert third.status_code == 200 and third.get_data() == first.get_data()
+    assert len(statements) == 1  # the fast path, on a fresh connection
