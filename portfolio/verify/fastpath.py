@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, bindparam, create_engine, select
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header, parse_etags, quote_etag
 
@@ -120,7 +121,13 @@ class HostedDocuments:
         from portfolio.verify.pages import MAX_AGE, render_digest
 
         url = self.app.config["SQLALCHEMY_DATABASE_URI"]
-        options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None}
+        # Each thread keeps a connection: with more threads than the pool holds, a request
+        # waits a second at most for one, then goes to the app.
+        options: dict[str, Any] = {
+            "isolation_level": "AUTOCOMMIT",
+            "pool_reset_on_return": None,
+            "pool_timeout": 1,
+        }
         if url.startswith("sqlite"):
             options["connect_args"] = {"timeout": 30}
         else:
@@ -212,7 +219,7 @@ class HostedDocuments:
                 raw = cursor.fetchone()
             finally:
                 cursor.close()  # SQLite: ends the read at once
-        except self._db_error:  # any driver error: the app answers this request
+        except (self._db_error, SQLAlchemyError):  # e.g. the pool is exhausted: the app answers
             self._discard()
             return None
         return None if raw is None else statement.result(raw)
