@@ -13,10 +13,18 @@ contexts are refused. Signing and verifying parse the document and its proof con
 together (one context processing, the dominant cost) and split the quads after; the check for
 undefined terms rides on the same parse (see `_SENTINEL_VOCAB`). The result equals pyld's
 URDNA2015 N-Quads (tests/awards/ob/test_canonical_parity.py).
+
+An OB 3.0 credential's achievement (its criteria, alignments and rubric: most of its typed
+nodes) is the same in every award of a credential version, and it is a node of its own (an IRI
+`id`; no scoped context reaches into it from the subject): when signing, its quads are parsed
+once and kept (`_achievement_quads`), and each signature parses the award's own nodes with a
+link to it (verifying parses the whole document: what it reads is not ours to keep). The
+canonical form is computed over both together, so it is exactly the whole document's.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -175,6 +183,43 @@ def _canonical_nquads(quads: Iterable[ox.Quad]) -> str:
     return "".join(sorted(line + "\n" for line in text.splitlines() if line))
 
 
+#: Achievements whose quads are kept (per process): a worker signs for a few credential
+#: versions at a time.
+ACHIEVEMENT_CACHE_SIZE = 256
+
+
+@functools.lru_cache(maxsize=ACHIEVEMENT_CACHE_SIZE)
+def _achievement_quads(context_json: str, achievement_json: str, check: bool) -> tuple[Any, ...]:
+    text = _jsonld_text(json.loads(context_json), [json.loads(achievement_json)], None, check=check)
+    return tuple(_parse_text(text, check=check))
+
+
+def _detach_achievement(
+    context: Any, unsecured: dict[str, Any], loader: DocumentLoader | None, *, check: bool
+) -> tuple[dict[str, Any], tuple[Any, ...]]:
+    """When signing: `unsecured` with its subject's achievement replaced by a link to it, and
+    the achievement's quads (kept). Otherwise, or when the achievement is not a node of its own
+    with an absolute IRI, or contexts come from a custom loader: `unsecured` and no quads."""
+    subject = unsecured.get("credentialSubject")
+    achievement = subject.get("achievement") if isinstance(subject, Mapping) else None
+    ident = achievement.get("id") if isinstance(achievement, Mapping) else None
+    if (
+        loader is not None
+        or not check  # only signing (our own documents) keeps achievements, never a verification
+        or not isinstance(subject, Mapping)
+        or not isinstance(achievement, Mapping)
+        or not isinstance(ident, str)
+        or ":" not in ident
+        or "@context" in json.dumps(achievement)
+    ):
+        return unsecured, ()
+    quads = _achievement_quads(
+        json.dumps(context), json.dumps(achievement, ensure_ascii=False), check
+    )
+    linked = {**subject, "achievement": {"id": ident}}
+    return {**unsecured, "credentialSubject": linked}, quads
+
+
 def _split(document: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     return document.get("@context"), {k: v for k, v in document.items() if k != "@context"}
 
@@ -219,13 +264,12 @@ def _hash_data(
         document_nquads = canonicalize({"@context": context, **unsecured}, loader)
     else:
         label = "c" + uuid.uuid4().hex
-        text = _jsonld_text(
-            context, [unsecured, {"@id": "_:" + label, **config}], loader, check=check
-        )
+        own, kept = _detach_achievement(context, unsecured, loader, check=check)
+        text = _jsonld_text(context, [own, {"@id": "_:" + label, **config}], loader, check=check)
         quads = _parse_text(text, check=check)
         node = ox.BlankNode(label)
         config_nquads = _canonical_nquads(q for q in quads if q.subject == node)
-        document_nquads = _canonical_nquads(q for q in quads if q.subject != node)
+        document_nquads = _canonical_nquads([*(q for q in quads if q.subject != node), *kept])
     config_hash = hashlib.sha256(config_nquads.encode("utf-8")).digest()
     document_hash = hashlib.sha256(document_nquads.encode("utf-8")).digest()
     return config_hash + document_hash

@@ -122,3 +122,48 @@ def test_an_undefined_term_deep_inside_is_refused(
     document["credentialSubject"]["achievement"]["alignment"][0]["shoeSize"] = 44
     with pytest.raises(proof.UndefinedTermError):
         proof.check_defined_terms(document)
+
+
+def test_signing_with_the_kept_achievement_hashes_the_whole_document(
+    award: AwardInfo, achievement: AchievementInfo, issuer: IssuerInfo
+) -> None:
+    """Signing parses an achievement once and keeps its quads; the hashData it signs is still
+    that of the whole document and configuration, as pyld canonicalizes them, on the first
+    signature and on later ones (kept), and for a changed achievement."""
+    import hashlib
+
+    config = {
+        "type": proof.PROOF_TYPE,
+        "cryptosuite": proof.CRYPTOSUITE,
+        "created": "2025-01-01T00:00:00Z",
+        "verificationMethod": "did:web:badges.example.org#z6Mk",
+        "proofPurpose": proof.PROOF_PURPOSE,
+    }
+    changed = ob3.credential(award, achievement, issuer)
+    changed["credentialSubject"]["achievement"]["name"] = "Another name"
+    credentials = [d for d in documents(award, achievement, issuer) if "credentialSubject" in d]
+    proof._achievement_quads.cache_clear()
+    for document in [*credentials, *credentials, changed]:
+        alone = (
+            hashlib.sha256(
+                pyld_nquads({"@context": document["@context"], **config}).encode()
+            ).digest()
+            + hashlib.sha256(pyld_nquads(document).encode()).digest()
+        )
+        assert proof._hash_data(document, config, None, check=True) == alone
+    kept = proof._achievement_quads.cache_info()
+    assert kept.hits >= len(credentials) and kept.misses >= 2
+
+
+def test_signing_refuses_an_undefined_term_inside_the_achievement(
+    award: AwardInfo, achievement: AchievementInfo, issuer: IssuerInfo
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    good = ob3.credential(award, achievement, issuer)
+    proof.sign_credential(good, key, "did:web:badges.example.org#z6Mk")  # its achievement kept
+    bad = copy.deepcopy(good)
+    bad["credentialSubject"]["achievement"]["alignment"][0]["shoeSize"] = 44
+    with pytest.raises(proof.UndefinedTermError):
+        proof.sign_credential(bad, key, "did:web:badges.example.org#z6Mk")
